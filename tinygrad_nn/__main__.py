@@ -1,0 +1,8 @@
+"""``python -m tinygrad_nn``: the command line (see :mod:`tinygrad_nn.cli`)."""
+
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
