@@ -604,7 +604,14 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                 continue
             op = node._op
             if op is None or node._retain or retain_grads:
-                node.grad = g if node.grad is None else node.grad + g
+                if node.grad is not None:
+                    node.grad = node.grad + g
+                elif type(node.data) is np.ndarray and type(g) is not Value:
+                    # a fresh writable array in the leaf's dtype: g may be a read-only
+                    # broadcast view, the user's seed, or shared with another parent
+                    node.grad = np.array(g, dtype=node.data.dtype)
+                else:
+                    node.grad = g
                 if op is None:
                     continue
             if create_graph:
