@@ -422,8 +422,44 @@ LINEAR = Op("linear", "W·x+b", _linear_fwd,                         # fused aff
             _linear_vjp_w,                                          # ∂E/∂W = δ·Xᵀ
             lambda g, ans, x, w, b=None: unbroadcast(g, shape_of(b)))  # ∂E/∂B = δ
 
+
+
+# -- fused error functions E (used by tinygrad_nn.functional / tinygrad_nn.nn.losses) ----------
+
+
+def _mse_fwd(p: Any, t: Any, reduction: str) -> Any:
+    """E = Σ (p − t)² (``"sum"``, seed 004's C₀) or its mean over all entries (``"mean"``)."""
+    d = p - t
+    if type(d) is float:
+        return d * d
+    d = d.ravel()
+    total = np.dot(d, d)
+    return np.asarray(total / d.size if reduction == "mean" else total)
+
+
+def _mse_scale(p: Any, reduction: str) -> float:
+    """2/N for ``"mean"`` (N = number of entries), 2 for ``"sum"``: the factor of ∂E/∂p."""
+    return 2.0 / math.prod(shape_of(p)) if reduction == "mean" else 2.0
+
+
+def _softmax_dual(x: Any) -> Any:
+    """softmax over the last axis, on raw data or on a Value."""
+    return x.softmax(-1) if hasattr(x, "_op") else _softmax_fwd(x, -1)
+
+
+def _cross_entropy_fwd(x: Any, t: Any) -> Any:
+    """E = −(1/N) Σ_n Σ_c t_nc · log softmax(x_n)_c, for logits x (N, C), target rows t."""
+    return np.asarray(0.0 - np.vdot(t, _log_softmax_fwd(x, -1)) / x.shape[0])
+
+
+MSE = Op("mse", "mse",    _mse_fwd,                                 # ∂E/∂p = 2(p − t)/N
+         lambda g, ans, p, t, reduction: (p - t) * (g * _mse_scale(p, reduction)),
+         lambda g, ans, p, t, reduction: (t - p) * (g * _mse_scale(p, reduction)))
+CROSS_ENTROPY = Op("cross_entropy", "cross_entropy", _cross_entropy_fwd,      # (softmax − t)/N
+                   lambda g, ans, x, t: (_softmax_dual(x) - t) * (g / shape_of(x)[0]))
+
 TABLE: dict[str, Op] = {op.name: op for op in (
     ADD, SUB, MUL, DIV, NEG, POW, POWC, MATMUL, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU,
     LEAKY_RELU, SOFTPLUS, SUM, MEAN, MAX, RESHAPE, TRANSPOSE, BROADCAST_TO, GETITEM, SCATTER,
-    SOFTMAX, LOG_SOFTMAX, LINEAR)}
+    SOFTMAX, LOG_SOFTMAX, LINEAR, MSE, CROSS_ENTROPY)}
 """Every primitive by name: the single source for the engine, the tests and the graph labels."""
