@@ -612,6 +612,9 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                     node.grad = np.array(g, dtype=node.data.dtype)
                 else:
                     node.grad = g
+                if type(node.data) is float and type(node.grad) is not float \
+                        and type(node.grad) is not Value:
+                    node.grad = float(node.grad)      # g came from a 0-d array (float + 0-d)
                 if op is None:
                     continue
             if create_graph:
