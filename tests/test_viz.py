@@ -1,0 +1,722 @@
+"""Tests for tinygrad_nn.viz: the DOT source of draw_graph / draw_network, rendering, the CLI."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import graphviz
+import numpy as np
+import pytest
+
+import tinygrad_nn as tn
+from tinygrad_nn import nn, viz
+from tinygrad_nn.graph import toposort
+from tinygrad_nn.value import Value
+from tinygrad_nn.viz import (
+    HIGHLIGHT,
+    MARK_LINE,
+    NEGATIVE,
+    POSITIVE,
+    GraphvizNotFoundError,
+    draw_graph,
+    draw_network,
+    render,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+# ----------------------------------------------------------------------------------------------
+# A small parser for the DOT text the graphviz package writes (one statement per line)
+# ----------------------------------------------------------------------------------------------
+
+_NODE = re.compile(r"^\s*(\w+) \[(.*)\]$")
+_EDGE = re.compile(r"^\s*(\w+) -> (\w+)(?: \[(.*)\])?$")
+_ATTR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|[^\s"]+)')
+_CLUSTER = re.compile(r"^\s*subgraph (cluster_\w+) \{$")
+
+
+def _attrs(text: str | None) -> dict[str, str]:
+    out = {}
+    for key, raw in _ATTR.findall(text or ""):
+        if raw.startswith('"'):
+            raw = raw[1:-1].replace('\\"', '"')
+        out[key] = raw
+    return out
+
+
+class Dot:
+    """Nodes, edges and clusters of a DOT source."""
+
+    def __init__(self, source: str) -> None:
+        self.nodes: dict[str, dict[str, str]] = {}
+        self.edges: list[tuple[str, str, dict[str, str]]] = []
+        self.clusters: list[tuple[str, str, int]] = []        # (name, label, depth)
+        self.members: dict[str, list[str]] = {}               # cluster -> node ids directly in it
+        stack: list[str] = []
+        for line in source.splitlines():
+            if m := _CLUSTER.match(line):
+                stack.append(m.group(1))
+                self.clusters.append((m.group(1), "", len(stack)))
+                self.members[m.group(1)] = []
+                continue
+            if line.strip() == "}":
+                if stack:
+                    stack.pop()
+                continue
+            if m := _EDGE.match(line):
+                self.edges.append((m.group(1), m.group(2), _attrs(m.group(3))))
+                continue
+            if m := _NODE.match(line):
+                if m.group(1) in ("graph", "node", "edge"):
+                    continue
+                self.nodes[m.group(1)] = _attrs(m.group(2))
+                if stack:
+                    self.members[stack[-1]].append(m.group(1))
+                continue
+            if stack and "=" in line:                          # the cluster's own attributes
+                label = _attrs(line).get("label", "")
+                idx = [c[0] for c in self.clusters].index(stack[-1])
+                self.clusters[idx] = (stack[-1], label, self.clusters[idx][2])
+
+    def label(self, node: str) -> list[str]:
+        return self.nodes[node].get("label", "").split("\\n")
+
+    def cluster_labels(self) -> list[str]:
+        return [label for _, label, _ in self.clusters]
+
+
+def _number(lines: list[str], key: str) -> float:
+    for line in lines:
+        if line.startswith(key + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"no {key!r} line in {lines}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Graphs to draw
+# ----------------------------------------------------------------------------------------------
+
+
+def product() -> tuple[Value, Value, Value]:
+    a = Value(2.0, name="a")
+    b = Value(-3.0, name="b")
+    c = a * b
+    c.name = "c"
+    return a, b, c
+
+
+def tensor_example() -> tuple[nn.Sequential, Value]:
+    """Seed 000's worked example through nn: the model and E = MSELoss(model(x), d)."""
+    model = viz.worked_example_model()
+    x = Value(np.array([[0.5, 0.25]]), requires_grad=False, name="x")
+    d = Value(np.array([[0.0, 1.0]]), requires_grad=False, name="d")
+    loss = nn.MSELoss()(model(x), d)
+    loss.name = "E"
+    loss.backward(retain_grads=True)
+    return model, loss
+
+
+def scalar_mlp(sizes: list[int], rng: np.random.Generator) -> Value:
+    """A micrograd-style MLP of scalar Values (weights made outside, layers in scope blocks)."""
+    weights = [[[Value(rng.uniform(-1, 1)) for _ in range(m)] + [Value(0.0)] for _ in range(n)]
+               for m, n in itertools.pairwise(sizes)]
+    xs = [Value(float(v), requires_grad=False) for v in rng.uniform(-1, 1, sizes[0])]
+    for k, layer in enumerate(weights):
+        with tn.scope("fgh"[k] if k < 3 else f"f{k + 1}"):
+            nets = []
+            for row in layer:
+                net = row[-1]
+                for w, x in zip(row, xs):
+                    net = net + w * x
+                nets.append(net)
+        with tn.scope("φ"):
+            xs = [n.tanh() for n in nets]
+    with tn.scope("E"):
+        loss = xs[0] * xs[0]
+        for x in xs[1:]:
+            loss = loss + x * x
+    return loss
+
+
+# ----------------------------------------------------------------------------------------------
+# draw_graph: structure and labels
+# ----------------------------------------------------------------------------------------------
+
+
+def test_product_graph_has_one_node_per_value_and_op_and_derivative_edge_labels() -> None:
+    _, _, c = product()
+    c.backward()
+    dot = Dot(draw_graph(c, edge_derivatives=True).source)
+    assert len(dot.nodes) == 4                              # a, b, c and the * op
+    assert len(dot.edges) == 3                              # a→*, b→*, *→c
+    labels = {dot.label(n)[0]: n for n in dot.nodes}
+    assert dot.label(labels["a"]) == ["a", "data 2", "grad -3"]
+    assert dot.label(labels["b"]) == ["b", "data -3", "grad 2"]
+    assert dot.label(labels["c"]) == ["c", "data -6"]           # intermediate grads not kept
+    assert dot.label(labels["*"]) == ["*"]
+    edge = {(s, t): e for s, t, e in dot.edges}
+    # ∂c/∂a = b and ∂c/∂b = a at the current values
+    assert edge[(labels["a"], labels["*"])]["label"] == "-3"
+    assert edge[(labels["b"], labels["*"])]["label"] == "2"
+    assert "label" not in edge[(labels["*"], labels["c"])]
+    # data flows a → * → c
+    assert (labels["*"], labels["c"]) in edge
+
+
+def test_counts_match_the_engine_graph() -> None:
+    loss = viz.worked_example_scalar()
+    nodes = toposort(loss)
+    n_ops = sum(1 for v in nodes if v.op is not None)
+    dot = Dot(draw_graph(loss).source)
+    assert len(dot.nodes) == len(nodes) + n_ops == 69
+    assert len(dot.edges) == sum(len(v.parents) for v in nodes) + n_ops
+
+
+def test_show_data_and_show_grad_switch_lines_off() -> None:
+    _, _, c = product()
+    c.backward()
+    dot = Dot(draw_graph(c, show_data=False, show_grad=False).source)
+    assert sorted(tuple(dot.label(n)) for n in dot.nodes) == [("*",), ("a",), ("b",), ("c",)]
+    before = Dot(draw_graph(product()[2]).source)             # no backward: no grad line
+    assert all(not line.startswith("grad") for n in before.nodes for line in before.label(n))
+
+
+def test_tensor_labels_show_shape_dtype_and_vjp_shapes() -> None:
+    x = Value(np.ones((5, 4)), name="x")
+    w = Value(np.ones((4, 3), dtype=np.float32), name="W")
+    y = (x @ w).sum()
+    y.backward(retain_grads=True)
+    dot = Dot(draw_graph(y, edge_derivatives=True).source)
+    by_name = {dot.label(n)[0]: n for n in dot.nodes}
+    assert dot.label(by_name["x"])[:2] == ["x", "(5, 4) float64"]
+    assert dot.label(by_name["x"])[2] == "grad (5, 4) max|g| 3"
+    assert dot.label(by_name["W"])[1] == "(4, 3) float32"
+    matmul = by_name["@"]
+    labels = {s: e["label"] for s, t, e in dot.edges if t == matmul}
+    assert labels[by_name["x"]] == "vjp (5, 3)→(5, 4)"
+    assert labels[by_name["W"]] == "vjp (5, 3)→(4, 3)"
+    root = [n for n in dot.nodes if dot.label(n)[0].startswith("data")]
+    assert dot.label(root[0]) == ["data 60", "grad 1"]         # a 0-d result reads as a number
+
+
+def test_small_tensors_show_their_entries() -> None:
+    v = Value([[0.5, 0.25]], name="x")
+    dot = Dot(draw_graph(v * 2).source)
+    x = next(n for n in dot.nodes if dot.label(n)[0] == "x")
+    assert dot.label(x) == ["x", "(1, 2) float64", "[[0.5, 0.25]]"]
+
+
+def test_powc_and_reduction_labels_carry_their_parameter() -> None:
+    x = Value(np.arange(6.0).reshape(2, 3))
+    y = (x**2).sum(axis=0).sum()
+    dot = Dot(draw_graph(y).source)
+    ops = sorted(dot.label(n)[0] for n in dot.nodes if n.startswith("o"))
+    assert ops == ["**2", "sum", "sum axis=(0,)"]
+
+
+def test_reading_the_chain_rule_off_the_picture() -> None:
+    """Σ over paths of Π edge labels, computed from the DOT text alone, equals ∂E/∂leaf."""
+    loss = viz.worked_example_scalar()
+    dot = Dot(draw_graph(loss, edge_derivatives=True, precision=12).source)
+    into: dict[str, list[tuple[str, float]]] = {}
+    out_of: dict[str, str] = {}
+    for s, t, e in dot.edges:
+        if t.startswith("o"):
+            into.setdefault(t, []).append((s, float(e["label"])))
+        else:
+            out_of[t] = s
+    picture = {n: 0.0 for n in dot.nodes if n.startswith("v")}
+    root = max(picture, key=lambda n: int(n[1:]))
+    picture[root] = 1.0
+    for node in sorted(picture, key=lambda n: -int(n[1:])):   # ids are topological positions
+        if node in out_of:
+            for parent, d in into[out_of[node]]:
+                picture[parent] += picture[node] * d
+    names = {dot.label(n)[0]: n for n in picture}
+    for name, node in names.items():
+        if name.startswith(("w", "b")):
+            assert picture[node] == pytest.approx(_number(dot.label(node), "grad"), rel=1e-9)
+    # seed 000's numbers: ∂E/∂w²₁₁ = 0.078, ∂E/∂w²₂₁ = 0.077, ∂E/∂b³₁ = 0.15
+    assert picture[names["w²₁₁"]] == pytest.approx(0.0796, abs=5e-4)
+    assert picture[names["w²₂₁"]] == pytest.approx(0.0778, abs=5e-4)
+    assert picture[names["b³₁"]] == pytest.approx(0.148, abs=1e-3)
+
+
+def test_edge_derivatives_match_hand_computed_rules() -> None:
+    a = Value(2.0, name="a")
+    b = Value(4.0, name="b")
+    q = a / b                                                 # ∂q/∂a = 1/b, ∂q/∂b = -a/b²
+    s = q.sigmoid()                                           # φ' = φ(1 − φ)
+    dot = Dot(draw_graph(s, edge_derivatives=True, precision=6).source)
+    ids = {dot.label(n)[0]: n for n in dot.nodes}
+    lab = {(src, t): e.get("label") for src, t, e in dot.edges}
+    assert float(lab[(ids["a"], ids["/"])]) == pytest.approx(0.25)
+    assert float(lab[(ids["b"], ids["/"])]) == pytest.approx(-2.0 / 16.0)
+    phi = 1.0 / (1.0 + math.exp(-0.5))
+    q_node = next(src for src, t in lab if t == ids["φ"])
+    assert float(lab[(q_node, ids["φ"])]) == pytest.approx(phi * (1 - phi), rel=1e-5)
+
+
+def test_undefined_local_derivative_is_labelled_not_raised() -> None:
+    x = Value(0.0, name="x")
+    y = x.log()                                               # d log x / dx = 1/x at 0
+    dot = Dot(draw_graph(y, edge_derivatives=True).source)
+    labels = [e["label"] for _, _, e in dot.edges if "label" in e]
+    assert labels in (["undefined"], ["inf"])
+
+
+def test_repeated_parent_gets_two_edges() -> None:
+    x = Value(3.0, name="x")
+    y = x * x
+    dot = Dot(draw_graph(y, edge_derivatives=True).source)
+    into_op = [(s, e["label"]) for s, t, e in dot.edges if t.startswith("o")]
+    assert into_op == [("v0", "3"), ("v0", "3")]              # 3 + 3 = 6 = dy/dx
+
+
+# ----------------------------------------------------------------------------------------------
+# Clusters
+# ----------------------------------------------------------------------------------------------
+
+
+def test_scalar_worked_example_clusters_read_f_phi_g_phi_E() -> None:
+    dot = Dot(draw_graph(viz.worked_example_scalar()).source)
+    assert dot.cluster_labels() == ["f", "φ", "g", "φ", "E"]
+    f_members = [dot.label(n)[0] for n in dot.members["cluster_0"] if n.startswith("v")]
+    assert "w¹₁₁" in f_members and "net x₁²" in f_members
+
+
+def test_one_cluster_per_module_call_nested_in_the_sequential() -> None:
+    _, loss = tensor_example()
+    dot = Dot(draw_graph(loss).source)
+    assert [(label, depth) for _, label, depth in dot.clusters] == [
+        ("Sequential", 1), ("f: Linear[0]", 2), ("φ: Sigmoid[1]", 2), ("g: Linear[2]", 2),
+        ("φ: Sigmoid[3]", 2), ("E: MSELoss", 1)]
+    for name, label, _ in dot.clusters[1:]:
+        ops = [dot.label(n)[0] for n in dot.members[name] if n.startswith("o")]
+        assert ops == [{"f": "W·x+b", "g": "W·x+b", "φ": "φ", "E": "mse"}[label[0]]]
+
+
+def test_two_calls_of_one_module_are_two_clusters() -> None:
+    lin = nn.Linear(3, 3, rng=0)
+    act = nn.Tanh()
+    x = Value(np.ones((1, 3)), requires_grad=False)
+    y = act(lin(act(lin(x)))).sum()
+    dot = Dot(draw_graph(y).source)
+    labels = dot.cluster_labels()
+    assert labels.count(lin.scope_label) == 2
+    assert labels.count(act.scope_label) == 2
+    assert len(dot.clusters) == 4
+
+
+def test_cluster_false_draws_no_subgraph() -> None:
+    _, loss = tensor_example()
+    source = draw_graph(loss, cluster=False).source
+    assert "subgraph" not in source
+    assert len(Dot(source).nodes) == len(Dot(draw_graph(loss).source).nodes)
+
+
+# ----------------------------------------------------------------------------------------------
+# Size limits and collapse="module"
+# ----------------------------------------------------------------------------------------------
+
+
+def test_collapse_module_draws_one_node_per_module_call() -> None:
+    _, loss = tensor_example()
+    dot = Dot(draw_graph(loss, collapse="module").source)
+    labels = sorted(dot.label(n)[0] for n in dot.nodes)
+    assert labels == ["E", "E: MSELoss", "d", "f: Linear[0]", "g: Linear[2]", "x",
+                      "φ: Sigmoid[1]", "φ: Sigmoid[3]"]
+    f = next(n for n in dot.nodes if dot.label(n)[0] == "f: Linear[0]")
+    assert dot.label(f)[1:] == ["1 op, 2 params", "out (1, 2) float64"]
+    assert len(dot.edges) == 7                               # x→f→φ→g→φ→E←d, E→root
+    assert dot.cluster_labels() == ["Sequential"]
+
+
+def test_collapse_scalar_example_folds_scopes() -> None:
+    dot = Dot(draw_graph(viz.worked_example_scalar(), collapse="module").source)
+    groups = [dot.label(n)[0] for n in dot.nodes if n.startswith("m")]
+    assert groups == ["f", "φ", "g", "φ", "E"]
+    f = next(n for n in dot.nodes if dot.label(n)[0] == "f")
+    assert dot.label(f)[1] == "8 ops, 6 params"               # 4 weights + 2 biases inside f
+
+
+def test_max_nodes_error_names_the_count_and_the_way_out() -> None:
+    loss = viz.worked_example_scalar()
+    with pytest.raises(ValueError) as info:
+        draw_graph(loss, max_nodes=50)
+    message = str(info.value)
+    assert "draw_graph" in message
+    assert "69 nodes" in message and "43 Values" in message and "26 operations" in message
+    assert "max_nodes=50" in message and "collapse='module'" in message
+    assert "5 module calls" in message
+    assert len(Dot(draw_graph(loss, max_nodes=69).source).nodes) == 69
+
+
+def test_30000_node_scalar_mlp_fails_fast_and_collapses_small() -> None:
+    loss = scalar_mlp([32, 64, 64, 1], np.random.default_rng(0))
+    nodes = toposort(loss)
+    total = len(nodes) + sum(1 for v in nodes if v.op is not None)
+    assert total > 30_000
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=rf"{total} nodes"):
+        draw_graph(loss)
+    assert time.perf_counter() - start < 2.0
+    start = time.perf_counter()
+    dot = Dot(draw_graph(loss, collapse="module").source)
+    assert time.perf_counter() - start < 5.0
+    assert len(dot.nodes) <= 15
+    groups = [dot.label(n)[0] for n in dot.nodes if n.startswith("m")]
+    assert groups == ["f", "φ", "g", "φ", "h", "φ", "E"]
+    folded = sorted(dot.label(n)[0] for n in dot.nodes if n.startswith("l"))
+    # 32 inputs + 64·33 weights and biases; 64·65; 65: weights made outside the scopes
+    assert folded == ["2144 leaf scalars", "4160 leaf scalars", "65 leaf scalars"]
+
+
+def test_collapse_that_is_still_too_big_says_so() -> None:
+    xs = [Value(float(i)) for i in range(40)]
+    total = xs[0]
+    for x in xs[1:]:
+        total = total + x                                     # no scope: nothing to fold
+    with pytest.raises(ValueError, match="even with collapse='module'"):
+        draw_graph(total, collapse="module", max_nodes=20)
+
+
+# ----------------------------------------------------------------------------------------------
+# highlight_from and mark
+# ----------------------------------------------------------------------------------------------
+
+
+def test_highlight_from_colours_every_path_to_the_root_and_nothing_else() -> None:
+    a = Value(1.0, name="a")
+    b = Value(2.0, name="b")
+    c = a * b
+    c.name = "c"
+    d = a + 1.0
+    d.name = "d"
+    e = c + d
+    e.name = "e"
+    dot = Dot(draw_graph(e, highlight_from=b).source)
+    hot = {n for n, attrs in dot.nodes.items() if attrs.get("color") == HIGHLIGHT}
+    names = {n: dot.label(n)[0] for n in hot}
+    assert sorted(names.values()) == ["*", "+", "b", "c", "e"]
+    hot_edges = {(s, t) for s, t, e in dot.edges if e.get("color") == HIGHLIGHT}
+    assert len(hot_edges) == 4                                # b→*, *→c, c→+, +→e
+    assert all(s in hot and t in hot for s, t in hot_edges)
+
+
+def test_highlight_from_must_be_in_the_graph() -> None:
+    _, _, c = product()
+    with pytest.raises(ValueError, match="highlight_from is not part of the graph"):
+        draw_graph(c, highlight_from=Value(1.0))
+
+
+def test_mark_a_module_colours_its_cluster() -> None:
+    model, loss = tensor_example()
+    source = draw_graph(loss, mark=model.layers[2]).source
+    dot = Dot(source)
+    g = next(name for name, label, _ in dot.clusters if label == "g: Linear[2]")
+    block = source.split(f"subgraph {g} {{")[1].split("}")[0]
+    assert f'color="{MARK_LINE}"' in block
+    marked = [n for n, a in dot.nodes.items() if a.get("color") == MARK_LINE]
+    assert sorted(dot.label(n)[0] for n in marked) == ["(1, 2) float64", "W·x+b"]
+    others = [name for name, label, _ in dot.clusters if label != "g: Linear[2]"]
+    for name in others:
+        assert f'color="{MARK_LINE}"' not in source.split(f"subgraph {name} {{")[1].split("\n")[1]
+
+
+def test_mark_values_scopes_and_labels() -> None:
+    loss = viz.worked_example_scalar()
+    nodes = toposort(loss)
+    w = next(v for v in nodes if v.name == "w²₁₁")
+    dot = Dot(draw_graph(loss, mark=[w, "E"]).source)
+    marked = sorted(dot.label(n)[0] for n, a in dot.nodes.items() if a.get("color") == MARK_LINE)
+    assert "w²₁₁" in marked and "E" in marked and "w²₁₂" not in marked
+    scope = next(v for v in nodes if v.name == "net x₁²").scope
+    dot = Dot(draw_graph(loss, mark=scope).source)
+    marked = [dot.label(n)[0] for n, a in dot.nodes.items() if a.get("color") == MARK_LINE]
+    assert "net x₁²" in marked and "E" not in marked
+    collapsed = Dot(draw_graph(loss, mark="g", collapse="module").source)
+    hot = [collapsed.label(n)[0] for n, a in collapsed.nodes.items()
+           if a.get("color") == MARK_LINE]
+    assert hot == ["g"]
+    with pytest.raises(ValueError, match="matches no Value or scope"):
+        draw_graph(loss, mark="no such layer")
+
+
+# ----------------------------------------------------------------------------------------------
+# Determinism, escaping, argument errors
+# ----------------------------------------------------------------------------------------------
+
+
+def test_same_graph_gives_identical_source() -> None:
+    first = draw_graph(viz.worked_example_scalar(), edge_derivatives=True).source
+    second = draw_graph(viz.worked_example_scalar(), edge_derivatives=True).source
+    assert first.encode() == second.encode()
+    assert draw_graph(tensor_example()[1]).source == draw_graph(tensor_example()[1]).source
+
+
+def test_source_is_identical_across_processes() -> None:
+    code = ("from tinygrad_nn import viz; import sys; "
+            "sys.stdout.write(viz.draw_graph(viz.worked_example_scalar(), "
+            "edge_derivatives=True, collapse=None).source + "
+            "viz.draw_network(viz.worked_example_model(), weight_labels=True).source)")
+    outs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONIOENCODING="utf-8")
+        outs.append(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
+                                   env=env, cwd=REPO).stdout)
+    assert outs[0] == outs[1]
+
+
+def test_labels_are_escaped() -> None:
+    x = Value(1.0, name='say "hi" <b>φ</b> \\n')
+    y = x * 2.0
+    source = draw_graph(y).source
+    line = next(line for line in source.splitlines() if "say" in line)
+    assert 'label="say \\"hi\\" <b>φ</b> \\\\n\\ndata 1"' in line   # quoted, not an HTML label
+    y2 = Value(1.0, name="<b>")
+    assert 'label="<b>\\ndata 1"' in draw_graph(y2).source
+
+
+def test_argument_errors() -> None:
+    _, _, c = product()
+    with pytest.raises(TypeError, match="draw_graph: expected a Value"):
+        draw_graph(1.0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="rankdir"):
+        draw_graph(c, rankdir="up")
+    with pytest.raises(ValueError, match="collapse must be None or 'module'"):
+        draw_graph(c, collapse="layer")
+    with pytest.raises(ValueError, match="max_nodes must be a positive int"):
+        draw_graph(c, max_nodes=0)
+
+
+# ----------------------------------------------------------------------------------------------
+# draw_network
+# ----------------------------------------------------------------------------------------------
+
+
+def _arcs(dot: Dot) -> list[tuple[str, str, dict[str, str]]]:
+    return [(s, t, e) for s, t, e in dot.edges if s.startswith("L") and t.startswith("L")
+            and "more" not in s + t]
+
+
+def test_network_arcs_are_complete_bipartite_between_layers() -> None:
+    model = nn.mlp([3, 4, 2], rng=0)
+    dot = Dot(draw_network(model).source)
+    assert len(_arcs(dot)) == 3 * 4 + 4 * 2                   # K_{3,4} + K_{4,2}
+    assert len([n for n in dot.nodes if n.startswith("L")]) == 9
+    assert dot.cluster_labels() == ["input layer: X₁, 3 neurons",
+                                    "hidden layer 1: X₂, 4 neurons\\nφ = Sigmoid",
+                                    "output layer: X₃, 2 neurons\\nφ = Sigmoid"]
+    pairs = {(s, t) for s, t, _ in _arcs(dot)}
+    assert pairs == {(f"L1_{i}", f"L2_{j}") for i in range(1, 4) for j in range(1, 5)} | {
+        (f"L2_{i}", f"L3_{j}") for i in range(1, 5) for j in range(1, 3)}
+    assert "20 weights (K₃,₄ + K₄,₂)" in draw_network(model).source
+
+
+def test_network_worked_example_weight_labels_colours_and_widths() -> None:
+    dot = Dot(draw_network(viz.worked_example_model(), weight_labels=True).source)
+    arcs = {(s, t): e for s, t, e in _arcs(dot)}
+    # seed 000: w¹₁₂ (input 1 → hidden 2) = weight[1, 0] = 0.35
+    assert arcs[("L1_1", "L2_2")]["label"] == "w¹₁₂ = 0.35"
+    assert arcs[("L1_2", "L2_1")]["label"] == "w¹₂₁ = 0.1"
+    assert arcs[("L2_1", "L3_2")]["label"] == "w²₁₂ = -0.7"
+    assert arcs[("L1_1", "L2_2")]["color"] == POSITIVE
+    assert arcs[("L2_1", "L3_2")]["color"] == NEGATIVE
+    assert arcs[("L1_2", "L2_2")]["color"] == NEGATIVE        # w¹₂₂ = −0.3
+    widths = {k: float(e["penwidth"]) for k, e in arcs.items()}
+    assert widths[("L2_1", "L3_1")] == max(widths.values())   # |0.9| is the largest weight
+    assert widths[("L1_2", "L2_1")] == min(widths.values())   # |0.1| the smallest
+    assert dot.label("L1_1") == ["x₁¹"] and dot.label("L3_2") == ["x₂³"]
+
+
+def test_network_bias_neurons() -> None:
+    model = nn.mlp([3, 4, 2], rng=0)
+    plain = Dot(draw_network(model).source)
+    dot = Dot(draw_network(model, show_bias=True, weight_labels=True).source)
+    bias_edges = [(s, t, e) for s, t, e in dot.edges if s.startswith("B")]
+    assert len(bias_edges) == 4 + 2
+    assert {s for s, _, _ in bias_edges} == {"B2", "B3"}
+    assert bias_edges[0][2]["label"] == "b²₁ = 0"
+    assert len(dot.nodes) == len(plain.nodes) + 2
+    assert dot.label("B2") == ["+1"]
+
+
+def test_wide_layers_are_summarised_with_an_ellipsis() -> None:
+    model = nn.mlp([784, 20, 10], rng=0)
+    dot = Dot(draw_network(model).source)
+    inputs = [n for n in dot.nodes if n.startswith("L1_")]
+    assert inputs == [f"L1_{i}" for i in (1, 2, 3, 4, 5, 6)] + ["L1_more"] + [
+        f"L1_{i}" for i in (780, 781, 782, 783, 784)]
+    assert dot.label("L1_more") == ["⋮", "773 more"]
+    assert dot.label("L1_784") == ["x₇₈₄¹"]
+    assert len([n for n in dot.nodes if n.startswith("L2_")]) == 12   # 20 > 12: summarised too
+    assert len([n for n in dot.nodes if n.startswith("L3_")]) == 10   # 10 fits
+    assert len(_arcs(dot)) == 11 * 11 + 11 * 10
+    assert "15880 weights (K₇₈₄,₂₀ + K₂₀,₁₀)" in draw_network(model).source
+    assert len(dot.nodes) < 40
+    small = Dot(draw_network(model, max_neurons=5).source)
+    assert [n for n in small.nodes if n.startswith("L1_")] == [
+        "L1_1", "L1_2", "L1_more", "L1_783", "L1_784"]
+
+
+def test_network_accepts_one_linear_and_a_trailing_loss() -> None:
+    dot = Dot(draw_network(nn.Linear(3, 2, rng=0)).source)
+    assert len(_arcs(dot)) == 6
+    seq = nn.Sequential(nn.Linear(2, 3, rng=0), nn.Sigmoid(), nn.MSELoss())
+    assert len(_arcs(Dot(draw_network(seq).source))) == 6
+
+
+def test_network_errors() -> None:
+    with pytest.raises(TypeError, match="draw_network: expected a Sequential of Linear"):
+        draw_network(nn.Sequential(nn.Linear(2, 2), nn.MSELoss(), nn.Linear(2, 2)))
+    with pytest.raises(TypeError, match="draw_network"):
+        draw_network(object())
+    with pytest.raises(ValueError, match="activation before any Linear"):
+        draw_network(nn.Sequential(nn.Sigmoid(), nn.Linear(2, 2)))
+    with pytest.raises(ValueError, match="takes 3 inputs but the previous Linear gives 2"):
+        draw_network(nn.Sequential(nn.Linear(2, 2), nn.Linear(3, 1)))
+    with pytest.raises(ValueError, match="max_neurons must be an int >= 3"):
+        draw_network(nn.Linear(2, 2), max_neurons=2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Rendering (needs `dot`) and the missing-`dot` path
+# ----------------------------------------------------------------------------------------------
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _svg_nodes(path: Path) -> int:
+    tree = ET.parse(path)
+    return sum(1 for g in tree.iter(f"{SVG}g") if g.get("class") == "node")
+
+
+@pytest.mark.needs_dot
+def test_render_svg_parses_with_one_group_per_node(tmp_path: Path) -> None:
+    loss = viz.worked_example_scalar()
+    graph = draw_graph(loss, edge_derivatives=True)
+    out = render(graph, tmp_path / "graph")
+    assert out == tmp_path / "graph.svg"
+    assert _svg_nodes(out) == len(Dot(graph.source).nodes) == 69
+    net = draw_network(nn.mlp([784, 20, 10], rng=0), show_bias=True)
+    out = render(net, tmp_path / "net.svg", format="svg")
+    assert _svg_nodes(out) == len(Dot(net.source).nodes)
+
+
+@pytest.mark.needs_dot
+def test_render_png_pdf_and_jupyter(tmp_path: Path) -> None:
+    _, _, c = product()
+    graph = draw_graph(c)
+    assert render(graph, tmp_path / "g.png", format="png").read_bytes()[:8] == \
+        b"\x89PNG\r\n\x1a\n"
+    assert render(graph, tmp_path / "g", format="pdf").read_bytes()[:5] == b"%PDF-"
+    bundle = graph._repr_mimebundle_()
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    assert isinstance(graph, graphviz.Digraph)
+
+
+@pytest.mark.needs_dot
+def test_render_escaped_labels(tmp_path: Path) -> None:
+    x = Value(1.0, name='say "hi" <b>φ</b> \\n & more')
+    out = render(draw_graph(x * 2.0), tmp_path / "esc")
+    text = "".join(ET.parse(out).getroot().itertext())
+    assert 'say "hi" <b>φ</b> \\n & more' in text
+
+
+def test_render_argument_errors(tmp_path: Path) -> None:
+    _, _, c = product()
+    with pytest.raises(ValueError, match="format must be one of"):
+        render(draw_graph(c), tmp_path / "g", format="jpg")
+    with pytest.raises(ValueError, match=r"ends in \.png but format is 'svg'"):
+        render(draw_graph(c), tmp_path / "g.png")
+    with pytest.raises(TypeError, match=r"render: expected a graphviz\.Digraph"):
+        render("digraph {}", tmp_path / "g")  # type: ignore[arg-type]
+
+
+def test_missing_dot_raises_a_clear_error(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    _, _, c = product()
+    graph = draw_graph(c)                                     # drawing needs no executable
+    assert graph.source.startswith("digraph")
+    with pytest.raises(GraphvizNotFoundError) as info:
+        render(graph, tmp_path / "g")
+    assert isinstance(info.value, RuntimeError)
+    message = str(info.value)
+    assert "apt-get install graphviz" in message and ".source" in message
+    assert "render" in message and "dot" in message
+    assert not (tmp_path / "g.svg").exists()
+
+
+# ----------------------------------------------------------------------------------------------
+# The `graph` command
+# ----------------------------------------------------------------------------------------------
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    viz.configure_graph(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.mark.needs_dot
+def test_run_graph_writes_pictures_and_prints_paths(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "pics"
+    assert viz.run_graph(_args("--out", str(out))) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(out / "worked_example_graph.svg"),
+                       str(out / "worked_example_network.svg")]
+    assert _svg_nodes(out / "worked_example_graph.svg") == 69
+    assert _svg_nodes(out / "worked_example_network.svg") == 8     # 6 neurons + 2 bias neurons
+    assert viz.run_graph(_args("--out", str(out), "--format", "png", "--build", "tensor")) == 0
+    assert (out / "worked_example_graph.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_run_graph_dot_format_needs_no_graphviz(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert viz.run_graph(_args("--out", str(tmp_path), "--format", "dot")) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(tmp_path / "worked_example_graph.gv"),
+                       str(tmp_path / "worked_example_network.gv")]
+    text = (tmp_path / "worked_example_graph.gv").read_text(encoding="utf-8")
+    assert text == draw_graph(viz.worked_example_scalar(), edge_derivatives=True).source
+
+
+def test_run_graph_without_dot_falls_back_to_dot_text(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert viz.run_graph(_args("--out", str(tmp_path / "o"))) == 1
+    captured = capsys.readouterr()
+    assert "apt-get install graphviz" in captured.err
+    assert captured.out.split() == [str(tmp_path / "o" / "worked_example_graph.gv"),
+                                    str(tmp_path / "o" / "worked_example_network.gv")]
+
+
+def test_run_graph_out_must_be_a_directory(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(FileNotFoundError, match="not a directory"):
+        viz.run_graph(_args("--out", str(blocker), "--format", "dot"))
+
+
+def test_worked_example_builds_agree() -> None:
+    scalar = viz.worked_example_scalar()
+    tensor = viz.worked_example_tensor()
+    assert scalar.data == pytest.approx(float(tensor.data), rel=1e-12)
+    assert scalar.data == pytest.approx(0.3838, abs=1e-4)     # seed 000: E = 0.38
