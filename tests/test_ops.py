@@ -381,6 +381,28 @@ def test_scalar_powc_matches_math(p: float) -> None:
     assert x.grad == pytest.approx(p * 1.7 ** (p - 1), rel=1e-12)
 
 
+# A reduction to 0-d (or a reshape to ()) feeding a broadcast op: its gradient comes back from
+# unbroadcast as a Python float, which the reduction's VJP must spread over the input's shape.
+ZERO_D_INTERMEDIATE: dict[str, Callable[[Value, Value], Value]] = {
+    "sum": lambda x, y: x.sum() * y,
+    "mean": lambda x, y: y - x.mean(),
+    "max": lambda x, y: x.max() + y,
+    "sum-all-axes": lambda x, y: x.sum(axis=(0, 1)) * y,
+    "normalise": lambda x, y: x / x.sum() + y,
+    "reshape-to-0d": lambda x, y: x[1:2, 2:3].reshape(()) * y,
+    "mean-of-mean": lambda x, y: x.mean(axis=0).mean() * y,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZERO_D_INTERMEDIATE))
+def test_zero_d_intermediate_feeding_a_broadcast(name: str) -> None:
+    f = ZERO_D_INTERMEDIATE[name]
+    x, y = sample((3, 4), 40, "pos"), sample((4,), 41)
+    assert gradcheck(lambda a, b: weighted_sum(f(a, b)), [x, y])
+    weighted_sum(f(x, y)).backward()
+    assert x.grad.shape == (3, 4) and y.grad.shape == (4,)
+
+
 def test_pow_gradient_wrt_exponent_is_zero_for_nonpositive_base() -> None:
     a = Value(np.array([-2.0, 0.0, 3.0]), requires_grad=False)
     b = Value(np.array([2.0, 2.0, 2.0]))

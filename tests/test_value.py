@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
+from typing import Any
 
+import numpy as np
+import pytest
+
+import tinygrad_nn as tn
 from tinygrad_nn import Value
+from tinygrad_nn.graph import toposort
+from tinygrad_nn.value import linear
 
 
 def test_leaf_grads_are_writable_arrays_owned_by_each_leaf() -> None:
@@ -35,3 +42,344 @@ def test_grad_dtype_follows_the_leaf() -> None:
     assert x32.grad.dtype == np.float32
     assert c64.grad.dtype == np.float64
     np.testing.assert_array_equal(x32.grad, [2.0, 2.0, 2.0])
+
+
+# -- construction and properties ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [2, 2.5, True, np.float32(1.5), np.int64(3), np.float64(-0.5)])
+def test_numbers_become_python_floats(data: Any) -> None:
+    v = Value(data)
+    assert type(v.data) is float
+    assert v.data == float(data)
+    assert v.shape == () and v.ndim == 0 and v.size == 1
+    assert v.item() == float(data)
+
+
+@pytest.mark.parametrize("data, shape", [([1, 2, 3], (3,)), ((1.5, 2.5), (2,)),
+                                         ([[1, 2], [3, 4]], (2, 2)), (np.arange(6), (6,)),
+                                         (np.array(2.0), ()), (np.zeros((2, 0)), (2, 0))])
+def test_array_likes_become_float64_arrays(data: Any, shape: tuple[int, ...]) -> None:
+    v = Value(data)
+    assert type(v.data) is np.ndarray
+    assert v.data.dtype == np.float64
+    assert v.shape == shape and v.ndim == len(shape)
+    np.testing.assert_array_equal(v.data, np.asarray(data, dtype=np.float64))
+
+
+def test_float32_arrays_are_kept() -> None:
+    v = Value(np.ones(3, dtype=np.float32))
+    assert v.dtype == np.float32
+    assert (v * 2.0).dtype == np.float32
+
+
+def test_flags_name_and_leaf() -> None:
+    v = Value(1.0, requires_grad=False, name="w")
+    assert v.requires_grad is False and v.name == "w" and v.is_leaf
+    assert v.op is None and v.parents == () and v.params == ()
+    y = Value(1.0) * 2.0
+    assert not y.is_leaf and y.op is not None and y.op.name == "mul"
+
+
+def test_parents_in_argument_order_and_params() -> None:
+    a, b = Value(1.0, name="a"), Value(2.0, name="b")
+    assert (a - b).parents == (a, b)
+    c = Value(np.ones((2, 3))).sum(axis=1, keepdims=True)
+    assert c.params == ((1,), True)
+
+
+def test_item_numpy_and_transpose() -> None:
+    m = Value([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert m.T.shape == (3, 2)
+    np.testing.assert_array_equal(m.T.data, [[1, 4], [2, 5], [3, 6]])
+    arr = m.numpy()
+    arr[0, 0] = 100.0
+    assert m.data[0, 0] == 1.0                  # numpy() is a copy
+    assert Value([[7.0]]).item() == 7.0
+    with pytest.raises(ValueError, match=r"item: expected .* one entry, got shape \(2, 3\)"):
+        m.item()
+
+
+def test_repr_shows_data_grad_and_name() -> None:
+    x = Value(2.0, name="x")
+    assert repr(x) == "Value(data=2, name='x')"
+    (x * 3.0).backward()
+    assert repr(x) == "Value(data=2, grad=3, name='x')"
+    m = Value([1.0, 2.0])
+    assert repr(m) == "Value([1., 2.], shape=(2,))"
+
+
+# -- gradients: accumulation, reset, retained and skipped nodes ---------------------------------
+
+
+def test_gradients_accumulate_across_backward_calls_and_reset() -> None:
+    x = Value(3.0)
+    (x * x).backward()
+    assert x.grad == 6.0
+    (x * x).backward()
+    assert x.grad == 12.0
+    x.zero_grad()
+    assert x.grad is None
+    (x * 5.0).backward()
+    assert x.grad == 5.0
+    w = Value(np.array([1.0, 2.0]))
+    for _ in range(2):
+        (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad, [4.0, 8.0])
+
+
+def test_intermediate_grads_are_dropped_unless_retained() -> None:
+    x = Value(2.0)
+    h = x * 3.0
+    y = h * h
+    y.backward()
+    assert h.grad is None and y.grad is None
+    assert x.grad == 36.0                        # d(9x²)/dx = 18x
+
+    x2 = Value(2.0)
+    h2 = (x2 * 3.0).retain_grad()
+    (h2 * h2).backward()
+    assert h2.grad == 12.0                       # δ = ∂E/∂h = 2h
+    assert x2.grad == 36.0
+
+
+def test_retain_grads_keeps_every_node() -> None:
+    x = Value(np.array([1.0, 2.0]))
+    h = x.exp()
+    s = h.sum()
+    s.backward(retain_grads=True)
+    assert s.grad == 1.0
+    np.testing.assert_array_equal(h.grad, [1.0, 1.0])
+    np.testing.assert_allclose(x.grad, np.exp([1.0, 2.0]))
+
+
+def test_shared_subexpression_gets_the_sum_of_both_paths() -> None:
+    x = Value(1.5)
+    h = x * x
+    (h + h * 2.0).backward()                     # 3x²
+    assert x.grad == pytest.approx(9.0)
+
+
+def test_no_grad_records_nothing() -> None:
+    x = Value(np.array([1.0, 2.0]))
+    with tn.no_grad():
+        y = (x * 2.0).exp().sum()
+        assert y.requires_grad is False
+        assert y.parents == () and y.op is None
+    assert (x * 2.0).requires_grad               # switched back on after the block
+    with pytest.raises(ValueError, match="backward: this Value does not require grad"):
+        y.backward()
+
+
+def test_no_grad_is_restored_after_an_exception() -> None:
+    with pytest.raises(RuntimeError), tn.no_grad():
+        raise RuntimeError("boom")
+    assert (Value(1.0) * 2.0).requires_grad
+
+
+def test_detach_is_a_constant_with_the_same_data() -> None:
+    x = Value(np.array([1.0, 2.0]))
+    d = (x * 3.0).detach()
+    assert d.is_leaf and not d.requires_grad
+    np.testing.assert_array_equal(d.data, [3.0, 6.0])
+    (x * d).sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 6.0])   # d is a constant: no x·3 path
+    assert d.grad is None
+
+
+def test_requires_grad_false_inputs_get_no_grad() -> None:
+    x = Value(np.array([1.0, 2.0]))
+    c = Value(np.array([3.0, 4.0]), requires_grad=False)
+    y = (x * c + c.exp()).sum()
+    y.backward()
+    assert c.grad is None
+    np.testing.assert_array_equal(x.grad, [3.0, 4.0])
+    only_const = c * 2.0
+    assert not only_const.requires_grad and only_const.parents == ()
+
+
+def test_requires_grad_can_be_switched_on_a_leaf() -> None:
+    c = Value(2.0, requires_grad=False).requires_grad_()
+    (c * c).backward()
+    assert c.grad == 4.0
+    with pytest.raises(ValueError, match="requires_grad_: only leaves"):
+        (c * 2.0).requires_grad_(False)
+
+
+def test_backward_with_an_explicit_seed() -> None:
+    x = Value(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    y = x * x
+    y.backward(np.array([[1.0, 0.0], [0.5, 2.0]]))
+    np.testing.assert_array_equal(x.grad, [[2.0, 0.0], [3.0, 16.0]])
+    s = Value(2.0)
+    (s * s).backward(0.5)
+    assert s.grad == 2.0
+    one = Value([[3.0]])
+    (one * one).backward()                       # one entry: seeded with 1 like a scalar
+    np.testing.assert_array_equal(one.grad, [[6.0]])
+
+
+# -- big graphs and traversal order ------------------------------------------------------------
+
+
+def test_chain_of_100000_ops() -> None:
+    x = Value(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0                        # 200,000 nodes deep
+    y.backward()
+    assert x.grad == 1.0
+    assert y.data == 1.0
+
+
+def test_wide_and_deep_graph() -> None:
+    leaves = [Value(float(i) / 100.0) for i in range(300)]
+    layer = leaves
+    for _ in range(200):                         # each node depends on two of the layer below
+        layer = [a * 0.5 + b * 0.5 for a, b in zip(layer, layer[1:] + layer[:1])]
+    total = layer[0]
+    for v in layer[1:]:
+        total = total + v
+    total.backward()
+    # every layer averages neighbours: the sum is preserved, so every leaf's gradient is 1
+    for leaf in leaves:
+        assert leaf.grad == pytest.approx(1.0)
+    assert total.data == pytest.approx(sum(float(i) / 100.0 for i in range(300)))
+
+
+def test_toposort_puts_parents_first_and_is_deterministic() -> None:
+    def build() -> Value:
+        a, b = Value(1.0, name="a"), Value(2.0, name="b")
+        c = a * b
+        d = c + a
+        e = d * c + b.exp()
+        return e
+
+    root = build()
+    order = toposort(root)
+    position = {node: i for i, node in enumerate(order)}
+    for node in order:
+        for parent in node.parents:
+            assert position[parent] < position[node]
+    assert order[-1] is root
+    assert len(order) == len(set(order)) == 7    # a, b, c, d, d*c, exp(b), e
+
+    def signature(r: Value) -> list[str]:
+        return [n.name or n.op.name for n in toposort(r)]     # type: ignore[union-attr]
+
+    assert signature(root) == signature(root) == signature(build())
+    assert signature(root) == ["a", "b", "mul", "add", "mul", "exp", "add"]
+
+
+# -- second derivatives ------------------------------------------------------------------------
+
+ELEMENTWISE: dict[str, tuple[Callable[[Value], Value], tuple[float, float]]] = {
+    "exp": (Value.exp, (-2.0, 2.0)),
+    "log": (Value.log, (0.5, 2.0)),
+    "sqrt": (Value.sqrt, (0.5, 2.0)),
+    "tanh": (Value.tanh, (-2.0, 2.0)),
+    "sigmoid": (Value.sigmoid, (-3.0, 3.0)),
+    "softplus": (Value.softplus, (-3.0, 3.0)),
+    "neg": (lambda x: -x * x, (-2.0, 2.0)),
+    "abs": (lambda x: x.abs() * x, (0.3, 2.0)),
+    "relu": (lambda x: x.relu() * x, (0.3, 2.0)),
+    "leaky_relu": (lambda x: x.leaky_relu(0.2) * x, (-2.0, -0.3)),
+    "powc": (lambda x: x ** 3.5, (0.5, 2.0)),
+    "pow": (lambda x: x ** Value(2.5, requires_grad=False) + 1.5 ** x, (0.5, 2.0)),
+    "mul": (lambda x: x * x * x, (-2.0, 2.0)),
+    "div": (lambda x: 1.0 / (1.0 + x * x), (-2.0, 2.0)),
+    "add-sub": (lambda x: (x + 1.0) * (x - 2.0), (-2.0, 2.0)),
+    "softmax": (lambda x: x.softmax(-1) * x, (-2.0, 2.0)),
+    "log_softmax": (lambda x: x.log_softmax(-1) * x, (-2.0, 2.0)),
+    "max": (lambda x: x.max(axis=-1, keepdims=True) * x, (-2.0, 2.0)),
+    "mean-sum": (lambda x: x.mean(axis=0) * x.sum(), (-2.0, 2.0)),
+    "getitem": (lambda x: x[..., [0, 0, 2]] ** 2, (-2.0, 2.0)),
+    "matmul": (lambda x: x @ x.T, (-2.0, 2.0)),
+}
+
+
+def first_derivative(f: Callable[[Value], Value], x: Value, create_graph: bool) -> Any:
+    x.grad = None
+    f(x).sum().backward(create_graph=create_graph)
+    g = x.grad
+    x.grad = None
+    return g
+
+
+ARRAY_ONLY = {"softmax", "log_softmax", "max", "mean-sum", "getitem", "matmul"}
+SECOND_ORDER = [(n, (3, 4)) for n in sorted(ELEMENTWISE)] + [
+    (n, None) for n in sorted(ELEMENTWISE) if n not in ARRAY_ONLY]
+
+
+@pytest.mark.parametrize("name, shape", SECOND_ORDER,
+                         ids=[f"{n}-{'float' if s is None else '3x4'}" for n, s in SECOND_ORDER])
+def test_second_derivative_against_differences_of_the_first(name: str, shape: Any) -> None:
+    """Hessian-vector product by create_graph vs central differences of the gradient."""
+    f, (lo, hi) = ELEMENTWISE[name]
+    rng = np.random.default_rng(42)
+    data = rng.uniform(lo, hi, () if shape is None else shape)
+    x = Value(float(data) if shape is None else data)
+    v = 1.0 if shape is None else rng.standard_normal(shape)
+
+    g = first_derivative(f, x, create_graph=True)
+    assert isinstance(g, Value)
+    (g * v).sum().backward()
+    hvp = np.asarray(x.grad, dtype=np.float64)
+
+    eps = 1e-5
+    base = np.asarray(x.data, dtype=np.float64)
+
+    def grad_at(point: Any) -> Any:
+        xp = Value(float(point) if shape is None else point)
+        return np.asarray(first_derivative(f, xp, create_graph=False), dtype=np.float64)
+
+    numeric = (grad_at(base + eps * v) - grad_at(base - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(hvp, numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_second_derivative_of_a_scalar_function_by_hand() -> None:
+    x = Value(0.7)
+    (x ** 3).backward(create_graph=True)
+    g = x.grad
+    assert isinstance(g, Value) and g.data == pytest.approx(3 * 0.49)
+    x.grad = None
+    g.backward()
+    assert x.grad == pytest.approx(6 * 0.7)
+
+
+def mlp(x: Value, w1: Value, b1: Value, w2: Value, b2: Value) -> Value:
+    h = linear(x, w1, b1).tanh()
+    out = (h @ w2.T + b2).sigmoid()
+    return ((out - 0.5) ** 2).mean() + (w1 * w1).sum() * 1e-2
+
+
+def test_hessian_vector_product_of_an_mlp() -> None:
+    rng = np.random.default_rng(7)
+    x = Value(rng.standard_normal((5, 3)), requires_grad=False)
+    params = [Value(rng.standard_normal(s) * 0.7) for s in [(4, 3), (4,), (2, 4), (2,)]]
+    vs = [rng.standard_normal(p.shape) for p in params]
+
+    mlp(x, *params).backward(create_graph=True)
+    grads = [p.grad for p in params]
+    for p in params:
+        p.grad = None
+    sum((g * v).sum() for g, v in zip(grads, vs)).backward()
+    hvp = [np.array(p.grad) for p in params]
+
+    def grads_at(shift: float) -> list[Any]:
+        ps = [Value(p.data + shift * v) for p, v in zip(params, vs)]
+        mlp(x, *ps).backward()
+        return [p.grad for p in ps]
+
+    eps = 1e-5
+    up, down = grads_at(eps), grads_at(-eps)
+    for h, u, d in zip(hvp, up, down):
+        np.testing.assert_allclose(h, (u - d) / (2 * eps), rtol=1e-5, atol=1e-8)
+    assert any(np.abs(h).max() > 1e-3 for h in hvp)     # a real, non-trivial curvature
+
+
+def test_create_graph_gradients_are_values_and_leaf_grads_stay_values() -> None:
+    x = Value(np.array([1.0, 2.0]))
+    (x ** 3).sum().backward(create_graph=True)
+    assert isinstance(x.grad, Value) and x.grad.requires_grad
+    np.testing.assert_allclose(x.grad.data, [3.0, 12.0])

@@ -102,7 +102,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 def _broadcast_back(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
                     keepdims: bool) -> Any:
     """Spread the gradient of a reduction back over the reduced axes (the VJP of ``sum``)."""
-    if not keepdims:
+    if not keepdims and type(g) is not float:     # a float g (from unbroadcast) needs no reshape
         g = g.reshape(keepdims_shape(shape, axis)) if shape else g
     if hasattr(g, "_op"):
         return g.broadcast_to(shape)
@@ -394,7 +394,8 @@ RELU = Op("relu", "relu", _relu_fwd,
 LEAKY_RELU = Op("leaky_relu", "leaky_relu", _leaky_relu_fwd,
                 lambda g, ans, x, slope: g * _leaky_slope(x, slope))
 SOFTPLUS = Op("softplus", "softplus", _softplus_fwd,
-              lambda g, ans, x: g * _sigmoid_fwd(raw(x)))           # softplus' = logistic
+              lambda g, ans, x: g * (x.sigmoid() if is_value(x)      # softplus' = logistic
+                                     else _sigmoid_fwd(x)))
 
 SUM = Op("sum", "sum", _sum_fwd,
          lambda g, ans, x, axis, keepdims: _broadcast_back(g, shape_of(x), axis, keepdims))
@@ -404,7 +405,8 @@ MEAN = Op("mean", "mean", _mean_fwd,
 MAX = Op("max", "max", _max_fwd, _max_vjp)
 
 RESHAPE = Op("reshape", "reshape", lambda x, shape: np.reshape(x, shape),
-             lambda g, ans, x, shape: g.reshape(shape_of(x)))
+             lambda g, ans, x, shape: np.reshape(g, shape_of(x)) if type(g) is float
+             else g.reshape(shape_of(x)))
 TRANSPOSE = Op("transpose", "transpose", lambda x, axes: np.transpose(x, axes),
                lambda g, ans, x, axes: g.transpose(*np.argsort(axes).tolist())
                if hasattr(g, "_op") else np.transpose(g, np.argsort(axes)))
