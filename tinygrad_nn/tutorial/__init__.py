@@ -1,0 +1,76 @@
+"""The tutorials made executable: the delta rule by hand, next to the engine and finite differences.
+
+* :func:`manual_gradients` / :func:`manual_deltas` / :func:`manual_backprop` — backpropagation
+  in plain NumPy, as seed 000 derives it (``convention="column"``) or as seed 004's row-vector
+  pseudo-code does (``convention="row"``);
+* :func:`engine_backprop`, :func:`numeric_gradients` — the same quantities from ``backward()``
+  (δ via ``retain_grad()``) and from central differences;
+* :func:`check_deltas` — compares δ_l = ∂E/∂net_l layer by layer and names the wrong layer;
+* :func:`worked_example`, :func:`one_neuron_chain` — the tutorials' numeric examples, three ways;
+* :func:`format_report`, :func:`configure_demo` / :func:`run_demo` — ``python -m tinygrad_nn demo``;
+* :mod:`.errata` — the tutorials' own arithmetic and pseudo-code, transcribed, for the errata.
+"""
+
+from .checks import (
+    DeltaCheck,
+    EngineBackprop,
+    LayerDelta,
+    check_deltas,
+    engine_backprop,
+    numeric_gradients,
+)
+from .demo import configure_demo, run_demo
+from .errata import as_printed_000, seed004_pseudocode
+from .examples import (
+    CHAIN_VALUES,
+    TUTORIAL_000_FIGURES,
+    ChainFactors,
+    DeltaRow,
+    ExampleResult,
+    ForwardRow,
+    GradientRow,
+    chain_model,
+    one_neuron_chain,
+    worked_example,
+    worked_model,
+)
+from .manual import (
+    ACTIVATIONS,
+    Activation,
+    ManualBackprop,
+    manual_backprop,
+    manual_deltas,
+    manual_gradients,
+)
+from .report import format_report
+
+__all__ = [
+    "ACTIVATIONS",
+    "CHAIN_VALUES",
+    "TUTORIAL_000_FIGURES",
+    "Activation",
+    "ChainFactors",
+    "DeltaCheck",
+    "DeltaRow",
+    "EngineBackprop",
+    "ExampleResult",
+    "ForwardRow",
+    "GradientRow",
+    "LayerDelta",
+    "ManualBackprop",
+    "as_printed_000",
+    "chain_model",
+    "check_deltas",
+    "configure_demo",
+    "engine_backprop",
+    "format_report",
+    "manual_backprop",
+    "manual_deltas",
+    "manual_gradients",
+    "numeric_gradients",
+    "one_neuron_chain",
+    "run_demo",
+    "seed004_pseudocode",
+    "worked_example",
+    "worked_model",
+]
