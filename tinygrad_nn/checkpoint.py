@@ -1,0 +1,238 @@
+"""Checkpoints: a model's architecture and parameters in one ``.npz`` file, never pickled.
+
+A checkpoint is a NumPy ``.npz`` archive holding
+
+* ``__architecture__``: UTF-8 JSON as a ``uint8`` array --
+  ``{"format": "tinygrad_nn.checkpoint", "version": 1, "type": <class name>,
+  "config": model.config(), "metadata": {...}}``;
+* one float array per parameter, named as in ``model.state_dict()``.
+
+:func:`save` writes it atomically (a temporary file in the same directory, flushed and
+fsync'ed, then ``os.replace``), so a crash leaves either the old checkpoint or the new one,
+never a torn file.  :func:`load` reads it with ``allow_pickle=False`` and rebuilds the model
+through ``nn.from_config``, which only builds the project's registered layer types: a file
+naming any other class is refused.  Anything wrong with a file raises :class:`CheckpointError`
+saying what.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "read_metadata", "save"]
+
+FORMAT = "tinygrad_nn.checkpoint"
+VERSION = 1
+ARCH_KEY = "__architecture__"
+
+PathLike = str | os.PathLike[str]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is corrupted, incomplete, or does not match its architecture."""
+
+
+def _write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` archive to the open binary file ``f``."""
+    np.savez(f, **arrays)  # type: ignore[arg-type]
+
+
+def _json_default(obj: Any) -> Any:
+    """Turn NumPy scalars and small arrays inside config/metadata into JSON values."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (tuple, set, frozenset)):
+        return list(obj)
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    raise TypeError(f"{type(obj).__name__} {obj!r} is not JSON-serialisable")
+
+
+def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``model``'s architecture (type + ``config()``) and ``state_dict()`` to ``path``.
+
+    The write is atomic: a temporary file next to ``path`` is written, flushed, fsync'ed and
+    renamed over ``path`` with ``os.replace``.  ``metadata`` (JSON-serialisable) is stored
+    alongside, e.g. the dataset and test accuracy.  Returns the path written.
+    """
+    from . import nn
+
+    kind = type(model).__name__
+    if nn.LAYER_TYPES.get(kind) is not type(model):
+        raise CheckpointError(f"save: {type(model).__module__}.{kind} is not a registered layer "
+                              f"type (nn.LAYER_TYPES), so load() could not rebuild it; known "
+                              f"types: {', '.join(sorted(nn.LAYER_TYPES))}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"save: metadata must be a dict or None, got {type(metadata).__name__}")
+    header = {"format": FORMAT, "version": VERSION, "type": kind, "config": model.config(),
+              "metadata": metadata or {}}
+    try:
+        text = json.dumps(header, default=_json_default, allow_nan=False, sort_keys=True)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"save: the architecture or metadata is not JSON-serialisable: "
+                              f"{exc}") from None
+    arrays: dict[str, np.ndarray] = {}
+    for name, value in model.state_dict().items():
+        if name == ARCH_KEY:
+            raise CheckpointError(f"save: parameter name {ARCH_KEY!r} is reserved")
+        arrays[name] = np.asarray(value)
+    arrays[ARCH_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"save: directory {str(directory)!r} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            _write_npz(f, arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+    return target
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable where the platform allows fsync on a directory (POSIX)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and check the header and every array of a checkpoint (no pickles allowed)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"load: no such checkpoint file: {os.fspath(path)!r}")
+    where = f"load: {os.fspath(path)!r}"
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        loaded = np.load(p, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"{where} is a single .npy array, not a checkpoint "
+                                  f"(.npz archive)")
+        with loaded as npz:
+            for key in npz.files:
+                try:
+                    arrays[key] = npz[key]
+                except ValueError as exc:
+                    if "pickle" in str(exc):
+                        raise CheckpointError(f"{where}: entry {key!r} is a pickled object "
+                                              f"array; checkpoints hold numbers only and are "
+                                              f"never unpickled") from None
+                    raise
+    except CheckpointError:
+        raise
+    except AttributeError:
+        raise CheckpointError(f"{where} is not a checkpoint (.npz archive)") from None
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise CheckpointError(f"{where} is not a checkpoint: it is not a .npz archive "
+                                  f"(it looks like pickled data, which is never loaded)"
+                                  ) from None
+        raise CheckpointError(f"{where} is corrupted: {exc}") from None
+    except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
+        raise CheckpointError(f"{where} is corrupted or truncated: {exc}") from None
+    if ARCH_KEY not in arrays:
+        raise CheckpointError(f"{where} has no {ARCH_KEY!r} entry; it is an .npz archive but "
+                              f"not a tinygrad_nn checkpoint")
+    raw = arrays.pop(ARCH_KEY)
+    try:
+        if raw.dtype == np.uint8 and raw.ndim == 1:
+            text = raw.tobytes().decode("utf-8")
+        elif raw.dtype.kind == "U" and raw.ndim == 0:
+            text = str(raw)
+        else:
+            raise CheckpointError(f"{where}: {ARCH_KEY!r} must be UTF-8 JSON bytes (uint8), "
+                                  f"got dtype {raw.dtype} shape {raw.shape}")
+        header = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{where}: the architecture entry is not valid JSON: {exc}"
+                              ) from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(f"{where}: the architecture entry is not a {FORMAT} header")
+    if header.get("version") != VERSION:
+        raise CheckpointError(f"{where}: unsupported checkpoint version "
+                              f"{header.get('version')!r} (this tinygrad_nn reads {VERSION})")
+    if not isinstance(header.get("type"), str) or not isinstance(header.get("config"), dict):
+        raise CheckpointError(f"{where}: the header must name a layer 'type' (string) and "
+                              f"its 'config' (object)")
+    if not isinstance(header.get("metadata", {}), dict):
+        raise CheckpointError(f"{where}: 'metadata' must be a JSON object")
+    return header, arrays
+
+
+def read_metadata(path: PathLike) -> dict[str, Any]:
+    """The ``metadata`` dict stored by :func:`save` (checked like :func:`load`)."""
+    header, _ = _read(path)
+    return dict(header.get("metadata") or {})
+
+
+def load(path: PathLike) -> Any:
+    """Rebuild the model saved at ``path``: ``nn.from_config(type, config)``, then its parameters.
+
+    Only the project's registered layer types are built.  Missing or unexpected parameters,
+    shape mismatches, non-float arrays, unknown types, pickled entries and corrupted or
+    truncated files raise :class:`CheckpointError`; a missing file raises FileNotFoundError.
+    """
+    from . import nn
+
+    header, arrays = _read(path)
+    where = f"load: {os.fspath(path)!r}"
+    kind = header["type"]
+    if kind not in nn.LAYER_TYPES:
+        raise CheckpointError(f"{where} names an unknown layer type {kind!r}; only registered "
+                              f"types are built: {', '.join(sorted(nn.LAYER_TYPES))}")
+    try:
+        model = nn.from_config(kind, header["config"])
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{where}: cannot rebuild {kind} from its config: {exc}") from None
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in arrays]
+    extra = [k for k in arrays if k not in expected]
+    if missing:
+        raise CheckpointError(f"{where}: missing parameter{'s' if len(missing) > 1 else ''} "
+                              f"{', '.join(missing)} for {kind}")
+    if extra:
+        raise CheckpointError(f"{where}: unexpected entr{'ies' if len(extra) > 1 else 'y'} "
+                              f"{', '.join(extra)} not in {kind}'s parameters")
+    state: dict[str, np.ndarray] = {}
+    for name, current in expected.items():
+        arr = arrays[name]
+        want = np.shape(current)
+        if arr.shape != want:
+            raise CheckpointError(f"{where}: parameter {name!r} has shape {arr.shape} in the "
+                                  f"file but the architecture expects {want}")
+        if arr.dtype.kind not in "fiu":
+            raise CheckpointError(f"{where}: parameter {name!r} has dtype {arr.dtype}; "
+                                  f"expected floating-point numbers")
+        if not np.all(np.isfinite(arr)):
+            raise CheckpointError(f"{where}: parameter {name!r} holds NaN or infinite values")
+        state[name] = arr.astype(np.asarray(current).dtype, copy=True)
+    try:
+        model.load_state_dict(state)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"{where}: {exc}") from None
+    return model
