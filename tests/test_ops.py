@@ -9,6 +9,7 @@ axis/keepdims variant; matmul and linear on every vector/matrix/batch combinatio
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -439,10 +440,30 @@ def test_relu_and_abs_derivative_at_zero_is_zero() -> None:
 
 def test_stable_forward_values_at_extremes() -> None:
     x = Value(np.array([-1000.0, -30.0, 0.0, 30.0, 1000.0]))
-    np.testing.assert_allclose(x.sigmoid().data, _sigmoid(np.clip(x.data, -700, 700)),
-                               rtol=1e-12, atol=1e-16)
+    e30 = math.exp(-30.0)
+    np.testing.assert_allclose(x.sigmoid().data, [0.0, e30 / (1 + e30), 0.5, 1 / (1 + e30), 1.0],
+                               rtol=1e-14, atol=0.0)
     np.testing.assert_allclose(x.softplus().data, np.logaddexp(0.0, x.data), rtol=1e-12)
     assert Value(-1000.0).sigmoid().data == 0.0
     assert Value(1000.0).sigmoid().data == 1.0
     assert Value(1000.0).softplus().data == 1000.0
     assert Value(-1000.0).softplus().data == 0.0
+
+
+@pytest.mark.parametrize("x", [-700.0, -100.0, -40.0, -30.0, -5.0, 0.0, 5.0, 30.0, 40.0])
+def test_sigmoid_keeps_relative_precision_in_both_tails(x: float) -> None:
+    """The array path agrees with the scalar (math) path and with 1/(1+e^-x) to 1e-13."""
+    array = Value(np.array([x])).sigmoid().data[0]
+    scalar = Value(x).sigmoid().data
+    exact = math.exp(x) / (1.0 + math.exp(x)) if x < 0 else 1.0 / (1.0 + math.exp(-x))
+    assert array == pytest.approx(exact, rel=1e-13, abs=0.0)
+    assert scalar == pytest.approx(exact, rel=1e-13, abs=0.0)
+    assert Value(np.array([x])).sigmoid().log().data[0] == pytest.approx(
+        x - math.log1p(math.exp(x)) if x < 0 else -math.log1p(math.exp(-x)), rel=1e-12)
+
+
+def test_sigmoid_float32() -> None:
+    x = np.array([-40.0, -3.0, 0.0, 3.0, 40.0], dtype=np.float32)
+    out = Value(x).sigmoid().data
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, 1.0 / (1.0 + np.exp(-x.astype(np.float64))), rtol=1e-6)

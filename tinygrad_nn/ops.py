@@ -155,10 +155,11 @@ def _sigmoid_fwd(x: Any) -> Any:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    # φ(x) = (1 + tanh(x/2)) / 2 is exact, never overflows and raises no warnings.
-    out = np.tanh(x * 0.5)
-    out += 1.0
-    out *= 0.5
+    # e = e^{-|x|} ∈ (0, 1] never overflows; 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0 keep
+    # full relative precision in both tails ((1 + tanh(x/2))/2 loses it for x ≪ 0: φ(-40) = 0).
+    e = np.exp(-np.abs(x))
+    out = np.where(x >= 0.0, 1.0, e)
+    out /= 1.0 + e
     return out
 
 
