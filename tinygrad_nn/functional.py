@@ -183,8 +183,8 @@ def _target_rows(target: Any, n: int, c: int, dtype: Any) -> np.ndarray:
         if t.dtype.kind == "f":
             whole = np.isfinite(t) & (t == np.round(t))
             if not np.all(whole):
-                bad = t[~whole][0]
-                raise ValueError(f"cross_entropy: labels must be integers, got {bad!r} (for "
+                bad = float(t[~whole][0])
+                raise ValueError(f"cross_entropy: labels must be integers, got {bad} (for "
                                  f"probabilities pass an (N, C) = {(n, c)} array)")
         labels = t.astype(np.int64)
         out = (labels < 0) | (labels >= c)

@@ -20,6 +20,7 @@ from .module import Module
 
 __all__ = [
     "ACTIVATIONS",
+    "AUTO_INIT",
     "ROLE_LETTERS",
     "Identity",
     "LeakyReLU",
@@ -72,10 +73,14 @@ class Linear(Module):
     both tutorials.
 
     ``init`` (a name from ``nn.init.INITS`` or a function ``(shape, rng) -> ndarray``) defaults to
-    Glorot/Xavier uniform, Var(w) = 2/(fan_in + fan_out): it keeps the net values of a
-    784-20-20-10 (or 64-20-20-10) sigmoid network at variance ≈ 1, where the logistic is not
-    saturated.  The tutorials' uniform[−1, 1] makes net values of 784-input units spread over
-    ±10 and more, where φ' ≈ 0 and learning stalls.  ``rng``: int seed, Generator or None.
+    Glorot/Xavier uniform, Var(w) = 2/(fan_in + fan_out), which does not depend on the data or
+    the activation and keeps the net values of every layer of a 784-20-20-10 or 64-20-20-10
+    network at a standard deviation below 1 (≈ 0.6 on the digits), where the logistic is not
+    saturated.  The tutorials' uniform[−1, 1] puts the net values of 784-input units at a
+    standard deviation ≈ 7 on the 8×8 digits upscaled to 28×28, most of them beyond |net| = 4, where
+    φ' < 0.02 and learning stalls.  For a layer followed by the logistic, "xavier_sigmoid"
+    (gain 4, Glorot's correction for φ'(0) = 1/4) learns faster; :func:`mlp` picks it by itself.
+    ``rng``: int seed, Generator or None (fresh entropy; the global NumPy RNG is never used).
     """
 
     role: str | None = "f"
@@ -231,6 +236,17 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 }
 """The activation names ``mlp`` accepts."""
 
+AUTO_INIT: dict[str | None, str] = {
+    "sigmoid": "xavier_sigmoid",
+    "tanh": "xavier",
+    "identity": "xavier",
+    None: "xavier",
+    "relu": "he",
+    "leaky_relu": "he",
+    "softplus": "he",
+}
+"""``mlp(init="auto")``: each Linear's initialiser, by the activation that follows it."""
+
 
 # ----------------------------------------------------------------------------------------------
 # Composition
@@ -339,14 +355,17 @@ def compose(*fns: Module) -> Sequential:
     return Sequential(*reversed(fns))
 
 
-def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str | Initializer = "xavier",
+def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str | Initializer = "auto",
         rng: RngLike = None, output_activation: str | None = "same",
         dtype: Any = np.float64) -> Sequential:
     """A fully connected network: ``mlp([784, 20, 20, 10])`` = Linear, φ, Linear, φ, Linear, φ.
 
     ``activation`` is one of "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity";
     ``output_activation`` defaults to the same ("same"); ``None`` leaves the output linear (for
-    ``CrossEntropyLoss``).  One Generator made from ``rng`` initialises the layers in order.
+    ``CrossEntropyLoss``).  ``init="auto"`` initialises each Linear for the activation after it
+    (:data:`AUTO_INIT`: "xavier_sigmoid" before the logistic, "xavier" before tanh or nothing,
+    "he" before relu-like units); any ``nn.Linear`` init works too.  One Generator made from
+    ``rng`` initialises the layers in order, so a seed gives the same network every time.
     """
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
         raise ValueError(f"mlp: sizes must list at least the input and output sizes, e.g. "
@@ -359,19 +378,18 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str | Initializ
             raise ValueError(f"mlp: {what} must be one of {sorted(ACTIVATIONS)}, got {name!r}")
         return ACTIVATIONS[name]
 
-    hidden = activation_class(activation, "activation")
-    if output_activation == "same":
-        output: type[Activation] | None = hidden
-    elif output_activation is None:
-        output = None
-    else:
-        output = activation_class(output_activation, "output_activation")
+    activation_class(activation, "activation")
+    output = activation if output_activation == "same" else output_activation
+    if output is not None:
+        activation_class(output, "output_activation")
+    if init != "auto":
+        init_.get_init(init, "mlp")
     gen = init_.make_rng(rng, "mlp")
     layers: list[Module] = []
     for i, (m, n) in enumerate(itertools.pairwise(sizes)):
-        layers.append(Linear(m, n, init=init, rng=gen, dtype=dtype))
-        last = i == len(sizes) - 2
-        act = output if last else hidden
+        act = output if i == len(sizes) - 2 else activation
+        layer_init = AUTO_INIT[act] if init == "auto" else init
+        layers.append(Linear(m, n, init=layer_init, rng=gen, dtype=dtype))
         if act is not None:
-            layers.append(act())
+            layers.append(ACTIVATIONS[act]())
     return Sequential(*layers)
