@@ -1,0 +1,231 @@
+"""Tests for tinygrad_nn.gradcheck: numeric_grad, gradcheck and its error report."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinygrad_nn import GradcheckError, Value, gradcheck, numeric_grad
+
+
+def wrong_square(x: Value) -> Value:
+    """x·detach(x): the value is x², but the engine sees one factor, so its gradient is x not 2x."""
+    return (x * x.detach()).sum()
+
+
+# -- numeric_grad ------------------------------------------------------------------------------
+
+
+def test_numeric_grad_of_known_functions() -> None:
+    x = Value(np.array([[0.5, -1.0], [2.0, 0.25]]))
+    y = Value(1.5)
+    gx, gy = numeric_grad(lambda a, b: (a * a * b).sum() + b.exp(), [x, y])
+    np.testing.assert_allclose(gx, 2 * x.data * 1.5, rtol=1e-8)
+    assert type(gy) is float
+    assert gy == pytest.approx(np.sum(x.data ** 2) + np.exp(1.5), rel=1e-8)
+    assert gx.shape == (2, 2) and gx.dtype == np.float64
+
+
+def test_numeric_grad_restores_data_exactly_and_records_nothing() -> None:
+    data = np.array([0.1, 0.2, 0.3])
+    x = Value(data.copy())
+    s = Value(0.7)
+    numeric_grad(lambda a, b: (a.exp() * b).sum(), [x, s])
+    np.testing.assert_array_equal(x.data, data)
+    assert s.data == 0.7
+    assert x.grad is None and s.grad is None
+
+
+def test_numeric_grad_restores_data_when_fn_raises() -> None:
+    x = Value(np.array([1.0, 2.0]))
+    calls = []
+
+    def boom(a: Value) -> Value:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("boom")
+        return a.sum()
+
+    with pytest.raises(RuntimeError, match="boom"):
+        numeric_grad(boom, [x])
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+
+
+def test_numeric_grad_accepts_a_single_value() -> None:
+    x = Value(np.array([1.0, 3.0]))
+    (g,) = numeric_grad(lambda a: (a * a).sum(), x)
+    np.testing.assert_allclose(g, [2.0, 6.0], rtol=1e-8)
+
+
+def test_numeric_grad_eps_controls_the_step() -> None:
+    x = Value(1.0)
+    (g,) = numeric_grad(lambda a: a ** 3, [x], eps=0.1)
+    assert g == pytest.approx(3.0 + 0.1 ** 2)          # central difference of x³: 3x² + ε²
+
+
+# -- gradcheck passes and fails ------------------------------------------------------------------
+
+
+def test_gradcheck_passes_on_a_correct_gradient() -> None:
+    rng = np.random.default_rng(0)
+    x = Value(rng.standard_normal((3, 4)))
+    w = Value(rng.standard_normal((4, 2)))
+    assert gradcheck(lambda a, b: (a @ b).tanh().sum(), [x, w]) is True
+
+
+def test_gradcheck_catches_a_wrong_gradient_and_lists_the_entries() -> None:
+    x = Value(np.array([1.0, -2.0, 3.0]), name="x")
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(wrong_square, [x])
+    message = str(info.value)
+    assert isinstance(info.value, AssertionError)
+    assert message.startswith("gradcheck: 3 entries differ (atol=1e-05, rtol=0.001)")
+    assert re.search(r"input\s+index\s+analytic\s+numeric\s+error", message)
+    rows = message.splitlines()[2:]
+    assert len(rows) == 3
+    # worst first: the error |x − 2x| = |x| is largest at index 2
+    assert re.match(r"\s+x\s+\(2,\)\s+3\s+6\s+3\b", rows[0])
+    assert re.match(r"\s+x\s+\(1,\)\s+-2\s+-4\s+2\b", rows[1])
+    assert re.match(r"\s+x\s+\(0,\)\s+1\s+2\s+1\b", rows[2])
+
+
+def test_gradcheck_error_names_unnamed_inputs_by_position_and_truncates() -> None:
+    a = Value(1.0, requires_grad=False)
+    b = Value(np.arange(1.0, 13.0))
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(lambda c, d: wrong_square(d) * c, [a, b])
+    message = str(info.value)
+    assert "12 entries differ" in message
+    assert "inputs[1]" in message and "inputs[0]" not in message
+    assert message.rstrip().endswith("... and 2 more")
+
+
+def test_gradcheck_scalar_input() -> None:
+    x = Value(0.3)
+    assert gradcheck(lambda a: a.sigmoid() * a.exp(), [x])
+    with pytest.raises(GradcheckError, match=r"1 entry differ"):
+        gradcheck(lambda a: a * a.detach(), [x])
+
+
+def test_gradcheck_skips_inputs_that_do_not_require_grad() -> None:
+    const = Value(np.array([1.0, 2.0]), requires_grad=False)
+    x = Value(np.array([0.5, 0.5]))
+    # the wrong factor sits on the constant only: nothing checked is wrong
+    assert gradcheck(lambda c, a: (c * c.detach() * a).sum(), [const, x])
+
+
+def test_gradcheck_tolerances() -> None:
+    x = Value(np.array([1.0, 2.0]))
+    # the value is x² but the engine is told the derivative is 2.0002·x: 1e-4 relative error
+    scaled = lambda a: (a * a.detach() * 2.0002 - a.detach() * a.detach() * 1.0002).sum()
+    with pytest.raises(GradcheckError, match="2 entries differ"):
+        gradcheck(scaled, [x], rtol=1e-6, atol=1e-9)
+    assert gradcheck(scaled, [x], rtol=1e-3)
+    assert gradcheck(scaled, [x], rtol=0.0, atol=1e-3)
+
+
+def test_gradcheck_reports_a_nan_gradient() -> None:
+    x = Value(np.array([0.5, 1.0]))
+
+    def fn(a: Value) -> Value:
+        # the value is a₀ + a₁, but the engine also differentiates √(0·a₀): 0 · 1/(2√0) = nan
+        return a.sum() + (a[0:1] * 0.0).sqrt().sum()
+
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(GradcheckError) as info:
+        gradcheck(fn, [x])
+    assert "1 entry differ" in str(info.value)
+    assert re.search(r"inputs\[0\]\s+\(0,\)\s+nan\s+1\s+nan", str(info.value))
+
+
+# -- fast mode ---------------------------------------------------------------------------------
+
+
+def test_fast_mode_passes_and_catches() -> None:
+    rng = np.random.default_rng(1)
+    x = Value(rng.standard_normal((20, 30)))
+    assert gradcheck(lambda a: (a.tanh() * a).sum(), [x], fast=True)
+    with pytest.raises(GradcheckError) as info:
+        gradcheck(wrong_square, [x], fast=True, directions=3)
+    message = str(info.value)
+    assert "3 entries differ" in message
+    assert message.count("direction") == 3
+
+
+def test_fast_mode_is_deterministic_for_a_seed() -> None:
+    x = Value(np.linspace(-1, 1, 6))
+    messages = []
+    for _ in range(2):
+        with pytest.raises(GradcheckError) as info:
+            gradcheck(wrong_square, [x], fast=True, seed=5)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_fast_mode_with_scalar_and_constant_inputs() -> None:
+    s = Value(0.4)
+    c = Value(np.ones(3), requires_grad=False)
+    x = Value(np.array([0.1, 0.2, 0.3]))
+    assert gradcheck(lambda a, b, d: (a * b * d.exp()).sum(), [s, c, x], fast=True)
+
+
+# -- warnings, restoration and argument errors ---------------------------------------------------
+
+
+def test_float32_inputs_warn() -> None:
+    x = Value(np.array([1.0, 2.0], dtype=np.float32))
+    with pytest.warns(UserWarning, match=r"gradcheck: inputs\[0\] is float32; finite differences"):
+        gradcheck(lambda a: (a * a).sum(), [x], eps=1e-2, atol=1e-2, rtol=1e-2)
+
+
+def test_float64_inputs_do_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert gradcheck(lambda a: (a * a).sum(), [Value(np.array([1.0, 2.0]))])
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("passes", [True, False])
+def test_gradcheck_restores_data_and_grads(fast: bool, passes: bool) -> None:
+    x = Value(np.array([0.5, -1.5, 2.0]))
+    s = Value(0.25)
+    old_grad = np.array([9.0, 9.0, 9.0])
+    x.grad = old_grad
+    data, sdata = x.data.copy(), s.data
+    fn = (lambda a, b: (a * a * b).sum()) if passes else (lambda a, b: wrong_square(a) * b)
+    if passes:
+        assert gradcheck(fn, [x, s], fast=fast)
+    else:
+        with pytest.raises(GradcheckError):
+            gradcheck(fn, [x, s], fast=fast)
+    np.testing.assert_array_equal(x.data, data)
+    assert s.data == sdata
+    assert x.grad is old_grad
+    assert s.grad is None
+
+
+BAD_ARGS: list[tuple[str, Any, Any, dict[str, Any], type[Exception], str]] = [
+    ("fn-not-callable", 3, [Value(1.0)], {}, TypeError, r"gradcheck: fn must be callable, got int"),
+    ("inputs-empty", lambda a: a, [], {}, TypeError, r"gradcheck: inputs must be a non-empty"),
+    ("input-not-value", lambda a: a, [np.ones(2)], {}, TypeError,
+     r"gradcheck: inputs\[0\] must be a Value, got ndarray"),
+    ("eps-zero", lambda a: a, [Value(1.0)], {"eps": 0.0}, ValueError,
+     r"gradcheck: eps must be a positive number, got 0.0"),
+    ("nothing-requires-grad", lambda a: a * 2.0, [Value(1.0, requires_grad=False)], {},
+     ValueError, r"gradcheck: no input requires grad"),
+    ("non-scalar-output", lambda a: a * 2.0, [Value(np.ones(3))], {}, ValueError,
+     r"gradcheck: fn must return a scalar Value, got shape \(3,\)"),
+    ("output-not-value", lambda a: 3.0, [Value(1.0)], {}, TypeError,
+     r"gradcheck: fn must return a Value, got float"),
+]
+
+
+@pytest.mark.parametrize("fn, inputs, kwargs, exc, pattern",
+                         [case[1:] for case in BAD_ARGS], ids=[case[0] for case in BAD_ARGS])
+def test_gradcheck_argument_errors(fn: Any, inputs: Any, kwargs: dict[str, Any],
+                                   exc: type[Exception], pattern: str) -> None:
+    with pytest.raises(exc, match=pattern):
+        gradcheck(fn, inputs, **kwargs)
