@@ -5,7 +5,9 @@ README.md and docs/*.md. This file covers everything else:
 
 * shell commands in ```bash / ```console / ```sh blocks that run ``python -m tinygrad_nn ...``,
   ``tinygrad-nn ...`` or ``python examples/...`` are executed (in a temporary directory, with
-  ``--fast`` appended where the command accepts it) and must exit 0;
+  ``--fast`` appended where the command accepts it) and must exit 0; in a ```console block the
+  output lines shown after a ``$ command`` must appear in what the command prints (``...``
+  stands for omitted lines);
 * ```python blocks without ``>>>`` prompts are executed;
 * every code block says what it is (a language tag), so no snippet escapes these checks;
 * relative links and images point to existing files, and ``tinygrad_nn/<module>.py::name`` code
@@ -148,10 +150,18 @@ _SHELL_SYNTAX = {"|", "||", "&&", ";", ">", ">>", "<", "&", "2>", "2>&1"}
 FAST_EQUIVALENTS: dict[str, list[str]] = {}
 
 
-def shell_commands(block: Block) -> list[tuple[int, str]]:
-    """The (line number, command) pairs of a shell block that run tinygrad_nn or an example."""
-    out: list[tuple[int, str]] = []
+@dataclass
+class Command:
+    line: int                  # line of the command in the Markdown file
+    text: str                  # the command, without prompt
+    shown: list[str]           # output lines shown after it (```console blocks only)
+
+
+def shell_commands(block: Block) -> list[Command]:
+    """The commands of a shell block that run tinygrad_nn or an example, with shown output."""
+    out: list[Command] = []
     lines = block.text.splitlines()
+    current: Command | None = None
     k = 0
     while k < len(lines):
         start = k
@@ -163,17 +173,21 @@ def shell_commands(block: Block) -> list[tuple[int, str]]:
         stripped = line.strip()
         if block.lang == "console":
             if not stripped.startswith("$ "):
-                continue                                       # program output
+                if current is not None and stripped and stripped != "...":
+                    current.shown.append(stripped)             # program output
+                continue
             stripped = stripped[2:]
         elif stripped.startswith("$ "):
             stripped = stripped[2:]
         stripped = stripped.strip()
+        current = None
         if _RUNNABLE.match(stripped):
-            out.append((block.line + 1 + start, stripped))
+            current = Command(block.line + 1 + start, stripped, [])
+            out.append(current)
     return out
 
 
-COMMANDS_BY_FILE: dict[Path, list[tuple[int, str]]] = {}
+COMMANDS_BY_FILE: dict[Path, list[Command]] = {}
 for _b in ALL_BLOCKS:
     if _b.lang in SHELL_LANGS:
         COMMANDS_BY_FILE.setdefault(_b.path, []).extend(shell_commands(_b))
@@ -226,17 +240,28 @@ def _env() -> dict[str, str]:
 @pytest.mark.parametrize("path", COMMAND_FILES, ids=[_rel(p) for p in COMMAND_FILES])
 def test_documented_commands_run(path: Path, tmp_path: Path) -> None:
     """A file's commands run in order in one temporary directory (later ones may use outputs)."""
-    for line, command in COMMANDS_BY_FILE[path]:
-        argv = to_argv(command)
+    for cmd in COMMANDS_BY_FILE[path]:
+        where = f"{_rel(path)}:{cmd.line}"
+        argv = to_argv(cmd.text)
         try:
             result = subprocess.run(argv, cwd=tmp_path, env=_env(), capture_output=True,
                                     text=True, timeout=120, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"{_rel(path)}:{line}: `{command}` took more than 120 s")
+            pytest.fail(f"{where}: `{cmd.text}` took more than 120 s")
         assert result.returncode == 0, (
-            f"{_rel(path)}:{line}: `{command}` exited with {result.returncode}\n"
+            f"{where}: `{cmd.text}` exited with {result.returncode}\n"
             f"ran: {shlex.join(argv)}\n--- stdout ---\n{result.stdout[-3000:]}\n"
             f"--- stderr ---\n{result.stderr[-3000:]}")
+        printed = _squash(result.stdout + "\n" + result.stderr)
+        missing = [line for line in cmd.shown if _squash(line) not in printed]
+        assert not missing, (f"{where}: `{cmd.text}` no longer prints these documented lines: "
+                             f"{missing}\nran: {shlex.join(argv)}\n--- stdout ---\n"
+                             f"{result.stdout[-3000:]}")
+
+
+def _squash(text: str) -> str:
+    """Whitespace runs collapsed to one space (doc output is compared like NORMALIZE_WHITESPACE)."""
+    return " ".join(text.split())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -334,7 +359,7 @@ def test_every_example_is_documented() -> None:
     if not scripts:
         pytest.skip("no examples yet")
     assert page.exists(), "docs/examples.md is missing"
-    commands = {c for _, c in COMMANDS_BY_FILE.get(page, [])}
+    commands = {c.text for c in COMMANDS_BY_FILE.get(page, [])}
     run = {shlex.split(c)[1] for c in commands if c.startswith(("python ", "python3 "))}
     missing = [_rel(s) for s in scripts if _rel(s) not in run]
     assert not missing, ("docs/examples.md must show the command that runs each example "
