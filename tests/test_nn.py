@@ -201,6 +201,11 @@ def test_config_is_json_and_rebuilds_an_equal_architecture() -> None:
     x = np.random.default_rng(0).normal(size=(2, 4))
     np.testing.assert_array_equal(rebuilt(x).data, model(x).data)
     assert nn.from_config("MSELoss", {"reduction": "sum"}).config() == {"reduction": "sum"}
+    nested = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Tanh(), nn.Linear(2, 1)))
+    again = nn.from_config("Sequential", json.loads(json.dumps(nested.config())))
+    assert repr(again) == repr(nested)
+    assert [n for n, _ in again.named_parameters()] == [
+        "layers.0.weight", "layers.0.bias", "layers.1.layers.1.weight", "layers.1.layers.1.bias"]
 
 
 def test_from_config_only_builds_registered_types() -> None:
@@ -300,6 +305,26 @@ def test_compose_is_sequential_in_mathematical_order() -> None:
         nn.compose(nn.Sigmoid(), np.tanh)  # type: ignore[arg-type]
 
 
+def test_compose_with_one_activation_object_used_twice() -> None:
+    """compose(φ, g, φ, f) with a single φ: each position gets its own name and scope."""
+    phi, f, g = nn.Sigmoid(), nn.Linear(2, 3, rng=0), nn.Linear(3, 2, rng=1)
+    model = nn.compose(phi, g, phi, f)
+    assert [m.scope_label for m in model] == ["f: Linear[0]", "φ: Sigmoid[1]", "g: Linear[2]",
+                                              "φ: Sigmoid[3]"]
+    assert model[1] is phi and model[3] is not phi
+    square = nn.Linear(3, 3, rng=2)
+    shared = nn.Sequential(square, nn.Tanh(), square)
+    assert shared[2] is not square and shared[2].weight is square.weight   # weights stay shared
+    assert [m.role for m in shared] == ["f", "φ", "g"]
+    assert len(shared.parameters()) == 2
+    x = np.array([[0.3, -0.1, 0.2]])
+    W = square.weight.data
+    shared(x).sum().backward()
+    h = np.tanh(x @ W.T)
+    expected = np.ones((3, 1)) @ h + ((np.ones((1, 3)) @ W) * (1 - h**2)).T @ x   # both uses
+    np.testing.assert_allclose(square.weight.grad, expected, rtol=1e-12)
+
+
 def test_pipe_operator_flattens() -> None:
     f, phi, g = nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)
     pipe = f >> phi >> g
@@ -318,6 +343,9 @@ def test_sequential_with_error_function_takes_the_target() -> None:
     assert E.item() == pytest.approx(0.38, abs=5e-3)
     with pytest.raises(TypeError, match="Sequential: got extra arguments"):
         net(np.ones((1, 2)), np.ones((1, 2)))
+    with pytest.raises(TypeError, match=r"layer MSELoss\[4\] is an error function E and needs "
+                                        r"the target"):
+        with_loss(np.array([[0.5, 0.25]]))
 
 
 def test_sequential_container_protocol() -> None:

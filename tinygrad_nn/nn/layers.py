@@ -6,6 +6,7 @@ A network is a composition of layer maps; ``Sequential(f, φ, g, φ)`` lists the
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
@@ -258,8 +259,11 @@ class Sequential(Module):
 
     Each layer is named f"{Class}[{i}]" by its position i, successive Linear layers get the roles
     "f", "g", "h", "k", "p", "q"... (activations keep "φ", losses "E").  A module therefore
-    takes the name and role of the last Sequential it was put in.  Extra call arguments go to
-    the error function(s): ``Sequential(f, φ, MSELoss())(x, target)`` = E(φ(f(x)), target).
+    takes the name and role of the last Sequential it was put in.  A module object listed twice
+    (``compose(φ, g, φ, f)`` with one φ) is stored the second time as a shallow copy, so each
+    position has its own name; a repeated Linear still shares its weight and bias Values.
+    Extra call arguments go to the error function(s):
+    ``Sequential(f, φ, MSELoss())(x, target)`` = E(φ(f(x)), target).
     Parameter names are "layers.{i}.weight", "layers.{i}.bias".
     """
 
@@ -270,8 +274,16 @@ class Sequential(Module):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: layer {i} must be a Module, got "
                                 f"{type(layer).__name__} {layer!r}")
-        self.layers: list[Module] = list(layers)
+        self.layers: list[Module] = []
+        for layer in layers:
+            self._add(layer)
         self._number()
+
+    def _add(self, layer: Module) -> None:
+        """Append ``layer``, or a shallow copy if this object is already in the list."""
+        if any(m is layer for m in self.layers):
+            layer = copy.copy(layer)
+        self.layers.append(layer)
 
     def _number(self) -> None:
         affine = 0
@@ -290,14 +302,27 @@ class Sequential(Module):
             raise TypeError(f"{self.name}: got extra arguments for an error function, but the "
                             f"Sequential has no loss layer")
         for layer in self.layers:
-            x = layer(x, *args, **kwargs) if isinstance(layer, Loss) else layer(x)
+            if not isinstance(layer, Loss):
+                x = layer(x)
+            elif args or kwargs:
+                x = layer(x, *args, **kwargs)
+            else:
+                raise TypeError(f"{self.name}: layer {layer.name} is an error function E and "
+                                f"needs the target: call the Sequential as model(x, target)")
         return x
+
+    def __copy__(self) -> Sequential:
+        """A shallow copy with its own list of (the same) layers."""
+        new = Sequential.__new__(Sequential)
+        new.__dict__.update(self.__dict__)
+        new.layers = list(self.layers)
+        return new
 
     def append(self, layer: Module) -> Sequential:
         """Add ``layer`` at the end (named and given a role like the others); returns self."""
         if not isinstance(layer, Module):
             raise TypeError(f"Sequential.append: expected a Module, got {type(layer).__name__}")
-        self.layers.append(layer)
+        self._add(layer)
         self._number()
         return self
 

@@ -14,11 +14,14 @@ A Value reachable twice (a shared parameter) is listed once, under its first nam
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..value import Value, scope
+
+if TYPE_CHECKING:
+    from .layers import Sequential
 
 __all__ = ["Module"]
 
@@ -68,7 +71,7 @@ class Module:
         with scope(self.scope_label, module=self):
             return self.forward(*args, **kwargs)
 
-    def __rshift__(self, other: Module) -> Module:
+    def __rshift__(self, other: Module) -> Sequential:
         """``f >> phi``: the data-order pipe, a Sequential (chains flatten: f >> phi >> g)."""
         if not isinstance(other, Module):
             return NotImplemented
