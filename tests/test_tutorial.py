@@ -569,6 +569,17 @@ def test_seed004_erratum_forward_loop_overruns() -> None:
     assert number_layers - 2 == 1
 
 
+def test_seed004_pseudocode_shape_errors() -> None:
+    weights, biases, x, y = seed004_net()
+    with pytest.raises(ValueError, match=r"seed004_pseudocode: Layers_weights\[1\] must be "
+                                         r"\(5, n_cur\)"):
+        errata.seed004_pseudocode(x, y, [weights[0], weights[2]], biases[:2])
+    with pytest.raises(ValueError, match="expected_output must have 2 entries"):
+        errata.seed004_pseudocode(x, [1.0], weights, biases)
+    with pytest.raises(ValueError, match="one bias row per weight matrix"):
+        errata.seed004_pseudocode(x, y, weights, biases[:2])
+
+
 def test_seed004_literal_code_as_printed() -> None:
     weights, biases, x, y = seed004_net()
     run = errata.seed004_pseudocode(x, y, weights, biases, add_bias=False,

@@ -115,10 +115,24 @@ def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[fl
       L = 0, ``Layers_values_al[L-1]`` would silently be the *output* (index −1): the input
       row is meant.
     """
-    x = np.asarray(input_list, dtype=np.float64)[None, :]    # matrix_1_row(input_list)
-    y = np.asarray(expected_output, dtype=np.float64)
+    fn = "seed004_pseudocode"
+    x = np.asarray(input_list, dtype=np.float64).reshape(1, -1)   # matrix_1_row(input_list)
+    y = np.asarray(expected_output, dtype=np.float64).reshape(-1)
     W = [np.asarray(w, dtype=np.float64) for w in weights]
-    B = [np.asarray(b, dtype=np.float64)[None, :] for b in biases]
+    B = [np.asarray(b, dtype=np.float64).reshape(1, -1) for b in biases]
+    if not W or len(W) != len(B):
+        raise ValueError(f"{fn}: expected one bias row per weight matrix (at least one), got "
+                         f"{len(W)} weight matrices and {len(B)} bias rows")
+    n_prev = x.shape[1]
+    for L, (w, b) in enumerate(zip(W, B)):
+        if w.ndim != 2 or w.shape[0] != n_prev or b.shape[1] != w.shape[1]:
+            raise ValueError(f"{fn}: Layers_weights[{L}] must be ({n_prev}, n_cur) with a "
+                             f"bias of n_cur entries, got weight {w.shape} and bias "
+                             f"{b.shape[1]} entries")
+        n_prev = w.shape[1]
+    if y.shape != (n_prev,):
+        raise ValueError(f"{fn}: expected_output must have {n_prev} entries (the output "
+                         f"layer), got {y.shape[0]}")
     number_layers = len(W) + 1
     zl: list[np.ndarray] = []
     al: list[np.ndarray] = []

@@ -17,7 +17,7 @@ read for its layer types and its weights' numbers. Two transcriptions of the sam
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -173,7 +173,6 @@ class ManualBackprop:
     deltas: list[np.ndarray]
     grads: list[tuple[np.ndarray, np.ndarray]]
     convention: str = "column"
-    notes: list[str] = field(default_factory=list)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -213,8 +212,8 @@ def _prepare(fn: str, stages: list[_Stage], x: Any, target: Any, loss: str,
             return X, D, single
     expected = (n_out,) if single else (N, n_out)
     if ta.shape != expected:
-        what = "class labels of shape " + str((N,) if not single else ()) + " or " \
-            if loss == "ce" else ""
+        labels_shape = () if single else (N,)
+        what = f"integer class labels of shape {labels_shape} or " if loss == "ce" else ""
         raise ValueError(f"{fn}: expected target as {what}an array of shape {expected}, got "
                          f"shape {ta.shape} (dtype {ta.dtype})")
     D = ta.astype(np.float64).reshape(N, n_out)
