@@ -505,8 +505,9 @@ def test_argument_errors() -> None:
 
 
 def _arcs(dot: Dot) -> list[tuple[str, str, dict[str, str]]]:
+    """The weight arcs: neuron to neuron, not the ellipsis or the invisible in-layer chain."""
     return [(s, t, e) for s, t, e in dot.edges if s.startswith("L") and t.startswith("L")
-            and "more" not in s + t]
+            and "more" not in s + t and e.get("style") != "invis"]
 
 
 def test_network_arcs_are_complete_bipartite_between_layers() -> None:
@@ -543,7 +544,8 @@ def test_network_bias_neurons() -> None:
     model = nn.mlp([3, 4, 2], rng=0)
     plain = Dot(draw_network(model).source)
     dot = Dot(draw_network(model, show_bias=True, weight_labels=True).source)
-    bias_edges = [(s, t, e) for s, t, e in dot.edges if s.startswith("B")]
+    bias_edges = [(s, t, e) for s, t, e in dot.edges
+                  if s.startswith("B") and e.get("style") != "invis"]
     assert len(bias_edges) == 4 + 2
     assert {s for s, _, _ in bias_edges} == {"B2", "B3"}
     assert bias_edges[0][2]["label"] == "b²₁ = 0"
@@ -567,6 +569,23 @@ def test_wide_layers_are_summarised_with_an_ellipsis() -> None:
     small = Dot(draw_network(model, max_neurons=5).source)
     assert [n for n in small.nodes if n.startswith("L1_")] == [
         "L1_1", "L1_2", "L1_more", "L1_783", "L1_784"]
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "RL", "TB", "BT"])
+def test_network_keeps_neurons_in_index_order(rankdir: str) -> None:
+    graph = draw_network(nn.mlp([784, 20, 10], rng=0), rankdir=rankdir, show_bias=True)
+    plain = subprocess.run(["dot", "-Tplain"], input=graph.source.encode(), capture_output=True,
+                           check=True).stdout.decode()
+    pos = {}
+    for line in plain.splitlines():
+        if line.startswith(("node L1_", "node B2 ")):
+            _, name, x, y, *_ = line.split()
+            pos[name] = (float(x), -float(y)) if rankdir in ("LR", "RL") else (float(y),
+                                                                                  float(x))
+    across = sorted(pos, key=lambda n: pos[n][1])        # top to bottom, or left to right
+    assert across == ["L1_1", "L1_2", "L1_3", "L1_4", "L1_5", "L1_6", "L1_more", "L1_780",
+                      "L1_781", "L1_782", "L1_783", "L1_784", "B2"]
 
 
 def test_network_accepts_one_linear_and_a_trailing_loss() -> None:

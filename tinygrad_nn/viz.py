@@ -20,6 +20,7 @@ Jupyter displays the object directly.
 from __future__ import annotations
 
 import argparse
+import importlib
 import itertools
 import shutil
 import sys
@@ -41,7 +42,10 @@ __all__ = [
     "draw_network",
     "render",
     "run_graph",
+    "worked_example_drawings",
+    "worked_example_model",
     "worked_example_scalar",
+    "worked_example_tensor",
 ]
 
 FORMATS = ("svg", "png", "pdf")
@@ -629,7 +633,7 @@ def draw_network(model: Any, *, show_bias: bool = False, weight_labels: bool = F
     caption = (f"G(V, A): {sum(sizes)} neurons, {n_arcs} weights ({kmn})"
                + (f", {n_bias} biases" if show_bias and n_bias else ""))
     graph = _new_digraph("network", rankdir, caption)
-    graph.attr(ranksep="1.2", nodesep="0.15")
+    graph.attr(ranksep="1.2", nodesep="0.15", remincross="false")
     last = len(sizes)
     for l, n in enumerate(sizes, start=1):
         kind = ("input layer" if l == 1 else "output layer" if l == last
@@ -641,14 +645,24 @@ def draw_network(model: Any, *, show_bias: bool = False, weight_labels: bool = F
                  style="rounded,filled", color="#9e9e9e", fontname=FONT,
                  fillcolor="#e8f5e9" if l == 1 else "#fde8e8" if l == last else "#fff4d6")
         idx, hidden = shown[l - 1]
+        order: list[str] = []
         for pos, i in enumerate(idx):
             if hidden and pos == max_neurons // 2:
                 sub.node(f"L{l}_more", _label("⋮", f"{hidden} more"), shape="plaintext")
+                order.append(f"L{l}_more")
             sub.node(f"L{l}_{i}", _label(f"x{_sub(i)}{_sup(l)}"), shape="circle",
                      style="filled", fillcolor="white", fixedsize="true", width="0.5")
+            order.append(f"L{l}_{i}")
         if show_bias and l < last and biases[l - 1] is not None:
             sub.node(f"B{l + 1}", _label("+1"), shape="box", style="dashed,filled",
                      fillcolor="white", tooltip="bias neuron (always 1)")
+            order.append(f"B{l + 1}")
+        # keep the neurons of a layer in index order: one rank, chained by invisible edges
+        # (dot lays a rank out bottom to top when rankdir is LR or RL, so chain it backwards)
+        column = graphviz.Digraph(name=f"layer{l}_order", graph_attr={"rank": "same"})
+        for a, b in itertools.pairwise(order[::-1] if rankdir in ("LR", "RL") else order):
+            column.edge(a, b, style="invis")
+        sub.subgraph(column)
         graph.subgraph(sub)
 
     for k, w in enumerate(weights):
@@ -783,7 +797,16 @@ def worked_example_scalar(backward: bool = True) -> Value:
 
 
 def worked_example_model() -> Any:
-    """Seed 000's 2-2-2 network as ``nn.Sequential(Linear, Sigmoid, Linear, Sigmoid)``."""
+    """Seed 000's 2-2-2 network as ``nn.Sequential(Linear, Sigmoid, Linear, Sigmoid)``.
+
+    Taken from ``tinygrad_nn.tutorial.worked_model`` when the tutorial package provides it.
+    """
+    try:
+        worked_model = importlib.import_module(".tutorial", __package__).worked_model
+    except (ImportError, AttributeError):
+        worked_model = None
+    if worked_model is not None:
+        return worked_model()
     from . import nn
 
     f, g = nn.Linear(2, 2), nn.Linear(2, 2)
@@ -806,6 +829,20 @@ def worked_example_tensor(backward: bool = True) -> Value:
     return loss
 
 
+def worked_example_drawings(build: str = "scalar",
+                            rankdir: str = "LR") -> dict[str, graphviz.Digraph]:
+    """The worked example's pictures by file stem: its computation graph and its network."""
+    if build not in ("scalar", "tensor"):
+        raise ValueError(f"worked_example_drawings: build must be 'scalar' or 'tensor', got "
+                         f"{build!r}")
+    loss = worked_example_scalar() if build == "scalar" else worked_example_tensor()
+    return {
+        "worked_example_graph": draw_graph(loss, edge_derivatives=True, rankdir=rankdir),
+        "worked_example_network": draw_network(worked_example_model(), show_bias=True,
+                                               weight_labels=True, rankdir=rankdir),
+    }
+
+
 def configure_graph(parser: argparse.ArgumentParser) -> None:
     """Declare the options of ``python -m tinygrad_nn graph``."""
     parser.add_argument("--out", metavar="DIR", default="out",
@@ -825,12 +862,7 @@ def run_graph(args: argparse.Namespace) -> int:
     """Render the worked example's computation graph and network drawing; print their paths."""
     out_dir = Path(args.out)
     fmt = args.format
-    loss = worked_example_scalar() if args.build == "scalar" else worked_example_tensor()
-    pictures = {
-        "worked_example_graph": draw_graph(loss, edge_derivatives=True, rankdir=args.rankdir),
-        "worked_example_network": draw_network(worked_example_model(), show_bias=True,
-                                               weight_labels=True, rankdir=args.rankdir),
-    }
+    pictures = worked_example_drawings(args.build, args.rankdir)
     if out_dir.exists() and not out_dir.is_dir():
         raise FileNotFoundError(f"graph: --out {str(out_dir)!r} exists and is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)
