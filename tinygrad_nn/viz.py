@@ -660,8 +660,9 @@ def draw_network(model: Any, *, show_bias: bool = False, weight_labels: bool = F
         # keep the neurons of a layer in index order: one rank, chained by invisible edges
         # (dot lays a rank out bottom to top when rankdir is LR or RL, so chain it backwards)
         column = graphviz.Digraph(name=f"layer{l}_order", graph_attr={"rank": "same"})
-        for a, b in itertools.pairwise(order[::-1] if rankdir in ("LR", "RL") else order):
-            column.edge(a, b, style="invis")
+        for upper, lower in itertools.pairwise(order[::-1] if rankdir in ("LR", "RL")
+                                               else order):
+            column.edge(upper, lower, style="invis")
         sub.subgraph(column)
         graph.subgraph(sub)
 
