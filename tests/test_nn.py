@@ -483,6 +483,7 @@ def test_mlp_structure() -> None:
     assert [type(m) for m in mixed] == [nn.Linear, nn.Tanh, nn.Linear, nn.Softplus]
     for name, cls in nn.ACTIVATIONS.items():
         assert type(nn.mlp([2, 2], activation=name)[1]) is cls
+    assert len(nn.mlp(np.array([3, 2, 1]), rng=0)) == 4
     with pytest.raises(ValueError, match="mlp: activation must be one of"):
         nn.mlp([2, 2], activation="swish")
     with pytest.raises(ValueError, match="mlp: sizes must list at least"):

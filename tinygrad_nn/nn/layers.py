@@ -392,6 +392,8 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str | Initializ
     "he" before relu-like units); any ``nn.Linear`` init works too.  One Generator made from
     ``rng`` initialises the layers in order, so a seed gives the same network every time.
     """
+    if isinstance(sizes, np.ndarray) and sizes.ndim == 1:
+        sizes = sizes.tolist()
     if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
         raise ValueError(f"mlp: sizes must list at least the input and output sizes, e.g. "
                          f"[784, 20, 20, 10], got {sizes!r}")
