@@ -739,3 +739,38 @@ def test_worked_example_builds_agree() -> None:
     tensor = viz.worked_example_tensor()
     assert scalar.data == pytest.approx(float(tensor.data), rel=1e-12)
     assert scalar.data == pytest.approx(0.3838, abs=1e-4)     # seed 000: E = 0.38
+
+
+def test_graph_command_is_wired_into_the_cli(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from tinygrad_nn import cli
+
+    assert cli.main(["graph", "--out", str(tmp_path), "--format", "dot"]) == 0
+    assert capsys.readouterr().out.split() == [str(tmp_path / "worked_example_graph.gv"),
+                                               str(tmp_path / "worked_example_network.gv")]
+    with pytest.raises(SystemExit) as info:
+        cli.main(["graph", "--format", "jpg"])
+    assert info.value.code == 2
+
+
+def test_collapsed_highlight_follows_the_module_calls() -> None:
+    model, loss = tensor_example()
+    x = next(v for v in toposort(loss) if v.name == "x")
+    dot = Dot(draw_graph(loss, collapse="module", highlight_from=model.layers[2].weight).source)
+    hot = sorted(dot.label(n)[0] for n, a in dot.nodes.items() if a.get("color") == HIGHLIGHT)
+    assert hot == ["E", "E: MSELoss", "g: Linear[2]", "φ: Sigmoid[3]"]
+    assert len([e for _, _, e in dot.edges if e.get("color") == HIGHLIGHT]) == 3
+    everything = Dot(draw_graph(loss, collapse="module", highlight_from=x).source)
+    assert len([n for n, a in everything.nodes.items() if a.get("color") == HIGHLIGHT]) == 7
+
+
+def test_a_leaf_root_and_create_graph_gradients_draw() -> None:
+    leaf = Value(1.5, name="alone")
+    dot = Dot(draw_graph(leaf).source)
+    assert list(dot.nodes) == ["v0"] and dot.edges == []
+    x = Value(3.0, name="x")
+    y = x * x * x
+    y.backward(create_graph=True)                             # x.grad is a Value: 3x² = 27
+    dot = Dot(draw_graph(y).source)
+    xn = next(n for n in dot.nodes if dot.label(n)[0] == "x")
+    assert dot.label(xn) == ["x", "data 3", "grad 27"]
