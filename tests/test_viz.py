@@ -774,3 +774,30 @@ def test_a_leaf_root_and_create_graph_gradients_draw() -> None:
     dot = Dot(draw_graph(y).source)
     xn = next(n for n in dot.nodes if dot.label(n)[0] == "x")
     assert dot.label(xn) == ["x", "data 3", "grad 27"]
+
+
+def test_collapse_of_a_lone_leaf_and_of_unscoped_ops() -> None:
+    leaf = Value(2.0, name="w")
+    dot = Dot(draw_graph(leaf, collapse="module").source)
+    assert [dot.label(n) for n in dot.nodes] == [["w", "data 2"]]
+    _, _, c = product()
+    plain = Dot(draw_graph(c).source)
+    collapsed = Dot(draw_graph(c, collapse="module").source)  # no scopes: the same picture
+    assert collapsed.nodes == plain.nodes
+    assert [(s, t) for s, t, _ in collapsed.edges] == [(s, t) for s, t, _ in plain.edges]
+
+
+def test_zero_d_tensors_get_numeric_edge_derivatives() -> None:
+    x = Value(np.array(3.0), name="x")
+    y = x * x
+    labels = [e.get("label") for _, _, e in Dot(draw_graph(y, edge_derivatives=True).source).edges
+              if "label" in e]
+    assert labels == ["3", "3"]
+
+
+def test_max_nodes_error_for_a_graph_without_scopes() -> None:
+    total = Value(0.0)
+    for i in range(300):
+        total = total + Value(float(i))
+    with pytest.raises(ValueError, match=r"build the graph inside modules or tinygrad_nn\.scope"):
+        draw_graph(total)

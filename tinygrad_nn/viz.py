@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
+import re
 import shutil
 import sys
 import warnings
@@ -51,7 +52,7 @@ __all__ = [
 FORMATS = ("svg", "png", "pdf")
 RANKDIRS = ("LR", "RL", "TB", "BT")
 
-# colours (colour-blind safe pairs: blue/red for sign, orange for marks)
+# colours: blue/red for the sign of a weight, dark blue for highlighted paths, orange for marks
 POSITIVE = "#1f77b4"
 NEGATIVE = "#d62728"
 ZERO = "#999999"
@@ -63,8 +64,9 @@ OTHER_FILL = "#f5f5f5"
 FONT = "Helvetica,Arial,sans-serif"
 SMALL = 4  # tensors with at most this many entries also show their numbers
 
-_SUB = str.maketrans("0123456789,", "₀₁₂₃₄₅₆₇₈₉,")
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_ROLE = re.compile(r"^[^\W\d_]\d*$")         # one letter, maybe numbered: f, g, φ, E, f4
 
 
 class GraphvizNotFoundError(RuntimeError):
@@ -110,12 +112,21 @@ def _sup(i: int) -> str:
 
 
 def _role(s: Scope) -> str | None:
+    """The tutorial letter of a scope: its module's ``role``, or a label like "f", "φ", "E"."""
     module = s.module
     role = getattr(module, "role", None) if module is not None else None
     if isinstance(role, str):
         return role
     head = s.label.split(":", 1)[0].strip()
-    return head if head in ROLE_FILL else None
+    return head if _ROLE.match(head) else None
+
+
+def _fill(s: Scope) -> str:
+    """Cluster colour by role: φ yellow, E red, affine maps (f, g, h...) blue, others grey."""
+    role = _role(s)
+    if role is None:
+        return OTHER_FILL
+    return ROLE_FILL.get(role, ROLE_FILL["f"])
 
 
 def _op_label(node: Value) -> str:
@@ -157,15 +168,16 @@ def _local_derivative(node: Value, i: int, precision: int) -> str:
     op = node.op
     assert op is not None
     parent = node.parents[i]
-    if type(node.data) is not float or type(parent.data) is not float:
+    if np.ndim(node.data) != 0 or np.ndim(parent.data) != 0:
         return f"vjp {_shape(node.shape)}→{_shape(parent.shape)}"
+    seed = 1.0 if type(node.data) is float else np.ones_like(node.data)
     args = [p.data for p in node.parents]
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
-            d = op.vjps[i](1.0, node.data, *args, *node.params)
+            d = op.vjps[i](seed, node.data, *args, *node.params)
         return _num(float(np.asarray(d)), precision)
-    except (ArithmeticError, ValueError, TypeError):
+    except (ArithmeticError, ValueError, TypeError, AttributeError, IndexError):
         return "undefined"
 
 
@@ -207,9 +219,8 @@ class _Clusters:
                 self.emit(graph, cluster, marked, child)
                 continue
             sub = graphviz.Digraph(name=f"cluster_{self.index[child]}")
-            fill = ROLE_FILL.get(_role(child) or "", OTHER_FILL)
             attrs = {"label": _label(child.label), "style": "rounded,filled",
-                     "fillcolor": fill, "color": "#9e9e9e", "fontname": FONT}
+                     "fillcolor": _fill(child), "color": "#9e9e9e", "fontname": FONT}
             if child in marked:
                 attrs.update(color=MARK_LINE, fillcolor=MARK_FILL, penwidth="3")
             sub.attr(**attrs)
@@ -325,11 +336,13 @@ def draw_graph(root: Value, *, edge_derivatives: bool = False, show_data: bool =
         total = len(nodes) + n_ops
         if total > max_nodes:
             calls = len({v.scope for v in nodes if v.op is not None and v.scope is not None})
+            how = (f"pass collapse='module' to draw one node per module call ({calls} module "
+                   f"calls) instead of one per operation" if calls else
+                   "build the graph inside modules or tinygrad_nn.scope() blocks and pass "
+                   "collapse='module' to draw one node per call")
             raise ValueError(
                 f"draw_graph: the graph has {total} nodes ({len(nodes)} Values and {n_ops} "
-                f"operations), more than max_nodes={max_nodes}; pass collapse='module' to draw "
-                f"one node per module call ({calls} module calls) instead of one per operation, "
-                f"or raise max_nodes")
+                f"operations), more than max_nodes={max_nodes}; {how}, or raise max_nodes")
     on = _on_path(nodes, index, highlight_from)
     marked_values, marked_scopes = _resolve_marks(mark, nodes, index)
     style = _Style(on, marked_values, marked_scopes, show_data, show_grad, precision)
@@ -411,26 +424,29 @@ def _draw_collapsed(root: Value, nodes: list[Value], index: dict[Value, int], st
     for v in nodes:
         for p in v.parents:
             consumers[p].append(v)
+    params: dict[Scope, set[Value]] = {}
     bundles: dict[Scope, list[Value]] = {}
     for v in nodes:
-        if v.op is not None or v is root:
+        if v.op is not None:
+            continue
+        if v is root:                                 # a lone leaf: nothing to collapse
+            group[v] = None
             continue
         targets = {group[c] for c in consumers[v]}
         only = next(iter(targets)) if len(targets) == 1 else None
+        if only is not None and only not in params:
+            params[only] = set(_module_parameters(only.module))
         if v.scope is not None:                       # created inside a module call / scope
             group[v] = v.scope
-        elif only is not None and only.module is not None and any(
-                p is v for p in _module_parameters(only.module)):
+        elif only is not None and v in params[only]:
             group[v] = only                           # a parameter of the module that uses it
         else:
             group[v] = None
             if only is not None:
                 bundles.setdefault(only, []).append(v)
-    folded: dict[Value, str] = {}                     # many loose leaves of one group: one node
-    for k, leaves in enumerate(bundles.values()):
-        if len(leaves) > 4:
-            for leaf in leaves:
-                folded[leaf] = f"l{k}"
+    # many loose leaves feeding one module call (a scalar network's inputs): one node
+    folds = {f"l{k}": leaves for k, leaves in enumerate(bundles.values()) if len(leaves) > 4}
+    folded = {leaf: name for name, leaves in folds.items() for leaf in leaves}
 
     groups: list[Scope] = []
     seen: set[Scope] = set()
@@ -443,7 +459,7 @@ def _draw_collapsed(root: Value, nodes: list[Value], index: dict[Value, int], st
     root_in_group = group[root] is not None
     loose = [v for v in nodes if group[v] is None and v not in folded]
     n_ops = sum(1 for v in loose if v.op is not None)
-    total = len(groups) + len(loose) + n_ops + len(set(folded.values())) + int(root_in_group)
+    total = len(groups) + len(loose) + n_ops + len(folds) + int(root_in_group)
     if total > max_nodes:
         raise ValueError(f"draw_graph: even with collapse='module' the drawing has {total} nodes "
                          f"({len(groups)} module calls, {len(loose)} Values outside any module), "
@@ -469,14 +485,13 @@ def _draw_collapsed(root: Value, nodes: list[Value], index: dict[Value, int], st
             out = outs[0]
             lines.append("out " + (_num(out.data, style.precision) if np.ndim(out.data) == 0
                                    else f"{_shape(out.shape)} {out.dtype}"))
-        fill = ROLE_FILL.get(_role(s) or "", OTHER_FILL)
-        attrs = {"label": _label(*lines), "shape": "box3d", "style": "filled", "fillcolor": fill}
+        attrs = {"label": _label(*lines), "shape": "box3d", "style": "filled",
+                 "fillcolor": _fill(s)}
         hot = any(style.on[index[v]] for v in ops_here)
         marked = _in_marked(s, style.marked_scopes) or any(v in style.marked_values
                                                            for v in inner)
         clusters.node(s.parent, gid[s], style.decorate(attrs, hot, marked))
-    for leaf_id in sorted(set(folded.values()), key=lambda n: int(n[1:])):
-        leaves = [v for v in nodes if folded.get(v) == leaf_id]
+    for leaf_id, leaves in folds.items():
         kind = "scalars" if all(type(v.data) is float for v in leaves) else "Values"
         clusters.node(None, leaf_id, {"label": _label(f"{len(leaves)} leaf {kind}"),
                                       "shape": "folder", "style": "filled",
@@ -506,9 +521,7 @@ def _draw_collapsed(root: Value, nodes: list[Value], index: dict[Value, int], st
         s = group[v]
         dst = f"o{index[v]}" if s is None else gid[s]
         for p in v.parents:
-            if p.op is not None and group[p] is not None and group[p] is s:
-                continue
-            if p.op is None and group[p] is not None and group[p] is s:
+            if s is not None and group[p] is s:      # inside one module call: not drawn
                 continue
             src = source(p)
             edges.setdefault((src, dst), []).append(style.on[index[p]] and style.on[index[v]])
@@ -527,6 +540,7 @@ def _draw_collapsed(root: Value, nodes: list[Value], index: dict[Value, int], st
 
 
 def _module_parameters(module: Any) -> list[Value]:
+    """The parameter Values of a module (``module.parameters()``); none for anything else."""
     params = getattr(module, "parameters", None)
     if not callable(params):
         return []
