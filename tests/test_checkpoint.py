@@ -230,7 +230,7 @@ def test_pickled_object_array_is_refused(tmp_path: Path) -> None:
     arrays: dict[str, np.ndarray] = dict(_arrays(path))
     arrays["layers.0.bias"] = np.array([{"evil": 1}, None, 1, 2, 3], dtype=object)
     with open(path, "wb") as f:
-        np.savez(f, **arrays)  # type: ignore[arg-type]   (pickles the object array)
+        np.savez(f, **arrays)  # type: ignore[arg-type]  # pickles the object array
     with pytest.raises(CheckpointError,
                        match=re.escape("'layers.0.bias' is a pickled object array")):
         load(path)

@@ -1,0 +1,192 @@
+"""``tinygrad-nn train`` and ``tinygrad-nn predict``: small runs, outputs, usage errors (exit 2)."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygrad_nn.checkpoint import load, read_metadata
+from tinygrad_nn.cli import main
+from tinygrad_nn.data import load_digits
+
+
+def _train(tmp_path: Path, *extra: str) -> int:
+    return main(["train", "--out", str(tmp_path / "out"), "--no-progress", *extra])
+
+
+def _accuracy(text: str) -> float:
+    m = re.search(r"^accuracy: (\d+\.\d)%", text, re.M)
+    assert m, text
+    return float(m.group(1))
+
+
+def test_train_one_epoch_writes_checkpoint_and_curve(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert _train(tmp_path, "--epochs", "1") == 0
+    out = capsys.readouterr().out
+    assert "digits: 1437 training / 360 test samples; network 64-20-20-10, sigmoid, mse, sgd" \
+        in out
+    assert 0.0 <= _accuracy(out) <= 100.0
+    ckpt = tmp_path / "out" / "model.npz"
+    assert f"checkpoint: {ckpt}" in out
+    model = load(ckpt)
+    assert [p.shape for p in model.parameters()] == [(20, 64), (20,), (20, 20), (20,), (10, 20),
+                                                     (10,)]
+    meta = read_metadata(ckpt)
+    assert meta["dataset"] == "digits" and meta["epochs"] == 1 and meta["seed"] == 0
+    assert meta["test_accuracy"] == pytest.approx(_accuracy(out) / 100, abs=5e-4)
+    pytest.importorskip("matplotlib")
+    assert (tmp_path / "out" / "loss_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_options_xor_ce_adam(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _train(tmp_path, "--dataset", "xor", "--layers", "8", "--activation", "tanh",
+                  "--loss", "ce", "--optimizer", "adam", "--lr", "0.05", "--batch-size", "16",
+                  "--epochs", "30", "--seed", "3")
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "network 2-8-2, tanh, ce, adam lr=0.05, batch 16, 30 epochs" in out
+    assert _accuracy(out) >= 95.0
+    cfg = load(tmp_path / "out" / "model.npz").config()
+    assert [layer["type"] for layer in cfg["layers"]] == ["Linear", "Tanh", "Linear"]
+
+
+@pytest.mark.parametrize("dataset", ["moons", "spirals", "circles"])
+def test_train_toy_datasets(tmp_path: Path, dataset: str,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert _train(tmp_path, "--dataset", dataset, "--epochs", "2", "--fast") == 0
+    out = capsys.readouterr().out
+    assert f"{dataset}: 320 training / 80 test samples; network 2-20-20-2" in out
+    assert "3 epochs" in out                     # --fast wins over --epochs
+    _accuracy(out)
+
+
+def test_train_progress_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--out", str(tmp_path), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1/2  loss " in out and "epoch 2/2  loss " in out
+
+
+def test_train_mnist_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rng = np.random.default_rng(0)
+    labels = np.arange(40) % 10
+    pixels = rng.integers(0, 256, size=(40, 784))
+    csv = tmp_path / "mnist.csv"
+    np.savetxt(csv, np.column_stack([labels, pixels]), fmt="%d", delimiter=",")
+    assert _train(tmp_path, "--dataset", "mnist", "--data", str(csv), "--epochs", "1") == 0
+    out = capsys.readouterr().out
+    assert "mnist: 32 training / 8 test samples; network 784-20-20-10" in out
+
+
+@pytest.mark.slow
+def test_default_run_reaches_95_percent_quickly(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """The documented default: tutorial net on the digits, >= 95 % in well under 30 s."""
+    start = time.perf_counter()
+    assert main(["train", "--out", str(tmp_path), "--no-progress"]) == 0
+    elapsed = time.perf_counter() - start
+    out = capsys.readouterr().out
+    assert _accuracy(out) >= 95.0
+    assert elapsed < 30.0
+
+
+# ---------------------------------------------------------------------------------------------
+# predict
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("trained")
+    assert main(["train", "--out", str(out), "--no-progress", "--epochs", "20"]) == 0
+    return out / "model.npz"
+
+
+def test_predict_on_the_digits_test_split(trained: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["predict", str(trained), "--limit", "3"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "predicting digits test split (360 samples)"
+    assert re.fullmatch(r"\s+0  prediction \d  label \d  (ok|WRONG)", lines[1])
+    assert "... (357 more; use --limit)" in out
+    assert _accuracy(out) == pytest.approx(100 * read_metadata(trained)["test_accuracy"],
+                                           abs=0.051)
+
+
+def test_predict_npy_and_csv(trained: Path, tmp_path: Path,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    X, y = load_digits()
+    np.save(tmp_path / "x.npy", X[:5])
+    assert main(["predict", str(trained), "--data", str(tmp_path / "x.npy")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("prediction") == 5 and "accuracy" not in out
+    np.savetxt(tmp_path / "xy.csv", np.column_stack([y[:6], X[:6]]), delimiter=",")
+    assert main(["predict", str(trained), "--data", str(tmp_path / "xy.csv"), "--limit",
+                 "0"]) == 0
+    out = capsys.readouterr().out
+    assert "labelled samples" in out and re.search(r"accuracy: \d+\.\d% \(\d/6\)", out)
+
+
+# ---------------------------------------------------------------------------------------------
+# usage errors: exit 2, a usage line, no traceback
+# ---------------------------------------------------------------------------------------------
+
+
+def _usage_error(capsys: pytest.CaptureFixture[str], argv: list[str], message: str) -> None:
+    try:
+        code = main(argv)
+    except SystemExit as exc:           # argparse's own errors
+        code = int(exc.code or 0)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "usage: tinygrad-nn" in err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_unknown_option(capsys: pytest.CaptureFixture[str]) -> None:
+    _usage_error(capsys, ["train", "--bogus"], "unrecognized arguments: --bogus")
+
+
+def test_bad_choices_and_values(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = str(tmp_path)
+    _usage_error(capsys, ["train", "--dataset", "cifar"], "invalid choice: 'cifar'")
+    _usage_error(capsys, ["train", "--out", out, "--layers", "20,x"],
+                 "--layers must be comma-separated positive integers")
+    _usage_error(capsys, ["train", "--out", out, "--lr", "-1"],
+                 "--lr must be a positive finite number, got -1.0")
+    _usage_error(capsys, ["train", "--out", out, "--epochs", "0"], "--epochs must be a positive")
+    _usage_error(capsys, ["train", "--out", out, "--activation", "swish"],
+                 "--activation: mlp: activation must be one of")
+    _usage_error(capsys, ["train", "--out", out, "--dataset", "mnist"],
+                 "--dataset mnist needs --data PATH")
+    _usage_error(capsys, ["train", "--out", out, "--data", "x.csv"],
+                 "--data is only used with --dataset mnist")
+
+
+def test_missing_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _usage_error(capsys, ["train", "--out", str(tmp_path), "--dataset", "mnist", "--data",
+                          str(tmp_path / "nope")], "no such file or directory")
+    _usage_error(capsys, ["predict", str(tmp_path / "nope.npz")], "no such checkpoint file")
+
+
+def test_predict_bad_inputs(trained: Path, tmp_path: Path,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"garbage")
+    _usage_error(capsys, ["predict", str(bad)], "is not a checkpoint")
+    np.save(tmp_path / "wide.npy", np.zeros((2, 10)))
+    _usage_error(capsys, ["predict", str(trained), "--data", str(tmp_path / "wide.npy")],
+                 "the model takes 64 features per sample, the file has 10 columns")
+    _usage_error(capsys, ["predict", str(trained), "--data", str(tmp_path / "x.npy")],
+                 "no such file")
+    (tmp_path / "x.txt").write_text("1,2")
+    _usage_error(capsys, ["predict", str(trained), "--data", str(tmp_path / "x.txt")],
+                 "--data must be 'digits', a .npy or a .csv file")
+    _usage_error(capsys, ["predict", str(trained), "--limit", "-1"], "--limit must be >= 0")

@@ -1,0 +1,509 @@
+"""fit / evaluate / predict: the tutorial's training and test process, divergence, Ctrl-C, plots."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinygrad_nn import Value, nn
+from tinygrad_nn.checkpoint import load, read_metadata
+from tinygrad_nn.data import DataLoader, load_digits, make_xor, one_hot, train_test_split
+from tinygrad_nn.optim import SGD, Adam
+from tinygrad_nn.train import (
+    Evaluation,
+    History,
+    TrainingDivergedError,
+    evaluate,
+    fit,
+    predict,
+)
+from tinygrad_nn.value import STATE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _xor(seed: int = 0) -> tuple[nn.Sequential, DataLoader]:
+    X, y = make_xor(n=64, noise=0.1, rng=seed)
+    model = nn.mlp([2, 8, 2], activation="tanh", output_activation=None, rng=seed)
+    return model, DataLoader(X, y, batch_size=16, rng=seed)
+
+
+def _snapshot(model: Any) -> list[np.ndarray]:
+    return [np.array(p.data, copy=True) for p in model.parameters()]
+
+
+def _assert_params_equal(model: Any, snapshot: list[np.ndarray]) -> None:
+    for p, s in zip(model.parameters(), snapshot, strict=True):
+        np.testing.assert_array_equal(p.data, s)
+
+
+def _digits_subset(n: int = 400) -> tuple[np.ndarray, ...]:
+    X, y = load_digits()
+    return tuple(train_test_split(X[:n], y[:n], test_size=0.25, rng=0, stratify=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# fit
+# ---------------------------------------------------------------------------------------------
+
+
+def test_fit_learns_xor() -> None:
+    model, loader = _xor()
+    history = fit(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.05), loader,
+                  epochs=60, progress=False)
+    assert history.loss[-1] < 0.1 * history.loss[0]
+    assert history.accuracy[-1] == 1.0
+    X, y = make_xor(n=4, noise=0.0)
+    np.testing.assert_array_equal(np.argmax(predict(model, X), axis=1), y)
+
+
+def test_fit_on_digits_subset_with_the_tutorial_setup() -> None:
+    X_tr, X_te, y_tr, y_te = _digits_subset()
+    model = nn.mlp([64, 20, 20, 10], activation="sigmoid", rng=0)
+    loader = DataLoader(X_tr, one_hot(y_tr, 10), batch_size=32, rng=0)
+    history = fit(model, nn.MSELoss(), SGD(model.parameters(), lr=15.0), loader, epochs=30,
+                  val_data=(X_te, one_hot(y_te, 10)), progress=False)
+    assert history.loss[-1] < 0.5 * history.loss[0]
+    assert all(b <= a * 1.05 for a, b in zip(history.loss, history.loss[1:]))
+    assert history.val_accuracy[-1] > 0.8
+
+
+def test_history_fields() -> None:
+    model, loader = _xor()
+    X_val, y_val = make_xor(n=20, rng=1)
+    history = fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader,
+                  epochs=3, val_data=(X_val, y_val), progress=False)
+    assert history.epochs == 3
+    for name in ("loss", "accuracy", "val_loss", "val_accuracy", "seconds"):
+        assert len(getattr(history, name)) == 3, name
+    assert history.steps == 3 * len(loader) == 12
+    assert history.interrupted is False
+    assert all(s > 0 for s in history.seconds)
+    assert all(0.0 <= a <= 1.0 for a in history.accuracy + history.val_accuracy)
+    ev = evaluate(model, nn.CrossEntropyLoss(), X_val, y_val)
+    assert history.val_loss[-1] == ev.loss and history.val_accuracy[-1] == ev.accuracy
+    assert history.to_dict()["steps"] == 12
+
+
+def test_epoch_loss_is_the_batch_size_weighted_mean() -> None:
+    X = np.arange(10.0).reshape(5, 2)
+    Y = np.ones((5, 1))
+    model = nn.Linear(2, 1, rng=0)
+    losses: list[tuple[float, int]] = []
+    mse = nn.MSELoss()
+
+    def loss_fn(out: Value, yb: Any) -> Value:
+        loss = mse(out, yb)
+        losses.append((loss.item(), len(yb)))
+        return loss
+
+    history = fit(model, loss_fn, SGD(model.parameters(), lr=0.0), DataLoader(X, Y, batch_size=2,
+                  shuffle=False), epochs=1, progress=False)
+    assert [n for _, n in losses] == [2, 2, 1]
+    assert history.loss[0] == pytest.approx(sum(v * n for v, n in losses) / 5, rel=1e-15)
+    assert history.accuracy == []       # regression targets: no accuracy
+
+
+def test_accuracy_with_one_hot_targets_equals_labels() -> None:
+    runs = []
+    for target in ("labels", "onehot"):
+        X, y = make_xor(n=32, rng=3)
+        Y = y if target == "labels" else one_hot(y, 2)
+        model = nn.mlp([2, 4, 2], rng=3)
+        h = fit(model, nn.MSELoss() if target == "onehot" else _mse_on_labels,
+                SGD(model.parameters(), lr=1.0), DataLoader(X, Y, batch_size=8, rng=3), 2,
+                progress=False)
+        runs.append(h)
+    assert runs[0].accuracy == runs[1].accuracy
+    assert runs[0].loss == runs[1].loss
+
+
+def _mse_on_labels(out: Value, y: Any) -> Value:
+    return nn.MSELoss()(out, one_hot(y, 2))
+
+
+def test_same_seed_gives_bit_identical_histories() -> None:
+    def run() -> History:
+        model, loader = _xor(seed=7)
+        return fit(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.01), loader,
+                   epochs=5, val_data=make_xor(n=12, rng=8), progress=False)
+
+    a, b = run(), run()
+    assert a.loss == b.loss and a.accuracy == b.accuracy
+    assert a.val_loss == b.val_loss and a.val_accuracy == b.val_accuracy
+    model, loader = _xor(seed=9)
+    c = fit(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.01), loader, epochs=5,
+            progress=False)
+    assert c.loss != a.loss
+
+
+def test_loss_decreases_with_callbacks_called_each_epoch() -> None:
+    model, loader = _xor()
+    seen: list[tuple[int, int]] = []
+
+    class Recorder:
+        def on_epoch_end(self, epoch: int, history: History) -> None:
+            seen.append((epoch, history.epochs))
+
+    calls: list[int] = []
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=3,
+        callbacks=[Recorder(), lambda epoch, h: calls.append(epoch)], progress=False)
+    assert seen == [(1, 1), (2, 2), (3, 3)]
+    assert calls == [1, 2, 3]
+
+
+# ---------------------------------------------------------------------------------------------
+# divergence
+# ---------------------------------------------------------------------------------------------
+
+
+def test_divergence_names_epoch_and_batch_and_keeps_finite_parameters() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3)) * 10
+    Y = X @ np.array([[1.0], [2.0], [3.0]])
+    model = nn.Linear(3, 1, rng=0)
+    with pytest.raises(TrainingDivergedError) as info:
+        fit(model, nn.MSELoss(), SGD(model.parameters(), lr=10.0),
+            DataLoader(X, Y, batch_size=10, rng=0), epochs=20, progress=False)
+    err = info.value
+    assert isinstance(err, FloatingPointError)
+    assert f"training diverged at epoch {err.epoch}, batch {err.batch}" in str(err)
+    assert "smaller learning rate" in str(err)
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_nan_loss_at_step_k_keeps_the_parameters_of_step_k_minus_1() -> None:
+    k = 6                                     # epoch 2 (4 batches per epoch), batch 2
+    snapshots: list[list[np.ndarray]] = []
+    model, loader = _xor()
+    ce = nn.CrossEntropyLoss()
+    calls = 0
+
+    def loss_fn(out: Value, yb: Any) -> Value:
+        nonlocal calls
+        calls += 1
+        snapshots.append(_snapshot(model))
+        loss = ce(out, yb)
+        return loss * float("nan") if calls == k else loss
+
+    with pytest.raises(TrainingDivergedError,
+                       match=r"fit: training diverged at epoch 2, batch 2: the loss is nan"):
+        fit(model, loss_fn, SGD(model.parameters(), lr=0.5), loader, epochs=3, progress=False)
+    _assert_params_equal(model, snapshots[k - 1])
+
+
+def test_infinite_gradient_is_caught_before_the_update() -> None:
+    model = nn.Linear(1, 1, rng=0)
+    model.weight.data[...] = 0.0
+    assert model.bias is not None
+    model.bias.data[...] = 0.0
+    before = _snapshot(model)
+    X = np.zeros((4, 1))
+    # E = Σ √out is finite (0) at out = 0, but ∂E/∂out = 1/(2√out) is infinite
+    with pytest.raises(TrainingDivergedError, match=r"batch 1: the gradient of parameter \d is"):
+        fit(model, lambda out, yb: out.sqrt().sum(), SGD(model.parameters(), lr=0.1),
+            DataLoader(X, np.zeros((4, 1)), batch_size=4), epochs=1, progress=False)
+    _assert_params_equal(model, before)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C
+# ---------------------------------------------------------------------------------------------
+
+
+def _interrupting_loss(k: int, model: Any, snapshots: list[list[np.ndarray]] | None = None
+                       ) -> Callable[[Value, Any], Value]:
+    """CE loss that raises KeyboardInterrupt on its k-th call (k = 0: never) and records params."""
+    ce = nn.CrossEntropyLoss()
+    calls = 0
+
+    def loss_fn(out: Value, yb: Any) -> Value:
+        nonlocal calls
+        calls += 1
+        if snapshots is not None:
+            snapshots.append(_snapshot(model))
+        if calls == k:
+            raise KeyboardInterrupt
+        return ce(out, yb)
+
+    return loss_fn
+
+
+def test_interrupt_during_step_k_keeps_the_parameters_after_step_k_minus_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Definition: Ctrl-C during the forward/backward of step k (1-based, counted over the run)
+    stops before step k's update, so the model holds the parameters after step k-1 and
+    ``history.steps == k - 1``; completed epochs stay recorded, the checkpoint holds them."""
+    k = 7
+    reference: list[list[np.ndarray]] = []
+    model_ref, loader_ref = _xor(seed=4)
+    fit(model_ref, _interrupting_loss(0, model_ref, reference),
+        SGD(model_ref.parameters(), lr=0.5), loader_ref, epochs=3, progress=False)
+
+    model, loader = _xor(seed=4)
+    ckpt = tmp_path / "ckpt.npz"
+    history = fit(model, _interrupting_loss(k, model), SGD(model.parameters(), lr=0.5), loader,
+                  epochs=3, progress=False, checkpoint=ckpt)
+    assert history.interrupted is True
+    assert history.steps == k - 1
+    assert history.epochs == 1                 # 4 batches per epoch: epoch 1 completed
+    _assert_params_equal(model, reference[k - 1])   # params seen when step k began
+    assert all(p.grad is None for p in model.parameters())
+    again = load(ckpt)
+    _assert_params_equal(again, reference[k - 1])
+    assert read_metadata(ckpt)["interrupted"] is True
+    assert "interrupted at epoch 2, batch 3" in capsys.readouterr().err
+
+
+def test_interrupt_from_a_callback_keeps_completed_epochs(tmp_path: Path) -> None:
+    model, loader = _xor()
+
+    def stop(epoch: int, history: History) -> None:
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    history = fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader,
+                  epochs=5, callbacks=[stop], progress=False, checkpoint=tmp_path / "c.npz")
+    assert history.interrupted and history.epochs == 2 and history.steps == 8
+    _assert_params_equal(load(tmp_path / "c.npz"), _snapshot(model))
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_real_sigint_during_an_update_lands_after_the_whole_step() -> None:
+    """A SIGINT arriving in the middle of optimizer.step() is held until the step is complete."""
+    model, loader = _xor()
+    inner = SGD(model.parameters(), lr=0.5)
+    after_step: list[list[np.ndarray]] = []
+
+    class KilledMidStep:
+        params = inner.params
+
+        def __init__(self) -> None:
+            self.count = 0
+
+        def zero_grad(self) -> None:
+            inner.zero_grad()
+
+        def step(self) -> None:
+            self.count += 1
+            if self.count == 3:
+                os.kill(os.getpid(), signal.SIGINT)   # arrives before the update below
+                for _ in range(1000):                  # give the handler every chance to run
+                    pass
+            inner.step()
+            after_step.append(_snapshot(model))
+
+    history = fit(model, nn.CrossEntropyLoss(), KilledMidStep(), loader, epochs=3,
+                  progress=False)
+    assert history.interrupted and history.steps == 3
+    _assert_params_equal(model, after_step[2])
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluate / predict
+# ---------------------------------------------------------------------------------------------
+
+
+def _manual_forward(model: nn.Sequential, X: np.ndarray) -> np.ndarray:
+    """The tutorial's feed-forward by hand: net = x·Wᵀ + b, out = tanh(net); linear output."""
+    lin = [layer for layer in model if isinstance(layer, nn.Linear)]
+    out = X
+    for i, layer in enumerate(lin):
+        assert layer.bias is not None
+        net = out @ layer.weight.data.T + layer.bias.data
+        out = np.tanh(net) if i < len(lin) - 1 else net
+    return out
+
+
+def test_predict_matches_a_manual_forward_pass() -> None:
+    model = nn.mlp([3, 5, 4], activation="tanh", output_activation=None, rng=2)
+    X = np.random.default_rng(1).normal(size=(9, 3))
+    out = predict(model, X, batch_size=4)
+    np.testing.assert_allclose(out, _manual_forward(model, X), rtol=1e-12)
+    np.testing.assert_allclose(predict(model, X[0]), _manual_forward(model, X[:1])[0],
+                               rtol=1e-12)
+    assert isinstance(out, np.ndarray) and out.shape == (9, 4)
+
+
+def test_evaluate_matches_manual_mean_error_and_accuracy() -> None:
+    model = nn.mlp([3, 5, 4], activation="tanh", output_activation=None, rng=2)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(23, 3))
+    y = rng.integers(0, 4, size=23)
+    Y = one_hot(y, 4)
+    out = _manual_forward(model, X)
+    ev = evaluate(model, nn.MSELoss(), X, Y, batch_size=5)
+    assert isinstance(ev, Evaluation) and ev.n == 23
+    assert ev.loss == pytest.approx(np.mean((out - Y) ** 2), rel=1e-12)
+    assert ev.accuracy == np.mean(np.argmax(out, axis=1) == y)
+    shifted = out - out.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    ce = evaluate(model, nn.CrossEntropyLoss(), X, y, batch_size=7)
+    assert ce.loss == pytest.approx(-np.mean(logp[np.arange(23), y]), rel=1e-12)
+    assert ce.accuracy == ev.accuracy
+    loss, acc, n = evaluate(model, nn.MSELoss(), X, out)      # regression targets
+    assert loss == pytest.approx(0.0, abs=1e-25) and acc is None and n == 23
+
+
+def test_evaluate_and_predict_record_no_graph() -> None:
+    inner = nn.mlp([2, 3, 2], rng=0)
+    flags: list[bool] = []
+
+    def model(x: Value) -> Value:
+        flags.append(STATE.grad_enabled)
+        return inner(x)
+
+    X, y = make_xor(n=8, rng=0)
+    out_value = inner(Value(X, requires_grad=False))
+    assert out_value.requires_grad                     # outside: a graph is recorded
+    evaluate(model, nn.CrossEntropyLoss(), X, y)
+    predict(model, X)
+    assert flags == [False, False]
+    assert STATE.grad_enabled is True
+    assert all(p.grad is None for p in inner.parameters())
+
+
+def test_evaluate_and_predict_errors() -> None:
+    model = nn.Linear(2, 2, rng=0)
+    with pytest.raises(ValueError, match="evaluate: X has 3 samples but Y has 2"):
+        evaluate(model, nn.MSELoss(), np.zeros((3, 2)), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="evaluate: batch_size must be a positive integer"):
+        evaluate(model, nn.MSELoss(), np.zeros((3, 2)), np.zeros((3, 2)), batch_size=0)
+    with pytest.raises(ValueError, match="predict: X must be a sample"):
+        predict(model, 1.0)
+
+
+def test_fit_argument_errors(tmp_path: Path) -> None:
+    model, loader = _xor()
+    opt = SGD(model.parameters(), lr=0.1)
+    ce = nn.CrossEntropyLoss()
+    before = _snapshot(model)
+    with pytest.raises(ValueError, match="fit: epochs must be a positive integer, got 0"):
+        fit(model, ce, opt, loader, 0)
+    with pytest.raises(TypeError, match="fit: optimizer must have step"):
+        fit(model, ce, object(), loader, 1)
+    with pytest.raises(TypeError, match="fit: loss_fn must be callable"):
+        fit(model, "mse", opt, loader, 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"fit: callbacks\[0\] must be a callable"):
+        fit(model, ce, opt, loader, 1, callbacks=[3])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="fit: val_data must be a pair"):
+        fit(model, ce, opt, loader, 1, val_data=np.zeros(3))  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError, match="fit: checkpoint directory"):
+        fit(model, ce, opt, loader, 1, checkpoint=tmp_path / "missing" / "c.npz")
+    with pytest.raises(ValueError, match="fit: loss_fn must return a scalar"):
+        fit(model, lambda o, y: o, opt, loader, 1, progress=False)
+    _assert_params_equal(model, before)
+
+
+def test_checkpoint_is_written_every_epoch(tmp_path: Path) -> None:
+    model, loader = _xor()
+    path = tmp_path / "m.npz"
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2,
+        progress=False, checkpoint=path)
+    assert read_metadata(path)["epochs"] == 2
+    _assert_params_equal(load(path), _snapshot(model))
+    assert os.listdir(tmp_path) == ["m.npz"]
+
+
+# ---------------------------------------------------------------------------------------------
+# progress display
+# ---------------------------------------------------------------------------------------------
+
+
+def test_progress_lines_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    model, loader = _xor()
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2)
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2
+    assert out[0].startswith("epoch 1/2  loss ") and "acc " in out[0]
+    model, loader = _xor()
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2,
+        progress=False)
+    assert capsys.readouterr().out == ""
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_simple_bar_on_a_terminal_without_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
+    term = _FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", term)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    model, loader = _xor()
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2)
+    text = term.getvalue()
+    assert "\repoch 1/2 [" in text and "] 4/4 loss " in text
+    assert text.endswith("s\x1b[K\n") and "epoch 2/2  loss" in text
+
+
+def test_tqdm_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("tqdm")
+    term = _FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", term)
+    model, loader = _xor()
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2)
+    text = term.getvalue()
+    assert "epoch 1/2: " in text and "batch" in text       # tqdm's own bar
+    assert "epoch 2/2  loss" in text                       # our summary line
+
+
+# ---------------------------------------------------------------------------------------------
+# History.plot
+# ---------------------------------------------------------------------------------------------
+
+
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    h = History(loss=[1.0, 0.5, 0.25], accuracy=[0.5, 0.7, 0.9], val_loss=[1.1, 0.6, 0.4],
+                val_accuracy=[0.4, 0.6, 0.8], seconds=[0.1] * 3)
+    path = h.plot(tmp_path / "curve.png", title="test")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert path.stat().st_size > 5000
+    History(loss=[2.0, 1.0]).plot(tmp_path / "loss_only.png")
+    assert (tmp_path / "loss_only.png").exists()
+
+
+def test_plot_without_matplotlib_says_how_to_install(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
+    with pytest.raises(ImportError, match=r'pip install "tinygrad-nn\[plot\]"'):
+        History(loss=[1.0]).plot(tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_errors(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    with pytest.raises(ValueError, match=r"History\.plot: no completed epochs"):
+        History().plot(tmp_path / "x.png")
+
+
+# ---------------------------------------------------------------------------------------------
+# examples (fast mode)
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("script", ["xor.py", "digits.py", "variables.py"])
+def test_example_runs_in_fast_mode(script: str, tmp_path: Path) -> None:
+    env = dict(os.environ, MPLBACKEND="Agg",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--fast"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                            stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "accuracy" in result.stdout
