@@ -801,3 +801,11 @@ def test_max_nodes_error_for_a_graph_without_scopes() -> None:
         total = total + Value(float(i))
     with pytest.raises(ValueError, match=r"build the graph inside modules or tinygrad_nn\.scope"):
         draw_graph(total)
+
+
+def test_network_expands_nested_sequentials() -> None:
+    inner = nn.Sequential(nn.Linear(4, 3, rng=1), nn.Tanh())
+    model = nn.Sequential(nn.Linear(2, 4, rng=0), nn.Tanh(), inner)
+    dot = Dot(draw_network(model).source)
+    assert len(_arcs(dot)) == 2 * 4 + 4 * 3
+    assert dot.cluster_labels()[-1] == "output layer: X₃, 3 neurons\\nφ = Tanh"

@@ -557,7 +557,7 @@ def _module_parameters(module: Any) -> list[Value]:
 
 def _split_layers(model: Any) -> tuple[list[Any], list[str | None]]:
     """The Linear layers of ``model`` in order and the activation that follows each one."""
-    layers = list(model.layers) if hasattr(model, "layers") else [model]
+    layers = _flatten(model)
     linears: list[Any] = []
     activations: list[str | None] = []
     for k, layer in enumerate(layers):
@@ -588,6 +588,20 @@ def _split_layers(model: Any) -> tuple[list[Any], list[str | None]]:
         raise TypeError(f"draw_network: expected a Sequential of Linear and activation layers "
                         f"(or one Linear), got {type(model).__name__} with no Linear layer")
     return linears, activations
+
+
+def _flatten(model: Any) -> list[Any]:
+    """The layers of a Sequential in data order, nested Sequentials expanded."""
+    out: list[Any] = []
+    stack = [model]
+    while stack:
+        item = stack.pop()
+        inner = getattr(item, "layers", None)
+        if isinstance(inner, (list, tuple)):
+            stack.extend(reversed(inner))
+        else:
+            out.append(item)
+    return out
 
 
 def _layer_name(layer: Any) -> str:
