@@ -485,6 +485,8 @@ class Value:
 
 def _const(x: Any, fn: str) -> Value:
     """Wrap a number or array operand as a constant leaf."""
+    if type(x) is float:                      # the scalar fast path: nothing to validate
+        return Value._leaf(x, False, None)
     if isinstance(x, Value):
         return x
     return Value._leaf(_as_data(x, fn), False, None)
@@ -507,20 +509,30 @@ def _record(data: Any, op: Op, parents: tuple[Value, ...], ctx: tuple[Any, ...])
     v._scope = STATE.scope
     v._retain = False
     v._trace = None
-    if STATE.grad_enabled and any([p.requires_grad for p in parents]):
-        v.requires_grad = True
-        v._op = op
-        v._parents = parents
-        v._ctx = ctx
+    if STATE.grad_enabled:
+        for p in parents:                     # recorded if any parent requires grad
+            if p.requires_grad:
+                v.requires_grad = True
+                v._op = op
+                v._parents = parents
+                v._ctx = ctx
+                break
+        else:
+            _unrecorded(v)
     else:
-        v.requires_grad = False
-        v._op = None
-        v._parents = ()
-        v._ctx = ()
+        _unrecorded(v)
     if STATE.anomaly:
         v._trace = _user_frames()
         _check_finite(data, op, v, "forward")
     return v
+
+
+def _unrecorded(v: Value) -> None:
+    """Make ``v`` a constant: no parent requires grad, or recording is off."""
+    v.requires_grad = False
+    v._op = None
+    v._parents = ()
+    v._ctx = ()
 
 
 def _binary(op: Op, a: Value, b: Any) -> Value:
@@ -591,50 +603,80 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
     """Propagate ``seed = ∂E/∂root`` to every node that requires grad, in reverse topological order.
 
     Gradients of intermediate nodes live in a local table and are dropped once handed on; leaves
-    (and nodes marked with ``retain_grad()``) accumulate theirs into ``.grad``.
+    (and nodes marked with ``retain_grad()``) accumulate theirs into ``.grad``.  A gradient array
+    that a rule has just created (not ``g`` passed through, not a view, not an input) belongs to
+    the engine alone: it is summed into in place and stored in ``.grad`` without a copy.
     """
     pending: dict[Value, Any] = {root: seed}
+    owned: set[Value] = set()                 # nodes whose pending gradient the engine made
     anomaly = STATE.anomaly
     previous = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     try:
-        for node in reversed(toposort(root)):
+        for node in reversed(toposort(root, grad_only=True)):
             g = pending.pop(node, None)
             if g is None:
                 continue
             op = node._op
             if op is None or node._retain or retain_grads:
-                if node.grad is not None:
-                    node.grad = node.grad + g
-                elif type(node.data) is np.ndarray and type(g) is not Value:
-                    # a fresh writable array in the leaf's dtype: g may be a read-only
-                    # broadcast view, the user's seed, or shared with another parent
-                    node.grad = np.array(g, dtype=node.data.dtype)
-                else:
-                    node.grad = g
-                if type(node.data) is float and type(node.grad) is not float \
-                        and type(node.grad) is not Value:
-                    node.grad = float(node.grad)      # g came from a 0-d array (float + 0-d)
+                _store_grad(node, g, node in owned)
                 if op is None:
                     continue
+            parents = node._parents
             if create_graph:
-                ans, args = node, node._parents
+                ans, args = node, parents
+            elif len(parents) == 2:
+                ans, args = node.data, (parents[0].data, parents[1].data)
+            elif len(parents) == 1:
+                ans, args = node.data, (parents[0].data,)
             else:
-                ans, args = node.data, [p.data for p in node._parents]
+                ans, args = node.data, tuple([p.data for p in parents])
+            if node._ctx:
+                args += node._ctx                 # the rules take (g, ans, *inputs, *params)
             vjps = op.vjps
-            for i, parent in enumerate(node._parents):
+            for i, parent in enumerate(parents):
                 if not parent.requires_grad:
                     continue
-                pg = vjps[i](g, ans, *args, *node._ctx)
-                pshape = () if type(parent.data) is float else parent.data.shape
-                if (() if type(pg) is float else pg.shape) != pshape:
-                    pg = ops.unbroadcast(pg, pshape)
+                pg = vjps[i](g, ans, *args)
+                pdata = parent.data
+                if type(pg) is not float or type(pdata) is not float:
+                    pshape = () if type(pdata) is float else pdata.shape
+                    if (() if type(pg) is float else pg.shape) != pshape:
+                        pg = ops.unbroadcast(pg, pshape)
                 if anomaly:
                     _check_finite(pg, op, node, f"backward (gradient for input {i})")
                 prev = pending.get(parent)
-                pending[parent] = pg if prev is None else prev + pg
+                if prev is None:
+                    pending[parent] = pg
+                    if type(pg) is np.ndarray and pg.base is None and pg is not g \
+                            and pg is not ans and not any(pg is a for a in args):
+                        owned.add(parent)
+                elif parent in owned and np.result_type(prev, pg) == prev.dtype:
+                    prev += pg                # an array only the engine holds: sum in place
+                else:
+                    total = pending[parent] = prev + pg
+                    if type(total) is np.ndarray:
+                        owned.add(parent)
     finally:
         STATE.grad_enabled = previous
+
+
+def _store_grad(node: Value, g: Any, owned: bool) -> None:
+    """Accumulate ``g`` into ``node.grad`` in the node's own type: float or writable array."""
+    if node.grad is not None:
+        node.grad = node.grad + g
+    elif type(node.data) is np.ndarray and type(g) is not Value:
+        if owned and g.dtype == node.data.dtype:   # (owned: g is an ndarray)
+            node.grad = g                     # made by the engine for this node alone
+        else:
+            # a fresh writable array in the leaf's dtype: g may be a read-only
+            # broadcast view, the user's seed, or shared with another parent
+            node.grad = np.array(g, dtype=node.data.dtype)
+    else:
+        node.grad = g
+    if type(node.data) is float and type(node.grad) is not float \
+            and type(node.grad) is not Value:
+        node.grad = float(node.grad)          # g came from a 0-d array (float + 0-d)
 
 
 # ----------------------------------------------------------------------------------------------
