@@ -1,0 +1,261 @@
+"""Property-based gradient tests: random expression graphs against central finite differences.
+
+Hypothesis builds a random program over a few leaves — binary ops on broadcast-compatible
+shapes, element-wise functions on safe domains, reductions over random axes, reshape/transpose/
+broadcast/indexing, softmax/log_softmax, matmul — and reduces its result to a scalar with random
+weights.  For every program, the engine's gradient of every leaf must match ``numeric_grad``
+(float64, central differences).  The "ci" profile (the default) runs 300 derandomized examples;
+``HYPOTHESIS_PROFILE=dev`` runs 2000 random ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from tinygrad_nn import Value, no_grad, numeric_grad
+from tinygrad_nn.graph import toposort
+
+Shape = tuple[int, ...]
+
+# Element-wise maps kept on domains where they are smooth and finite for any input in [-3, 3]
+# (log/sqrt of something positive, division by 1 + x², exp of a bounded value, kinks avoided).
+UNARY: dict[str, Callable[[Value], Value]] = {
+    "neg": lambda x: -x,
+    "tanh": Value.tanh,
+    "sigmoid": Value.sigmoid,
+    "softplus": Value.softplus,
+    "exp": lambda x: x.tanh().exp(),
+    "log": lambda x: (x.softplus() + 0.1).log(),
+    "sqrt": lambda x: (x * x + 1.0).sqrt(),
+    "div": lambda x: x / (x * x + 1.0),
+    "rdiv": lambda x: 1.0 / (x * x + 1.0),
+    "abs": lambda x: (x + 0.5).abs(),
+    "relu": lambda x: (x - 0.3).relu(),
+    "leaky_relu": lambda x: x.leaky_relu(0.2),
+    "sq": lambda x: x ** 2,
+    "cube": lambda x: x ** 3,
+    "rsqrt": lambda x: (x.softplus() + 0.5) ** -0.5,
+    "pow_frac": lambda x: (x.softplus() + 0.5) ** 1.5,
+}
+
+BINARY: dict[str, Callable[[Value, Value], Value]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (b * b + 1.0),
+    "pow": lambda a, b: (a.softplus() + 0.5) ** b.tanh(),
+    "rpow": lambda a, b: 1.5 ** a.tanh() * b,
+}
+
+
+def apply(kind: str, args: list[Value], params: tuple[Any, ...]) -> Value:
+    """One step of a program."""
+    if kind in UNARY:
+        return UNARY[kind](args[0])
+    if kind in BINARY:
+        return BINARY[kind](args[0], args[1])
+    x = args[0]
+    if kind in ("sum", "mean", "max"):
+        axis, keepdims = params
+        return getattr(x, kind)(axis=axis, keepdims=keepdims)
+    if kind == "reshape":
+        return x.reshape(params[0])
+    if kind == "transpose":
+        return x.transpose(*params[0])
+    if kind == "broadcast_to":
+        return x.broadcast_to(params[0])
+    if kind == "getitem":
+        return x[params[0]]
+    if kind in ("softmax", "log_softmax"):
+        return getattr(x, kind)(params[0])
+    if kind == "matmul":
+        return args[0] @ args[1]
+    raise AssertionError(kind)
+
+
+@dataclass
+class Program:
+    """Leaves (data) and steps ``(kind, operand positions in the pool, params)``.
+
+    Each step appends one entry to the pool (``"leaf"`` steps the k-th leaf); the last entry is
+    the output.
+    """
+
+    leaves: list[Any] = field(default_factory=list)
+    steps: list[tuple[str, tuple[int, ...], tuple[Any, ...]]] = field(default_factory=list)
+    weights: Any = 1.0
+
+    def run(self, *values: Value) -> Value:
+        pool: list[Value] = []
+        for kind, where, params in self.steps:
+            if kind == "leaf":
+                pool.append(values[params[0]])
+            else:
+                pool.append(apply(kind, [pool[i] for i in where], params))
+        out = pool[-1]
+        if type(self.weights) is float:
+            return out * self.weights
+        return (out * Value(self.weights, requires_grad=False)).sum()
+
+    def describe(self) -> str:
+        lines = [f"leaf {i}: shape {np.shape(d)} {type(d).__name__}"
+                 for i, d in enumerate(self.leaves)]
+        lines += [f"[{k}] {kind}{where} {params!r}"
+                  for k, (kind, where, params) in enumerate(self.steps)]
+        return "\n".join(lines)
+
+
+def shape_of(x: Any) -> Shape:
+    return tuple(np.shape(x))
+
+
+def broadcastable(a: Shape, b: Shape) -> bool:
+    try:
+        np.broadcast_shapes(a, b)
+    except ValueError:
+        return False
+    return True
+
+
+@st.composite
+def programs(draw: st.DrawFn) -> Program:
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    prog = Program()
+    shapes: list[Shape] = []                  # the shape of every pool entry
+
+    def new_leaf(shape: Shape | None) -> int:
+        data: Any = float(rng.uniform(-2, 2)) if shape is None else rng.uniform(-2, 2, shape)
+        prog.leaves.append(data)
+        prog.steps.append(("leaf", (), (len(prog.leaves) - 1,)))
+        shapes.append(() if shape is None else shape)
+        return len(shapes) - 1
+
+    dims = st.integers(1, 3)
+    small_shape = st.lists(dims, min_size=0, max_size=3).map(tuple)
+    for _ in range(draw(st.integers(1, 3))):
+        new_leaf(None if draw(st.booleans()) and draw(st.booleans()) else draw(small_shape))
+
+    def compatible_leaf(shape: Shape) -> int:
+        """A fresh leaf whose shape broadcasts with ``shape``: trailing dims kept or set to 1."""
+        if draw(st.integers(0, 5)) == 0:
+            return new_leaf(None)
+        drop = draw(st.integers(0, len(shape)))
+        kept = tuple(1 if draw(st.booleans()) and draw(st.booleans()) else n
+                     for n in shape[drop:])
+        extra = (draw(dims),) if not drop and len(shape) < 3 and draw(st.integers(0, 4)) == 0 \
+            else ()
+        return new_leaf(extra + kept)
+
+    # a family first, then a member: every family is equally likely whatever its size
+    families = [sorted(UNARY), sorted(BINARY), ["sum", "mean", "max"],
+                ["reshape", "transpose", "broadcast_to", "getitem"], ["softmax", "log_softmax"],
+                ["matmul"]]
+    n_steps = draw(st.integers(2, 10))
+    for step in range(n_steps):
+        # mostly extend the latest result, so the graph is deep; sometimes reuse an older node
+        last = len(shapes) - 1
+        i = last if step == 0 or draw(st.booleans()) else draw(st.integers(0, last))
+        shape = shapes[i]
+        kind = draw(st.sampled_from(draw(st.sampled_from(families))))
+        where: tuple[int, ...] = (i,)
+        params: tuple[Any, ...] = ()
+        ndim = len(shape)
+        if kind in BINARY:
+            partners = [j for j, s in enumerate(shapes) if j != i and broadcastable(s, shape)]
+            j = (draw(st.sampled_from(partners)) if partners and draw(st.integers(0, 2))
+                 else compatible_leaf(shape))
+            where = (i, j) if draw(st.booleans()) else (j, i)
+        elif kind in ("sum", "mean", "max"):
+            if ndim and draw(st.booleans()):
+                axes = draw(st.lists(st.integers(-ndim, ndim - 1), min_size=1, max_size=ndim,
+                                     unique_by=lambda a, n=ndim: a % n))
+                axis: Any = axes[0] if len(axes) == 1 and draw(st.booleans()) else tuple(axes)
+            else:
+                axis = None
+            params = (axis, draw(st.booleans()))
+        elif kind == "reshape":
+            size = math.prod(shape)
+            options = [(size,), (1, size), (size, 1), shape[::-1]]
+            options += [(2, size // 2), (size // 2, -1)] if size % 2 == 0 and size > 2 else []
+            options += [()] if size == 1 else []
+            params = (draw(st.sampled_from(options)),)
+        elif kind == "transpose":
+            params = (tuple(draw(st.permutations(range(ndim)))),)
+        elif kind == "broadcast_to":
+            params = ((draw(dims),) + shape,) if ndim < 3 else (shape,)
+        elif kind == "getitem":
+            if not ndim:
+                kind, params = "reshape", ((1,),)
+            elif draw(st.booleans()):
+                idx = draw(st.lists(st.integers(-shape[0], shape[0] - 1), min_size=1,
+                                    max_size=4))
+                params = (np.array(idx),)       # repeats allowed: their gradients accumulate
+            else:
+                start = draw(st.integers(0, shape[0] - 1))
+                params = ((slice(start, None, draw(st.sampled_from([1, 2, -1]))),)
+                          + (Ellipsis,),)
+        elif kind in ("softmax", "log_softmax"):
+            if not ndim:
+                kind, params = "sigmoid", ()
+            else:
+                params = (draw(st.integers(-ndim, ndim - 1)),)
+        elif kind == "matmul":
+            if not ndim:
+                kind = "tanh"
+            else:
+                n = shape[-1]
+                rhs = draw(st.sampled_from([(n,), (n, draw(dims))]))
+                partners = [j for j, s in enumerate(shapes) if s == rhs]
+                j = (draw(st.sampled_from(partners)) if partners and draw(st.booleans())
+                     else new_leaf(rhs))
+                where = (i, j)
+        with no_grad():                        # track the result's shape (all ops are total)
+            out = apply(kind, [Value(np.zeros(shapes[w])) for w in where], params)
+        prog.steps.append((kind, where, params))
+        shapes.append(tuple(out.shape))
+
+    final = shapes[-1]
+    prog.weights = float(rng.uniform(0.5, 1.5)) if not final else rng.uniform(-1.5, 1.5, final)
+    return prog
+
+
+def leaves_as_values(prog: Program) -> list[Value]:
+    return [Value(d if type(d) is float else d.copy()) for d in prog.leaves]
+
+
+@given(programs())
+def test_random_graph_gradients_match_finite_differences(prog: Program) -> None:
+    note(prog.describe())
+    values = leaves_as_values(prog)
+    out = prog.run(*values)
+    assert out.shape == ()
+    if not out.requires_grad:                 # the output does not depend on any leaf
+        return
+    out.backward()
+    numeric = numeric_grad(prog.run, values)
+    for k, (v, num) in enumerate(zip(values, numeric)):
+        analytic = np.zeros(v.shape) if v.grad is None else np.asarray(v.grad)
+        assert analytic.shape == np.shape(num)
+        np.testing.assert_allclose(analytic, num, rtol=1e-4, atol=1e-6,
+                                   err_msg=f"leaf {k}\n{prog.describe()}")
+        if type(v.data) is float and v.grad is not None:
+            assert type(v.grad) is float
+
+
+@given(programs())
+def test_random_graph_forward_is_finite_and_toposort_is_stable(prog: Program) -> None:
+    values = leaves_as_values(prog)
+    out = prog.run(*values)
+    assert math.isfinite(out.item())
+    first = [id(n) for n in toposort(out)]
+    assert first == [id(n) for n in toposort(out)]
+    assert len(set(first)) == len(first)
+    assert first[-1] == id(out)
