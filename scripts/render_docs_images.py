@@ -4,7 +4,8 @@
 
 Needs Graphviz's ``dot`` (Debian/Ubuntu: ``apt-get install graphviz``). The drawings are the ones
 ``python -m tinygrad_nn graph`` makes (tinygrad_nn.viz.worked_example_drawings), so the docs and
-the command line show the same pictures.
+the command line show the same pictures; only the computation graph runs top to bottom
+(``--rankdir TB``), which fits the width of a documentation page.
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"directory to write to (default: {DOCS_IMG})")
     args = parser.parse_args(argv)
     try:
-        for stem, drawing in worked_example_drawings("scalar").items():
+        drawings = {"worked_example_graph":
+                    worked_example_drawings("scalar", "TB")["worked_example_graph"],
+                    "worked_example_network":
+                    worked_example_drawings("scalar", "LR")["worked_example_network"]}
+        for stem, drawing in drawings.items():
             print(render(drawing, args.out / f"{stem}.svg", format="svg"))
     except GraphvizNotFoundError as exc:
         print(exc, file=sys.stderr)

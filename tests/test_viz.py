@@ -809,3 +809,23 @@ def test_network_expands_nested_sequentials() -> None:
     dot = Dot(draw_network(model).source)
     assert len(_arcs(dot)) == 2 * 4 + 4 * 3
     assert dot.cluster_labels()[-1] == "output layer: X₃, 3 neurons\\nφ = Tanh"
+
+
+def test_docs_pictures_are_the_worked_example() -> None:
+    """docs/img holds the worked example's drawings (python scripts/render_docs_images.py)."""
+    img = REPO / "docs" / "img"
+    assert _svg_nodes(img / "worked_example_graph.svg") == 69
+    assert _svg_nodes(img / "worked_example_network.svg") == 8      # 6 neurons + 2 bias neurons
+    text = "".join(ET.parse(img / "worked_example_graph.svg").getroot().itertext())
+    assert "w²₁₁" in text and "grad 0.07955" in text and "E" in text
+
+
+@pytest.mark.needs_dot
+def test_render_docs_images_script(tmp_path: Path) -> None:
+    script = REPO / "scripts" / "render_docs_images.py"
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8")
+    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)],
+                            capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.split() == [str(tmp_path / "worked_example_graph.svg"),
+                                     str(tmp_path / "worked_example_network.svg")]
+    assert _svg_nodes(tmp_path / "worked_example_graph.svg") == 69
