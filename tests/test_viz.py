@@ -829,3 +829,12 @@ def test_render_docs_images_script(tmp_path: Path) -> None:
     assert result.stdout.split() == [str(tmp_path / "worked_example_graph.svg"),
                                      str(tmp_path / "worked_example_network.svg")]
     assert _svg_nodes(tmp_path / "worked_example_graph.svg") == 69
+
+
+def test_network_with_a_nan_weight_still_draws() -> None:
+    lin = nn.Linear(2, 2, rng=0)
+    lin.weight.data[0, 1] = np.nan
+    arcs = {(s, t): e for s, t, e in _arcs(Dot(draw_network(lin, weight_labels=True).source))}
+    assert arcs[("L1_2", "L2_1")]["label"] == "w¹₂₁ = nan"
+    assert arcs[("L1_2", "L2_1")]["penwidth"] == "1.00"
+    assert max(float(e["penwidth"]) for e in arcs.values()) == 4.0

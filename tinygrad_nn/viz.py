@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import itertools
+import math
 import re
 import shutil
 import sys
@@ -619,8 +620,9 @@ def _shown(n: int, max_neurons: int) -> tuple[list[int], int]:
 
 
 def _weight_style(w: float, peak: float, precision: int) -> dict[str, str]:
+    """Arc attributes of one weight: colour by sign, pen width by |w| relative to the largest."""
     colour = POSITIVE if w > 0 else NEGATIVE if w < 0 else ZERO
-    width = 0.4 + 3.6 * abs(w) / peak if peak > 0 else 1.0
+    width = 0.4 + 3.6 * abs(w) / peak if peak > 0 and math.isfinite(w) else 1.0
     return {"color": colour, "penwidth": f"{width:.2f}", "fontcolor": colour,
             "tooltip": _num(w, precision)}
 
@@ -653,7 +655,8 @@ def draw_network(model: Any, *, show_bias: bool = False, weight_labels: bool = F
     if show_bias:
         drawn += [b[[j - 1 for j in shown[k + 1][0]]] for k, b in enumerate(biases)
                   if b is not None]
-    peak = max((float(np.max(np.abs(d))) for d in drawn if d.size), default=0.0)
+    finite = [np.abs(d[np.isfinite(d)]) for d in drawn]
+    peak = max((float(np.max(d)) for d in finite if d.size), default=0.0)
 
     n_arcs = sum(m * n for m, n in itertools.pairwise(sizes))
     kmn = " + ".join(f"K{_sub(m)},{_sub(n)}" for m, n in itertools.pairwise(sizes))
@@ -688,9 +691,9 @@ def draw_network(model: Any, *, show_bias: bool = False, weight_labels: bool = F
         # keep the neurons of a layer in index order: one rank, chained by invisible edges
         # (dot lays a rank out bottom to top when rankdir is LR or RL, so chain it backwards)
         column = graphviz.Digraph(name=f"layer{l}_order", graph_attr={"rank": "same"})
-        for upper, lower in itertools.pairwise(order[::-1] if rankdir in ("LR", "RL")
-                                               else order):
-            column.edge(upper, lower, style="invis")
+        for tail, head in itertools.pairwise(order[::-1] if rankdir in ("LR", "RL")
+                                             else order):
+            column.edge(tail, head, style="invis")
         sub.subgraph(column)
         graph.subgraph(sub)
 
