@@ -155,11 +155,18 @@ def _sigmoid_fwd(x: Any) -> Any:
             return 1.0 / (1.0 + math.exp(-x))
         e = math.exp(x)
         return e / (1.0 + e)
-    # e = e^{-|x|} ∈ (0, 1] never overflows; 1/(1 + e) for x ≥ 0 and e/(1 + e) for x < 0 keep
-    # full relative precision in both tails ((1 + tanh(x/2))/2 loses it for x ≪ 0: φ(-40) = 0).
-    e = np.exp(-np.abs(x))
-    out = np.where(x >= 0.0, 1.0, e)
-    out /= 1.0 + e
+    # 1/(1 + e^{-x}) keeps full relative precision in both tails wherever e^{-x} is finite
+    # ((1 + tanh(x/2))/2 loses it for x ≪ 0).  Below x ≈ -709 (-88 in float32) e^{-x}
+    # overflows to inf and φ to 0; there φ(x) = e^x/(1 + e^x) = e^x in floating point.
+    # One new array, computed in place: four passes instead of the seven of a where-form.
+    out = np.negative(x, out=np.empty_like(x))
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
+    if not out.all():
+        tail = out == 0.0
+        out[tail] = np.exp(x[tail])
     return out
 
 
@@ -353,6 +360,21 @@ def _leaky_slope(x: Any, slope: float) -> Any:
     return np.where(x > 0.0, 1.0, slope)
 
 
+def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
+    """∂E/∂x = g · φ(1 − φ), with φ = ans: one new array, multiplied in place."""
+    d = 1.0 - ans
+    d *= ans
+    d *= g
+    return d
+
+
+def _mse_vjp(p: Any, t: Any, scale: Any) -> Any:
+    """(p − t) · scale: the VJP of the squared error, with one new array."""
+    d = p - t
+    d *= scale
+    return d
+
+
 # ----------------------------------------------------------------------------------------------
 # The table
 # ----------------------------------------------------------------------------------------------
@@ -388,8 +410,7 @@ ABS = Op("abs", "abs", lambda x: abs(x),
          lambda g, ans, x: g * _sign(x))                           # |x|' = sign x
 TANH = Op("tanh", "tanh", _tanh_fwd,
           lambda g, ans, x: g * (1.0 - ans * ans))                  # tanh' = 1 − tanh²
-SIGMOID = Op("sigmoid", "φ", _sigmoid_fwd,
-             lambda g, ans, x: g * ans * (1.0 - ans))               # φ' = φ(1 − φ)
+SIGMOID = Op("sigmoid", "φ", _sigmoid_fwd, _sigmoid_vjp)           # φ' = φ(1 − φ)
 RELU = Op("relu", "relu", _relu_fwd,
           lambda g, ans, x: g * (raw(x) > 0.0))                     # relu' = [x > 0]
 LEAKY_RELU = Op("leaky_relu", "leaky_relu", _leaky_relu_fwd,
@@ -423,7 +444,7 @@ LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vj
 LINEAR = Op("linear", "W·x+b", _linear_fwd,                         # fused affine map f
             lambda g, ans, x, w, b=None: g @ w,                     # ∂E/∂x = Wᵀδ (rows: δ·W)
             _linear_vjp_w,                                          # ∂E/∂W = δ·Xᵀ
-            lambda g, ans, x, w, b=None: unbroadcast(g, shape_of(b)))  # ∂E/∂B = δ
+            lambda g, ans, x, w, b=None: g.reshape(-1, shape_of(b)[0]).sum(axis=0))  # ∂E/∂B = Σ δ
 
 
 
@@ -456,8 +477,8 @@ def _cross_entropy_fwd(x: Any, t: Any) -> Any:
 
 
 MSE = Op("mse", "mse",    _mse_fwd,                                 # ∂E/∂p = 2(p − t)/N
-         lambda g, ans, p, t, reduction: (p - t) * (g * _mse_scale(p, reduction)),
-         lambda g, ans, p, t, reduction: (t - p) * (g * _mse_scale(p, reduction)))
+         lambda g, ans, p, t, reduction: _mse_vjp(p, t, g * _mse_scale(p, reduction)),
+         lambda g, ans, p, t, reduction: _mse_vjp(t, p, g * _mse_scale(p, reduction)))
 CROSS_ENTROPY = Op("cross_entropy", "cross_entropy", _cross_entropy_fwd,      # (softmax − t)/N
                    lambda g, ans, x, t: (_softmax_dual(x) - t) * (g / shape_of(x)[0]))
 
