@@ -637,7 +637,10 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
             for i, parent in enumerate(parents):
                 if not parent.requires_grad:
                     continue
-                pg = vjps[i](g, ans, *args)
+                try:
+                    pg = vjps[i](g, ans, *args)
+                except ZeroDivisionError:         # a float rule divided by 0 (e.g. √x at 0)
+                    pg = _ieee_vjp(vjps[i], g, ans, args)
                 pdata = parent.data
                 if type(pg) is not float or type(pdata) is not float:
                     pshape = () if type(pdata) is float else pdata.shape
@@ -659,6 +662,16 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                         owned.add(parent)
     finally:
         STATE.grad_enabled = previous
+
+
+def _ieee_vjp(vjp: Any, g: Any, ans: Any, args: tuple[Any, ...]) -> Any:
+    """Re-run a scalar rule on NumPy floats, so x/0 gives ±inf or nan as it does for arrays."""
+    def f(x: Any) -> Any:
+        return np.float64(x) if type(x) is float else x
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = vjp(f(g), f(ans), *[f(a) for a in args])
+    return float(out) if np.ndim(out) == 0 and not isinstance(out, Value) else out
 
 
 def _store_grad(node: Value, g: Any, owned: bool) -> None:
