@@ -159,12 +159,14 @@ def _sigmoid_fwd(x: Any) -> Any:
     # ((1 + tanh(x/2))/2 loses it for x ≪ 0).  Below x ≈ -709 (-88 in float32) e^{-x}
     # overflows to inf and φ to 0; there φ(x) = e^x/(1 + e^x) = e^x in floating point.
     # One new array, computed in place: four passes instead of the seven of a where-form.
-    out = np.negative(x, out=np.empty_like(x))
+    out = np.negative(x)
+    if type(out) is not np.ndarray:            # a 0-d input gives a NumPy scalar
+        out = np.asarray(out)
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0
     np.reciprocal(out, out=out)
-    if not out.all():
+    if not np.logical_and.reduce(out, axis=None):   # ndarray.all() without its wrapper
         tail = out == 0.0
         out[tail] = np.exp(x[tail])
     return out

@@ -652,8 +652,12 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                 if prev is None:
                     pending[parent] = pg
                     if type(pg) is np.ndarray and pg.base is None and pg is not g \
-                            and pg is not ans and not any(pg is a for a in args):
-                        owned.add(parent)
+                            and pg is not ans:
+                        for a in args:
+                            if pg is a:
+                                break
+                        else:
+                            owned.add(parent)
                 elif parent in owned and np.result_type(prev, pg) == prev.dtype:
                     prev += pg                # an array only the engine holds: sum in place
                 else:
