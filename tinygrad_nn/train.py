@@ -123,10 +123,11 @@ class History:
         fig = Figure(figsize=(5.0 * panels, 3.6), dpi=100)
         FigureCanvasAgg(fig)
         epochs = np.arange(1, self.epochs + 1)
+        marker = "." if self.epochs <= 40 else None
         ax = fig.add_subplot(1, panels, 1)
-        ax.plot(epochs, self.loss, marker=".", label="train")
+        ax.plot(epochs, self.loss, marker=marker, label="train")
         if self.val_loss:
-            ax.plot(epochs[:len(self.val_loss)], self.val_loss, marker=".", label="test")
+            ax.plot(epochs[:len(self.val_loss)], self.val_loss, marker=marker, label="test")
         ax.set_xlabel("epoch")
         ax.set_ylabel("error E (mean loss)")
         ax.set_title("error per epoch")
@@ -136,10 +137,10 @@ class History:
             ax2 = fig.add_subplot(1, 2, 2)
             if self.accuracy:
                 ax2.plot(epochs[:len(self.accuracy)], 100 * np.asarray(self.accuracy),
-                         marker=".", label="train")
+                         marker=marker, label="train")
             if self.val_accuracy:
                 ax2.plot(epochs[:len(self.val_accuracy)], 100 * np.asarray(self.val_accuracy),
-                         marker=".", label="test")
+                         marker=marker, label="test")
             ax2.set_xlabel("epoch")
             ax2.set_ylabel("accuracy (%)")
             ax2.set_title("accuracy per epoch")
@@ -795,7 +796,8 @@ def run_train(args: argparse.Namespace) -> int:
     if history.epochs:
         try:
             curve = history.plot(out_dir / "loss_curve.png",
-                                 title=f"{args.dataset} {arch} {args.loss} {args.optimizer}")
+                                 title=f"{args.dataset}: {arch} {args.activation}, {args.loss}, "
+                                       f"{args.optimizer} η={lr:g}, batch {args.batch_size}")
             print(f"loss curve: {curve}")
         except ImportError as exc:
             print(f"loss curve skipped: {exc}")
