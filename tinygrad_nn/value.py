@@ -705,7 +705,10 @@ def _axes(axis: Any, ndim: int, fn: str) -> tuple[int, ...] | None:
     """Normalise ``axis`` (int, sequence or None) to a sorted tuple, with a clear error."""
     if axis is None:
         return None
-    items = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    try:
+        items = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    except TypeError:                         # e.g. axis=1.0: not an int and not iterable
+        raise TypeError(f"{fn}: axis must be an int or a tuple of ints, got {axis!r}") from None
     out = []
     for a in items:
         if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
