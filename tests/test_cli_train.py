@@ -190,3 +190,10 @@ def test_predict_bad_inputs(trained: Path, tmp_path: Path,
     _usage_error(capsys, ["predict", str(trained), "--data", str(tmp_path / "x.txt")],
                  "--data must be 'digits', a .npy or a .csv file")
     _usage_error(capsys, ["predict", str(trained), "--limit", "-1"], "--limit must be >= 0")
+
+
+def test_predict_digits_with_a_model_of_another_width(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert _train(tmp_path, "--dataset", "xor", "--epochs", "1") == 0
+    _usage_error(capsys, ["predict", str(tmp_path / "out" / "model.npz")],
+                 "--data digits: the model takes 2 features per sample, the digits have 64")

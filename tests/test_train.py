@@ -382,6 +382,8 @@ def test_evaluate_and_predict_errors() -> None:
         evaluate(model, nn.MSELoss(), np.zeros((3, 2)), np.zeros((3, 2)), batch_size=0)
     with pytest.raises(ValueError, match="predict: X must be a sample"):
         predict(model, 1.0)
+    with pytest.raises(ValueError, match=r"predict: X holds no samples \(shape \(0, 2\)\)"):
+        predict(model, np.zeros((0, 2)))
 
 
 def test_fit_argument_errors(tmp_path: Path) -> None:
@@ -403,6 +405,9 @@ def test_fit_argument_errors(tmp_path: Path) -> None:
         fit(model, ce, opt, loader, 1, checkpoint=tmp_path / "missing" / "c.npz")
     with pytest.raises(ValueError, match="fit: loss_fn must return a scalar"):
         fit(model, lambda o, y: o, opt, loader, 1, progress=False)
+    with pytest.raises(TypeError, match=r"fit: loss_fn must return a Value \(the error E\), "
+                                        r"got float"):
+        fit(model, lambda o, y: 1.0, opt, loader, 1, progress=False)
     _assert_params_equal(model, before)
 
 

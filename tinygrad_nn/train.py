@@ -465,6 +465,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 with np.errstate(all="ignore"):
                     out = model(_as_input(xb))                  # feed-forward
                     loss = loss_fn(out, yb)                     # calculate error E
+                    if not isinstance(loss, Value):
+                        raise TypeError(f"fit: loss_fn must return a Value (the error E), got "
+                                        f"{type(loss).__name__}")
                     value = _loss_value(loss, "fit")
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, batch, value)
@@ -513,8 +516,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
               f"of step {history.steps}", file=sys.stderr)
         if checkpoint is not None:
             _save_checkpoint(model, checkpoint, history)
-    except TrainingDivergedError:
-        optimizer.zero_grad()
+    except Exception:
+        optimizer.zero_grad()  # no half-accumulated gradients survive an error
         raise
     finally:
         bar.close()
@@ -602,11 +605,13 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     single = Xa.ndim == 1
     if single:
         Xa = Xa[None, :]
+    if Xa.shape[0] == 0:
+        raise ValueError(f"predict: X holds no samples (shape {Xa.shape})")
     parts = []
     with no_grad():
         for i in range(0, Xa.shape[0], bs):
             parts.append(np.array(model(_as_input(Xa[i:i + bs])).data, copy=True))
-    out = np.concatenate(parts, axis=0) if parts else np.zeros((0,))
+    out = np.concatenate(parts, axis=0)
     return out[0] if single else out
 
 
@@ -830,6 +835,9 @@ def _read_inputs(spec: str, width: int | None, meta: dict[str, Any]
         from .data import load_digits
 
         X, y = load_digits()
+        if width is not None and width != X.shape[1]:
+            raise _usage_error(f"--data digits: the model takes {width} features per sample, "
+                               f"the digits have {X.shape[1]}; pass --data PATH.npy or PATH.csv")
         if meta.get("dataset") == "digits" and isinstance(meta.get("seed"), int):
             _, X_test, _, y_test = _split(X, y, meta["seed"])
             return X_test, y_test, f"digits test split ({len(X_test)} samples)"
