@@ -438,6 +438,13 @@ def test_progress_lines_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFixt
     assert capsys.readouterr().out == ""
 
 
+def test_about_ten_summary_lines_per_run(capsys: pytest.CaptureFixture[str]) -> None:
+    model, loader = _xor()
+    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=25)
+    epochs = [int(line.split()[1].split("/")[0]) for line in capsys.readouterr().out.splitlines()]
+    assert epochs == [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 25]
+
+
 class _FakeTerminal(io.StringIO):
     def isatty(self) -> bool:
         return True

@@ -219,6 +219,11 @@ class _Progress:
         """Release the display."""
 
 
+def _shown(epoch: int, epochs: int) -> bool:
+    """Whether an epoch's summary line is kept: the first, the last and every tenth of the run."""
+    return epoch in (1, epochs) or epoch % max(1, epochs // 10) == 0
+
+
 class _EpochLines(_Progress):
     """Epoch summary lines, about ten per run (used when stdout is not a terminal)."""
 
@@ -233,8 +238,7 @@ class _EpochLines(_Progress):
 
     def end_epoch(self, summary: str) -> None:
         """Print the summary of the first and last epoch and of every tenth of the run."""
-        every = max(1, self.epochs // 10)
-        if self.epoch in (1, self.epochs) or self.epoch % every == 0:
+        if _shown(self.epoch, self.epochs):
             print(summary, file=self.stream, flush=True)
 
 
@@ -246,9 +250,12 @@ class _LineBar(_Progress):
         self.head = ""
         self.batches: int | None = None
         self.last = 0.0
+        self.epoch = 0
+        self.epochs = 0
 
     def start_epoch(self, epoch: int, epochs: int, batches: int | None) -> None:
         """Remember the epoch label and the number of batches."""
+        self.epoch, self.epochs = epoch, epochs
         width = len(str(epochs))
         self.head = f"epoch {epoch:{width}d}/{epochs}"
         self.batches = batches
@@ -269,9 +276,10 @@ class _LineBar(_Progress):
         self.stream.flush()
 
     def end_epoch(self, summary: str) -> None:
-        """Replace the bar by the epoch's summary line."""
-        self.stream.write(f"\r{summary}\x1b[K\n")
-        self.stream.flush()
+        """Replace the bar by the epoch's summary line (about ten are kept per run)."""
+        if _shown(self.epoch, self.epochs):
+            self.stream.write(f"\r{summary}\x1b[K\n")
+            self.stream.flush()
 
 
 class _TqdmBar(_Progress):
@@ -281,9 +289,12 @@ class _TqdmBar(_Progress):
         self.tqdm = tqdm
         self.stream = stream
         self.bar: Any = None
+        self.epoch = 0
+        self.epochs = 0
 
     def start_epoch(self, epoch: int, epochs: int, batches: int | None) -> None:
         """Open a bar for this epoch."""
+        self.epoch, self.epochs = epoch, epochs
         self.bar = self.tqdm(total=batches, desc=f"epoch {epoch}/{epochs}", file=self.stream,
                              leave=False, unit="batch", dynamic_ncols=True)
 
@@ -293,9 +304,10 @@ class _TqdmBar(_Progress):
         self.bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
 
     def end_epoch(self, summary: str) -> None:
-        """Close the bar and print the summary line."""
+        """Close the bar and print the summary line (about ten are kept per run)."""
         self.close()
-        print(summary, file=self.stream, flush=True)
+        if _shown(self.epoch, self.epochs):
+            print(summary, file=self.stream, flush=True)
 
     def close(self) -> None:
         """Close the current bar if open."""
