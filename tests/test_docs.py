@@ -130,12 +130,18 @@ def test_doctest_blocks_end_with_a_blank_line() -> None:
                      "the fence is read as expected output):\n  " + "\n  ".join(bad))
 
 
-@pytest.mark.parametrize("block", SCRIPT_BLOCKS, ids=[b.where for b in SCRIPT_BLOCKS])
-def test_python_block_runs(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_python_blocks_without_prompts_run(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each prompt-less ```python block runs on its own, in a fresh namespace, in a temp dir."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    code = compile(block.text, block.where, "exec")
-    exec(code, {"__name__": "__docs__"})
+    for block in SCRIPT_BLOCKS:
+        code = compile(block.text, block.where, "exec")
+        try:
+            exec(code, {"__name__": "__docs__"})
+        except Exception as exc:
+            raise AssertionError(f"{block.where}: the python block raised "
+                                 f"{type(exc).__name__}: {exc}") from exc
 
 
 # ----------------------------------------------------------------------------------------------
