@@ -4,8 +4,9 @@ Hypothesis builds a random program over a few leaves — binary ops on broadcast
 shapes, element-wise functions on safe domains, reductions over random axes, reshape/transpose/
 broadcast/indexing, softmax/log_softmax, matmul — and reduces its result to a scalar with random
 weights.  For every program, the engine's gradient of every leaf must match ``numeric_grad``
-(float64, central differences).  The "ci" profile (the default) runs 300 derandomized examples;
-``HYPOTHESIS_PROFILE=dev`` runs 2000 random ones.
+(float64, central differences), and second derivatives (Hessian-vector products by
+``backward(create_graph=True)``) must match differences of gradients.  The "ci" profile (the
+default) runs 300 derandomized examples; ``HYPOTHESIS_PROFILE=dev`` runs 2000 random ones.
 """
 
 from __future__ import annotations
@@ -259,3 +260,47 @@ def test_random_graph_forward_is_finite_and_toposort_is_stable(prog: Program) ->
     assert first == [id(n) for n in toposort(out)]
     assert len(set(first)) == len(first)
     assert first[-1] == id(out)
+
+
+def gradients(prog: Program, data: list[Any]) -> list[np.ndarray]:
+    """First derivatives of the program at ``data`` (plain backward), as float64 arrays."""
+    values = [Value(d if type(d) is float else np.array(d)) for d in data]
+    out = prog.run(*values)
+    if out.requires_grad:
+        out.backward()
+    return [np.zeros(np.shape(d)) if v.grad is None else np.asarray(v.grad, dtype=np.float64)
+            for v, d in zip(values, data)]
+
+
+@given(programs())
+def test_random_graph_hessian_vector_products_match_differences_of_gradients(
+        prog: Program) -> None:
+    """backward(create_graph=True), then backward of Σ grad·v, against (∇E(x+εv) − ∇E(x−εv))/2ε."""
+    note(prog.describe())
+    values = leaves_as_values(prog)
+    out = prog.run(*values)
+    if not out.requires_grad:
+        return
+    rng = np.random.default_rng(len(prog.steps))
+    directions = [float(rng.standard_normal()) if type(v.data) is float
+                  else rng.standard_normal(v.shape) for v in values]
+    out.backward(create_graph=True)
+    grads = [v.grad for v in values]
+    for v in values:
+        v.grad = None
+    terms = [(g * u).sum() for g, u in zip(grads, directions)
+             if isinstance(g, Value) and g.requires_grad]
+    if terms:
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        total.backward()
+    hvp = [np.zeros(v.shape) if v.grad is None else np.asarray(v.grad, dtype=np.float64)
+           for v in values]
+
+    eps = 1e-5
+    up = gradients(prog, [d + eps * u for d, u in zip(prog.leaves, directions)])
+    down = gradients(prog, [d - eps * u for d, u in zip(prog.leaves, directions)])
+    for k, (h, a, b) in enumerate(zip(hvp, up, down)):
+        np.testing.assert_allclose(h, (a - b) / (2 * eps), rtol=1e-4, atol=1e-5,
+                                   err_msg=f"leaf {k}\n{prog.describe()}")
