@@ -1,0 +1,652 @@
+"""The benchmark cases: every implementation of one workload, built side by side.
+
+Each ``case_*`` function returns a :class:`Case`: a callable per implementation (one call = one
+unit of work: a training step, an epoch, a chain), the name of the baseline the ratios are taken
+against, and notes.  The timing loop lives in :mod:`benchmarks.run`; the memory case measures
+itself and returns a ready :class:`Table`.
+
+All implementations of a case start from the same weights and data (seeded ``np.random`` and
+``random.Random`` generators) and compute the same loss, so their outputs can be compared.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import math
+import random
+import tracemalloc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tinygrad_nn import Value
+from tinygrad_nn.value import linear
+
+from . import peers
+
+Step = Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Problem sizes; :data:`FULL` is the real benchmark, :data:`TINY` the smoke test's."""
+
+    scalar_points: int = 50
+    scalar_net: tuple[int, ...] = (2, 16, 16, 1)
+    small_net: tuple[int, ...] = (784, 20, 20, 10)
+    small_batch: int = 32
+    large_net: tuple[int, ...] = (784, 256, 256, 10)
+    large_batch: int = 256
+    chain_ops: int = 100_000
+    growth_steps: tuple[int, int] = (1_000, 10_000)
+    epoch_limit: int | None = None   # samples of the digits epoch (None: all of them)
+
+
+FULL = Sizes()
+TINY = Sizes(scalar_points=2, scalar_net=(2, 4, 4, 1), small_net=(16, 5, 5, 3), small_batch=4,
+             large_net=(16, 8, 8, 3), large_batch=8, chain_ops=1_500, growth_steps=(3, 10),
+             epoch_limit=64)
+
+
+@dataclass
+class Case:
+    """One workload implemented by several peers, timed side by side."""
+
+    key: str
+    title: str
+    baseline: str
+    runners: dict[str, Step]
+    number: int = 1                                    # calls per timing sample
+    ops: dict[str, int] = field(default_factory=dict)  # recorded ops per call (per-op time)
+    failures: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Table:
+    """A finished result: a Markdown table with notes under a section title."""
+
+    key: str
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+LR = 0.1
+
+
+# ----------------------------------------------------------------------------------------------
+# (1) scalar MLP, micrograd's Neuron/Layer/MLP, for any scalar Value class
+# ----------------------------------------------------------------------------------------------
+
+
+class Neuron:
+    """micrograd's Neuron: ``act = Σ wᵢ·xᵢ + b``, then tanh unless it is the output."""
+
+    def __init__(self, value: type, nin: int, nonlin: bool, rng: random.Random) -> None:
+        self.w = [value(rng.uniform(-1, 1)) for _ in range(nin)]
+        self.b = value(0.0)
+        self.nonlin = nonlin
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+        return act.tanh() if self.nonlin else act
+
+    def parameters(self) -> list[Any]:
+        return [*self.w, self.b]
+
+
+class Layer:
+    """micrograd's Layer: ``nout`` neurons reading the same inputs."""
+
+    def __init__(self, value: type, nin: int, nout: int, nonlin: bool, rng: random.Random) -> None:
+        self.neurons = [Neuron(value, nin, nonlin, rng) for _ in range(nout)]
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+    def parameters(self) -> list[Any]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+
+class MLP:
+    """micrograd's MLP: tanh hidden layers and a linear output."""
+
+    def __init__(self, value: type, sizes: Sequence[int], seed: int = 0) -> None:
+        rng = random.Random(seed)
+        n = len(sizes) - 1
+        self.layers = [Layer(value, sizes[i], sizes[i + 1], i != n - 1, rng) for i in range(n)]
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self) -> list[Any]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+
+def _micrograd_tanh(self: Any) -> Any:
+    """tanh for micrograd's Value, written as in micrograd's lecture (pip micrograd has none)."""
+    from micrograd.engine import Value as MgValue
+
+    t = math.tanh(self.data)
+    out = MgValue(t, (self,), "tanh")
+
+    def _backward() -> None:
+        self.grad += (1 - t**2) * out.grad
+    out._backward = _backward
+    return out
+
+
+def _scalar_step(model: MLP, xs: list[list[float]], ys: list[float], zero: Any) -> Step:
+    params = model.parameters()
+
+    def step() -> Any:
+        for p in params:
+            p.grad = zero
+        loss: Any = sum(((model(x) - y) ** 2 for x, y in zip(xs, ys)), 0.0)
+        loss.backward()
+        return loss
+    return step
+
+
+def _count_ops(root: Any) -> int:
+    """Nodes made by an op (not leaves) in a micrograd or tinygrad_nn graph, iteratively."""
+    seen, stack, count = {id(root)}, [root], 0
+    while stack:
+        node = stack.pop()
+        parents = node._prev if hasattr(node, "_prev") else node._parents
+        count += bool(parents)
+        for p in parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return count
+
+
+def case_scalar_mlp(sizes: Sizes = FULL) -> Case:
+    """(1) forward + backward of micrograd's MLP(2, [16, 16, 1]) over a batch of points."""
+    rng = np.random.default_rng(1)
+    xs = rng.uniform(-1.0, 1.0, (sizes.scalar_points, sizes.scalar_net[0])).tolist()
+    ys = [1.0 if a * b > 0 else -1.0 for a, b, *_ in xs]
+    case = Case("scalar_mlp", f"(1) Scalar MLP{list(sizes.scalar_net)}, tanh, squared error, "
+                f"forward + backward over {sizes.scalar_points} points", "micrograd", {},
+                number=3)
+    ours = _scalar_step(MLP(Value, sizes.scalar_net), xs, ys, None)
+    case.runners["tinygrad_nn"] = ours
+    case.ops["tinygrad_nn"] = _count_ops(ours())
+    mg = peers.load("micrograd")
+    if mg is None:
+        case.baseline = "tinygrad_nn"
+        case.notes.append("micrograd is not installed: no baseline peer.")
+        return case
+    if not hasattr(mg.Value, "tanh"):
+        mg.Value.tanh = _micrograd_tanh
+        case.notes.append("pip micrograd has no tanh: it gets the lecture's tanh (a closure "
+                          "like its other ops), added by the benchmark.")
+    theirs = _scalar_step(MLP(mg.Value, sizes.scalar_net), xs, ys, 0)
+    case.runners["micrograd"] = theirs
+    case.ops["micrograd"] = _count_ops(theirs())
+    case.notes.append("Both run the same Neuron/Layer/MLP code (benchmarks/cases.py) with the "
+                      "same weights; only the Value class differs.")
+    for name in ("tinygrad_nn", "micrograd"):
+        case.runners[f"{name} (gc off)"] = _gc_off(case.runners[name])
+        case.ops[f"{name} (gc off)"] = case.ops[name]
+    case.notes.append("'(gc off)': the cyclic garbage collector is disabled during the step "
+                      "(it runs between samples): the interpreter cost alone. micrograd's "
+                      "per-node closures make a reference cycle per node, so with the collector "
+                      "on (the default, the first two rows) it also pays for collecting them; "
+                      "tinygrad_nn's graphs are freed by reference counting.")
+    return case
+
+
+def _gc_off(step: Step) -> Step:
+    """Run ``step`` with the cyclic garbage collector disabled."""
+    def run() -> Any:
+        gc.disable()
+        try:
+            return step()
+        finally:
+            gc.enable()
+    return run
+
+
+# ----------------------------------------------------------------------------------------------
+# (2), (3) one SGD step of a sigmoid MLP with mean squared error, every peer
+# ----------------------------------------------------------------------------------------------
+
+
+def init_params(net: Sequence[int], dtype: Any = np.float64, seed: int = 0) -> list[np.ndarray]:
+    """[W1, b1, W2, b2, ...] with ``W: (out, in)`` ~ N(0, 1/in) and zero biases."""
+    rng = np.random.default_rng(seed)
+    params: list[np.ndarray] = []
+    for n_in, n_out in itertools.pairwise(net):
+        params.append((rng.standard_normal((n_out, n_in)) / math.sqrt(n_in)).astype(dtype))
+        params.append(np.zeros(n_out, dtype=dtype))
+    return params
+
+
+def make_batch(net: Sequence[int], batch: int, dtype: Any = np.float64,
+               seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs in [0, 1) and one-hot targets, like the digits."""
+    rng = np.random.default_rng(seed)
+    x = rng.random((batch, net[0])).astype(dtype)
+    y = np.eye(net[-1], dtype=dtype)[rng.integers(0, net[-1], batch)]
+    return x, y
+
+
+def numpy_sgd(params: list[np.ndarray], lr: float = LR) -> Callable[[np.ndarray, np.ndarray],
+                                                                     float]:
+    """Hand-written backprop by the delta rule, with in-place updates: the NumPy baseline.
+
+    Forward ``a⁽ˡ⁾ = φ(a⁽ˡ⁻¹⁾ Wᵀ + b)``, ``E = mean((a − y)²)``; backward
+    ``δ⁽ᴸ⁾ = 2(a − y)/n ⊙ a(1 − a)``, ``δ⁽ˡ⁻¹⁾ = δ⁽ˡ⁾ W ⊙ a(1 − a)``, ``∂E/∂W = δᵀ a⁽ˡ⁻¹⁾``.
+    Returns ``step(x, y) -> E`` updating ``params`` in place.
+    """
+    ws, bs = params[0::2], params[1::2]
+    n_layers = len(ws)
+
+    def step(x: np.ndarray, y: np.ndarray) -> float:
+        acts = [x]
+        a = x
+        with np.errstate(over="ignore"):          # exp(-z) may overflow to inf: φ = 0
+            for w, b in zip(ws, bs):
+                z = a @ w.T
+                z += b
+                np.negative(z, out=z)
+                np.exp(z, out=z)
+                z += 1.0
+                np.reciprocal(z, out=z)           # φ(z) = 1 / (1 + e^{-z}), in place
+                acts.append(z)
+                a = z
+        delta = a - y
+        loss = float(np.vdot(delta, delta)) / delta.size
+        delta *= 2.0 / delta.size
+        delta *= a
+        delta *= 1.0 - a
+        for i in range(n_layers - 1, -1, -1):
+            a_prev, w = acts[i], ws[i]
+            gw = delta.T @ a_prev
+            gb = delta.sum(axis=0)
+            if i:
+                nxt = delta @ w
+                nxt *= a_prev
+                nxt *= 1.0 - a_prev
+                delta = nxt
+            gw *= lr
+            w -= gw
+            gb *= lr
+            bs[i] -= gb
+        return loss
+    return step
+
+
+def numpy_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float = LR) -> Step:
+    """One hand-written SGD step on a fixed batch (see :func:`numpy_sgd`)."""
+    sgd = numpy_sgd(params, lr)
+    return lambda: sgd(x, y)
+
+
+def tinygrad_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+                  lr: float = LR) -> Step:
+    """The engine directly: ``linear`` + ``sigmoid`` per layer, the MSE loss, plain SGD."""
+    ps = [Value(p.copy()) for p in params]
+    xv, yv = Value(x, requires_grad=False), Value(y, requires_grad=False)
+
+    def step() -> float:
+        h = xv
+        for i in range(0, len(ps), 2):
+            h = linear(h, ps[i], ps[i + 1]).sigmoid()
+        loss = _mse(h, yv)
+        loss.backward()
+        for p in ps:
+            p.data -= lr * p.grad
+            p.grad = None
+        return float(loss.data)
+    return step
+
+
+def _mse(h: Value, y: Value) -> Value:
+    """mean((h − y)²): the fused ``mse`` op when the rule table has it, else the expression."""
+    from tinygrad_nn import ops
+
+    op = ops.TABLE.get("mse")
+    if op is not None:
+        from tinygrad_nn.value import _node
+        return _node(op, (h, y), ("mean",))
+    return ((h - y) ** 2).mean()
+
+
+def nn_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+            lr: float = LR) -> Step | None:
+    """The user-facing API: ``nn.mlp`` + ``nn.MSELoss`` + ``optim.SGD`` (same weights)."""
+    try:
+        from tinygrad_nn import nn, optim
+    except ImportError:
+        return None
+    net = [params[0].shape[1]] + [w.shape[0] for w in params[0::2]]
+    model = nn.mlp(net, activation="sigmoid", rng=0, dtype=params[0].dtype)
+    model_params = model.parameters()
+    for p, value in zip(model_params, params, strict=True):
+        p.data = value.copy()
+    loss_fn, opt = nn.MSELoss(), optim.SGD(model_params, lr=lr)
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return float(loss.data)
+    return step
+
+
+def torch_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+               lr: float = LR) -> Step | None:
+    """PyTorch CPU: ``F.linear`` + ``torch.sigmoid``, ``F.mse_loss``, in-place SGD."""
+    torch = peers.load("torch")
+    if torch is None:
+        return None
+    import torch.nn.functional as F
+
+    ps = [torch.tensor(p, requires_grad=True) for p in params]
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step() -> float:
+        h = xt
+        for i in range(0, len(ps), 2):
+            h = torch.sigmoid(F.linear(h, ps[i], ps[i + 1]))
+        loss = F.mse_loss(h, yt)
+        loss.backward()
+        with torch.no_grad():
+            for p in ps:
+                p.sub_(p.grad, alpha=lr)
+                p.grad = None
+        return float(loss.item())
+    return step
+
+
+def autograd_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+                  lr: float = LR) -> Step | None:
+    """HIPS autograd: the loss written with ``autograd.numpy``, ``value_and_grad``, SGD."""
+    ag = peers.load("autograd")
+    if ag is None:
+        return None
+    import autograd.numpy as anp
+
+    ps = [p.copy() for p in params]
+
+    def loss_fn(ps: list[Any], x: Any, y: Any) -> Any:
+        h = x
+        for i in range(0, len(ps), 2):
+            h = 0.5 * (anp.tanh(0.5 * (anp.dot(h, ps[i].T) + ps[i + 1])) + 1.0)
+        return anp.mean((h - y) ** 2)
+
+    value_and_grad = ag.value_and_grad(loss_fn)
+
+    def step() -> float:
+        loss, grads = value_and_grad(ps, x, y)
+        for p, gp in zip(ps, grads):
+            p -= lr * gp
+        return float(loss)
+    return step
+
+
+def _one_thread(torch: Any, step: Step) -> Step:
+    """Run ``step`` with torch limited to one thread, then restore the default."""
+    default = torch.get_num_threads()
+
+    def run() -> Any:
+        torch.set_num_threads(1)
+        try:
+            return step()
+        finally:
+            torch.set_num_threads(default)
+    return run
+
+
+def _sgd_case(key: str, title: str, net: Sequence[int], batch: int, float32: bool) -> Case:
+    params, (x, y) = init_params(net), make_batch(net, batch)
+    case = Case(key, title, "numpy", {})
+    case.runners["numpy"] = numpy_step([p.copy() for p in params], x, y)
+    if float32:
+        p32 = [p.astype(np.float32) for p in params]
+        x32, y32 = x.astype(np.float32), y.astype(np.float32)
+        case.runners["numpy float32"] = numpy_step(p32, x32, y32)
+    case.runners["tinygrad_nn"] = tinygrad_step(params, x, y)
+    if float32:
+        case.runners["tinygrad_nn float32"] = tinygrad_step(
+            [p.astype(np.float32) for p in params], x32, y32)
+    nn_runner = nn_step(params, x, y)
+    if nn_runner is None:
+        case.notes.append("tinygrad_nn.nn is not in the tree yet: no nn+optim row.")
+    else:
+        case.runners["tinygrad_nn nn+optim"] = nn_runner
+    for name, make in (("torch", torch_step), ("autograd", autograd_step)):
+        runner = make(params, x, y)
+        if runner is None:
+            case.notes.append(f"{name} is not installed: skipped.")
+        else:
+            case.runners[name] = runner
+    if "torch" in case.runners:
+        torch = peers.load("torch")
+        assert torch is not None
+        case.runners["torch 1 thread"] = _one_thread(torch, case.runners["torch"])
+        case.notes.append(f"torch runs with its default {torch.get_num_threads()} threads; "
+                          "'torch 1 thread' sets torch.set_num_threads(1) around each step.")
+    case.notes.append("float64 unless the name says float32; E = mean((a − y)²); one step = "
+                      "forward, backward and the SGD update of every weight. 'tinygrad_nn' "
+                      "calls the engine directly (value.linear, sigmoid, the fused mse op, "
+                      "p.data -= lr * p.grad); 'nn+optim' is nn.mlp + nn.MSELoss + optim.SGD.")
+    return case
+
+
+def case_small_step(sizes: Sizes = FULL) -> Case:
+    """(2) one SGD step of the tutorial's digit network 784-20-20-10, batch 32."""
+    net = sizes.small_net
+    return _sgd_case("small_step", f"(2) One SGD step, {'-'.join(map(str, net))} sigmoid/MSE, "
+                     f"batch {sizes.small_batch}", net, sizes.small_batch, float32=False)
+
+
+def case_large_step(sizes: Sizes = FULL) -> Case:
+    """(3) one SGD step of 784-256-256-10, batch 256, plus float32 against float64."""
+    net = sizes.large_net
+    return _sgd_case("large_step", f"(3) One SGD step, {'-'.join(map(str, net))} sigmoid/MSE, "
+                     f"batch {sizes.large_batch}", net, sizes.large_batch, float32=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# (4) one epoch of the default `train`
+# ----------------------------------------------------------------------------------------------
+
+
+def case_epoch(sizes: Sizes = FULL) -> Case:
+    """(4) one epoch of ``python -m tinygrad_nn train`` (defaults) on the embedded digits.
+
+    The same pieces ``run_train`` builds (split, ``nn.mlp``, ``nn.MSELoss``, ``SGD`` with the
+    default learning rate, a shuffling ``DataLoader``) and one epoch of ``fit`` with the test
+    set as validation data, against a hand-written NumPy epoch over the same minibatches.
+    """
+    case = Case("epoch", "(4) One epoch of the default `train` on the embedded digits", "numpy",
+                {})
+    try:
+        from tinygrad_nn import nn, train
+        from tinygrad_nn.data import DataLoader, one_hot
+        from tinygrad_nn.optim import SGD
+    except ImportError as exc:
+        case.notes.append(f"Skipped: {exc}.")
+        return case
+    x_train, x_test, y_train, y_test = train._load_dataset("digits", None, 0)
+    if sizes.epoch_limit is not None:
+        x_train, y_train = x_train[:sizes.epoch_limit], y_train[:sizes.epoch_limit]
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    hidden = [20, 20]
+    model = train.build_model(x_train.shape[1], hidden, n_classes, "sigmoid", "mse", 0)
+    lr = train.DEFAULT_LR[("sgd", "mse")]
+    batch = train.DEFAULT_BATCH
+    yt_train, yt_test = one_hot(y_train, n_classes), one_hot(y_test, n_classes)
+    weights = [p.data.copy() for p in model.parameters()]
+    loss_fn, opt = nn.MSELoss(), SGD(model.parameters(), lr=lr)
+    loader = DataLoader(x_train, yt_train, batch_size=batch, shuffle=True, rng=0)
+
+    def ours() -> Any:
+        return train.fit(model, loss_fn, opt, loader, 1, val_data=(x_test, yt_test),
+                         progress=False)
+
+    sgd = numpy_sgd(weights, lr)
+    rng = np.random.default_rng(0)
+
+    def numpy_epoch() -> float:
+        order = rng.permutation(len(x_train))
+        loss = 0.0
+        for start in range(0, len(order), batch):
+            idx = order[start:start + batch]
+            loss = sgd(x_train[idx], yt_train[idx])
+        _numpy_forward(weights, x_test)              # the validation pass of fit
+        return loss
+
+    case.runners["numpy"] = numpy_epoch
+    case.runners["tinygrad_nn train.fit"] = ours
+    arch = "-".join(map(str, [x_train.shape[1], *hidden, n_classes]))
+    case.notes.append(f"{len(x_train)} training samples, network {arch} sigmoid/MSE, SGD "
+                      f"lr={lr:g}, batch {batch}, validation on {len(x_test)} test samples "
+                      "(as `python -m tinygrad_nn train`, one epoch instead of "
+                      f"{train.DEFAULT_EPOCHS}).")
+    return case
+
+
+def _numpy_forward(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The forward pass alone (for the validation pass of the NumPy epoch)."""
+    a = x
+    with np.errstate(over="ignore"):
+        for w, b in zip(params[0::2], params[1::2]):
+            a = 1.0 / (1.0 + np.exp(-(a @ w.T + b)))
+    return a
+
+
+# ----------------------------------------------------------------------------------------------
+# (5) a long scalar chain
+# ----------------------------------------------------------------------------------------------
+
+
+def _chain(value: Callable[[float], Any], n_ops: int) -> Any:
+    """``n_ops`` alternating ``y * 1.0001`` and ``y + 0.0001`` from x = 0.5; returns dy/dx."""
+    x = value(0.5)
+    y = x
+    for _ in range(n_ops // 2):
+        y = y * 1.0001
+        y = y + 0.0001
+    y.backward()
+    return x.grad
+
+
+def case_chain(sizes: Sizes = FULL) -> Case:
+    """(5) forward + backward through a chain of 100,000 scalar ops."""
+    n = sizes.chain_ops
+    case = Case("chain", f"(5) Scalar chain of {n:,} ops, forward + backward", "tinygrad_nn", {})
+    case.runners["tinygrad_nn"] = lambda: _chain(Value, n)
+    case.ops["tinygrad_nn"] = n
+    mg = peers.load("micrograd")
+    if mg is not None:
+        try:
+            _chain(mg.Value, n)
+            case.runners["micrograd"] = lambda: _chain(mg.Value, n)
+            case.ops["micrograd"] = n
+        except RecursionError as exc:
+            case.failures["micrograd"] = f"RecursionError ({exc}) in its recursive build_topo"
+        gc.collect()
+    torch = peers.load("torch")
+    if torch is not None:
+        case.runners["torch"] = lambda: _chain(
+            lambda v: torch.tensor(v, dtype=torch.float64, requires_grad=True), n)
+        case.ops["torch"] = n
+    ag = peers.load("autograd")
+    if ag is not None:
+        def chain_fn(x: Any) -> Any:
+            y = x
+            for _ in range(n // 2):
+                y = y * 1.0001
+                y = y + 0.0001
+            return y
+        d_chain = ag.grad(chain_fn)
+        case.runners["autograd"] = lambda: d_chain(0.5)
+        case.ops["autograd"] = n
+    case.notes.append("The time is per chain (build + backward); the ratio is to tinygrad_nn.")
+    return case
+
+
+# ----------------------------------------------------------------------------------------------
+# (6) memory: peak of one step, growth over many steps
+# ----------------------------------------------------------------------------------------------
+
+
+def peak_bytes(step: Step) -> int:
+    """Peak of traced allocations during one call of ``step`` (after a warm-up call)."""
+    step()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        step()
+        return tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def growth_bytes(step: Step, first: int, last: int) -> tuple[int, int]:
+    """Traced memory after ``first`` and after ``last`` calls of ``step`` (garbage collected)."""
+    tracemalloc.start()
+    try:
+        for _ in range(first):
+            step()
+        gc.collect()
+        after_first = tracemalloc.get_traced_memory()[0]
+        for _ in range(last - first):
+            step()
+        gc.collect()
+        return after_first, tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+
+
+def _kib(n: int) -> str:
+    return f"{n / 1024:,.1f} KiB"
+
+
+def case_memory(sizes: Sizes = FULL) -> Table:
+    """(6) tracemalloc peak of one step of (2) and (3); growth over many steps of (2)."""
+    rows: list[list[str]] = []
+    for label, net, batch in (("(2)", sizes.small_net, sizes.small_batch),
+                              ("(3)", sizes.large_net, sizes.large_batch)):
+        params, (x, y) = init_params(net), make_batch(net, batch)
+        base = peak_bytes(numpy_step([p.copy() for p in params], x, y))
+        peak = peak_bytes(tinygrad_step(params, x, y))
+        rows.append([f"peak of one step {label}", "numpy", _kib(base), "1.00"])
+        rows.append([f"peak of one step {label}", "tinygrad_nn", _kib(peak), f"{peak / base:.2f}"])
+    first, last = sizes.growth_steps
+    params, (x, y) = init_params(sizes.small_net), make_batch(sizes.small_net, sizes.small_batch)
+    for name, make in (("tinygrad_nn", tinygrad_step), ("tinygrad_nn nn+optim", nn_step)):
+        step = make(params, x, y)
+        if step is None:
+            continue
+        m1, m2 = growth_bytes(step, first, last)
+        rows.append([f"growth (2), steps {first:,} → {last:,}", name, f"{m2 - m1:+,} B",
+                     f"{(m2 - m1) / (last - first):+.4f} B/step"])
+    return Table("memory", "(6) Memory (tracemalloc)", ["measure", "implementation", "bytes",
+                 "ratio to numpy, or per step"], rows,
+                 ["tracemalloc sees NumPy and Python allocations (not torch's allocator), so "
+                  "only numpy and tinygrad_nn are compared.",
+                  "Growth is the traced memory after the last step minus after the first "
+                  "block, both after gc.collect() (the last column divides it by the steps "
+                  "between). A leak would grow with the steps; a few tens of bytes either way "
+                  "are NumPy's small-buffer cache holding a different number of blocks."])
+
+
+TIMED_CASES: tuple[Callable[[Sizes], Case], ...] = (
+    case_scalar_mlp, case_small_step, case_large_step, case_epoch, case_chain)

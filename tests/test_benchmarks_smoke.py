@@ -1,0 +1,80 @@
+"""Smoke test of the benchmarks: every case runs once at tiny sizes and the table has its shape.
+
+Timings are not asserted (they depend on the machine); this only keeps ``benchmarks/`` from
+rotting as the engine changes.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:                 # benchmarks/ is not part of the installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import cases  # noqa: E402
+from benchmarks.run import main, run, to_markdown  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tables() -> list[cases.Table]:
+    return run(cases.TINY, repeats=1, out=None, verbose=False, min_time=0.0)
+
+
+def test_every_case_has_a_section(tables: list[cases.Table]) -> None:
+    keys = [t.key for t in tables]
+    assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "chain", "memory"]
+    for table in tables:
+        for row in table.rows:
+            assert len(row) == len(table.header), (table.key, row)
+
+
+def test_baselines_are_present_with_ratio_one(tables: list[cases.Table]) -> None:
+    by_key = {t.key: t for t in tables}
+    for key in ("small_step", "large_step"):
+        rows = {row[0]: row for row in by_key[key].rows}
+        assert rows["numpy"][3] == "1.00"
+        assert "tinygrad_nn" in rows
+    assert "tinygrad_nn float32" in {row[0] for row in by_key["large_step"].rows}
+
+
+def test_micrograd_recursion_is_reported_not_raised(tables: list[cases.Table]) -> None:
+    chain = next(t for t in tables if t.key == "chain")
+    rows = {row[0]: row for row in chain.rows}
+    assert "tinygrad_nn" in rows
+    if cases.peers.load("micrograd") is not None:
+        assert rows["micrograd"][1] == "fails"
+        assert "RecursionError" in rows["micrograd"][2]
+
+
+def test_memory_growth_is_bounded(tables: list[cases.Table]) -> None:
+    """No per-step growth: at most NumPy's small-buffer cache moving (tens of bytes)."""
+    memory = next(t for t in tables if t.key == "memory")
+    growth = [row for row in memory.rows if row[0].startswith("growth")]
+    assert growth
+    for row in growth:
+        assert abs(int(row[2].split()[0].replace(",", ""))) < 1024, row
+
+
+def test_markdown_lists_machine_and_every_section(tables: list[cases.Table]) -> None:
+    text = to_markdown(tables, cases.peers.machine(), "python -m benchmarks.run")
+    assert text.startswith("# Benchmark results")
+    assert "| CPU |" in text and "| NumPy |" in text
+    for table in tables:
+        assert f"## {table.title}" in text
+
+
+def test_quick_cli_writes_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import benchmarks.run as bench_run
+
+    monkeypatch.setattr(bench_run, "FULL", cases.TINY)
+    monkeypatch.setattr(bench_run, "TIMED_CASES", (cases.case_epoch,))
+    monkeypatch.setattr(bench_run, "case_memory",
+                        lambda sizes: cases.Table("memory", "(6) Memory", ["a"], [["b"]]))
+    out = tmp_path / "results.md"
+    assert main(["--quick", "--repeats", "1", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "## (4) One epoch" in text and "## (6) Memory" in text
