@@ -450,7 +450,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         if str(directory) and not directory.is_dir():
             raise FileNotFoundError(f"fit: checkpoint directory {str(directory)!r} does not "
                                     f"exist")
-    params: list[Value] = list(getattr(optimizer, "params", []))
+    params: list[Value] = list(getattr(optimizer, "params", None) or (
+        model.parameters() if callable(getattr(model, "parameters", None)) else []))
     kind = _target_kind(getattr(loader, "Y", None))
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
