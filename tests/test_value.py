@@ -42,6 +42,9 @@ def test_grad_dtype_follows_the_leaf() -> None:
     assert x32.grad.dtype == np.float32
     assert c64.grad.dtype == np.float64
     np.testing.assert_array_equal(x32.grad, [2.0, 2.0, 2.0])
+    (x32 * c64).sum().backward()                 # accumulating keeps the leaf's dtype too
+    assert x32.grad.dtype == np.float32
+    np.testing.assert_array_equal(x32.grad, [4.0, 4.0, 4.0])
 
 
 # -- construction and properties ---------------------------------------------------------------

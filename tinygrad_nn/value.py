@@ -681,7 +681,11 @@ def _ieee_vjp(vjp: Any, g: Any, ans: Any, args: tuple[Any, ...]) -> Any:
 def _store_grad(node: Value, g: Any, owned: bool) -> None:
     """Accumulate ``g`` into ``node.grad`` in the node's own type: float or writable array."""
     if node.grad is not None:
-        node.grad = node.grad + g
+        total = node.grad + g
+        if type(total) is np.ndarray and type(node.data) is np.ndarray \
+                and total.dtype != node.data.dtype:
+            total = total.astype(node.data.dtype)   # float32 leaf + float64 g stays float32
+        node.grad = total
     elif type(node.data) is np.ndarray and type(g) is not Value:
         if owned and g.dtype == node.data.dtype:   # (owned: g is an ndarray)
             node.grad = g                     # made by the engine for this node alone
