@@ -1,21 +1,35 @@
 """tinygrad_nn: reverse-mode automatic differentiation on NumPy, built to follow the tutorials.
 
 ``import tinygrad_nn as tn`` gives the engine (``tn.Value``, ``tn.no_grad``), gradient checking
-(``tn.gradcheck``, ``tn.numeric_grad``) and the submodules as attributes.
+(``tn.gradcheck``, ``tn.numeric_grad``), checkpoints (``tn.save``, ``tn.load``) and every
+submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``, ``tn.viz``,
+``tn.data``, ``tn.optim``, ``tn.train``.
 """
-
-from .gradcheck import GradcheckError, gradcheck, numeric_grad
-from .value import Value, detect_anomaly, no_grad, scope
 
 __version__ = "0.1.0"
 
+from . import data, functional, nn, optim, train, tutorial, viz
+from .checkpoint import CheckpointError, load, save
+from .gradcheck import GradcheckError, gradcheck, numeric_grad
+from .value import Value, detect_anomaly, no_grad, scope
+
 __all__ = [
+    "CheckpointError",
     "GradcheckError",
     "Value",
     "__version__",
+    "data",
     "detect_anomaly",
+    "functional",
     "gradcheck",
+    "load",
+    "nn",
     "no_grad",
     "numeric_grad",
+    "optim",
+    "save",
     "scope",
+    "train",
+    "tutorial",
+    "viz",
 ]
