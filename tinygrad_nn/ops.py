@@ -304,8 +304,17 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 def _linear_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
     """∂E/∂W = δ · Xᵀ summed over the batch: ``g.T @ x`` for rows of samples."""
-    out_f, in_f = shape_of(w)
-    return g.reshape(-1, out_f).T @ x.reshape(-1, in_f)
+    if len(shape_of(g)) != 2:                 # one sample, or more batch axes: rows first
+        out_f, in_f = shape_of(w)
+        g, x = g.reshape(-1, out_f), x.reshape(-1, in_f)
+    return g.T @ x
+
+
+def _linear_vjp_b(g: Any, ans: Any, x: Any, w: Any, b: Any) -> Any:
+    """∂E/∂B = δ summed over the batch rows."""
+    if len(shape_of(g)) != 2:
+        g = g.reshape(-1, shape_of(b)[0])
+    return g.sum(axis=0)
 
 
 def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -399,7 +408,8 @@ POW = Op("pow", "**", _pow_fwd,
          lambda g, ans, a, b: g * b * a ** (b - 1.0),
          _pow_vjp_exponent)
 POWC = Op("powc", "**", _powc_fwd,                                  # exponent p is a constant
-          lambda g, ans, a, p: g * (2.0 * a if p == 2 else p * a ** (p - 1)))
+          lambda g, ans, a, p: g * (2.0 * a if p == 2 else p * a ** (p - 1) if p != 0
+                                    else 0.0 * a))          # (x⁰)' = 0, also at x = 0
 MATMUL = Op("matmul", "@", _matmul_fwd, _matmul_vjp_a, _matmul_vjp_b)
 
 EXP = Op("exp", "exp", _exp_fwd,
@@ -446,7 +456,7 @@ LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vj
 LINEAR = Op("linear", "W·x+b", _linear_fwd,                         # fused affine map f
             lambda g, ans, x, w, b=None: g @ w,                     # ∂E/∂x = Wᵀδ (rows: δ·W)
             _linear_vjp_w,                                          # ∂E/∂W = δ·Xᵀ
-            lambda g, ans, x, w, b=None: g.reshape(-1, shape_of(b)[0]).sum(axis=0))  # ∂E/∂B = Σ δ
+            _linear_vjp_b)                                          # ∂E/∂B = Σ δ
 
 
 
