@@ -404,6 +404,15 @@ def test_zero_d_intermediate_feeding_a_broadcast(name: str) -> None:
     assert x.grad.shape == (3, 4) and y.grad.shape == (4,)
 
 
+def test_zeroth_power_has_zero_gradient_at_zero() -> None:
+    s = Value(0.0)
+    (s ** 0).backward()
+    assert s.grad == 0.0 and type(s.grad) is float
+    x = Value(np.array([0.0, 2.0]))
+    (x ** 0).sum().backward()                    # not 0 · 0⁻¹ = nan (and no RuntimeWarning)
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
 def test_pow_gradient_wrt_exponent_is_zero_for_nonpositive_base() -> None:
     a = Value(np.array([-2.0, 0.0, 3.0]), requires_grad=False)
     b = Value(np.array([2.0, 2.0, 2.0]))
