@@ -156,19 +156,31 @@ def _sigmoid_fwd(x: Any) -> Any:
         e = math.exp(x)
         return e / (1.0 + e)
     # 1/(1 + e^{-x}) keeps full relative precision in both tails wherever e^{-x} is finite
-    # ((1 + tanh(x/2))/2 loses it for x ≪ 0).  Below x ≈ -709 (-88 in float32) e^{-x}
-    # overflows to inf and φ to 0; there φ(x) = e^x/(1 + e^x) = e^x in floating point.
-    # One new array, computed in place: four passes instead of the seven of a where-form.
+    # ((1 + tanh(x/2))/2 loses it for x ≪ 0).  One new array, computed in place: four passes
+    # instead of the seven of a where-form.
     out = np.negative(x)
     if type(out) is not np.ndarray:            # a 0-d input gives a NumPy scalar
         out = np.asarray(out)
+    if np.fmax.reduce(out, axis=None, initial=-math.inf) >= _EXP_FINITE.get(out.dtype, 0.0):
+        return _sigmoid_far_tail(x, out)
+    np.exp(out, out=out)
+    out += 1.0
+    np.reciprocal(out, out=out)
+    return out
+
+
+_EXP_FINITE = {np.dtype(np.float64): 709.0, np.dtype(np.float32): 88.0}
+"""e^t is finite for t below these (log of the largest float); other dtypes take the safe path."""
+
+
+def _sigmoid_far_tail(x: Any, out: Any) -> Any:
+    """φ(x) when e^{-x} overflows somewhere (x ≲ -709, or -88 in float32): φ(x) = e^x there."""
     with np.errstate(over="ignore"):
         np.exp(out, out=out)
     out += 1.0
     np.reciprocal(out, out=out)
-    if not np.logical_and.reduce(out, axis=None):   # ndarray.all() without its wrapper
-        tail = out == 0.0
-        out[tail] = np.exp(x[tail])
+    tail = out == 0.0
+    out[tail] = np.exp(x[tail])
     return out
 
 
