@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 import tinygrad_nn as tn
-from tinygrad_nn import Value, nn
+from tinygrad_nn import Value, checkpoint, nn
 from tinygrad_nn.cli import main as cli_main
-from tinygrad_nn.data import DataLoader
+from tinygrad_nn.data import DataLoader, one_hot, train_test_split
 from tinygrad_nn.optim import SGD, Adam
 from tinygrad_nn.value import linear
 
@@ -211,6 +211,21 @@ CATALOGUE: list[Case] = [
          r"^Adam: got an empty parameter list"),
     Case("adam-betas", lambda: Adam(P, lr=0.1, betas=(1.5, 0.9)), ValueError,
          r"^Adam: betas\[0\] must be a finite number >= 0 and < 1, got 1.5"),
+    # -- model building, data helpers and checkpoints
+    Case("mlp-sizes", lambda: nn.mlp([784]), ValueError,
+         r"^mlp: sizes must list at least the input and output sizes, .* got \[784\]"),
+    Case("mlp-activation", lambda: nn.mlp([4, 3], activation="swish"), ValueError,
+         r"^mlp: activation must be one of \[.*'sigmoid'.*\], got 'swish'"),
+    Case("sequential-not-module", lambda: nn.Sequential(untyped(3)), TypeError,
+         r"^Sequential: layer 0 must be a Module, got int 3"),
+    Case("one-hot-range", lambda: one_hot(np.array([0, 5]), 3), ValueError,
+         r"^one_hot: labels must be integers in \[0, 3\), got 5 at index 1"),
+    Case("one-hot-float", lambda: one_hot(np.array([0.5]), 3), ValueError,
+         r"^one_hot: labels must be integers, got 0.5 at index 0"),
+    Case("split-fraction", lambda: train_test_split(np.ones((10, 2)), np.ones(10), test_size=1.5),
+         ValueError, r"^train_test_split: test_size as a fraction must be in \(0, 1\), got 1.5"),
+    Case("load-missing-file", lambda: checkpoint.load(MISSING), FileNotFoundError,
+         r"^load: no such checkpoint file: '" + re.escape(MISSING)),
     # -- command line: exit status 2, a usage line, no traceback (pattern matched on stderr)
     Case("cli-unknown-option", cli("--bogus"), SystemExit,
          r"tinygrad-nn: error: unrecognized arguments: --bogus"),
@@ -222,6 +237,18 @@ CATALOGUE: list[Case] = [
          r"tinygrad-nn train: error: argument --epochs: invalid int value: 'abc'"),
     Case("cli-negative-epochs", cli("train", "--epochs", "-1"), SystemExit,
          r"tinygrad-nn train: error: --epochs must be a positive integer, got -1"),
+    Case("cli-missing-data-file", cli("train", "--dataset", "mnist", "--data", MISSING),
+         SystemExit, r"tinygrad-nn train: error: --data: no such file or directory: '"
+         + re.escape(MISSING)),
+    Case("cli-bad-layers", cli("train", "--layers", "64,abc,10"), SystemExit,
+         r"tinygrad-nn train: error: --layers must be comma-separated positive integers "
+         r".*got '64,abc,10'"),
+    Case("cli-negative-lr", cli("train", "--lr", "-1"), SystemExit,
+         r"tinygrad-nn train: error: --lr must be a positive finite number, got -1"),
+    Case("cli-zero-batch", cli("train", "--batch-size", "0"), SystemExit,
+         r"tinygrad-nn train: error: --batch-size must be a positive integer, got 0"),
+    Case("cli-negative-limit", cli("predict", MISSING, "--limit", "-1"), SystemExit,
+         r"tinygrad-nn predict: error: --limit must be >= 0, got -1"),
     Case("cli-missing-checkpoint", cli("predict", MISSING), SystemExit,
          r"tinygrad-nn predict: error: .*no such checkpoint file: '" + re.escape(MISSING)),
 ]
