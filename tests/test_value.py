@@ -274,6 +274,18 @@ def test_toposort_puts_parents_first_and_is_deterministic() -> None:
     assert signature(root) == ["a", "b", "mul", "add", "mul", "exp", "add"]
 
 
+def test_toposort_grad_only_leaves_out_constants() -> None:
+    a = Value(1.0, name="a")
+    c = Value(2.0, requires_grad=False, name="c")
+    y = (a * c).exp()
+
+    def names(nodes: list[Value]) -> list[str]:
+        return [n.name or (n.op.name if n.op else "?") for n in nodes]
+
+    assert names(toposort(y)) == ["a", "c", "mul", "exp"]
+    assert names(toposort(y, grad_only=True)) == ["a", "mul", "exp"]
+
+
 # -- second derivatives ------------------------------------------------------------------------
 
 ELEMENTWISE: dict[str, tuple[Callable[[Value], Value], tuple[float, float]]] = {
