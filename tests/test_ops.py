@@ -366,11 +366,10 @@ def test_float32_stays_float32(op: str) -> None:
     assert np.all(np.isfinite(x.grad))
 
 
-def test_float32_input_is_kept_not_copied_to_float64() -> None:
-    data = np.ones((2, 2), dtype=np.float32)
-    v = Value(data)
+def test_float32_input_is_kept_not_converted_to_float64() -> None:
+    v = Value(np.ones((2, 2), dtype=np.float32))
     assert v.data.dtype == np.float32
-    assert v.data is data
+    assert Value(np.array(1.5, dtype=np.float32)).dtype == np.float32     # 0-d too
 
 
 @pytest.mark.parametrize("p", [2, 3, 0.5, -1])
