@@ -19,10 +19,13 @@ import pytest
 
 import tinygrad_nn as tn
 from tinygrad_nn import Value, checkpoint, nn
+from tinygrad_nn import functional as F
 from tinygrad_nn.cli import main as cli_main
 from tinygrad_nn.data import DataLoader, one_hot, train_test_split
 from tinygrad_nn.optim import SGD, Adam
+from tinygrad_nn.train import evaluate, fit, predict
 from tinygrad_nn.value import linear
+from tinygrad_nn.viz import draw_graph
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ def cli(*argv: str) -> Callable[[], Any]:
 
 M34 = np.ones((3, 4))
 P = [Value(np.ones(3))]
+NET = nn.mlp([2, 3, 1], rng=0)
 MISSING = str(Path("/nonexistent-dir") / "model.npz")
 
 CATALOGUE: list[Case] = [
@@ -226,6 +230,19 @@ CATALOGUE: list[Case] = [
          ValueError, r"^train_test_split: test_size as a fraction must be in \(0, 1\), got 1.5"),
     Case("load-missing-file", lambda: checkpoint.load(MISSING), FileNotFoundError,
          r"^load: no such checkpoint file: '" + re.escape(MISSING)),
+    # -- training helpers, functional, graph pictures
+    Case("fit-epochs", lambda: fit(NET, nn.MSELoss(), SGD(NET.parameters(), lr=0.1),
+                                   DataLoader(np.ones((4, 2)), np.ones((4, 1)), batch_size=2),
+                                   epochs=0),
+         ValueError, r"^fit: epochs must be a positive integer, got 0"),
+    Case("evaluate-lengths", lambda: evaluate(NET, nn.MSELoss(), np.ones((4, 2)), np.ones((3, 1))),
+         ValueError, r"^evaluate: X has 4 samples but Y has 3"),
+    Case("predict-features", lambda: predict(NET, np.ones((4, 5))), ValueError,
+         r"Linear\[0\]: expected 2 features, got 5 \(input shape \(4, 5\)\)"),
+    Case("functional-leaky-slope", lambda: F.leaky_relu(np.ones(3), slope=untyped("a")),
+         TypeError, r"^leaky_relu: slope must be a number, got str 'a'"),
+    Case("draw-graph-root", lambda: draw_graph(untyped(3)), TypeError,
+         r"^draw_graph: expected a Value as root, got int"),
     # -- command line: exit status 2, a usage line, no traceback (pattern matched on stderr)
     Case("cli-unknown-option", cli("--bogus"), SystemExit,
          r"tinygrad-nn: error: unrecognized arguments: --bogus"),
