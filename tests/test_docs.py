@@ -347,6 +347,21 @@ def test_code_references_exist() -> None:
     assert not bad, "code references to things that do not exist:\n  " + "\n  ".join(bad)
 
 
+def test_every_module_is_in_the_api_reference() -> None:
+    """docs/api.md has a ``::: tinygrad_nn.<module>`` block for every public module."""
+    package = ROOT / "tinygrad_nn"
+    modules = sorted(
+        ".".join(("tinygrad_nn", *p.relative_to(package).with_suffix("").parts))
+        .removesuffix(".__init__")
+        for p in package.rglob("*.py")
+        if not any(part.startswith("_") for part in p.relative_to(package).parts[:-1])
+        and (p.name == "__init__.py" or not p.name.startswith("_")))
+    documented = set(re.findall(r"^:::\s+([\w.]+)", (DOCS / "api.md").read_text(encoding="utf-8"),
+                                re.M))
+    missing = [m for m in modules if m not in documented]
+    assert not missing, f"docs/api.md has no `::: module` block for: {missing}"
+
+
 # ----------------------------------------------------------------------------------------------
 # (d) every example is documented with the command that runs it
 # ----------------------------------------------------------------------------------------------
