@@ -2,11 +2,12 @@
 
 Hypothesis builds a random program over a few leaves — binary ops on broadcast-compatible
 shapes, element-wise functions on safe domains, reductions over random axes, reshape/transpose/
-broadcast/indexing, softmax/log_softmax, matmul — and reduces its result to a scalar with random
-weights.  For every program, the engine's gradient of every leaf must match ``numeric_grad``
-(float64, central differences), and second derivatives (Hessian-vector products by
-``backward(create_graph=True)``) must match differences of gradients.  The "ci" profile (the
-default) runs 300 derandomized examples; ``HYPOTHESIS_PROFILE=dev`` runs 2000 random ones.
+broadcast/indexing, softmax/log_softmax, matmul, linear — and reduces its result to a scalar with
+random weights, an MSE against a random target or a cross-entropy against random labels.  For
+every program, the engine's gradient of every leaf must match ``numeric_grad`` (float64, central
+differences), and second derivatives (Hessian-vector products by ``backward(create_graph=True)``)
+must match differences of gradients.  The "ci" profile (the default) runs 300 derandomized
+examples; ``HYPOTHESIS_PROFILE=dev`` runs 2000 random ones.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 from tinygrad_nn import Value, no_grad, numeric_grad
+from tinygrad_nn import functional as F
 from tinygrad_nn.graph import toposort
+from tinygrad_nn.value import linear
 
 Shape = tuple[int, ...]
 
@@ -78,6 +81,8 @@ def apply(kind: str, args: list[Value], params: tuple[Any, ...]) -> Value:
         return getattr(x, kind)(params[0])
     if kind == "matmul":
         return args[0] @ args[1]
+    if kind == "linear":
+        return linear(*args)
     raise AssertionError(kind)
 
 
@@ -92,6 +97,7 @@ class Program:
     leaves: list[Any] = field(default_factory=list)
     steps: list[tuple[str, tuple[int, ...], tuple[Any, ...]]] = field(default_factory=list)
     weights: Any = 1.0
+    loss: tuple[Any, ...] = ("weighted",)     # or ("mse", target, reduction), ("ce", target)
 
     def run(self, *values: Value) -> Value:
         pool: list[Value] = []
@@ -101,6 +107,10 @@ class Program:
             else:
                 pool.append(apply(kind, [pool[i] for i in where], params))
         out = pool[-1]
+        if self.loss[0] == "mse":
+            return F.mse_loss(out, self.loss[1], reduction=self.loss[2])
+        if self.loss[0] == "ce":
+            return F.cross_entropy(out, self.loss[1])
         if type(self.weights) is float:
             return out * self.weights
         return (out * Value(self.weights, requires_grad=False)).sum()
@@ -110,6 +120,7 @@ class Program:
                  for i, d in enumerate(self.leaves)]
         lines += [f"[{k}] {kind}{where} {params!r}"
                   for k, (kind, where, params) in enumerate(self.steps)]
+        lines.append(f"error: {self.loss[0]}")
         return "\n".join(lines)
 
 
@@ -158,7 +169,7 @@ def programs(draw: st.DrawFn) -> Program:
     # a family first, then a member: every family is equally likely whatever its size
     families = [sorted(UNARY), sorted(BINARY), ["sum", "mean", "max"],
                 ["reshape", "transpose", "broadcast_to", "getitem"], ["softmax", "log_softmax"],
-                ["matmul"]]
+                ["matmul", "linear"]]
     n_steps = draw(st.integers(2, 10))
     for step in range(n_steps):
         # mostly extend the latest result, so the graph is deep; sometimes reuse an older node
@@ -208,6 +219,12 @@ def programs(draw: st.DrawFn) -> Program:
                 kind, params = "sigmoid", ()
             else:
                 params = (draw(st.integers(-ndim, ndim - 1)),)
+        elif kind == "linear":
+            if not ndim:
+                kind = "tanh"
+            else:
+                w = new_leaf((draw(dims), shape[-1]))
+                where = (i, w, new_leaf((shapes[w][0],))) if draw(st.booleans()) else (i, w)
         elif kind == "matmul":
             if not ndim:
                 kind = "tanh"
@@ -225,6 +242,14 @@ def programs(draw: st.DrawFn) -> Program:
 
     final = shapes[-1]
     prog.weights = float(rng.uniform(0.5, 1.5)) if not final else rng.uniform(-1.5, 1.5, final)
+    error = draw(st.sampled_from(["weighted", "weighted", "mse", "cross_entropy"]))
+    if error == "mse":
+        target = float(rng.uniform(-1, 1)) if not final else rng.uniform(-1, 1, final)
+        prog.loss = ("mse", target, draw(st.sampled_from(["mean", "sum"])))
+    elif error == "cross_entropy" and len(final) == 2:
+        n, c = final
+        prog.loss = ("ce", rng.integers(0, c, n) if draw(st.booleans())
+                     else rng.dirichlet(np.ones(c), n))
     return prog
 
 
