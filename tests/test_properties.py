@@ -246,7 +246,12 @@ def programs(draw: st.DrawFn) -> Program:
     if error == "mse":
         target = float(rng.uniform(-1, 1)) if not final else rng.uniform(-1, 1, final)
         prog.loss = ("mse", target, draw(st.sampled_from(["mean", "sum"])))
-    elif error == "cross_entropy" and len(final) == 2:
+    elif error == "cross_entropy" and math.prod(final) > 1:
+        if len(final) != 2:                   # make the output a batch of logits (N, C)
+            size = math.prod(final)
+            final = (2, size // 2) if size % 2 == 0 and size > 2 else (1, size)
+            prog.steps.append(("reshape", (len(shapes) - 1,), (final,)))
+            shapes.append(final)
         n, c = final
         prog.loss = ("ce", rng.integers(0, c, n) if draw(st.booleans())
                      else rng.dirichlet(np.ones(c), n))
