@@ -475,3 +475,16 @@ def test_sigmoid_float32() -> None:
     out = Value(x).sigmoid().data
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, 1.0 / (1.0 + np.exp(-x.astype(np.float64))), rtol=1e-6)
+
+
+@pytest.mark.parametrize("const", [np.float64(2.0), np.float32(2.0), np.int64(2), 2, True],
+                         ids=["float64", "float32", "int64", "int", "bool"])
+def test_numpy_and_python_scalar_operands_on_either_side(const: Any) -> None:
+    s = Value(1.5)
+    for y in (const * s, s * const, const - s, s / const, const ** s, s ** const):
+        assert isinstance(y, Value) and type(y.data) is float
+    x = Value(np.array([1.0, 2.0]))
+    y = const * x + x / const
+    np.testing.assert_allclose(y.data, float(const) * x.data + x.data / float(const))
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [float(const) + 1 / float(const)] * 2)

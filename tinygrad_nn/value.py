@@ -363,6 +363,8 @@ class Value:
 
     def __pow__(self, exponent: Operand) -> Value:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            if type(exponent) is not int and type(exponent) is not float:
+                exponent = float(exponent)    # np.float64: keep the scalar path in Python floats
             return _node(ops.POWC, (self,), (exponent,))
         return _binary(ops.POW, self, exponent)
 
