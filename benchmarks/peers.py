@@ -68,7 +68,28 @@ def machine() -> dict[str, str]:
     for peer in PEERS:
         v = version(peer)
         info[peer] = v if v is not None else "not installed"
+    info["NumPy BLAS threads"] = blas_threads()
     torch = load("torch")
     if torch is not None:
         info["torch threads"] = f"{torch.get_num_threads()} (default, not changed)"
     return info
+
+
+def blas_threads() -> str:
+    """NumPy's BLAS library and its thread count, as threadpoolctl reports them (if installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl is not installed)"
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    return ", ".join(f"{p['num_threads']} ({p.get('internal_api')})" for p in pools) or "none"
+
+
+def limit_blas_threads(n: int) -> bool:
+    """Limit the BLAS under NumPy (hence numpy, tinygrad_nn, autograd) to ``n`` threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return False
+    threadpool_limits(limits=n, user_api="blas")
+    return True

@@ -136,10 +136,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="repetitions per implementation (default 9, 3 with --quick)")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help=f"where to write the Markdown (default {RESULTS})")
+    parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
+                        help="limit NumPy's BLAS to N threads (needs threadpoolctl); torch "
+                             "keeps its default")
     args = parser.parse_args(argv)
     sizes = replace(FULL, growth_steps=(100, 1_000)) if args.quick else FULL
     repeats = args.repeats or (3 if args.quick else 9)
     command = COMMAND + (" --quick" if args.quick else "")
+    if args.blas_threads is not None:
+        if not peers.limit_blas_threads(args.blas_threads):
+            parser.error("--blas-threads needs threadpoolctl (pip install threadpoolctl)")
+        command += f" --blas-threads {args.blas_threads}"
     run(sizes, repeats, args.out, command)
     return 0
 
