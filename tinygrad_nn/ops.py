@@ -480,8 +480,7 @@ def _mse_fwd(p: Any, t: Any, reduction: str) -> Any:
     d = p - t
     if type(d) is float:
         return d * d
-    d = d.ravel()
-    total = np.dot(d, d)
+    total = np.vdot(d, d)                      # Σ d², flattened, in one call
     return np.asarray(total / d.size if reduction == "mean" else total)
 
 

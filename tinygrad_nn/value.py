@@ -298,7 +298,7 @@ class Value:
             if data.size != 1:
                 raise ValueError(f"backward: the root has shape {_fmt(data.shape)}; pass grad= "
                                  f"(an array of that shape) or reduce it to a scalar first")
-            return np.ones_like(data)
+            return np.array(1.0, dtype=data.dtype).reshape(data.shape)   # ones_like, in C
         if isinstance(grad, Value):
             grad = grad.data
         if type(data) is float:
