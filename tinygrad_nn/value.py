@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Union
 
 import numpy as np
@@ -65,18 +65,31 @@ class Scope:
         return f"Scope({'/'.join(self.path())!r})"
 
 
-@contextmanager
-def scope(label: str, module: Any = None) -> Iterator[Scope]:
+def scope(label: str, module: Any = None) -> AbstractContextManager[Scope]:
     """Label every op created inside the block with ``label`` (e.g. ``"f"``, ``"φ"``, ``"E"``)."""
     if not isinstance(label, str) or not label:
         raise TypeError(f"scope: expected a non-empty string label, got {label!r}")
-    outer = STATE.scope
-    inner = Scope(label, outer, module)
-    STATE.scope = inner
-    try:
-        yield inner
-    finally:
-        STATE.scope = outer
+    return _ScopeBlock(label, module)
+
+
+class _ScopeBlock:
+    """What ``scope()`` returns: a plain class, cheaper than a generator context manager
+    (every module call enters one)."""
+
+    __slots__ = ("label", "module", "outer")
+
+    def __init__(self, label: str, module: Any) -> None:
+        self.label = label
+        self.module = module
+        self.outer: Scope | None = None
+
+    def __enter__(self) -> Scope:
+        outer = self.outer = STATE.scope
+        inner = STATE.scope = Scope(self.label, outer, self.module)
+        return inner
+
+    def __exit__(self, *exc_info: object) -> None:
+        STATE.scope = self.outer
 
 
 @contextmanager
