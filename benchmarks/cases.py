@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_nn import Value
-from tinygrad_nn.value import linear
+from tinygrad_nn import Value, ops
+from tinygrad_nn.value import _node, linear
 
 from . import peers
 
@@ -312,14 +312,13 @@ def tinygrad_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
     return step
 
 
+_MSE = ops.TABLE.get("mse")
+
+
 def _mse(h: Value, y: Value) -> Value:
     """mean((h − y)²): the fused ``mse`` op when the rule table has it, else the expression."""
-    from tinygrad_nn import ops
-
-    op = ops.TABLE.get("mse")
-    if op is not None:
-        from tinygrad_nn.value import _node
-        return _node(op, (h, y), ("mean",))
+    if _MSE is not None:
+        return _node(_MSE, (h, y), ("mean",))
     return ((h - y) ** 2).mean()
 
 

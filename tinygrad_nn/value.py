@@ -511,6 +511,8 @@ def _node(op: Op, parents: tuple[Value, ...], ctx: tuple[Any, ...]) -> Value:
     """Run ``op`` forward on the parents' data and record the result as a new node."""
     if len(parents) == 1:
         data = op.forward(parents[0].data, *ctx)
+    elif len(parents) == 2:
+        data = op.forward(parents[0].data, parents[1].data, *ctx)
     else:
         data = op.forward(*[p.data for p in parents], *ctx)
     return _record(data, op, parents, ctx)
@@ -644,6 +646,8 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                 ans, args = node.data, (parents[0].data, parents[1].data)
             elif len(parents) == 1:
                 ans, args = node.data, (parents[0].data,)
+            elif len(parents) == 3:
+                ans, args = node.data, (parents[0].data, parents[1].data, parents[2].data)
             else:
                 ans, args = node.data, tuple([p.data for p in parents])
             if node._ctx:
