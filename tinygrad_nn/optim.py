@@ -97,9 +97,10 @@ class Optimizer:
             g = _grad_array(p)
             if g is None:
                 continue
-            if np.shape(g) != p.shape:
+            gshape = () if type(g) is float else np.shape(g)
+            if gshape != p.shape:
                 raise ValueError(f"{fn}: parameter {i} has shape {p.shape} but its gradient has "
-                                 f"shape {np.shape(g)}")
+                                 f"shape {gshape}")
             work.append((i, p, g))
         for i, p, g in work:
             if self.weight_decay:

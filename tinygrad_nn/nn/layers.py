@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import functional as F
 from ..value import Value
+from ..value import linear as fused_linear
 from . import init as init_
 from .init import Initializer, RngLike
 from .module import Module
@@ -117,12 +118,14 @@ class Linear(Module):
 
     def forward(self, x: Any) -> Value:
         """y = x·Wᵀ + b for x of shape (..., in_features); arrays are wrapped as constants."""
-        x = F.as_value(x, self.name, self.weight.dtype)
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            got = "a scalar" if x.ndim == 0 else x.shape[-1]
+        if type(x) is not Value:
+            x = F.as_value(x, self.name, self.weight.dtype)
+        shape = x.shape
+        if not shape or shape[-1] != self.in_features:
+            got = shape[-1] if shape else "a scalar"
             raise ValueError(f"{self.name}: expected {self.in_features} features, got {got} "
-                             f"(input shape {tuple(x.shape)})")
-        return F.linear(x, self.weight, self.bias)
+                             f"(input shape {tuple(shape)})")
+        return fused_linear(x, self.weight, self.bias)   # W and b are this layer's own Values
 
     def config(self) -> dict[str, Any]:
         """``{"in_features", "out_features", "bias", "dtype"}``."""

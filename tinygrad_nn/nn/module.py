@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..value import Value, scope
+from ..value import STATE, Scope, Value
 
 if TYPE_CHECKING:
     from .layers import Sequential
@@ -68,8 +68,13 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` inside ``scope(self.scope_label, module=self)``."""
-        with scope(self.scope_label, module=self):
+        # the body of ``with scope(...)``, inlined: every layer call of every step comes here
+        outer = STATE.scope
+        STATE.scope = Scope(self.scope_label, outer, self)
+        try:
             return self.forward(*args, **kwargs)
+        finally:
+            STATE.scope = outer
 
     def __rshift__(self, other: Module) -> Sequential:
         """``f >> phi``: the data-order pipe, a Sequential (chains flatten: f >> phi >> g)."""
