@@ -231,6 +231,11 @@ CATALOGUE: list[Case] = [
     Case("load-missing-file", lambda: checkpoint.load(MISSING), FileNotFoundError,
          r"^load: no such checkpoint file: '" + re.escape(MISSING)),
     # -- training helpers, functional, graph pictures
+    Case("fit-loader-int", lambda: fit(NET, nn.MSELoss(), SGD(NET.parameters(), lr=0.1),
+                                       untyped(3), 1), TypeError,
+         r"^fit: loader must be an iterable of \(xb, yb\) minibatches .*got int 3"),
+    Case("iterate-scalar", lambda: list(Value(1.0)), TypeError,
+         r"^iter: cannot iterate over a scalar Value \(shape \(\)\)"),
     Case("fit-epochs", lambda: fit(NET, nn.MSELoss(), SGD(NET.parameters(), lr=0.1),
                                    DataLoader(np.ones((4, 2)), np.ones((4, 1)), batch_size=2),
                                    epochs=0),
@@ -247,7 +252,8 @@ CATALOGUE: list[Case] = [
     Case("cli-unknown-option", cli("--bogus"), SystemExit,
          r"tinygrad-nn: error: unrecognized arguments: --bogus"),
     Case("cli-unknown-train-option", cli("train", "--bogus"), SystemExit,
-         r"error: unrecognized arguments: --bogus"),
+         r"(?s)^usage: tinygrad-nn train .*tinygrad-nn train: error: unrecognized arguments: "
+         r"--bogus"),
     Case("cli-unknown-command", cli("nosuchcmd"), SystemExit,
          r"error: argument COMMAND: invalid choice: 'nosuchcmd'"),
     Case("cli-bad-int", cli("train", "--epochs", "abc"), SystemExit,

@@ -398,3 +398,19 @@ def test_create_graph_gradients_are_values_and_leaf_grads_stay_values() -> None:
     (x ** 3).sum().backward(create_graph=True)
     assert isinstance(x.grad, Value) and x.grad.requires_grad
     np.testing.assert_allclose(x.grad.data, [3.0, 12.0])
+
+
+def test_iterating_a_tensor_gives_its_rows_in_the_graph() -> None:
+    v = Value(np.arange(6.0).reshape(3, 2))
+    rows = list(v)
+    assert [r.data.tolist() for r in rows] == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    sum(r.sum() for r in rows[1:]).backward()
+    np.testing.assert_array_equal(v.grad, [[0, 0], [1, 1], [1, 1]])
+
+
+def test_single_element_index_gives_a_0d_array_not_a_numpy_scalar() -> None:
+    v = Value(np.arange(6.0).reshape(3, 2))
+    entry = v[2, 1]
+    assert type(entry.data) is np.ndarray and entry.data.shape == () and entry.item() == 5.0
+    entry.backward()
+    assert v.grad[2, 1] == 1.0 and v.grad.sum() == 1.0

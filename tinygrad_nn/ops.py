@@ -458,7 +458,7 @@ TRANSPOSE = Op("transpose", "transpose", lambda x, axes: np.transpose(x, axes),
                if hasattr(g, "_op") else np.transpose(g, np.argsort(axes)))
 BROADCAST_TO = Op("broadcast_to", "broadcast", lambda x, shape: np.broadcast_to(x, shape),
                   lambda g, ans, x, shape: unbroadcast(g, shape_of(x)))
-GETITEM = Op("getitem", "[]", lambda x, index: x[index], _getitem_vjp)
+GETITEM = Op("getitem", "[]", lambda x, index: np.asarray(x[index]), _getitem_vjp)
 SCATTER = Op("scatter", "scatter", scatter_add,                     # the VJP of indexing
              lambda g, ans, x, shape, index: g[index])
 

@@ -438,6 +438,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             and callable(getattr(optimizer, "zero_grad", None))):
         raise TypeError(f"fit: optimizer must have step() and zero_grad(), got "
                         f"{type(optimizer).__name__}")
+    if not hasattr(loader, "__iter__"):
+        raise TypeError(f"fit: loader must be an iterable of (xb, yb) minibatches such as "
+                        f"data.DataLoader(X, Y), got {type(loader).__name__} {loader!r}")
     hooks = _check_callbacks(callbacks)
     if val_data is not None:
         if not (isinstance(val_data, (tuple, list)) and len(val_data) == 2):

@@ -11,6 +11,7 @@ children, so a graph is freed by reference counting as soon as its result is dro
 from __future__ import annotations
 
 import math
+import os
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -386,6 +387,14 @@ class Value:
 
     def __neg__(self) -> Value:
         return _node(ops.NEG, (self,), ())
+
+    def __iter__(self) -> Iterator[Value]:
+        """Iterate over the first axis, one Value per row (each in the graph)."""
+        if type(self.data) is float or self.data.ndim == 0:
+            raise TypeError(f"iter: cannot iterate over a scalar Value (shape "
+                            f"{_fmt(self.shape)})")
+        for i in range(self.data.shape[0]):
+            yield self[i]
 
     def __getitem__(self, index: Any) -> Value:
         index = _normalize_index(index)
@@ -798,11 +807,14 @@ def _normalize_index_part(part: Any) -> Any:
 # ----------------------------------------------------------------------------------------------
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _user_frames() -> list[traceback.FrameSummary]:
-    """The creation stack outside tinygrad_nn (where in the user's code the op was made)."""
+    """The creation stack outside this package's own files (where the user made the op)."""
     frames = traceback.extract_stack()[:-3]
-    return [f for f in frames if "tinygrad_nn" not in f.filename.replace("\\", "/")
-            or "/tests/" in f.filename.replace("\\", "/")] or frames
+    return [f for f in frames if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)] \
+        or frames
 
 
 def _check_finite(data: Any, op: Op, node: Value, phase: str) -> None:
