@@ -398,6 +398,33 @@ def _mse_vjp(p: Any, t: Any, scale: Any) -> Any:
     return d
 
 
+# -- forward maps of the fused error functions E -----------------------------------------------
+
+
+def _mse_fwd(p: Any, t: Any, reduction: str) -> Any:
+    """E = Σ (p − t)² (``"sum"``, seed 004's C₀) or its mean over all entries (``"mean"``)."""
+    d = p - t
+    if type(d) is float:
+        return d * d
+    total = np.vdot(d, d)                      # Σ d², flattened, in one call
+    return np.asarray(total / d.size if reduction == "mean" else total)
+
+
+def _mse_scale(p: Any, reduction: str) -> float:
+    """2/N for ``"mean"`` (N = number of entries), 2 for ``"sum"``: the factor of ∂E/∂p."""
+    return 2.0 / math.prod(shape_of(p)) if reduction == "mean" else 2.0
+
+
+def _softmax_dual(x: Any) -> Any:
+    """softmax over the last axis, on raw data or on a Value."""
+    return x.softmax(-1) if hasattr(x, "_op") else _softmax_fwd(x, -1)
+
+
+def _cross_entropy_fwd(x: Any, t: Any) -> Any:
+    """E = −(1/N) Σ_n Σ_c t_nc · log softmax(x_n)_c, for logits x (N, C), target rows t."""
+    return np.asarray(0.0 - np.vdot(t, _log_softmax_fwd(x, -1)) / x.shape[0])
+
+
 # ----------------------------------------------------------------------------------------------
 # The table
 # ----------------------------------------------------------------------------------------------
@@ -470,35 +497,7 @@ LINEAR = Op("linear", "W·x+b", _linear_fwd,                         # fused aff
             _linear_vjp_w,                                          # ∂E/∂W = δ·Xᵀ
             _linear_vjp_b)                                          # ∂E/∂B = Σ δ
 
-
-
-# -- fused error functions E (used by tinygrad_nn.functional / tinygrad_nn.nn.losses) ----------
-
-
-def _mse_fwd(p: Any, t: Any, reduction: str) -> Any:
-    """E = Σ (p − t)² (``"sum"``, seed 004's C₀) or its mean over all entries (``"mean"``)."""
-    d = p - t
-    if type(d) is float:
-        return d * d
-    total = np.vdot(d, d)                      # Σ d², flattened, in one call
-    return np.asarray(total / d.size if reduction == "mean" else total)
-
-
-def _mse_scale(p: Any, reduction: str) -> float:
-    """2/N for ``"mean"`` (N = number of entries), 2 for ``"sum"``: the factor of ∂E/∂p."""
-    return 2.0 / math.prod(shape_of(p)) if reduction == "mean" else 2.0
-
-
-def _softmax_dual(x: Any) -> Any:
-    """softmax over the last axis, on raw data or on a Value."""
-    return x.softmax(-1) if hasattr(x, "_op") else _softmax_fwd(x, -1)
-
-
-def _cross_entropy_fwd(x: Any, t: Any) -> Any:
-    """E = −(1/N) Σ_n Σ_c t_nc · log softmax(x_n)_c, for logits x (N, C), target rows t."""
-    return np.asarray(0.0 - np.vdot(t, _log_softmax_fwd(x, -1)) / x.shape[0])
-
-
+# fused error functions E (used by tinygrad_nn.functional and tinygrad_nn.nn.losses)
 MSE = Op("mse", "mse",    _mse_fwd,                                 # ∂E/∂p = 2(p − t)/N
          lambda g, ans, p, t, reduction: _mse_vjp(p, t, g * _mse_scale(p, reduction)),
          lambda g, ans, p, t, reduction: _mse_vjp(t, p, g * _mse_scale(p, reduction)))
