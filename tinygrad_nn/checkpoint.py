@@ -184,10 +184,14 @@ def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     return header, arrays
 
 
+def _metadata(header: dict[str, Any]) -> dict[str, Any]:
+    return dict(header.get("metadata") or {})
+
+
 def read_metadata(path: PathLike) -> dict[str, Any]:
     """The ``metadata`` dict stored by :func:`save` (checked like :func:`load`)."""
     header, _ = _read(path)
-    return dict(header.get("metadata") or {})
+    return _metadata(header)
 
 
 def load(path: PathLike) -> Any:
@@ -197,6 +201,11 @@ def load(path: PathLike) -> Any:
     shape mismatches, non-float arrays, unknown types, pickled entries and corrupted or
     truncated files raise :class:`CheckpointError`; a missing file raises FileNotFoundError.
     """
+    return _load(path)[0]
+
+
+def _load(path: PathLike) -> tuple[Any, dict[str, Any]]:
+    """:func:`load` and :func:`read_metadata` from one read of the file."""
     from . import nn
 
     header, arrays = _read(path)
@@ -235,4 +244,4 @@ def load(path: PathLike) -> Any:
         model.load_state_dict(state)
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: {exc}") from None
-    return model
+    return model, _metadata(header)

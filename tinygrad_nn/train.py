@@ -891,13 +891,12 @@ def _read_inputs(spec: str, width: int | None, meta: dict[str, Any]
 
 def run_predict(args: argparse.Namespace) -> int:
     """Load a checkpoint, predict the inputs' classes, print them (and accuracy when labelled)."""
-    from .checkpoint import CheckpointError, load, read_metadata
+    from .checkpoint import CheckpointError, _load
 
     if args.limit < 0:
         raise _usage_error(f"--limit must be >= 0, got {args.limit}")
     try:
-        model = load(args.checkpoint)
-        meta = read_metadata(args.checkpoint)
+        model, meta = _load(args.checkpoint)       # the file is read once
     except CheckpointError as exc:
         raise _usage_error(str(exc)) from None
     X, labels, desc = _read_inputs(args.data, _input_width(model), meta)
