@@ -18,6 +18,7 @@ from ..value import Value
 from ..value import linear as fused_linear
 from . import init as init_
 from .init import Initializer, RngLike
+from .losses import Loss
 from .module import Module
 
 __all__ = [
@@ -299,8 +300,6 @@ class Sequential(Module):
 
     def forward(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         """Apply the layers in order; extra arguments (the target) go to the error functions."""
-        from .losses import Loss
-
         if (args or kwargs) and not any(isinstance(m, Loss) for m in self.layers):
             raise TypeError(f"{self.name}: got extra arguments for an error function, but the "
                             f"Sequential has no loss layer")
