@@ -97,6 +97,27 @@ def _softmax_rows(z: np.ndarray, axis: int) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _activate(acts: list[tuple[Activation, float]],
+              net: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """out = φ(net) through a stage's activations, and φ'(net) for them by the chain rule."""
+    a, dphi = net, np.ones_like(net)
+    for act, k in acts:
+        new = act.phi(a, k)
+        dphi = dphi * act.dphi(a, new, k)
+        a = new
+    return a, dphi
+
+
+def _cross_entropy(logits: np.ndarray, target: np.ndarray, axis: int,
+                   reduction: str) -> tuple[float, np.ndarray]:
+    """Softmax + cross-entropy over ``axis`` (the classes): E and δ_L = (softmax − onehot)/N."""
+    p = _softmax_rows(logits, axis)
+    n_samples = logits.shape[1 - axis]              # samples lie along the other axis
+    scale = 1.0 / n_samples if reduction == "mean" else 1.0
+    E = float(-np.sum(target * np.log(np.clip(p, 1e-300, None))) * scale)
+    return E, (p - target) * scale
+
+
 # ----------------------------------------------------------------------------------------------
 # The model as stages: (weight, bias, activations after it)
 # ----------------------------------------------------------------------------------------------
@@ -239,11 +260,7 @@ def _column(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
     outs, nets, phis = [out], [], []                # phis[l]: φ'(net_l) (element-wise factor)
     for st in stages:
         net = st.weight @ out + st.bias[:, None]    # Σ_i w_ij x_i + b_j
-        a, dphi = net, np.ones_like(net)
-        for act, k in st.acts:                      # out = φ(net), φ' by the chain rule
-            new = act.phi(a, k)
-            dphi = dphi * act.dphi(a, new, k)
-            a = new
+        a, dphi = _activate(st.acts, net)           # out = φ(net), φ'(net)
         nets.append(net)
         phis.append(dphi)
         outs.append(a)
@@ -256,11 +273,8 @@ def _column(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
         E = float(np.sum((Y - out) ** 2) * scale)
         dE_dout = -2.0 * (Y - out) * scale          # ∂E/∂out x_j = −2(d_j − x_j)/n
         delta = dE_dout * phis[-1]                  # δ_L = ∂E/∂out ⊙ φ'(net_L)
-    else:
-        p = _softmax_rows(nets[-1], axis=0)         # softmax of the logits net_L
-        scale = 1.0 / N if reduction == "mean" else 1.0
-        E = float(-np.sum(Y * np.log(np.clip(p, 1e-300, None))) * scale)
-        delta = (p - Y) * scale                     # δ_L = (softmax − onehot) / N
+    else:                                           # softmax of the logits net_L (columns)
+        E, delta = _cross_entropy(nets[-1], Y, 0, reduction)   # δ_L = (softmax − onehot) / N
     deltas: list[np.ndarray] = [delta] * len(stages)
     grads: list[tuple[np.ndarray, np.ndarray]] = [(delta, delta)] * len(stages)
     for l in range(len(stages) - 1, -1, -1):
@@ -286,11 +300,7 @@ def _row(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
     al, zl, dacts = [X], [], []                     # Layers_values_al / _zl (al[0] = input)
     for st, W in zip(stages, weights):
         z = al[-1] @ W + st.bias[None, :]           # z^(L) = a^(L−1) w^(L) + b^(L)
-        a, d = z, np.ones_like(z)
-        for act, k in st.acts:                      # a^(L) = σ(z^(L)), σ'(z^(L))
-            new = act.phi(a, k)
-            d = d * act.dphi(a, new, k)
-            a = new
+        a, d = _activate(st.acts, z)                # a^(L) = σ(z^(L)), σ'(z^(L))
         zl.append(z)
         dacts.append(d)
         al.append(a)
@@ -301,10 +311,7 @@ def _row(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
         d_mse = 2.0 * (al[-1] - D) * scale          # d_MSE = 2(a_j − y_j): output − EXPECTED
         error_bias = dacts[-1] * d_mse              # Error_bias = σ'(z_j) · d_MSE
     else:
-        p = _softmax_rows(zl[-1], axis=1)
-        scale = 1.0 / N if reduction == "mean" else 1.0
-        E = float(-np.sum(D * np.log(np.clip(p, 1e-300, None))) * scale)
-        error_bias = (p - D) * scale
+        E, error_bias = _cross_entropy(zl[-1], D, 1, reduction)
     L = len(stages)
     deltas: list[np.ndarray] = [error_bias] * L
     grads: list[tuple[np.ndarray, np.ndarray]] = [(error_bias, error_bias)] * L
