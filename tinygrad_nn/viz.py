@@ -20,7 +20,6 @@ Jupyter displays the object directly.
 from __future__ import annotations
 
 import argparse
-import importlib
 import itertools
 import math
 import re
@@ -831,20 +830,11 @@ def worked_example_scalar(backward: bool = True) -> Value:
 def worked_example_model() -> Any:
     """Seed 000's 2-2-2 network as ``nn.Sequential(Linear, Sigmoid, Linear, Sigmoid)``.
 
-    Taken from ``tinygrad_nn.tutorial.worked_model`` when the tutorial package provides it.
+    It is :func:`tinygrad_nn.tutorial.worked_model`.
     """
-    try:
-        worked_model = importlib.import_module(".tutorial", __package__).worked_model
-    except (ImportError, AttributeError):
-        worked_model = None
-    if worked_model is not None:
-        return worked_model()
-    from . import nn
+    from .tutorial import worked_model
 
-    f, g = nn.Linear(2, 2), nn.Linear(2, 2)
-    f.weight.data = np.array(W1)
-    g.weight.data = np.array(W2)
-    return nn.Sequential(f, nn.Sigmoid(), g, nn.Sigmoid())
+    return worked_model()
 
 
 def worked_example_tensor(backward: bool = True) -> Value:
