@@ -32,6 +32,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .optim import _grad_array
 from .value import Value, no_grad
 
 __all__ = [
@@ -405,12 +406,12 @@ def _check_callbacks(callbacks: Iterable[Callback]) -> list[Callable[[int, Histo
 def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
     """Index and an offending value of the first parameter gradient that is not finite."""
     for i, p in enumerate(params):
-        g = p.grad.data if isinstance(p.grad, Value) else p.grad
+        g = _grad_array(p)
         if g is None:
             continue
         arr = np.asarray(g)
         finite = np.isfinite(arr)
-        if not np.all(finite):
+        if not finite.all():        # the method: np.all's Python wrapper costs more, every step
             return i, float(arr[~finite].reshape(-1)[0])
     return None
 
