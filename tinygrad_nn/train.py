@@ -32,6 +32,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .nn.layers import _count
 from .optim import _grad_array
 from .value import Value, no_grad
 
@@ -430,8 +431,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     the parameters of the last completed step, the checkpoint is written, and the returned
     History has ``interrupted=True``.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"fit: epochs must be a positive integer, got {epochs!r}")
+    epochs = _count(epochs, "epochs", "fit")
     if not callable(loss_fn):
         raise TypeError(f"fit: loss_fn must be callable (out, target) -> Value, got "
                         f"{type(loss_fn).__name__}")
@@ -469,9 +469,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         model.zero_grad()
     epoch = batch = 0
     try:
-        for epoch in range(1, int(epochs) + 1):
+        for epoch in range(1, epochs + 1):
             start = time.perf_counter()
-            bar.start_epoch(epoch, int(epochs), batches)
+            bar.start_epoch(epoch, epochs, batches)
             total = 0.0
             seen = 0
             correct = 0
@@ -520,7 +520,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             with _defer_sigint():
                 for key, val in record.items():
                     getattr(history, key).append(val)
-            bar.end_epoch(_summary(epoch, int(epochs), record))
+            bar.end_epoch(_summary(epoch, epochs, record))
             if checkpoint is not None:
                 _save_checkpoint(model, checkpoint, history)
             for hook in hooks:
@@ -576,14 +576,6 @@ def _check_xy(X: Any, Y: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
     return Xa, Ya
 
 
-def _check_batch_size(batch_size: Any, fn: str) -> int:
-    """A positive integer batch size."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise ValueError(f"{fn}: batch_size must be a positive integer, got {batch_size!r}")
-    return int(batch_size)
-
-
 def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
              batch_size: int = 256) -> Evaluation:
     """The test process: mean error E = Σ_b E_b·n_b / N, accuracy = mean(argmax out == label).
@@ -591,7 +583,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     Runs under ``no_grad``; accuracy is None unless ``Y`` holds integer labels or one-hot rows.
     """
     Xa, Ya = _check_xy(X, Y, "evaluate")
-    bs = _check_batch_size(batch_size, "evaluate")
+    bs = _count(batch_size, "batch_size", "evaluate")
     kind = _target_kind(Ya)
     total = 0.0
     correct = 0
@@ -615,7 +607,7 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
     """
     Xa = np.asarray(X, dtype=np.float64)
-    bs = _check_batch_size(batch_size, "predict")
+    bs = _count(batch_size, "batch_size", "predict")
     if Xa.ndim == 0:
         raise ValueError("predict: X must be a sample (features,) or a batch (N, features), "
                          "got a scalar")
