@@ -218,7 +218,7 @@ def _load(path: PathLike) -> tuple[Any, dict[str, Any]]:
         model = nn.from_config(kind, header["config"])
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: cannot rebuild {kind} from its config: {exc}") from None
-    expected = model.state_dict()
+    expected = dict(model.named_parameters())    # names, shapes and dtypes: no copies needed
     missing = [k for k in expected if k not in arrays]
     extra = [k for k in arrays if k not in expected]
     if missing:
@@ -230,7 +230,7 @@ def _load(path: PathLike) -> tuple[Any, dict[str, Any]]:
     state: dict[str, np.ndarray] = {}
     for name, current in expected.items():
         arr = arrays[name]
-        want = np.shape(current)
+        want = current.shape
         if arr.shape != want:
             raise CheckpointError(f"{where}: parameter {name!r} has shape {arr.shape} in the "
                                   f"file but the architecture expects {want}")
@@ -239,7 +239,7 @@ def _load(path: PathLike) -> tuple[Any, dict[str, Any]]:
                                   f"expected floating-point numbers")
         if not np.all(np.isfinite(arr)):
             raise CheckpointError(f"{where}: parameter {name!r} holds NaN or infinite values")
-        state[name] = arr.astype(np.asarray(current).dtype, copy=True)
+        state[name] = arr.astype(current.dtype, copy=True)
     try:
         model.load_state_dict(state)
     except (TypeError, ValueError, KeyError) as exc:
