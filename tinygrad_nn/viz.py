@@ -34,6 +34,7 @@ import graphviz
 import numpy as np
 
 from .graph import toposort
+from .tutorial.examples import WORKED_TARGET, WORKED_W1, WORKED_W2, WORKED_X, worked_model
 from .value import Scope, Value, scope
 
 __all__ = [
@@ -780,11 +781,6 @@ def render(digraph: graphviz.Digraph, path: str | Path, format: str = "svg") -> 
 # The worked example (seed 000) and the `graph` command
 # ----------------------------------------------------------------------------------------------
 
-X_IN = (0.5, 0.25)
-W1 = ((0.25, 0.1), (0.35, -0.3))        # (out, in): W1[j][i] = w¹_{ij}
-W2 = ((0.9, 0.5), (-0.7, 0.3))
-TARGET = (0.0, 1.0)
-
 
 def worked_example_scalar(backward: bool = True) -> Value:
     """Seed 000's 2-2-2 logistic/MSE network with one scalar Value per number; returns E.
@@ -792,8 +788,8 @@ def worked_example_scalar(backward: bool = True) -> Value:
     Built as E(φ(g(φ(f(x))))) inside ``scope("f")``, ``scope("φ")``... so the graph clusters
     read f, φ, g, φ, E; after ``backward(retain_grads=True)`` every node carries ∂E/∂node.
     """
-    x = [Value(v, requires_grad=False, name=f"x{_sub(i)}¹") for i, v in enumerate(X_IN, 1)]
-    d = [Value(v, requires_grad=False, name=f"d{_sub(j)}") for j, v in enumerate(TARGET, 1)]
+    x = [Value(v, requires_grad=False, name=f"x{_sub(i)}¹") for i, v in enumerate(WORKED_X, 1)]
+    d = [Value(v, requires_grad=False, name=f"d{_sub(j)}") for j, v in enumerate(WORKED_TARGET, 1)]
 
     def layer(label: str, l: int, inputs: list[Value], w: Sequence[Sequence[float]]) -> list[Value]:
         with scope(label):
@@ -816,8 +812,8 @@ def worked_example_scalar(backward: bool = True) -> Value:
                 outs.append(out)
         return outs
 
-    hidden = layer("f", 1, x, W1)
-    output = layer("g", 2, hidden, W2)
+    hidden = layer("f", 1, x, WORKED_W1)
+    output = layer("g", 2, hidden, WORKED_W2)
     with scope("E"):
         total = (d[0] - output[0]) ** 2 + (d[1] - output[1]) ** 2
         loss = total / 2
@@ -832,8 +828,6 @@ def worked_example_model() -> Any:
 
     It is :func:`tinygrad_nn.tutorial.worked_model`.
     """
-    from .tutorial import worked_model
-
     return worked_model()
 
 
@@ -842,8 +836,8 @@ def worked_example_tensor(backward: bool = True) -> Value:
     from . import nn
 
     model = worked_example_model()
-    x = Value(np.array([X_IN]), requires_grad=False, name="x")
-    d = Value(np.array([TARGET]), requires_grad=False, name="d")
+    x = Value(np.array([WORKED_X]), requires_grad=False, name="x")
+    d = Value(np.array([WORKED_TARGET]), requires_grad=False, name="d")
     loss = nn.MSELoss()(model(x), d)
     loss.name = "E"
     if backward:

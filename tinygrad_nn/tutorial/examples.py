@@ -192,12 +192,19 @@ class ExampleResult:
 # ----------------------------------------------------------------------------------------------
 
 
+WORKED_X = (0.5, 0.25)
+WORKED_TARGET = (0.0, 1.0)
+# w11=0.25 (x1→x1'), w21=0.1 (x2→x1'), w12=0.35 (x1→x2'), w22=−0.3: row j = weights into j
+WORKED_W1 = ((0.25, 0.1), (0.35, -0.3))
+WORKED_W2 = ((0.9, 0.5), (-0.7, 0.3))
+"""Seed 000's example: input, target and the two weight matrices (out, in), ``W[j][i] = w_{ij}``."""
+
+
 def worked_model() -> nn.Sequential:
     """Seed 000's network f, φ, g, φ with its weights: ``weight[j, i] = w_{ij}`` (i → j)."""
     f, g = nn.Linear(2, 2), nn.Linear(2, 2)
-    # w11=0.25 (x1→x1'), w21=0.1 (x2→x1'), w12=0.35 (x1→x2'), w22=−0.3: row j = weights into j
-    f.weight.data = np.array([[0.25, 0.1], [0.35, -0.3]])
-    g.weight.data = np.array([[0.9, 0.5], [-0.7, 0.3]])
+    f.weight.data = np.array(WORKED_W1)
+    g.weight.data = np.array(WORKED_W2)
     for m in (f, g):
         assert m.bias is not None
         m.bias.data = np.zeros(2)
@@ -234,8 +241,8 @@ def worked_example() -> ExampleResult:
     δ_l = (Wᵀδ_{l+1}) ⊙ φ'(net_l)), by the engine (``E.backward()``) and by central differences.
     """
     model = worked_model()
-    x = np.array([0.5, 0.25])
-    d = np.array([0.0, 1.0])
+    x = np.array(WORKED_X)
+    d = np.array(WORKED_TARGET)
     hand = manual_backprop(model, x, d, "mse", "column")
     eng = engine_backprop(model, x, d, "mse")
     num = numeric_gradients(model, x, d, "mse")
