@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .manual import _logistic as _sigmoid
+
 __all__ = ["AsPrinted", "Seed004Run", "as_printed_000", "seed004_pseudocode"]
 
 
@@ -85,10 +87,6 @@ class Seed004Run:
     Layers_error_bias: list[np.ndarray] = field(default_factory=list)
     Layers_error_weights: list[np.ndarray] = field(default_factory=list)
     visited: list[int] = field(default_factory=list)   # the values L took in the backward loop
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def _d_sigmoid(z: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ engine's loss Value, ``result.model`` the network).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +20,7 @@ import numpy as np
 from .. import nn
 from ..value import Value
 from .checks import engine_backprop, numeric_gradients
-from .errata import as_printed_000
+from .errata import _phi, as_printed_000
 from .manual import manual_backprop
 
 __all__ = [
@@ -287,10 +286,6 @@ a^(0) = 0.5, w^(1..3) = 0.6, 0.4, 0.7, b^(1..3) = 0.1, −0.2, 0.3, target y = 1
 a^(3) = 0.6586 reproduces the text's 0.66."""
 
 
-def _sigma(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
-
-
 def chain_model() -> nn.Sequential:
     """Seed 004's chain: three one-neuron layers, each z = w·a + b, a = σ(z) (CHAIN_VALUES)."""
     layers: list[nn.Module] = []
@@ -317,7 +312,7 @@ def one_neuron_chain() -> ExampleResult:
     forward = []
     for L, (w, b) in enumerate(zip(ws, bs), start=1):
         z = w * a + b                       # z^(L) = w^(L) a^(L−1) + b^(L)
-        a = _sigma(z)                       # a^(L) = σ(z^(L))
+        a = _phi(z)                         # a^(L) = σ(z^(L))
         zs.append(z)
         acts.append(a)
         forward += [ForwardRow(f"z^({L})", z), ForwardRow(f"a^({L})", a,
