@@ -127,6 +127,12 @@ def _check_slope(slope: Any, fn: str) -> float:
 REDUCTIONS = ("mean", "sum")
 
 
+def _check_reduction(reduction: Any, fn: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{fn}: reduction must be 'mean' or 'sum', got {reduction!r}")
+    return reduction
+
+
 def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     """Squared error: ``"mean"`` is seed 000's E = Σ_j (d_j − x_j)² / n, averaged over the batch.
 
@@ -136,8 +142,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     ``target`` must have the same shape: (N, 10) against (N,) is refused, not broadcast.
     ``target`` may be an array or a Value (a Value that requires grad gets ∂E/∂target too).
     """
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"mse_loss: reduction must be 'mean' or 'sum', got {reduction!r}")
+    _check_reduction(reduction, "mse_loss")
     pred = as_value(pred, "mse_loss")
     target = as_value(target, "mse_loss", pred.dtype)
     if pred.shape != target.shape:

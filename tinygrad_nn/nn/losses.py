@@ -26,9 +26,7 @@ class MSELoss(Loss):
     """
 
     def __init__(self, reduction: str = "mean") -> None:
-        if reduction not in F.REDUCTIONS:
-            raise ValueError(f"MSELoss: reduction must be 'mean' or 'sum', got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = F._check_reduction(reduction, "MSELoss")
 
     def forward(self, pred: Any, target: Any) -> Value:
         """E(pred, target) as one fused node of the rule table (op ``mse``)."""
