@@ -97,7 +97,7 @@ class Optimizer:
             g = _grad_array(p)
             if g is None:
                 continue
-            gshape = () if type(g) is float else np.shape(g)
+            gshape = g.shape if type(g) is np.ndarray else np.shape(g)
             if gshape != p.shape:
                 raise ValueError(f"{fn}: parameter {i} has shape {p.shape} but its gradient has "
                                  f"shape {gshape}")
