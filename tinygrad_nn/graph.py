@@ -1,4 +1,4 @@
-"""Graph traversal shared by backward, the graph pictures and gradient checking."""
+"""Graph traversal shared by the graph pictures, gradient checking and the tests."""
 
 from __future__ import annotations
 

@@ -10,17 +10,18 @@ children, so a graph is freed by reference counting as soon as its result is dro
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from heapq import heappop, heappush
 from typing import Any, Union
 
 import numpy as np
 
 from . import ops
-from .graph import toposort
 from .ops import Op
 
 Operand = Union["Value", float, int, np.ndarray, Sequence[Any]]
@@ -38,6 +39,9 @@ class _State:
 
 
 STATE = _State()
+
+_SEQ = itertools.count()
+"""Creation numbers: every Value takes the next one, so parents are numbered before children."""
 
 
 class Scope:
@@ -170,7 +174,7 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_op", "_parents", "_ctx", "_scope",
-                 "_retain", "_trace", "__weakref__")
+                 "_retain", "_trace", "_seq", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Value defers to Value's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
@@ -184,6 +188,7 @@ class Value:
         self._scope = STATE.scope
         self._retain = False
         self._trace: Any = None
+        self._seq = next(_SEQ)
 
     # -- graph bookkeeping ---------------------------------------------------------------------
 
@@ -341,6 +346,7 @@ class Value:
         v._scope = STATE.scope
         v._retain = False
         v._trace = None
+        v._seq = next(_SEQ)
         return v
 
     # -- operators -----------------------------------------------------------------------------
@@ -535,6 +541,7 @@ def _record(data: Any, op: Op, parents: tuple[Value, ...], ctx: tuple[Any, ...])
     v._scope = STATE.scope
     v._retain = False
     v._trace = None
+    v._seq = next(_SEQ)
     if STATE.grad_enabled:
         for p in parents:                     # recorded if any parent requires grad
             if p.requires_grad:
@@ -626,28 +633,32 @@ def linear(x: Value, weight: Value, bias: Value | None = None) -> Value:
 
 
 def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool) -> None:
-    """Propagate ``seed = ∂E/∂root`` to every node that requires grad, in reverse topological order.
+    """Propagate ``seed = ∂E/∂root`` to every node that requires grad, children before parents.
 
-    Gradients of intermediate nodes live in a local table and are dropped once handed on; leaves
-    (and nodes marked with ``retain_grad()``) accumulate theirs into ``.grad``.  A gradient array
+    Nodes are numbered as they are created (``_seq``), so a parent always has a smaller number
+    than its children: taking the pending node with the largest number first visits each node
+    after everything that feeds a gradient into it, without a separate topological sort.  A
+    leaf accumulates each contribution into ``.grad`` at once; an intermediate node's gradient
+    waits in a local table until the node is visited, is handed on and dropped.  A gradient array
     that a rule has just created (not ``g`` passed through, not a view, not an input) belongs to
-    the engine alone: it is summed into in place and stored in ``.grad`` without a copy.
+    the engine alone and becomes a leaf's ``.grad`` without a copy; sums are added into in place.
     """
     pending: dict[Value, Any] = {root: seed}
-    owned: set[Value] = set()                 # nodes whose pending gradient the engine made
+    summed: set[Value] = set()               # pending gradients the engine made by adding
+    heap = [(-root._seq, root)]
     anomaly = STATE.anomaly
     previous = STATE.grad_enabled
     STATE.grad_enabled = create_graph
     try:
-        for node in reversed(toposort(root, grad_only=True)):
-            g = pending.pop(node, None)
-            if g is None:
-                continue
+        while heap:
+            node = heappop(heap)[1]
+            g = pending.pop(node)
             op = node._op
-            if op is None or node._retain or retain_grads:
-                _store_grad(node, g, node in owned)
-                if op is None:
-                    continue
+            if op is None:                    # only the root itself can be a leaf here
+                _store_grad(node, g, False)
+                continue
+            if node._retain or retain_grads:
+                _store_grad(node, g, node in summed)
             parents = node._parents
             if create_graph:
                 ans, args = node, parents
@@ -676,22 +687,27 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                         pg = ops.unbroadcast(pg, pshape)
                 if anomaly:
                     _check_finite(pg, op, node, f"backward (gradient for input {i})")
-                prev = pending.get(parent)
-                if prev is None:
-                    pending[parent] = pg
-                    if type(pg) is np.ndarray and pg.base is None and pg is not g \
-                            and pg is not ans:
+                if parent._op is None:            # a leaf: accumulate into .grad now
+                    if parent.grad is None and type(pg) is np.ndarray and pg.base is None \
+                            and pg is not g and pg is not ans and pg.dtype == pdata.dtype:
                         for a in args:
                             if pg is a:
                                 break
                         else:
-                            owned.add(parent)
-                elif parent in owned and np.result_type(prev, pg) == prev.dtype:
-                    prev += pg                # an array only the engine holds: sum in place
+                            parent.grad = pg      # made by the rule for this leaf alone
+                            continue
+                    _store_grad(parent, pg, False)
+                elif parent not in pending:
+                    pending[parent] = pg
+                    heappush(heap, (-parent._seq, parent))
                 else:
-                    total = pending[parent] = prev + pg
-                    if type(total) is np.ndarray:
-                        owned.add(parent)
+                    prev = pending[parent]
+                    if parent in summed and np.result_type(prev, pg) == prev.dtype:
+                        prev += pg                # an array only the engine holds: in place
+                    else:
+                        total = pending[parent] = prev + pg
+                        if type(total) is np.ndarray:
+                            summed.add(parent)
     finally:
         STATE.grad_enabled = previous
 
