@@ -10,6 +10,7 @@ import pytest
 
 import tinygrad_nn as tn
 from tinygrad_nn import Value
+from tinygrad_nn import value as value_module
 from tinygrad_nn.graph import toposort
 from tinygrad_nn.value import linear
 
@@ -33,6 +34,41 @@ def test_leaf_grad_does_not_alias_the_seed() -> None:
     x.backward(seed)               # the root is the leaf itself
     x.grad[0] = 99.0
     np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])
+
+
+def test_a_rules_fresh_gradient_becomes_the_leaf_grad_without_a_copy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # linear's weight and bias VJPs return new arrays nobody else holds: the engine keeps them
+    # instead of copying (the copying path, _store_grad, is never taken).
+    copied: list[str | None] = []
+    store = value_module._store_grad
+    monkeypatch.setattr(value_module, "_store_grad",
+                        lambda node, g: (copied.append(node.name), store(node, g)))
+    W, b = Value(np.ones((3, 4)), name="W"), Value(np.zeros(3), name="b")
+    x = Value(np.ones((2, 4)), requires_grad=False)
+    linear(x, W, b).sigmoid().sum().backward()
+    assert copied == []
+    np.testing.assert_allclose(W.grad, np.full((3, 4), 2 * sigmoid_prime(4.0)))   # net = 4
+    np.testing.assert_allclose(b.grad, np.full(3, 2 * sigmoid_prime(4.0)))
+    assert W.grad.flags.writeable and W.grad.base is None
+
+
+def test_a_gradient_held_elsewhere_is_never_summed_into_in_place() -> None:
+    # s = a + b hands one array g to both a and b; a then gets a second contribution (from
+    # a·v, created before s, so visited after it).  Adding into g in place would change b's
+    # pending gradient too.
+    x = Value(np.ones(3))
+    v, w = np.array([1.0, 2.0, 3.0]), np.array([10.0, 20.0, 30.0])
+    a, b = x * 2.0, x * 3.0
+    p = (a * v).sum()
+    s = a + b
+    ((s * w).sum() + p).backward()
+    np.testing.assert_array_equal(x.grad, 2.0 * (w + v) + 3.0 * w)
+
+
+def sigmoid_prime(z: float) -> float:
+    s = 1.0 / (1.0 + np.exp(-z))
+    return float(s * (1.0 - s))
 
 
 def test_grad_dtype_follows_the_leaf() -> None:

@@ -316,7 +316,7 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 def _linear_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
     """∂E/∂W = δ · Xᵀ summed over the batch: ``g.T @ x`` for rows of samples."""
-    if len(shape_of(g)) != 2:                 # one sample, or more batch axes: rows first
+    if g.ndim != 2:                           # one sample, or more batch axes: rows first
         out_f, in_f = shape_of(w)
         g, x = g.reshape(-1, out_f), x.reshape(-1, in_f)
     return g.T @ x
@@ -324,9 +324,9 @@ def _linear_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
 
 def _linear_vjp_b(g: Any, ans: Any, x: Any, w: Any, b: Any) -> Any:
     """∂E/∂B = δ summed over the batch rows."""
-    if len(shape_of(g)) != 2:
+    if g.ndim != 2:
         g = g.reshape(-1, shape_of(b)[0])
-    return g.sum(axis=0)
+    return np.add.reduce(g, 0) if type(g) is np.ndarray else g.sum(axis=0)   # (no method hop)
 
 
 def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:

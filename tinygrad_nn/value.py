@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from heapq import heappop, heappush
+from sys import getrefcount
 from typing import Any, Union
 
 import numpy as np
@@ -39,6 +40,15 @@ class _State:
 
 
 STATE = _State()
+
+def _read_only_one(dtype: Any) -> np.ndarray:
+    one = np.array(1.0, dtype=dtype)
+    one.flags.writeable = False
+    return one
+
+
+_ONE = {np.dtype(dt): _read_only_one(dt) for dt in (np.float64, np.float32)}
+"""The seed ∂E/∂E = 1 of a 0-d root, by dtype, shared by every backward (rules never write g)."""
 
 _SEQ = itertools.count()
 """Creation numbers: every Value takes the next one, so parents are numbered before children."""
@@ -317,6 +327,8 @@ class Value:
             if data.size != 1:
                 raise ValueError(f"backward: the root has shape {_fmt(data.shape)}; pass grad= "
                                  f"(an array of that shape) or reduce it to a scalar first")
+            if not data.ndim and data.dtype in _ONE:
+                return _ONE[data.dtype]
             return np.array(1.0, dtype=data.dtype).reshape(data.shape)   # ones_like, in C
         if isinstance(grad, Value):
             grad = grad.data
@@ -611,20 +623,22 @@ def linear(x: Value, weight: Value, bias: Value | None = None) -> Value:
     """The affine layer map f: ``x @ W.T + b`` in one node; per sample net X = W · out X + B."""
     if type(x) is not Value:
         x = _const(x, "linear")
-    xs, ws = x.shape, weight.shape
+    xd, wd = x.data, weight.data
+    ws: tuple[int, ...] = () if type(wd) is float else wd.shape
     if len(ws) != 2:
         raise ValueError(f"linear: weight must be a matrix (out_features, in_features), got "
                          f"shape {_fmt(ws)}")
+    xs: tuple[int, ...] = () if type(xd) is float else xd.shape
     if not xs or xs[-1] != ws[1]:
         raise ValueError(f"linear: expected {ws[1]} features, got "
                          f"{xs[-1] if xs else 'a scalar'} (input shape {_fmt(xs)}, weight "
                          f"shape {_fmt(ws)})")
     if bias is None:
-        return _record(ops.LINEAR.forward(x.data, weight.data), ops.LINEAR, (x, weight), ())
-    if bias.shape != (ws[0],):
+        return _record(ops.LINEAR.forward(xd, wd), ops.LINEAR, (x, weight), ())
+    bd = bias.data
+    if type(bd) is float or bd.shape != (ws[0],):
         raise ValueError(f"linear: bias must have shape ({ws[0]},), got {_fmt(bias.shape)}")
-    return _record(ops.LINEAR.forward(x.data, weight.data, bias.data), ops.LINEAR,
-                   (x, weight, bias), ())
+    return _record(ops.LINEAR.forward(xd, wd, bd), ops.LINEAR, (x, weight, bias), ())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -639,12 +653,14 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
     than its children: taking the pending node with the largest number first visits each node
     after everything that feeds a gradient into it, without a separate topological sort.  A
     leaf accumulates each contribution into ``.grad`` at once; an intermediate node's gradient
-    waits in a local table until the node is visited, is handed on and dropped.  A gradient array
-    that a rule has just created (not ``g`` passed through, not a view, not an input) belongs to
-    the engine alone and becomes a leaf's ``.grad`` without a copy; sums are added into in place.
+    waits in a local table until the node is visited, is handed on and dropped.
+
+    A gradient array nobody else refers to (see :func:`_sole_reference_count`) is reused: it
+    becomes a leaf's ``.grad`` without a copy, or later contributions are added into it in
+    place.  Anything else (``g`` passed through, a view, an input, the user's seed) is copied
+    first, so a ``.grad`` never aliases another array.
     """
     pending: dict[Value, Any] = {root: seed}
-    summed: set[Value] = set()               # pending gradients the engine made by adding
     heap = [(-root._seq, root)]
     anomaly = STATE.anomaly
     previous = STATE.grad_enabled
@@ -655,18 +671,19 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
             g = pending.pop(node)
             op = node._op
             if op is None:                    # only the root itself can be a leaf here
-                _store_grad(node, g, False)
+                _store_grad(node, g)
                 continue
             if node._retain or retain_grads:
-                _store_grad(node, g, node in summed)
+                _store_grad(node, g)
             parents = node._parents
+            n = len(parents)
             if create_graph:
                 ans, args = node, parents
-            elif len(parents) == 2:
-                ans, args = node.data, (parents[0].data, parents[1].data)
-            elif len(parents) == 1:
+            elif n == 1:
                 ans, args = node.data, (parents[0].data,)
-            elif len(parents) == 3:
+            elif n == 2:
+                ans, args = node.data, (parents[0].data, parents[1].data)
+            elif n == 3:
                 ans, args = node.data, (parents[0].data, parents[1].data, parents[2].data)
             else:
                 ans, args = node.data, tuple([p.data for p in parents])
@@ -681,35 +698,47 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                 except ZeroDivisionError:         # a float rule divided by 0 (e.g. √x at 0)
                     pg = _ieee_vjp(vjps[i], g, ans, args)
                 pdata = parent.data
-                if type(pg) is not float or type(pdata) is not float:
-                    pshape = () if type(pdata) is float else pdata.shape
-                    if (() if type(pg) is float else pg.shape) != pshape:
-                        pg = ops.unbroadcast(pg, pshape)
+                if type(pg) is np.ndarray:        # broadcast inputs: sum back to their shape
+                    if type(pdata) is not np.ndarray or pg.shape != pdata.shape:
+                        pg = ops.unbroadcast(pg, () if type(pdata) is float else pdata.shape)
+                elif create_graph and pg.shape != parent.shape:
+                    pg = ops.unbroadcast(pg, parent.shape)
                 if anomaly:
                     _check_finite(pg, op, node, f"backward (gradient for input {i})")
                 if parent._op is None:            # a leaf: accumulate into .grad now
                     if parent.grad is None and type(pg) is np.ndarray and pg.base is None \
-                            and pg is not g and pg is not ans and pg.dtype == pdata.dtype:
-                        for a in args:
-                            if pg is a:
-                                break
-                        else:
-                            parent.grad = pg      # made by the rule for this leaf alone
-                            continue
-                    _store_grad(parent, pg, False)
+                            and getrefcount(pg) == _SOLE and pg.dtype == pdata.dtype:
+                        parent.grad = pg          # made by the rule for this leaf alone
+                    else:
+                        _store_grad(parent, pg)
                 elif parent not in pending:
                     pending[parent] = pg
                     heappush(heap, (-parent._seq, parent))
                 else:
                     prev = pending[parent]
-                    if parent in summed and np.result_type(prev, pg) == prev.dtype:
-                        prev += pg                # an array only the engine holds: in place
+                    if type(prev) is np.ndarray and prev.base is None \
+                            and getrefcount(prev) == _SOLE + 1 \
+                            and np.result_type(prev, pg) == prev.dtype:
+                        prev += pg                # held by the table and prev alone: in place
                     else:
-                        total = pending[parent] = prev + pg
-                        if type(total) is np.ndarray:
-                            summed.add(parent)
+                        pending[parent] = prev + pg
     finally:
         STATE.grad_enabled = previous
+
+
+def _sole_reference_count() -> int:
+    """What ``getrefcount`` reports for an array held by one local variable (2 on CPython 3.11).
+
+    A rule's fresh result, held only by the engine's variable, counts exactly this; ``g`` passed
+    through, a node's data, an input, an op parameter or the user's seed are referenced elsewhere
+    too, so they count more.  The engine keeps (and adds into) only arrays at this count that own
+    their memory (``base is None``: not a view).
+    """
+    fresh = np.empty(0)
+    return getrefcount(fresh)
+
+
+_SOLE = _sole_reference_count()
 
 
 def _ieee_vjp(vjp: Any, g: Any, ans: Any, args: tuple[Any, ...]) -> Any:
@@ -722,8 +751,8 @@ def _ieee_vjp(vjp: Any, g: Any, ans: Any, args: tuple[Any, ...]) -> Any:
     return float(out) if np.ndim(out) == 0 and not isinstance(out, Value) else out
 
 
-def _store_grad(node: Value, g: Any, owned: bool) -> None:
-    """Accumulate ``g`` into ``node.grad`` in the node's own type: float or writable array."""
+def _store_grad(node: Value, g: Any) -> None:
+    """Accumulate ``g`` into ``node.grad`` in the node's own type: float or a writable array."""
     if node.grad is not None:
         total = node.grad + g
         if type(total) is np.ndarray and type(node.data) is np.ndarray \
@@ -731,12 +760,9 @@ def _store_grad(node: Value, g: Any, owned: bool) -> None:
             total = total.astype(node.data.dtype)   # float32 leaf + float64 g stays float32
         node.grad = total
     elif type(node.data) is np.ndarray and type(g) is not Value:
-        if owned and g.dtype == node.data.dtype:   # (owned: g is an ndarray)
-            node.grad = g                     # made by the engine for this node alone
-        else:
-            # a fresh writable array in the leaf's dtype: g may be a read-only
-            # broadcast view, the user's seed, or shared with another parent
-            node.grad = np.array(g, dtype=node.data.dtype)
+        # a fresh writable array in the leaf's dtype: g may be a read-only broadcast view,
+        # the user's seed, or shared with another parent
+        node.grad = np.array(g, dtype=node.data.dtype)
     else:
         node.grad = g
     if type(node.data) is float and type(node.grad) is not float \
