@@ -33,6 +33,9 @@ __all__ = [
 ]
 
 
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+
+
 def as_value(x: Any, fn: str = "as_value", dtype: Any = None) -> Value:
     """``x`` itself if it is a Value, else a constant Value (``requires_grad=False``) holding it.
 
@@ -41,6 +44,8 @@ def as_value(x: Any, fn: str = "as_value", dtype: Any = None) -> Value:
     """
     if isinstance(x, Value):
         return x
+    if type(x) is np.ndarray and x.dtype in _FLOATS and (dtype is None or x.dtype == dtype):
+        return Value._leaf(x, False, None)      # a float array needs no conversion: no checks
     if dtype is not None and isinstance(x, (np.ndarray, list, tuple)):
         arr = np.asarray(x)
         if arr.dtype.kind in "biuf":
@@ -145,10 +150,12 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     _check_reduction(reduction, "mse_loss")
     pred = as_value(pred, "mse_loss")
     target = as_value(target, "mse_loss", pred.dtype)
-    if pred.shape != target.shape:
+    p, t = pred.data, target.data
+    shape = () if type(p) is float else p.shape
+    if shape != (() if type(t) is float else t.shape):
         raise ValueError(f"mse_loss: prediction and target must have the same shape, got "
                          f"prediction {tuple(pred.shape)} and target {tuple(target.shape)}")
-    if pred.size == 0:
+    if 0 in shape:
         raise ValueError("mse_loss: the prediction is empty (shape "
                          f"{tuple(pred.shape)}); there is no error to average")
     return _node(ops.MSE, (pred, target), (reduction,))

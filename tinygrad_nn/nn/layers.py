@@ -121,12 +121,13 @@ class Linear(Module):
         """y = x·Wᵀ + b for x of shape (..., in_features); arrays are wrapped as constants."""
         if type(x) is not Value:
             x = F.as_value(x, self.name, self.weight.dtype)
-        shape = x.shape
-        if not shape or shape[-1] != self.in_features:
+        try:
+            return fused_linear(x, self.weight, self.bias)   # W and b are this layer's own
+        except ValueError:
+            shape = x.shape                   # the only shape that can be wrong is the input's
             got = shape[-1] if shape else "a scalar"
             raise ValueError(f"{self.name}: expected {self.in_features} features, got {got} "
-                             f"(input shape {tuple(shape)})")
-        return fused_linear(x, self.weight, self.bias)   # W and b are this layer's own Values
+                             f"(input shape {tuple(shape)})") from None
 
     def config(self) -> dict[str, Any]:
         """``{"in_features", "out_features", "bias", "dtype"}``."""

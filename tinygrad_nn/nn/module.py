@@ -36,6 +36,8 @@ class Module:
 
     role: str | None = None
     _name: str | None = None
+    _label_cache: tuple[Any, Any, str] = (object(), object(), "")
+    """(role, _name, scope_label) of the last call: the label is rebuilt when either changes."""
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -69,8 +71,11 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` inside ``scope(self.scope_label, module=self)``."""
         # the body of ``with scope(...)``, inlined: every layer call of every step comes here
+        cache = self._label_cache
+        if cache[0] is not self.role or cache[1] is not self._name:
+            cache = self._label_cache = (self.role, self._name, self.scope_label)
         outer = STATE.scope
-        STATE.scope = Scope(self.scope_label, outer, self)
+        STATE.scope = Scope(cache[2], outer, self)
         try:
             return self.forward(*args, **kwargs)
         finally:
