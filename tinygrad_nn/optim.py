@@ -91,20 +91,23 @@ class Optimizer:
 
     def step(self) -> None:
         """Apply one update to every parameter that has a gradient."""
-        fn = f"{type(self).__name__}.step"
         work: list[tuple[int, Value, Any]] = []
         for i, p in enumerate(self.params):
-            g = _grad_array(p)
+            g = p.grad
             if g is None:
                 continue
+            if type(g) is not np.ndarray:
+                g = _grad_array(p)
+            data = p.data
             gshape = g.shape if type(g) is np.ndarray else np.shape(g)
-            if gshape != p.shape:
-                raise ValueError(f"{fn}: parameter {i} has shape {p.shape} but its gradient has "
-                                 f"shape {gshape}")
+            if gshape != (data.shape if type(data) is np.ndarray else ()):
+                raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape "
+                                 f"{p.shape} but its gradient has shape {gshape}")
             work.append((i, p, g))
+        decay = self.weight_decay
         for i, p, g in work:
-            if self.weight_decay:
-                g = g + self.weight_decay * p.data  # L2 penalty ½λ‖W‖² adds λW to ∂E/∂W
+            if decay:
+                g = g + decay * p.data        # L2 penalty ½λ‖W‖² adds λW to ∂E/∂W
             delta = self._delta(i, p, g)
             if type(p.data) is float:
                 p.data = float(p.data - delta)
