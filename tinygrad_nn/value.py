@@ -660,6 +660,9 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
     place.  Anything else (``g`` passed through, a view, an input, the user's seed) is copied
     first, so a ``.grad`` never aliases another array.
     """
+    if root._op is None:                      # backward from a leaf: ∂x/∂x = 1
+        _store_grad(root, seed)
+        return
     pending: dict[Value, Any] = {root: seed}
     heap = [(-root._seq, root)]
     anomaly = STATE.anomaly
@@ -669,10 +672,6 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
         while heap:
             node = heappop(heap)[1]
             g = pending.pop(node)
-            op = node._op
-            if op is None:                    # only the root itself can be a leaf here
-                _store_grad(node, g)
-                continue
             if node._retain or retain_grads:
                 _store_grad(node, g)
             parents = node._parents
@@ -687,16 +686,18 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                 ans, args = node.data, (parents[0].data, parents[1].data, parents[2].data)
             else:
                 ans, args = node.data, tuple([p.data for p in parents])
-            if node._ctx:
-                args += node._ctx                 # the rules take (g, ans, *inputs, *params)
+            # the rules take (g, ans, *inputs, *params)
+            call = (g, ans, *args, *node._ctx) if node._ctx else (g, ans, *args)
+            op = node._op
+            assert op is not None                 # leaves are never pushed (see below)
             vjps = op.vjps
             for i, parent in enumerate(parents):
                 if not parent.requires_grad:
                     continue
                 try:
-                    pg = vjps[i](g, ans, *args)
+                    pg = vjps[i](*call)
                 except ZeroDivisionError:         # a float rule divided by 0 (e.g. √x at 0)
-                    pg = _ieee_vjp(vjps[i], g, ans, args)
+                    pg = _ieee_vjp(vjps[i], call)
                 pdata = parent.data
                 if type(pg) is np.ndarray:        # broadcast inputs: sum back to their shape
                     if type(pdata) is not np.ndarray or pg.shape != pdata.shape:
@@ -741,13 +742,10 @@ def _sole_reference_count() -> int:
 _SOLE = _sole_reference_count()
 
 
-def _ieee_vjp(vjp: Any, g: Any, ans: Any, args: tuple[Any, ...]) -> Any:
+def _ieee_vjp(vjp: Any, call: tuple[Any, ...]) -> Any:
     """Re-run a scalar rule on NumPy floats, so x/0 gives ±inf or nan as it does for arrays."""
-    def f(x: Any) -> Any:
-        return np.float64(x) if type(x) is float else x
-
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = vjp(f(g), f(ans), *[f(a) for a in args])
+        out = vjp(*[np.float64(x) if type(x) is float else x for x in call])
     return float(out) if np.ndim(out) == 0 and not isinstance(out, Value) else out
 
 
