@@ -2,9 +2,10 @@
 
 Each entry is one :class:`Op`: ``forward(*inputs, *params)`` computes the value, and
 ``vjps[i](g, ans, *inputs, *params)`` is the *local factor of the chain rule* for input ``i``:
-given ``g = ∂E/∂ans`` it returns ``∂E/∂input_i`` (a vector-Jacobian product).  This is the only
-place in tinygrad_nn where a derivative is written down; the engine (:mod:`tinygrad_nn.value`),
-the graph pictures and the tests all read it from here.
+given ``g = ∂E/∂ans`` it returns ``∂E/∂input_i`` (a vector-Jacobian product) in the shape of
+input ``i`` (an op that broadcasts its inputs sums the copies back, :func:`sum_to`).  This is
+the only place in tinygrad_nn where a derivative is written down; the engine
+(:mod:`tinygrad_nn.value`), the graph pictures and the tests all read it from here.
 
 Inputs reach the rules as raw data (a Python ``float`` for scalars, an ``np.ndarray`` for tensors),
 or, when ``backward(create_graph=True)`` asks for a differentiable gradient, as ``Value`` objects.
@@ -97,6 +98,11 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     if not shape:
         return summed if hasattr(summed, "_op") else float(summed)
     return summed.reshape(shape)
+
+
+def sum_to(g: Any, x: Any) -> Any:
+    """``g`` summed back to the shape of the input ``x`` (see :func:`unbroadcast`)."""
+    return unbroadcast(g, shape_of(x))
 
 
 def _broadcast_back(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
@@ -429,23 +435,26 @@ def _cross_entropy_fwd(x: Any, t: Any) -> Any:
 # The table
 # ----------------------------------------------------------------------------------------------
 
+# The binary element-wise ops broadcast their inputs, so their rules sum each gradient back to
+# its input's shape (sum_to); every other rule already returns its input's shape.  A float g
+# means every input was a float (the scalar fast path): nothing to sum, no call.
 ADD = Op("add", "+", lambda a, b: a + b,
-         lambda g, ans, a, b: g,
-         lambda g, ans, a, b: g)
+         lambda g, ans, a, b: g if type(g) is float else sum_to(g, a),
+         lambda g, ans, a, b: g if type(g) is float else sum_to(g, b))
 SUB = Op("sub", "-", lambda a, b: a - b,
-         lambda g, ans, a, b: g,
-         lambda g, ans, a, b: -g)
+         lambda g, ans, a, b: g if type(g) is float else sum_to(g, a),
+         lambda g, ans, a, b: -g if type(g) is float else sum_to(-g, b))
 MUL = Op("mul", "*", lambda a, b: a * b,
-         lambda g, ans, a, b: g * b,
-         lambda g, ans, a, b: g * a)
+         lambda g, ans, a, b: g * b if type(g) is float else sum_to(g * b, a),
+         lambda g, ans, a, b: g * a if type(g) is float else sum_to(g * a, b))
 DIV = Op("div", "/", lambda a, b: a / b,
-         lambda g, ans, a, b: g / b,
-         lambda g, ans, a, b: -g * ans / b)
+         lambda g, ans, a, b: g / b if type(g) is float else sum_to(g / b, a),
+         lambda g, ans, a, b: -g * ans / b if type(g) is float else sum_to(-g * ans / b, b))
 NEG = Op("neg", "neg", lambda a: -a,
          lambda g, ans, a: -g)
 POW = Op("pow", "**", _pow_fwd,
-         lambda g, ans, a, b: g * b * a ** (b - 1.0),
-         _pow_vjp_exponent)
+         lambda g, ans, a, b: sum_to(g * b * a ** (b - 1.0), a),
+         lambda g, ans, a, b: sum_to(_pow_vjp_exponent(g, ans, a, b), b))
 POWC = Op("powc", "**", _powc_fwd,                                  # exponent p is a constant
           lambda g, ans, a, p: g * (2.0 * a if p == 2 else p * a ** (p - 1) if p != 0
                                     else 0.0 * a))          # (x⁰)' = 0, also at x = 0
@@ -487,7 +496,7 @@ BROADCAST_TO = Op("broadcast_to", "broadcast", lambda x, shape: np.broadcast_to(
                   lambda g, ans, x, shape: unbroadcast(g, shape_of(x)))
 GETITEM = Op("getitem", "[]", lambda x, index: np.asarray(x[index]), _getitem_vjp)
 SCATTER = Op("scatter", "scatter", scatter_add,                     # the VJP of indexing
-             lambda g, ans, x, shape, index: g[index])
+             lambda g, ans, x, shape, index: sum_to(g[index], x))
 
 SOFTMAX = Op("softmax", "softmax", _softmax_fwd, _softmax_vjp)
 LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vjp)

@@ -2,10 +2,11 @@
 
 A Value holds ``data`` (a Python float for scalars, an ``np.ndarray`` for tensors), the primitive
 ``Op`` that produced it and its ``parents`` (the op's inputs, in argument order).  ``backward()``
-walks the graph from the result back to the leaves in reverse topological order and applies the
-chain rule: each node hands ``g · (local derivative)`` to each parent, where the local derivative
-is the op's rule in :mod:`tinygrad_nn.ops`.  Nodes keep no closures and no reference to their
-children, so a graph is freed by reference counting as soon as its result is dropped.
+walks the graph from the result back to the leaves, each node after all of its children, and
+applies the chain rule: each node hands ``g · (local derivative)`` to each parent, where the
+local derivative is the op's rule in :mod:`tinygrad_nn.ops`.  Nodes keep no closures and no
+reference to their children, so a graph is freed by reference counting as soon as its result is
+dropped.
 """
 
 from __future__ import annotations
@@ -698,17 +699,11 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                     pg = vjps[i](*call)
                 except ZeroDivisionError:         # a float rule divided by 0 (e.g. √x at 0)
                     pg = _ieee_vjp(vjps[i], call)
-                pdata = parent.data
-                if type(pg) is np.ndarray:        # broadcast inputs: sum back to their shape
-                    if type(pdata) is not np.ndarray or pg.shape != pdata.shape:
-                        pg = ops.unbroadcast(pg, () if type(pdata) is float else pdata.shape)
-                elif create_graph and pg.shape != parent.shape:
-                    pg = ops.unbroadcast(pg, parent.shape)
                 if anomaly:
                     _check_finite(pg, op, node, f"backward (gradient for input {i})")
                 if parent._op is None:            # a leaf: accumulate into .grad now
                     if parent.grad is None and type(pg) is np.ndarray and pg.base is None \
-                            and getrefcount(pg) == _SOLE and pg.dtype == pdata.dtype:
+                            and getrefcount(pg) == _SOLE and pg.dtype == parent.data.dtype:
                         parent.grad = pg          # made by the rule for this leaf alone
                     else:
                         _store_grad(parent, pg)
