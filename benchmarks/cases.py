@@ -370,6 +370,33 @@ def torch_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
     return step
 
 
+def torch_nn_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+                  lr: float = LR) -> Step | None:
+    """PyTorch's user-facing API: ``nn.Sequential`` + ``nn.MSELoss`` + ``optim.SGD``."""
+    torch = peers.load("torch")
+    if torch is None:
+        return None
+    layers: list[Any] = []
+    for w, b in zip(params[0::2], params[1::2]):
+        linear = torch.nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(w))
+            linear.bias.copy_(torch.from_numpy(b))
+        layers += [linear, torch.nn.Sigmoid()]
+    model = torch.nn.Sequential(*layers)
+    loss_fn = torch.nn.MSELoss()
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+
+    def step() -> float:
+        opt.zero_grad()
+        loss = loss_fn(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return float(loss.item())
+    return step
+
+
 def autograd_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                   lr: float = LR) -> Step | None:
     """HIPS autograd: the loss written with ``autograd.numpy``, ``value_and_grad``, SGD."""
@@ -426,7 +453,8 @@ def _sgd_case(key: str, title: str, net: Sequence[int], batch: int, float32: boo
         case.notes.append("tinygrad_nn.nn is not in the tree yet: no nn+optim row.")
     else:
         case.runners["tinygrad_nn nn+optim"] = nn_runner
-    for name, make in (("torch", torch_step), ("autograd", autograd_step)):
+    for name, make in (("torch", torch_step), ("torch nn+optim", torch_nn_step),
+                       ("autograd", autograd_step)):
         runner = make(params, x, y)
         if runner is None:
             case.notes.append(f"{name} is not installed: skipped.")
@@ -436,12 +464,17 @@ def _sgd_case(key: str, title: str, net: Sequence[int], batch: int, float32: boo
         torch = peers.load("torch")
         assert torch is not None
         case.runners["torch 1 thread"] = _one_thread(torch, case.runners["torch"])
+        case.runners["torch nn+optim 1 thread"] = _one_thread(torch,
+                                                              case.runners["torch nn+optim"])
         case.notes.append(f"torch runs with its default {torch.get_num_threads()} threads; "
                           "'torch 1 thread' sets torch.set_num_threads(1) around each step.")
     case.notes.append("float64 unless the name says float32; E = mean((a − y)²); one step = "
                       "forward, backward and the SGD update of every weight. 'tinygrad_nn' "
                       "calls the engine directly (value.linear, sigmoid, the fused mse op, "
-                      "p.data -= lr * p.grad); 'nn+optim' is nn.mlp + nn.MSELoss + optim.SGD.")
+                      "p.data -= lr * p.grad); 'nn+optim' is nn.mlp + nn.MSELoss + optim.SGD. "
+                      "'torch' is the same functional code (F.linear, torch.sigmoid, "
+                      "F.mse_loss, p.sub_); 'torch nn+optim' is nn.Sequential + nn.MSELoss + "
+                      "optim.SGD.")
     return case
 
 
