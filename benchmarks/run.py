@@ -2,16 +2,21 @@
 
     python -m benchmarks.run            # the full run (a few minutes)
     python -m benchmarks.run --quick    # fewer repetitions, a shorter memory-growth run
+    python -m benchmarks.run --case small_step --processes 5  # one case, 5 fresh processes
 
-Within a case every implementation is timed in the same process, repetitions interleaved
+Within a process every implementation of a case is timed side by side, repetitions interleaved
 (the order rotates every repetition), and the median of the repetitions is reported with its
-ratio to the case's baseline (hand-written NumPy, or micrograd for the scalar MLP).
+ratio to the case's baseline (hand-written NumPy, or micrograd for the scalar MLP).  Small steps
+also move from process to process (where the arrays land in memory, what the machine is doing),
+so ``--processes N`` times each case in N fresh interpreters and reports the median of the N
+per-process medians, with the lowest and highest of them as the spread.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import multiprocessing
 import statistics
 import sys
 import time
@@ -50,6 +55,39 @@ def time_case(case: Case, repeats: int, min_time: float = 0.05) -> dict[str, lis
                 run()
             samples[name].append((time.perf_counter() - start) / number)
     return samples
+
+
+def _time_alone(key: str, sizes: Sizes, repeats: int, min_time: float,
+                blas_threads: int | None) -> tuple[Case, dict[str, list[float]]]:
+    """Build and time one case (run in a fresh interpreter); the case comes back without runners."""
+    if blas_threads is not None:
+        peers.limit_blas_threads(blas_threads)
+    case = _MAKERS[key](sizes)
+    samples = time_case(case, repeats, min_time) if case.runners else {}
+    return replace(case, runners={}), samples
+
+
+def time_case_in_processes(key: str, processes: int, sizes: Sizes, repeats: int,
+                           min_time: float = 0.05, blas_threads: int | None = None
+                           ) -> tuple[Case, dict[str, list[float]]]:
+    """Time case ``key`` in ``processes`` fresh interpreters, one after the other.
+
+    Returns the case (without runners) and, per implementation, the median of each process's
+    repetitions: one number per process.
+    """
+    context = multiprocessing.get_context("spawn")
+    per_process: dict[str, list[float]] = {}
+    case: Case | None = None
+    with context.Pool(1, maxtasksperchild=1) as pool:      # a new interpreter for every task
+        for _ in range(processes):
+            case, samples = pool.apply(_time_alone, (key, sizes, repeats, min_time, blas_threads))
+            for name, s in samples.items():
+                per_process.setdefault(name, []).append(statistics.median(s))
+    assert case is not None
+    case.notes.append(f"Each figure is the median over {processes} fresh processes of the "
+                      f"per-process median ({repeats} interleaved repetitions each); min … max "
+                      "are the lowest and highest per-process medians.")
+    return case, per_process
 
 
 def _fmt_time(seconds: float) -> str:
@@ -103,21 +141,42 @@ def to_markdown(tables: Sequence[Table], machine: dict[str, str], command: str) 
     return "\n".join(lines) + "\n"
 
 
+_MAKERS = {make.__name__.removeprefix("case_"): make for make in TIMED_CASES}
+CASE_KEYS = (*_MAKERS, "memory")
+"""The names ``--case`` accepts: each timed case's key, and ``memory``."""
+
+
 def run(sizes: Sizes = FULL, repeats: int = 9, out: Path | None = RESULTS,
-        command: str = COMMAND, verbose: bool = True, min_time: float = 0.05) -> list[Table]:
-    """Build, time and summarize every case; write the Markdown to ``out`` (unless None)."""
+        command: str = COMMAND, verbose: bool = True, min_time: float = 0.05,
+        only: Sequence[str] | None = None, processes: int = 1,
+        blas_threads: int | None = None) -> list[Table]:
+    """Build, time and summarize every case (or the ``only`` ones); write the Markdown to out.
+
+    ``processes > 1`` times each case in that many fresh interpreters (see
+    :func:`time_case_in_processes`); ``blas_threads`` is applied in each of them.
+    """
+    unknown = sorted(set(only or ()) - set(CASE_KEYS))
+    if unknown:
+        raise ValueError(f"run: unknown case {unknown[0]!r}; expected one of {list(CASE_KEYS)}")
     tables = []
-    for make in TIMED_CASES:
-        case = make(sizes)
+    for key, make in _MAKERS.items():
+        if only and key not in only:
+            continue
         if verbose:
-            print(f"{case.title} ...", file=sys.stderr, flush=True)
-        samples = time_case(case, repeats, min_time) if case.runners else {}
+            print(f"{key} ...", file=sys.stderr, flush=True)
+        if processes > 1:
+            case, samples = time_case_in_processes(key, processes, sizes, repeats, min_time,
+                                                   blas_threads)
+        else:
+            case = make(sizes)
+            samples = time_case(case, repeats, min_time) if case.runners else {}
         tables.append(summarize(case, samples))
         del case
         gc.collect()
-    if verbose:
-        print("(6) memory ...", file=sys.stderr, flush=True)
-    tables.append(case_memory(sizes))
+    if not only or "memory" in only:
+        if verbose:
+            print("(6) memory ...", file=sys.stderr, flush=True)
+        tables.append(case_memory(sizes))
     text = to_markdown(tables, peers.machine(), command)
     if out is not None:
         out.write_text(text, encoding="utf-8")
@@ -127,13 +186,19 @@ def run(sizes: Sizes = FULL, repeats: int = 9, out: Path | None = RESULTS,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m benchmarks.run [--quick] [--repeats N] [--out PATH]``."""
+    """``python -m benchmarks.run [--quick] [--repeats N] [--case NAME] [--processes N] ...``."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="3 repetitions and a 100 → 1,000 step memory-growth run")
     parser.add_argument("--repeats", type=int, default=None,
                         help="repetitions per implementation (default 9, 3 with --quick)")
+    parser.add_argument("--case", action="append", choices=CASE_KEYS, dest="cases",
+                        metavar="NAME", help=f"run only this case (repeatable): "
+                                             f"{', '.join(CASE_KEYS)}")
+    parser.add_argument("--processes", type=int, default=1, metavar="N",
+                        help="time each case in N fresh interpreters and report the median of "
+                             "their medians (default 1: everything in this process)")
     parser.add_argument("--out", type=Path, default=RESULTS,
                         help=f"where to write the Markdown (default {RESULTS})")
     parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
@@ -143,11 +208,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = replace(FULL, growth_steps=(100, 1_000)) if args.quick else FULL
     repeats = args.repeats or (3 if args.quick else 9)
     command = COMMAND + (" --quick" if args.quick else "")
+    command += "".join(f" --case {key}" for key in args.cases or ())
+    command += f" --repeats {args.repeats}" if args.repeats else ""
+    command += f" --processes {args.processes}" if args.processes > 1 else ""
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1, got {args.processes}")
     if args.blas_threads is not None:
         if not peers.limit_blas_threads(args.blas_threads):
             parser.error("--blas-threads needs threadpoolctl (pip install threadpoolctl)")
         command += f" --blas-threads {args.blas_threads}"
-    run(sizes, repeats, args.out, command)
+    run(sizes, repeats, args.out, command, only=args.cases, processes=args.processes,
+        blas_threads=args.blas_threads)
     return 0
 
 

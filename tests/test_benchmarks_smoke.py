@@ -78,3 +78,32 @@ def test_quick_cli_writes_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert main(["--quick", "--repeats", "1", "--out", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert "## (4) One epoch" in text and "## (6) Memory" in text
+
+
+def test_case_option_runs_only_the_named_cases(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import benchmarks.run as bench_run
+
+    monkeypatch.setattr(bench_run, "FULL", cases.TINY)
+    out = tmp_path / "results.md"
+    assert main(["--case", "small_step", "--repeats", "1", "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "## (2) One SGD step" in text
+    assert "## (1)" not in text and "## (6)" not in text
+    assert "`python -m benchmarks.run --case small_step --repeats 1`" in text
+    with pytest.raises(ValueError, match="unknown case 'nope'"):
+        run(cases.TINY, repeats=1, out=None, verbose=False, only=["nope"])
+
+
+def test_processes_time_each_case_in_fresh_interpreters() -> None:
+    """Two spawned processes: one number per process and implementation, and a note saying so."""
+    import benchmarks.run as bench_run
+
+    case, per_process = bench_run.time_case_in_processes("scalar_mlp", 2, cases.TINY, repeats=1,
+                                                         min_time=0.0)
+    assert case.key == "scalar_mlp" and case.runners == {}
+    assert per_process and all(len(values) == 2 for values in per_process.values())
+    assert all(v > 0.0 for values in per_process.values() for v in values)
+    assert any("median over 2 fresh processes" in note for note in case.notes)
+    table = bench_run.summarize(case, per_process)
+    assert table.rows[0][0] == "tinygrad_nn"
