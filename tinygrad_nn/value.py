@@ -14,11 +14,12 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import platform
+import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from heapq import heappop, heappush
-from sys import getrefcount
 from typing import Any, Union
 
 import numpy as np
@@ -41,6 +42,7 @@ class _State:
 
 
 STATE = _State()
+
 
 def _read_only_one(dtype: Any) -> np.ndarray:
     one = np.array(1.0, dtype=dtype)
@@ -722,14 +724,22 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
         STATE.grad_enabled = previous
 
 
+getrefcount: Callable[[Any], int] = getattr(sys, "getrefcount", lambda obj: 0)
+"""``sys.getrefcount`` where the interpreter has one (CPython): see _sole_reference_count."""
+
+
 def _sole_reference_count() -> int:
     """What ``getrefcount`` reports for an array held by one local variable (2 on CPython 3.11).
 
     A rule's fresh result, held only by the engine's variable, counts exactly this; ``g`` passed
     through, a node's data, an input, an op parameter or the user's seed are referenced elsewhere
     too, so they count more.  The engine keeps (and adds into) only arrays at this count that own
-    their memory (``base is None``: not a view).
+    their memory (``base is None``: not a view).  Reference counts are checked this way on
+    CPython 3.10-3.13 only (later versions may skip counting references the interpreter only
+    borrows); elsewhere this returns -1, which no array matches, and the engine always copies.
     """
+    if platform.python_implementation() != "CPython" or sys.version_info >= (3, 14):
+        return -1
     fresh = np.empty(0)
     return getrefcount(fresh)
 
