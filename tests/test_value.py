@@ -67,6 +67,23 @@ def test_a_gradient_held_elsewhere_is_never_summed_into_in_place() -> None:
     np.testing.assert_array_equal(x.grad, 2.0 * (w + v) + 3.0 * w)
 
 
+def test_backward_sums_in_the_same_order_every_run() -> None:
+    # x feeds many nodes whose gradients are summed into x.grad; two separate builds of the same
+    # program must give bit-identical gradients (the visiting order is the creation order).
+    def grads() -> np.ndarray:
+        rng = np.random.default_rng(3)
+        x = Value(rng.standard_normal(5))
+        total = x * 0.0
+        for k in range(40):
+            w = rng.standard_normal(5)
+            total = total + ((x * w).sigmoid() * (x + float(k))).exp() * 1e-3
+        (total.sum() + (x * x).sum()).backward()
+        return np.array(x.grad)
+
+    first, second = grads(), grads()
+    assert first.tobytes() == second.tobytes()
+
+
 def sigmoid_prime(z: float) -> float:
     s = 1.0 / (1.0 + np.exp(-z))
     return float(s * (1.0 - s))
