@@ -216,7 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--processes must be at least 1, got {args.processes}")
     if args.blas_threads is not None:
         if not peers.limit_blas_threads(args.blas_threads):
-            parser.error("--blas-threads needs threadpoolctl (pip install threadpoolctl)")
+            parser.error("--blas-threads needs threadpoolctl (pip install -e \".[bench]\")")
         command += f" --blas-threads {args.blas_threads}"
     run(sizes, repeats, args.out, command, only=args.cases, processes=args.processes,
         blas_threads=args.blas_threads)
