@@ -1,4 +1,4 @@
-"""``python -m tinygrad_nn``: the command line (see :mod:`tinygrad_nn.cli`)."""
+"""``python -m tinygrad_nn``: the command line (see ``tinygrad_nn.cli``)."""
 
 import sys
 

@@ -7,11 +7,11 @@ A checkpoint is a NumPy ``.npz`` archive holding
   "config": model.config(), "metadata": {...}}``;
 * one float array per parameter, named as in ``model.state_dict()``.
 
-:func:`save` writes it atomically (a temporary file in the same directory, flushed and
+``save`` writes it atomically (a temporary file in the same directory, flushed and
 fsync'ed, then ``os.replace``), so a crash leaves either the old checkpoint or the new one,
-never a torn file.  :func:`load` reads it with ``allow_pickle=False`` and rebuilds the model
+never a torn file.  ``load`` reads it with ``allow_pickle=False`` and rebuilds the model
 through ``nn.from_config``, which only builds the project's registered layer types: a file
-naming any other class is refused.  Anything wrong with a file raises :class:`CheckpointError`
+naming any other class is refused.  Anything wrong with a file raises ``CheckpointError``
 saying what.
 """
 
@@ -189,7 +189,7 @@ def _metadata(header: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_metadata(path: PathLike) -> dict[str, Any]:
-    """The ``metadata`` dict stored by :func:`save` (checked like :func:`load`)."""
+    """The ``metadata`` dict stored by ``save`` (checked like ``load``)."""
     header, _ = _read(path)
     return _metadata(header)
 
@@ -199,13 +199,13 @@ def load(path: PathLike) -> Any:
 
     Only the project's registered layer types are built.  Missing or unexpected parameters,
     shape mismatches, non-float arrays, unknown types, pickled entries and corrupted or
-    truncated files raise :class:`CheckpointError`; a missing file raises FileNotFoundError.
+    truncated files raise ``CheckpointError``; a missing file raises FileNotFoundError.
     """
     return _load(path)[0]
 
 
 def _load(path: PathLike) -> tuple[Any, dict[str, Any]]:
-    """:func:`load` and :func:`read_metadata` from one read of the file."""
+    """``load`` and ``read_metadata`` from one read of the file."""
     from . import nn
 
     header, arrays = _read(path)

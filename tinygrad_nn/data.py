@@ -7,12 +7,12 @@ seed always gives the same result.
 
 Contents
 --------
-* :class:`DataLoader` -- iterate over shuffled minibatches ``(xb, yb)``.
-* :func:`one_hot` -- class indices to one-hot rows.
-* :func:`train_test_split` -- random (optionally stratified) train/test split.
-* :func:`load_digits` -- the 8x8 UCI handwritten digits, shipped with the package.
-* :func:`load_mnist` -- MNIST from the user's own IDX or CSV files.
-* :func:`make_xor`, :func:`make_moons`, :func:`make_spirals`, :func:`make_circles` --
+* ``DataLoader`` -- iterate over shuffled minibatches ``(xb, yb)``.
+* ``one_hot`` -- class indices to one-hot rows.
+* ``train_test_split`` -- random (optionally stratified) train/test split.
+* ``load_digits`` -- the 8x8 UCI handwritten digits, shipped with the package.
+* ``load_mnist`` -- MNIST from the user's own IDX or CSV files.
+* ``make_xor``, ``make_moons``, ``make_spirals``, ``make_circles`` --
   seeded 2-D toy classification sets.
 """
 

@@ -3,7 +3,7 @@
 Every function takes Values (or NumPy arrays / numbers, which are wrapped as constants that do not
 require grad) and returns a ``Value`` recorded in the graph, so ``backward()`` differentiates it.
 The derivatives are not written here: each function is one primitive of the rule table
-(:mod:`tinygrad_nn.ops`) or a short composition of them.  :mod:`tinygrad_nn.nn` wraps the same
+(``tinygrad_nn.ops``) or a short composition of them.  ``tinygrad_nn.nn`` wraps the same
 functions as modules (``nn.Linear``, ``nn.Sigmoid``, ``nn.MSELoss``...).
 """
 

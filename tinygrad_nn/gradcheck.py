@@ -115,7 +115,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Value], *, eps: float = 1
     """Check the engine's ∂fn/∂x against central finite differences for every input that needs grad.
 
     Passes when |analytic − numeric| ≤ atol + rtol·|numeric| for every entry; returns ``True`` or
-    raises :class:`GradcheckError` listing the worst entries (input, index, analytic, numeric,
+    raises ``GradcheckError`` listing the worst entries (input, index, analytic, numeric,
     error). ``fast=True`` compares directional derivatives along a few random directions instead.
     The inputs' data and ``.grad`` are left as they were.
     """

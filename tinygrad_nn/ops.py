@@ -1,11 +1,11 @@
 """The rule table: every primitive operation, its forward computation and its local derivatives.
 
-Each entry is one :class:`Op`: ``forward(*inputs, *params)`` computes the value, and
+Each entry is one ``Op``: ``forward(*inputs, *params)`` computes the value, and
 ``vjps[i](g, ans, *inputs, *params)`` is the *local factor of the chain rule* for input ``i``:
 given ``g = ∂E/∂ans`` it returns ``∂E/∂input_i`` (a vector-Jacobian product) in the shape of
-input ``i`` (an op that broadcasts its inputs sums the copies back, :func:`sum_to`).  This is
+input ``i`` (an op that broadcasts its inputs sums the copies back, ``sum_to``).  This is
 the only place in tinygrad_nn where a derivative is written down; the engine
-(:mod:`tinygrad_nn.value`), the graph pictures and the tests all read it from here.
+(``tinygrad_nn.value``), the graph pictures and the tests all read it from here.
 
 Inputs reach the rules as raw data (a Python ``float`` for scalars, an ``np.ndarray`` for tensors),
 or, when ``backward(create_graph=True)`` asks for a differentiable gradient, as ``Value`` objects.
@@ -101,7 +101,7 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
 
 
 def sum_to(g: Any, x: Any) -> Any:
-    """``g`` summed back to the shape of the input ``x`` (see :func:`unbroadcast`)."""
+    """``g`` summed back to the shape of the input ``x`` (see ``unbroadcast``)."""
     return unbroadcast(g, shape_of(x))
 
 

@@ -2,8 +2,8 @@
 
 The tutorial's update is plain gradient descent, ``W ← W − η ∂E/∂W`` and ``B ← B − η ∂E/∂B``;
 with a mean loss the gradient is already averaged over the minibatch ("accumulated ... and
-finally divided by the minibatch size"), so :class:`SGD` with the defaults is exactly that step.
-:class:`Adam` is the usual adaptive alternative.
+finally divided by the minibatch size"), so ``SGD`` with the defaults is exactly that step.
+``Adam`` is the usual adaptive alternative.
 
 Every optimizer updates ``p.data`` in place, keeps its own buffers (momentum, moments) and never
 writes into ``p.grad`` (a gradient array may be shared).  Parameters whose ``grad`` is None (not

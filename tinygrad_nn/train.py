@@ -1,4 +1,4 @@
-"""The tutorial's training and test process: :func:`fit`, :func:`evaluate`, :func:`predict`.
+"""The tutorial's training and test process: ``fit``, ``evaluate``, ``predict``.
 
 Training (seed 000, "Training process")::
 
@@ -9,8 +9,8 @@ Training (seed 000, "Training process")::
                                          optimizer.step()          W ← W − η ∂E/∂W
                                          optimizer.zero_grad()     reset gradients
 
-Test process: :func:`evaluate` (mean error over a test set, and accuracy for classes).
-Using the network: :func:`predict` (feed-forward only, under ``no_grad``).
+Test process: ``evaluate`` (mean error over a test set, and accuracy for classes).
+Using the network: ``predict`` (feed-forward only, under ``no_grad``).
 
 Also the ``train`` and ``predict`` subcommands of ``python -m tinygrad_nn``.
 """
@@ -78,11 +78,11 @@ Callback = Callable[[int, "History"], Any] | EpochCallback
 
 @dataclass
 class History:
-    """Per-epoch record of a :func:`fit` run (only completed epochs are recorded).
+    """Per-epoch record of a ``fit`` run (only completed epochs are recorded).
 
     ``loss``: mean training error of the epoch (batch losses weighted by batch size);
     ``accuracy``: training accuracy while the epoch ran (empty unless the targets are classes);
-    ``val_loss``/``val_accuracy``: :func:`evaluate` on ``val_data`` after each epoch;
+    ``val_loss``/``val_accuracy``: ``evaluate`` on ``val_data`` after each epoch;
     ``seconds``: wall time per epoch; ``steps``: optimizer steps completed;
     ``interrupted``: True when Ctrl-C stopped the run.
     """
@@ -426,7 +426,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     ``loader`` yields ``(xb, yb)`` minibatches (a DataLoader reshuffles every epoch).
     ``loss_fn(out, yb)`` returns the scalar error E.  After each epoch ``val_data=(X, Y)`` is
     evaluated, the checkpoint (if a path is given) is saved, and the callbacks run.
-    A NaN/inf loss or gradient raises :class:`TrainingDivergedError` before the update, so the
+    A NaN/inf loss or gradient raises ``TrainingDivergedError`` before the update, so the
     model keeps its last finite parameters.  Ctrl-C stops at a step boundary: the model keeps
     the parameters of the last completed step, the checkpoint is written, and the returned
     History has ``interrupted=True``.

@@ -4,7 +4,7 @@ A Value holds ``data`` (a Python float for scalars, an ``np.ndarray`` for tensor
 ``Op`` that produced it and its ``parents`` (the op's inputs, in argument order).  ``backward()``
 walks the graph from the result back to the leaves, each node after all of its children, and
 applies the chain rule: each node hands ``g · (local derivative)`` to each parent, where the
-local derivative is the op's rule in :mod:`tinygrad_nn.ops`.  Nodes keep no closures and no
+local derivative is the op's rule in ``tinygrad_nn.ops``.  Nodes keep no closures and no
 reference to their children, so a graph is freed by reference counting as soon as its result is
 dropped.
 """
@@ -658,7 +658,7 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
     leaf accumulates each contribution into ``.grad`` at once; an intermediate node's gradient
     waits in a local table until the node is visited, is handed on and dropped.
 
-    A gradient array nobody else refers to (see :func:`_sole_reference_count`) is reused: it
+    A gradient array nobody else refers to (see ``_sole_reference_count``) is reused: it
     becomes a leaf's ``.grad`` without a copy, or later contributions are added into it in
     place.  Anything else (``g`` passed through, a view, an input, the user's seed) is copied
     first, so a ``.grad`` never aliases another array.

@@ -826,7 +826,7 @@ def worked_example_scalar(backward: bool = True) -> Value:
 def worked_example_model() -> Any:
     """Seed 000's 2-2-2 network as ``nn.Sequential(Linear, Sigmoid, Linear, Sigmoid)``.
 
-    It is :func:`tinygrad_nn.tutorial.worked_model`.
+    It is ``tinygrad_nn.tutorial.worked_model``.
     """
     return worked_model()
 

@@ -33,7 +33,7 @@ from .module import Module
 LAYER_TYPES: dict[str, type[Module]] = {cls.__name__: cls for cls in (
     Linear, Sigmoid, Tanh, ReLU, LeakyReLU, Softplus, Identity, Softmax, Sequential,
     MSELoss, CrossEntropyLoss)}
-"""The project's own module classes by name: the only types :func:`from_config` will build."""
+"""The project's own module classes by name: the only types ``from_config`` will build."""
 
 
 def from_config(type_name: str, config: Mapping[str, Any]) -> Module:

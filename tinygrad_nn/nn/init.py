@@ -142,7 +142,7 @@ INITS: dict[str, Initializer] = {
 
 
 def get_init(init: str | Initializer, fn: str = "get_init") -> Initializer:
-    """The initialiser called ``init`` (see :data:`INITS`), or ``init`` itself if callable."""
+    """The initialiser called ``init`` (see ``INITS``), or ``init`` itself if callable."""
     if callable(init):
         return init
     if isinstance(init, str) and init in INITS:

@@ -82,7 +82,7 @@ class Linear(Module):
     saturated.  The tutorials' uniform[−1, 1] puts the net values of 784-input units at a
     standard deviation ≈ 7 on the 8×8 digits upscaled to 28×28, most of them beyond |net| = 4, where
     φ' < 0.02 and learning stalls.  For a layer followed by the logistic, "xavier_sigmoid"
-    (gain 4, Glorot's correction for φ'(0) = 1/4) learns faster; :func:`mlp` picks it by itself.
+    (gain 4, Glorot's correction for φ'(0) = 1/4) learns faster; ``mlp`` picks it by itself.
     ``rng``: int seed, Generator or None (fresh entropy; the global NumPy RNG is never used).
     """
 
@@ -359,7 +359,7 @@ class Sequential(Module):
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
-        """Rebuild the layers with :func:`tinygrad_nn.nn.from_config` (registered types only)."""
+        """Rebuild the layers with ``tinygrad_nn.nn.from_config`` (registered types only)."""
         from . import from_config
 
         if not isinstance(config, Mapping) or set(config) != {"layers"} \
@@ -391,7 +391,7 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str | Initializ
     ``activation`` is one of "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity";
     ``output_activation`` defaults to the same ("same"); ``None`` leaves the output linear (for
     ``CrossEntropyLoss``).  ``init="auto"`` initialises each Linear for the activation after it
-    (:data:`AUTO_INIT`: "xavier_sigmoid" before the logistic, "xavier" before tanh or nothing,
+    (``AUTO_INIT``: "xavier_sigmoid" before the logistic, "xavier" before tanh or nothing,
     "he" before relu-like units); any ``nn.Linear`` init works too.  One Generator made from
     ``rng`` initialises the layers in order, so a seed gives the same network every time.
     """

@@ -1,14 +1,14 @@
 """The tutorials made executable: the delta rule by hand, next to the engine and finite differences.
 
-* :func:`manual_gradients` / :func:`manual_deltas` / :func:`manual_backprop` — backpropagation
+* ``manual_gradients`` / ``manual_deltas`` / ``manual_backprop`` — backpropagation
   in plain NumPy, as seed 000 derives it (``convention="column"``) or as seed 004's row-vector
   pseudo-code does (``convention="row"``);
-* :func:`engine_backprop`, :func:`numeric_gradients` — the same quantities from ``backward()``
+* ``engine_backprop``, ``numeric_gradients`` — the same quantities from ``backward()``
   (δ via ``retain_grad()``) and from central differences;
-* :func:`check_deltas` — compares δ_l = ∂E/∂net_l layer by layer and names the wrong layer;
-* :func:`worked_example`, :func:`one_neuron_chain` — the tutorials' numeric examples, three ways;
-* :func:`format_report`, :func:`configure_demo` / :func:`run_demo` — ``python -m tinygrad_nn demo``;
-* :mod:`.errata` — the tutorials' own arithmetic and pseudo-code, transcribed, for the errata.
+* ``check_deltas`` — compares δ_l = ∂E/∂net_l layer by layer and names the wrong layer;
+* ``worked_example``, ``one_neuron_chain`` — the tutorials' numeric examples, three ways;
+* ``format_report``, ``configure_demo`` / ``run_demo`` — ``python -m tinygrad_nn demo``;
+* ``.errata`` — the tutorials' own arithmetic and pseudo-code, transcribed, for the errata.
 """
 
 from .checks import (

@@ -190,7 +190,7 @@ def check_deltas(model: Any, x: Any, target: Any,
                  rtol: float = 1e-7) -> DeltaCheck:
     """Compare hand-derived δ_l = ∂E/∂net_l of every Linear with the engine's (via retain_grad).
 
-    ``manual(model, x, target)`` (default :func:`manual_deltas`) returns one δ per Linear, first
+    ``manual(model, x, target)`` (default ``manual_deltas``) returns one δ per Linear, first
     to last, each shaped like that Linear's output (or an object with a ``.deltas`` list).
     A layer agrees when max |δ_manual − δ_engine| ≤ atol + rtol · max |δ_engine|.
     """

@@ -1,9 +1,9 @@
 """The tutorials' own arithmetic and pseudo-code, transcribed as written, to back the errata.
 
-* :func:`as_printed_000` redoes seed 000's numeric example the way the text does it: every line
+* ``as_printed_000`` redoes seed 000's numeric example the way the text does it: every line
   starts from the *printed, rounded* figures of the lines before (0.53, 0.52, 0.68, 0.45), so it
   shows where each printed figure comes from and how the rounding propagates.
-* :func:`seed004_pseudocode` runs seed 004's forward and back-propagation pseudo-code on NumPy
+* ``seed004_pseudocode`` runs seed 004's forward and back-propagation pseudo-code on NumPy
   row vectors, with each of its slips switchable, so a test can show what the code as printed
   does and that the corrected code matches the hand-derived and engine gradients.
 

@@ -1,12 +1,12 @@
 """The tutorials' two numeric examples, computed three ways: by hand, by the engine, numerically.
 
-* :func:`worked_example` — seed 000's 2-2-2 logistic network (inputs 0.5, 0.25; target (0, 1);
+* ``worked_example`` — seed 000's 2-2-2 logistic network (inputs 0.5, 0.25; target (0, 1);
   E = Σ (d_j − x_j)² / 2), all 8 weight and 4 bias gradients (the tutorial works out only the
   last layer's 4 + 2).
-* :func:`one_neuron_chain` — seed 004's one-neuron-per-layer chain, C₀ = (a^{(L)} − y)², with
+* ``one_neuron_chain`` — seed 004's one-neuron-per-layer chain, C₀ = (a^{(L)} − y)², with
   the chain-rule factors ∂z/∂w · ∂a/∂z · ∂C/∂a written out layer by layer.
 
-Both return an :class:`ExampleResult`, which :func:`~tinygrad_nn.tutorial.format_report`
+Both return an ``ExampleResult``, which ``tinygrad_nn.tutorial.format_report``
 prints, docs/worked-example.md shows and the graph renderer can draw (``result.graph`` is the
 engine's loss Value, ``result.model`` the network).
 """
@@ -302,7 +302,7 @@ def one_neuron_chain() -> ExampleResult:
     """Seed 004's chain with C₀ = (a^(L) − y)²: ∂C₀/∂w^(L) = ∂z/∂w · ∂a/∂z · ∂C/∂a, three ways.
 
     The text gives only the output 0.66 and the target 1.00; the weights and biases are ours
-    (:data:`CHAIN_VALUES`), chosen so that a^(3) = 0.6586 ≈ 0.66. By hand the factors are
+    (``CHAIN_VALUES``), chosen so that a^(3) = 0.6586 ≈ 0.66. By hand the factors are
     a^(L−1), σ'(z^(L)) = σ(1 − σ) and 2(a^(L) − y) at the output, and below it
     ∂C/∂a^(L−1) = w^(L) σ'(z^(L)) ∂C/∂a^(L) "from previous iteration".
     """

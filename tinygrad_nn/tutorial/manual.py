@@ -366,7 +366,7 @@ def manual_gradients(model: Any, x: Any, target: Any, loss: str = "mse",
 
     ``convention="column"`` gives ∂E/∂W shaped like ``Linear.weight`` (out, in), entry
     ``[j, i] = ∂E/∂w_{ij}``; ``"row"`` gives seed 004's (n_prev, n_cur) layout, the transpose.
-    See :func:`manual_backprop` for the arguments.
+    See ``manual_backprop`` for the arguments.
     """
     return manual_backprop(model, x, target, loss, convention, reduction).grads
 
