@@ -470,6 +470,26 @@ def test_sigmoid_keeps_relative_precision_in_both_tails(x: float) -> None:
         x - math.log1p(math.exp(x)) if x < 0 else -math.log1p(math.exp(-x)), rel=1e-12)
 
 
+@pytest.mark.filterwarnings("error")
+def test_sigmoid_far_tail_is_e_to_the_x_next_to_nan_and_without_warnings() -> None:
+    """e^{-x} overflows below -709: those entries are e^x (subnormal or 0), NaN stays NaN."""
+    x = np.array([[-720.0, np.nan, 3.0], [-1000.0, -709.5, np.inf]])
+    out = Value(x).sigmoid().data
+    assert out[0, 0] == math.exp(-720.0) > 0.0          # subnormal, not flushed to 0
+    assert out[1, 1] == pytest.approx(math.exp(-709.5), rel=1e-13)
+    assert out[1, 0] == 0.0 and out[1, 2] == 1.0
+    assert math.isnan(out[0, 1])
+    assert out[0, 2] == pytest.approx(1.0 / (1.0 + math.exp(-3.0)), rel=1e-15)
+    nan_only = Value(np.array([np.nan, 0.0])).sigmoid().data
+    assert math.isnan(nan_only[0]) and nan_only[1] == 0.5
+    assert Value(np.array(-720.0)).sigmoid().data == math.exp(-720.0)   # 0-d
+    assert Value(np.zeros((0, 3))).sigmoid().data.shape == (0, 3)         # empty
+    f32 = Value(np.array([-100.0, -80.0], dtype=np.float32)).sigmoid().data
+    assert f32.dtype == np.float32
+    np.testing.assert_allclose(f32, np.exp(np.array([-100.0, -80.0])).astype(np.float32),
+                               rtol=1e-6)
+
+
 def test_sigmoid_float32() -> None:
     x = np.array([-40.0, -3.0, 0.0, 3.0, 40.0], dtype=np.float32)
     out = Value(x).sigmoid().data

@@ -217,6 +217,24 @@ def test_shared_subexpression_gets_the_sum_of_both_paths() -> None:
     assert x.grad == pytest.approx(9.0)
 
 
+def test_backward_visits_a_node_only_after_every_path_into_it() -> None:
+    """Chains, a parent used twice (x·x), a fork whose branches rejoin and a late second
+    contribution to a node that was next in line: every gradient is the sum of all paths."""
+    x = Value(np.array([0.5, -1.0]))
+    a = x.tanh()
+    b = a * a                                    # one node, the same parent twice
+    c = b.exp()
+    d = c + a.sigmoid()                          # a is reached again, via a longer path
+    e = (d * 3.0).sum() + a.sum()                # and once more, straight from the root
+    e.backward(retain_grads=True)
+    t = np.tanh(x.data)
+    s = 1.0 / (1.0 + np.exp(-t))
+    de_da = 3.0 * (np.exp(t * t) * 2.0 * t + s * (1.0 - s)) + 1.0
+    np.testing.assert_allclose(a.grad, de_da, rtol=1e-13)
+    np.testing.assert_allclose(x.grad, de_da * (1.0 - t * t), rtol=1e-13)
+    np.testing.assert_allclose(b.grad, 3.0 * np.exp(t * t), rtol=1e-13)
+
+
 def test_no_grad_records_nothing() -> None:
     x = Value(np.array([1.0, 2.0]))
     with tn.no_grad():

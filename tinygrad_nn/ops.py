@@ -167,7 +167,9 @@ def _sigmoid_fwd(x: Any) -> Any:
     out = np.negative(x)
     if type(out) is not np.ndarray:            # a 0-d input gives a NumPy scalar
         out = np.asarray(out)
-    if np.fmax.reduce(out, axis=None, initial=-math.inf) >= _EXP_FINITE.get(out.dtype, 0.0):
+    # e^{-x} overflows where -x reaches the limit; argmax + item is half the cost of a max
+    # reduction.  A NaN is its own argmax and fails the test too: the safe path keeps it NaN.
+    if out.size and not out.item(out.argmax()) < _EXP_FINITE.get(out.dtype, 0.0):
         return _sigmoid_far_tail(x, out)
     np.exp(out, out=out)
     out += 1.0

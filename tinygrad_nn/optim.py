@@ -49,6 +49,15 @@ def _grad_array(p: Value) -> Any:
     return g
 
 
+def _subtract(p: Value, delta: Any) -> None:
+    """``p.data −= delta``: in place for arrays (the array keeps its identity), new for floats."""
+    data = p.data
+    if type(data) is np.ndarray:
+        data -= delta
+    else:
+        p.data = float(data - delta)
+
+
 class Optimizer:
     """Base class: holds the parameter list, ``zero_grad()`` and the shared ``step()`` loop."""
 
@@ -90,30 +99,40 @@ class Optimizer:
             p.grad = None
 
     def step(self) -> None:
-        """Apply one update to every parameter that has a gradient."""
-        work: list[tuple[int, Value, Any]] = []
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if g is None:
-                continue
-            if type(g) is not np.ndarray:
-                g = _grad_array(p)
-            data = p.data
-            gshape = g.shape if type(g) is np.ndarray else np.shape(g)
-            if gshape != (data.shape if type(data) is np.ndarray else ()):
-                raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape "
-                                 f"{p.shape} but its gradient has shape {gshape}")
-            work.append((i, p, g))
+        """Apply one update to every parameter that has a gradient (all are checked first)."""
+        self._update(self._gradients())
+        self.steps += 1
+
+    def _update(self, work: list[tuple[int, Value, Any]]) -> None:
+        """Subtract each parameter's delta from its data, in place."""
         decay = self.weight_decay
         for i, p, g in work:
             if decay:
                 g = g + decay * p.data        # L2 penalty ½λ‖W‖² adds λW to ∂E/∂W
-            delta = self._delta(i, p, g)
-            if type(p.data) is float:
-                p.data = float(p.data - delta)
-            else:
-                p.data -= delta
-        self.steps += 1
+            _subtract(p, self._delta(i, p, g))
+
+    def _gradients(self) -> list[tuple[int, Value, Any]]:
+        """``(index, parameter, gradient array)`` for every parameter that has a gradient."""
+        work = []
+        for i, p in enumerate(self.params):
+            g = p.grad
+            if g is None:
+                continue
+            data = p.data
+            if type(g) is not np.ndarray or type(data) is not np.ndarray \
+                    or g.shape != data.shape:
+                g = self._checked_grad(i, p)
+            work.append((i, p, g))
+        return work
+
+    def _checked_grad(self, i: int, p: Value) -> Any:
+        """The gradient of parameter ``i`` as raw data, or a ValueError if its shape is wrong."""
+        g = _grad_array(p)
+        gshape = np.shape(g)
+        if gshape != p.shape:
+            raise ValueError(f"{type(self).__name__}.step: parameter {i} has shape "
+                             f"{p.shape} but its gradient has shape {gshape}")
+        return g
 
     def _delta(self, i: int, p: Value, g: Any) -> Any:
         """The amount subtracted from parameter ``i`` given its (decayed) gradient ``g``."""
@@ -135,6 +154,19 @@ class SGD(Optimizer):
         super().__init__(params, lr, weight_decay)
         self.momentum = _number(momentum, "momentum", "SGD", high=1.0)
         self.velocity: dict[int, Any] = {}
+
+    def _update(self, work: list[tuple[int, Value, Any]]) -> None:
+        """W ← W − η·g for each parameter; momentum or weight decay take the general loop."""
+        if self.momentum or self.weight_decay:
+            super()._update(work)
+            return
+        lr = self.lr
+        for _, p, g in work:
+            data = p.data
+            if type(data) is np.ndarray:
+                data -= lr * g                # each product is freed before the next is made
+            else:
+                p.data = float(data - lr * g)
 
     def _delta(self, i: int, p: Value, g: Any) -> Any:
         """η·g for plain SGD, η·v with the momentum buffer v ← μ·v + g."""

@@ -654,9 +654,11 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
 
     Nodes are numbered as they are created (``_seq``), so a parent always has a smaller number
     than its children: taking the pending node with the largest number first visits each node
-    after everything that feeds a gradient into it, without a separate topological sort.  A
-    leaf accumulates each contribution into ``.grad`` at once; an intermediate node's gradient
-    waits in a local table until the node is visited, is handed on and dropped.
+    after everything that feeds a gradient into it, without a separate topological sort.  When
+    nothing else is pending, the node's first intermediate parent is visited next directly, so
+    a chain of layers never touches the heap.  A leaf accumulates each contribution into
+    ``.grad`` at once; an intermediate node's gradient waits in a local table until the node
+    is visited, is handed on and dropped.
 
     A gradient array nobody else refers to (see ``_sole_reference_count``) is reused: it
     becomes a leaf's ``.grad`` without a copy, or later contributions are added into it in
@@ -666,34 +668,39 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
     if root._op is None:                      # backward from a leaf: ∂x/∂x = 1
         _store_grad(root, seed)
         return
-    pending: dict[Value, Any] = {root: seed}
-    heap = [(-root._seq, root)]
+    pending: dict[Value, Any] = {}            # node -> its gradient so far; the same nodes as
+    heap: list[tuple[int, Value]] = []        # the heap, keyed by minus the creation number
     anomaly = STATE.anomaly
     previous = STATE.grad_enabled
     STATE.grad_enabled = create_graph
+    node: Value | None = root
+    g = seed
     try:
-        while heap:
-            node = heappop(heap)[1]
-            g = pending.pop(node)
+        while node is not None:
             if node._retain or retain_grads:
                 _store_grad(node, g)
             parents = node._parents
             n = len(parents)
-            if create_graph:
-                ans, args = node, parents
-            elif n == 1:
-                ans, args = node.data, (parents[0].data,)
-            elif n == 2:
-                ans, args = node.data, (parents[0].data, parents[1].data)
-            elif n == 3:
-                ans, args = node.data, (parents[0].data, parents[1].data, parents[2].data)
-            else:
-                ans, args = node.data, tuple([p.data for p in parents])
             # the rules take (g, ans, *inputs, *params)
-            call = (g, ans, *args, *node._ctx) if node._ctx else (g, ans, *args)
+            if create_graph:
+                call = (g, node, *parents)
+            elif n == 1:
+                call = (g, node.data, parents[0].data)
+            elif n == 2:
+                call = (g, node.data, parents[0].data, parents[1].data)
+            elif n == 3:
+                call = (g, node.data, parents[0].data, parents[1].data, parents[2].data)
+            else:
+                call = (g, node.data, *[p.data for p in parents])
+            if node._ctx:
+                call += node._ctx
             op = node._op
-            assert op is not None                 # leaves are never pushed (see below)
+            assert op is not None                 # leaves are never visited (see below)
             vjps = op.vjps
+            # When nothing else is pending, the first intermediate parent is visited next
+            # without going through the heap (a chain of layers never touches it).
+            nxt: Value | None = None
+            nxt_g: Any = None
             for i, parent in enumerate(parents):
                 if not parent.requires_grad:
                     continue
@@ -709,7 +716,15 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                         parent.grad = pg          # made by the rule for this leaf alone
                     else:
                         _store_grad(parent, pg)
-                elif parent not in pending:
+                    continue
+                if nxt is None and not heap:
+                    nxt, nxt_g = parent, pg
+                    continue
+                if nxt is not None:               # a second one: both wait in the heap
+                    pending[nxt] = nxt_g
+                    heappush(heap, (-nxt._seq, nxt))
+                    nxt = nxt_g = None
+                if parent not in pending:
                     pending[parent] = pg
                     heappush(heap, (-parent._seq, parent))
                 else:
@@ -720,6 +735,14 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                         prev += pg                # held by the table and prev alone: in place
                     else:
                         pending[parent] = prev + pg
+            if nxt is not None:                   # nothing else pending can feed it
+                node, g = nxt, nxt_g
+                nxt = nxt_g = None
+            elif heap:
+                node = heappop(heap)[1]
+                g = pending.pop(node)
+            else:
+                node = None
     finally:
         STATE.grad_enabled = previous
 
