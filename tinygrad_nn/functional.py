@@ -42,10 +42,12 @@ def as_value(x: Any, fn: str = "as_value", dtype: Any = None) -> Value:
     ``dtype`` (optional) converts a wrapped array, e.g. float64 inputs for a float32 layer; a
     Value is never converted (that would cut it out of the graph).
     """
-    if isinstance(x, Value):
+    if type(x) is np.ndarray:                 # a float array needs no conversion: no checks
+        dt = x.dtype
+        if dt is dtype or (dt in _FLOATS and (dtype is None or dt == dtype)):
+            return Value._leaf(x, False, None)
+    elif isinstance(x, Value):
         return x
-    if type(x) is np.ndarray and x.dtype in _FLOATS and (dtype is None or x.dtype == dtype):
-        return Value._leaf(x, False, None)      # a float array needs no conversion: no checks
     if dtype is not None and isinstance(x, (np.ndarray, list, tuple)):
         arr = np.asarray(x)
         if arr.dtype.kind in "biuf":

@@ -420,7 +420,7 @@ def _mse_fwd(p: Any, t: Any, reduction: str) -> Any:
 
 def _mse_scale(p: Any, reduction: str) -> float:
     """2/N for ``"mean"`` (N = number of entries), 2 for ``"sum"``: the factor of ∂E/∂p."""
-    return 2.0 / math.prod(shape_of(p)) if reduction == "mean" else 2.0
+    return 2.0 / (1 if type(p) is float else p.size) if reduction == "mean" else 2.0
 
 
 def _softmax_dual(x: Any) -> Any:

@@ -540,7 +540,7 @@ def _const(x: Any, fn: str) -> Value:
 def _node(op: Op, parents: tuple[Value, ...], ctx: tuple[Any, ...]) -> Value:
     """Run ``op`` forward on the parents' data and record the result as a new node."""
     if len(parents) == 1:
-        data = op.forward(parents[0].data, *ctx)
+        data = op.forward(parents[0].data, *ctx) if ctx else op.forward(parents[0].data)
     elif len(parents) == 2:
         data = op.forward(parents[0].data, parents[1].data, *ctx)
     else:
