@@ -712,7 +712,7 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                     _check_finite(pg, op, node, f"backward (gradient for input {i})")
                 if parent._op is None:            # a leaf: accumulate into .grad now
                     if parent.grad is None and type(pg) is np.ndarray and pg.base is None \
-                            and getrefcount(pg) == _SOLE and pg.dtype == parent.data.dtype:
+                            and getrefcount(pg) == _SOLE and pg.dtype is parent.data.dtype:
                         parent.grad = pg          # made by the rule for this leaf alone
                     else:
                         _store_grad(parent, pg)
