@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_nn import Value, ops
-from tinygrad_nn.value import _node, linear
+from tinygrad_nn import Value
+from tinygrad_nn import functional as tnf
 
 from . import peers
 
@@ -295,31 +295,21 @@ def numpy_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float
 
 def tinygrad_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                   lr: float = LR) -> Step:
-    """The engine directly: ``linear`` + ``sigmoid`` per layer, the MSE loss, plain SGD."""
+    """The functional API: ``functional.linear``, ``.sigmoid``, ``.mse_loss``; plain SGD."""
     ps = [Value(p.copy()) for p in params]
     xv, yv = Value(x, requires_grad=False), Value(y, requires_grad=False)
 
     def step() -> float:
         h = xv
         for i in range(0, len(ps), 2):
-            h = linear(h, ps[i], ps[i + 1]).sigmoid()
-        loss = _mse(h, yv)
+            h = tnf.sigmoid(tnf.linear(h, ps[i], ps[i + 1]))
+        loss = tnf.mse_loss(h, yv)
         loss.backward()
         for p in ps:
             p.data -= lr * p.grad
             p.grad = None
         return float(loss.data)
     return step
-
-
-_MSE = ops.TABLE.get("mse")
-
-
-def _mse(h: Value, y: Value) -> Value:
-    """mean((h − y)²): the fused ``mse`` op when the rule table has it, else the expression."""
-    if _MSE is not None:
-        return _node(_MSE, (h, y), ("mean",))
-    return ((h - y) ** 2).mean()
 
 
 def nn_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
@@ -470,7 +460,7 @@ def _sgd_case(key: str, title: str, net: Sequence[int], batch: int, float32: boo
                           "'torch 1 thread' sets torch.set_num_threads(1) around each step.")
     case.notes.append("float64 unless the name says float32; E = mean((a − y)²); one step = "
                       "forward, backward and the SGD update of every weight. 'tinygrad_nn' "
-                      "calls the engine directly (value.linear, sigmoid, the fused mse op, "
+                      "is the functional API (functional.linear, .sigmoid, .mse_loss, "
                       "p.data -= lr * p.grad); 'nn+optim' is nn.mlp + nn.MSELoss + optim.SGD. "
                       "'torch' is the same functional code (F.linear, torch.sigmoid, "
                       "F.mse_loss, p.sub_); 'torch nn+optim' is nn.Sequential + nn.MSELoss + "
