@@ -3,13 +3,16 @@
     python -m benchmarks.run            # the full run (a few minutes)
     python -m benchmarks.run --quick    # fewer repetitions, a shorter memory-growth run
     python -m benchmarks.run --case small_step --processes 5  # one case, 5 fresh processes
+    python -m benchmarks.run --clock cpu  # CPU time: steadier on a shared machine
 
 Within a process every implementation of a case is timed side by side, repetitions interleaved
 (the order rotates every repetition), and the median of the repetitions is reported with its
 ratio to the case's baseline (hand-written NumPy, or micrograd for the scalar MLP).  Small steps
 also move from process to process (where the arrays land in memory, what the machine is doing),
 so ``--processes N`` times each case in N fresh interpreters and reports the median of the N
-per-process medians, with the lowest and highest of them as the spread.
+per-process medians, with the lowest and highest of them as the spread.  On a shared machine
+elapsed time also counts the moments the machine ran something else; ``--clock cpu`` measures
+the process's CPU time instead.
 """
 
 from __future__ import annotations
@@ -31,18 +34,31 @@ RESULTS = Path(__file__).with_name("results.md")
 COMMAND = "python -m benchmarks.run"
 
 
-def time_case(case: Case, repeats: int, min_time: float = 0.05) -> dict[str, list[float]]:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+"""``--clock``: elapsed time, or the CPU time of the process (all its threads)."""
+
+CPU_CLOCK_NOTE = ("Times are CPU time of the process (--clock cpu, time.process_time), not "
+                  "elapsed time: time the machine gives to other work is left out. For "
+                  "single-threaded code (NumPy with one BLAS thread, tinygrad_nn, micrograd, "
+                  "autograd, 'torch 1 thread') the two agree on an idle machine; a row that "
+                  "runs several threads (torch's default) counts the CPU time of all of them.")
+
+
+def time_case(case: Case, repeats: int, min_time: float = 0.05,
+              clock: str = "wall") -> dict[str, list[float]]:
     """Seconds per call of every runner: ``repeats`` samples each, interleaved across runners.
 
     Each sample runs ``number`` calls, ``number`` chosen once per runner so a sample lasts at
-    least ``min_time`` seconds (a slow runner gets one call per sample).
+    least ``min_time`` seconds (a slow runner gets one call per sample).  ``clock`` is a key
+    of ``CLOCKS``.
     """
+    now = CLOCKS[clock]
     names = list(case.runners)
     numbers: dict[str, int] = {}
     for name in names:                        # warm-up call, and the calls per sample
-        start = time.perf_counter()
+        start = now()
         case.runners[name]()
-        once = max(time.perf_counter() - start, 1e-7)
+        once = max(now() - start, 1e-7)
         numbers[name] = max(case.number, min(10_000, int(min_time / once) + 1))
     samples: dict[str, list[float]] = {name: [] for name in names}
     for rep in range(repeats):
@@ -50,26 +66,27 @@ def time_case(case: Case, repeats: int, min_time: float = 0.05) -> dict[str, lis
         for name in order:
             run, number = case.runners[name], numbers[name]
             gc.collect()
-            start = time.perf_counter()
+            start = now()
             for _ in range(number):
                 run()
-            samples[name].append((time.perf_counter() - start) / number)
+            samples[name].append((now() - start) / number)
     return samples
 
 
 def _time_alone(key: str, sizes: Sizes, repeats: int, min_time: float,
-                blas_threads: int | None) -> tuple[Case, dict[str, list[float]]]:
+                blas_threads: int | None, clock: str = "wall"
+                ) -> tuple[Case, dict[str, list[float]]]:
     """Build and time one case (run in a fresh interpreter); the case comes back without runners."""
     if blas_threads is not None:
         peers.limit_blas_threads(blas_threads)
     case = _MAKERS[key](sizes)
-    samples = time_case(case, repeats, min_time) if case.runners else {}
+    samples = time_case(case, repeats, min_time, clock) if case.runners else {}
     return replace(case, runners={}), samples
 
 
 def time_case_in_processes(key: str, processes: int, sizes: Sizes, repeats: int,
-                           min_time: float = 0.05, blas_threads: int | None = None
-                           ) -> tuple[Case, dict[str, list[float]]]:
+                           min_time: float = 0.05, blas_threads: int | None = None,
+                           clock: str = "wall") -> tuple[Case, dict[str, list[float]]]:
     """Time case ``key`` in ``processes`` fresh interpreters, one after the other.
 
     Returns the case (without runners) and, per implementation, the median of each process's
@@ -80,7 +97,8 @@ def time_case_in_processes(key: str, processes: int, sizes: Sizes, repeats: int,
     case: Case | None = None
     with context.Pool(1, maxtasksperchild=1) as pool:      # a new interpreter for every task
         for _ in range(processes):
-            case, samples = pool.apply(_time_alone, (key, sizes, repeats, min_time, blas_threads))
+            case, samples = pool.apply(_time_alone,
+                                       (key, sizes, repeats, min_time, blas_threads, clock))
             for name, s in samples.items():
                 per_process.setdefault(name, []).append(statistics.median(s))
     assert case is not None
@@ -150,12 +168,15 @@ CASE_KEYS = (*_MAKERS, "memory")
 def run(sizes: Sizes = FULL, repeats: int = 9, out: Path | None = RESULTS,
         command: str = COMMAND, verbose: bool = True, min_time: float = 0.05,
         only: Sequence[str] | None = None, processes: int = 1,
-        blas_threads: int | None = None) -> list[Table]:
+        blas_threads: int | None = None, clock: str = "wall") -> list[Table]:
     """Build, time and summarize every case (or the ``only`` ones); write the Markdown to out.
 
     ``processes > 1`` times each case in that many fresh interpreters (see
-    :func:`time_case_in_processes`); ``blas_threads`` is applied in each of them.
+    ``time_case_in_processes``); ``blas_threads`` is applied in each of them; ``clock`` is
+    ``"wall"`` (elapsed time) or ``"cpu"`` (the process's CPU time).
     """
+    if clock not in CLOCKS:
+        raise ValueError(f"run: unknown clock {clock!r}; expected one of {list(CLOCKS)}")
     unknown = sorted(set(only or ()) - set(CASE_KEYS))
     if unknown:
         raise ValueError(f"run: unknown case {unknown[0]!r}; expected one of {list(CASE_KEYS)}")
@@ -167,10 +188,12 @@ def run(sizes: Sizes = FULL, repeats: int = 9, out: Path | None = RESULTS,
             print(f"{key} ...", file=sys.stderr, flush=True)
         if processes > 1:
             case, samples = time_case_in_processes(key, processes, sizes, repeats, min_time,
-                                                   blas_threads)
+                                                   blas_threads, clock)
         else:
             case = make(sizes)
-            samples = time_case(case, repeats, min_time) if case.runners else {}
+            samples = time_case(case, repeats, min_time, clock) if case.runners else {}
+        if clock == "cpu" and samples:
+            case.notes.append(CPU_CLOCK_NOTE)
         tables.append(summarize(case, samples))
         del case
         gc.collect()
@@ -205,6 +228,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
                         help="limit NumPy's BLAS to N threads (needs threadpoolctl); torch "
                              "keeps its default")
+    parser.add_argument("--clock", choices=list(CLOCKS), default="wall",
+                        help="wall: elapsed time (default); cpu: the process's CPU time, "
+                             "which leaves out time the machine gives to other work")
     args = parser.parse_args(argv)
     sizes = replace(FULL, growth_steps=(100, 1_000)) if args.quick else FULL
     repeats = args.repeats or (3 if args.quick else 9)
@@ -212,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command += "".join(f" --case {key}" for key in args.cases or ())
     command += f" --repeats {args.repeats}" if args.repeats else ""
     command += f" --processes {args.processes}" if args.processes > 1 else ""
+    command += f" --clock {args.clock}" if args.clock != "wall" else ""
     if args.processes < 1:
         parser.error(f"--processes must be at least 1, got {args.processes}")
     if args.blas_threads is not None:
@@ -219,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--blas-threads needs threadpoolctl (pip install -e \".[bench]\")")
         command += f" --blas-threads {args.blas_threads}"
     run(sizes, repeats, args.out, command, only=args.cases, processes=args.processes,
-        blas_threads=args.blas_threads)
+        blas_threads=args.blas_threads, clock=args.clock)
     return 0
 
 

@@ -107,3 +107,30 @@ def test_processes_time_each_case_in_fresh_interpreters() -> None:
     assert any("median over 2 fresh processes" in note for note in case.notes)
     table = bench_run.summarize(case, per_process)
     assert table.rows[0][0] == "tinygrad_nn"
+
+
+def test_cpu_clock_counts_the_process_cpu_time_and_says_so(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """--clock cpu times with time.process_time: a sleeping runner costs (almost) nothing."""
+    import time
+
+    import benchmarks.run as bench_run
+
+    def busy() -> None:
+        end = time.process_time() + 0.002
+        while time.process_time() < end:
+            pass
+
+    case = cases.Case("t", "t", "busy", {"busy": busy, "sleeps": lambda: time.sleep(0.002)})
+    wall = bench_run.time_case(case, repeats=2, min_time=0.0)
+    cpu = bench_run.time_case(case, repeats=2, min_time=0.0, clock="cpu")
+    assert min(wall["sleeps"]) >= 0.0019 and max(cpu["sleeps"]) < 0.001
+    assert min(cpu["busy"]) >= 0.0019
+    monkeypatch.setattr(bench_run, "FULL", cases.TINY)
+    out = tmp_path / "results.md"
+    assert main(["--case", "small_step", "--repeats", "1", "--clock", "cpu",
+                 "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "--clock cpu`" in text and "Times are CPU time of the process" in text
+    with pytest.raises(ValueError, match="unknown clock 'gpu'"):
+        run(cases.TINY, repeats=1, out=None, verbose=False, only=["small_step"], clock="gpu")
