@@ -3,7 +3,7 @@
     python -m benchmarks.run            # the full run (a few minutes)
     python -m benchmarks.run --quick    # fewer repetitions, a shorter memory-growth run
     python -m benchmarks.run --case small_step --processes 5  # one case, 5 fresh processes
-    python -m benchmarks.run --clock cpu  # CPU time: steadier on a shared machine
+    python -m benchmarks.run --clock cpu  # the process's CPU time instead of elapsed time
 
 Within a process every implementation of a case is timed side by side, repetitions interleaved
 (the order rotates every repetition), and the median of the repetitions is reported with its
