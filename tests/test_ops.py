@@ -508,3 +508,23 @@ def test_numpy_and_python_scalar_operands_on_either_side(const: Any) -> None:
     np.testing.assert_allclose(y.data, float(const) * x.data + x.data / float(const))
     y.sum().backward()
     np.testing.assert_allclose(x.grad, [float(const) + 1 / float(const)] * 2)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("x_shape", [(5,), (7, 5), (2, 3, 5)])
+def test_linear_equals_the_matmul_formulas_bit_for_bit(dtype: Any, x_shape: Any) -> None:
+    """linear's forward and VJPs (ndarray.dot for 1-D/2-D) give exactly x·Wᵀ + b, δ·W, δᵀ·X."""
+    rng = np.random.default_rng(3)
+    xd = rng.standard_normal(x_shape).astype(dtype)
+    wd = rng.standard_normal((4, 5)).astype(dtype)
+    bd = rng.standard_normal(4).astype(dtype)
+    gd = rng.standard_normal(x_shape[:-1] + (4,)).astype(dtype)
+    x, w, b = Value(xd), Value(wd), Value(bd)
+    out = linear(x, w, b)
+    out.backward(gd)
+    np.testing.assert_array_equal(out.data, xd @ wd.T + bd)
+    np.testing.assert_array_equal(x.grad, gd @ wd)
+    rows_g, rows_x = gd.reshape(-1, 4), xd.reshape(-1, 5)
+    np.testing.assert_array_equal(w.grad, rows_g.T @ rows_x)
+    np.testing.assert_array_equal(b.grad, rows_g.sum(axis=0))
+    assert out.data.dtype == x.grad.dtype == w.grad.dtype == dtype

@@ -265,7 +265,9 @@ def _log_softmax_fwd(x: Any, axis: int) -> Any:
 
 
 def _linear_fwd(x: Any, w: Any, b: Any = None) -> Any:
-    out = x @ w.T
+    # ndarray.dot is the same BLAS product as @ for 1-D and 2-D inputs, bit for bit, without
+    # the matmul ufunc's dispatch (about 0.5 µs less per call on a layer's small arrays)
+    out = x.dot(w.T) if x.ndim <= 2 else x @ w.T
     if b is not None:
         out += b
     return out
@@ -327,7 +329,16 @@ def _linear_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
     if g.ndim != 2:                           # one sample, or more batch axes: rows first
         out_f, in_f = shape_of(w)
         g, x = g.reshape(-1, out_f), x.reshape(-1, in_f)
+    if type(g) is np.ndarray and type(x) is np.ndarray:
+        return g.T.dot(x)                     # (see _linear_fwd)
     return g.T @ x
+
+
+def _linear_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
+    """∂E/∂x = Wᵀ·δ per sample: ``g @ W`` for rows of samples."""
+    if type(g) is np.ndarray and type(w) is np.ndarray and g.ndim <= 2:
+        return g.dot(w)                       # (see _linear_fwd)
+    return g @ w
 
 
 def _linear_vjp_b(g: Any, ans: Any, x: Any, w: Any, b: Any) -> Any:
@@ -504,7 +515,7 @@ SOFTMAX = Op("softmax", "softmax", _softmax_fwd, _softmax_vjp)
 LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vjp)
 
 LINEAR = Op("linear", "W·x+b", _linear_fwd,                         # fused affine map f
-            lambda g, ans, x, w, b=None: g @ w,                     # ∂E/∂x = Wᵀδ (rows: δ·W)
+            _linear_vjp_x,                                          # ∂E/∂x = Wᵀδ (rows: δ·W)
             _linear_vjp_w,                                          # ∂E/∂W = δ·Xᵀ
             _linear_vjp_b)                                          # ∂E/∂B = Σ δ
 
