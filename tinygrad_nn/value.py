@@ -737,7 +737,6 @@ def run_backward(root: Value, seed: Any, create_graph: bool, retain_grads: bool)
                         pending[parent] = prev + pg
             if nxt is not None:                   # nothing else pending can feed it
                 node, g = nxt, nxt_g
-                nxt = nxt_g = None
             elif heap:
                 node = heappop(heap)[1]
                 g = pending.pop(node)
