@@ -264,6 +264,61 @@ def test_nodes_carry_the_scope_of_their_layer() -> None:
     assert inner.scope is not None and inner.scope.path() == ("outer", "f: Linear[0]")
 
 
+class Square(nn.Module):
+    """A user's own map with a role declared in the class body."""
+
+    role = "ψ"
+
+    def forward(self, x: Value) -> Value:
+        return x * x
+
+
+def test_each_call_is_labelled_with_the_role_and_name_the_module_has_then() -> None:
+    layer, x = nn.Linear(2, 2, rng=0), np.ones((1, 2))
+    assert layer(x).scope.label == "f: Linear"
+    layer.name = "encoder"
+    assert layer(x).scope.label == "f: encoder"
+    layer.role = None
+    assert layer(x).scope.label == "encoder"
+    del layer.role                            # the class's role again
+    assert layer(x).scope.label == "f: encoder"
+    assert Square()(Value(2.0)).scope.label == "ψ: Square"
+    out = nn.Sequential(layer, Square())(x)   # Sequential renames both
+    assert out.scope.path() == ("Sequential", "ψ: Square[1]")
+    assert out.scope.module is not None and out.parents[0].scope.path() == ("Sequential",
+                                                                             "f: Linear[0]")
+
+
+def test_sequential_calls_a_layer_through_its_own_call_method() -> None:
+    calls = []
+
+    class Logged(nn.Sigmoid):
+        def __call__(self, *args: object, **kwargs: object) -> Value:
+            calls.append(args)
+            return super().__call__(*args, **kwargs)
+
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), Logged())
+    out = model(np.ones((1, 2)))
+    assert len(calls) == 1 and calls[0][0] is out.parents[0]
+    assert out.scope.path() == ("Sequential", "φ: Logged[1]")
+    assert out.scope.module is model[1]
+
+
+def test_a_layer_that_raises_leaves_no_scope_behind() -> None:
+    class Broken(nn.Module):
+        def forward(self, x: Value) -> Value:
+            raise RuntimeError("Broken.forward: no")
+
+    model = nn.Sequential(nn.Linear(2, 2, rng=0), Broken())
+    with pytest.raises(RuntimeError, match="Broken.forward: no"):
+        model(np.ones((1, 2)))
+    with pytest.raises(RuntimeError, match="Broken.forward: no"):
+        model.forward(np.ones((1, 2)))        # not through the Sequential's own call
+    with pytest.raises(RuntimeError, match="Broken.forward: no"):
+        model[1](Value(1.0))
+    assert (Value(1.0) + 1.0).scope is None
+
+
 def test_repr_is_nested_with_roles() -> None:
     model = nn.Sequential(nn.Linear(784, 20), nn.Sigmoid(), nn.Sequential(nn.Linear(20, 10)),
                           nn.MSELoss(reduction="sum"))
@@ -382,6 +437,7 @@ def test_activation_modules(module: nn.Module, expected: object) -> None:
     assert module.role == "φ"
     assert nn.from_config(type(module).__name__, module.config()).config() == module.config()
     v = Value(x.copy())
+    np.testing.assert_array_equal(module(v).data, module(x).data)   # a Value takes the method
     if not isinstance(module, nn.Identity):
         assert gradcheck(lambda z: (module(z) * np.arange(6.0).reshape(2, 3)).sum(), [v])
 

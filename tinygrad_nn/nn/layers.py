@@ -14,7 +14,7 @@ from typing import Any, overload
 import numpy as np
 
 from .. import functional as F
-from ..value import Value
+from ..value import STATE, Scope, Value
 from ..value import linear as fused_linear
 from . import init as init_
 from .init import Initializer, RngLike
@@ -42,6 +42,9 @@ ROLE_LETTERS = ("f", "g", "h", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 """Roles Sequential gives its successive affine maps (then "f13", "f14"...): the tutorials' f, g."""
 
 _DTYPES = ("float64", "float32")
+
+_MODULE_CALL = Module.__call__
+"""What ``layer(x)`` runs unless a layer class overrides it; Sequential inlines it."""
 
 
 def _dtype(dtype: Any, fn: str) -> np.dtype[Any]:
@@ -157,7 +160,7 @@ class Sigmoid(Activation):
 
     def forward(self, x: Any) -> Value:
         """φ(x), element-wise and overflow-free."""
-        return F.sigmoid(x)
+        return x.sigmoid() if type(x) is Value else F.sigmoid(x)
 
 
 class Tanh(Activation):
@@ -165,7 +168,7 @@ class Tanh(Activation):
 
     def forward(self, x: Any) -> Value:
         """tanh x, element-wise."""
-        return F.tanh(x)
+        return x.tanh() if type(x) is Value else F.tanh(x)
 
 
 class ReLU(Activation):
@@ -173,7 +176,7 @@ class ReLU(Activation):
 
     def forward(self, x: Any) -> Value:
         """max(x, 0), element-wise."""
-        return F.relu(x)
+        return x.relu() if type(x) is Value else F.relu(x)
 
 
 class LeakyReLU(Activation):
@@ -184,7 +187,7 @@ class LeakyReLU(Activation):
 
     def forward(self, x: Any) -> Value:
         """x where x > 0, else slope·x."""
-        return F.leaky_relu(x, self.slope)
+        return x.leaky_relu(self.slope) if type(x) is Value else F.leaky_relu(x, self.slope)
 
     def config(self) -> dict[str, Any]:
         """``{"slope": ...}``."""
@@ -200,7 +203,7 @@ class Softplus(Activation):
 
     def forward(self, x: Any) -> Value:
         """log(1 + eˣ), element-wise and overflow-free."""
-        return F.softplus(x)
+        return x.softplus() if type(x) is Value else F.softplus(x)
 
 
 class Identity(Activation):
@@ -221,7 +224,7 @@ class Softmax(Activation):
 
     def forward(self, x: Any) -> Value:
         """softmax along ``axis`` (shifted by the max: stable)."""
-        return F.softmax(x, self.axis)
+        return x.softmax(self.axis) if type(x) is Value else F.softmax(x, self.axis)
 
     def config(self) -> dict[str, Any]:
         """``{"axis": ...}``."""
@@ -301,17 +304,29 @@ class Sequential(Module):
 
     def forward(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         """Apply the layers in order; extra arguments (the target) go to the error functions."""
-        if (args or kwargs) and not any(isinstance(m, Loss) for m in self.layers):
+        target = bool(args or kwargs)
+        if target and not any(isinstance(m, Loss) for m in self.layers):
             raise TypeError(f"{self.name}: got extra arguments for an error function, but the "
                             f"Sequential has no loss layer")
-        for layer in self.layers:
-            if not isinstance(layer, Loss):
-                x = layer(x)
-            elif args or kwargs:
-                x = layer(x, *args, **kwargs)
-            else:
-                raise TypeError(f"{self.name}: layer {layer.name} is an error function E and "
-                                f"needs the target: call the Sequential as model(x, target)")
+        state = STATE
+        outer = state.scope                   # this Sequential's own scope
+        try:
+            for layer in self.layers:
+                if isinstance(layer, Loss):
+                    if not target:
+                        raise TypeError(f"{self.name}: layer {layer.name} is an error function "
+                                        f"E and needs the target: call the Sequential as "
+                                        f"model(x, target)")
+                    x = layer(x, *args, **kwargs)
+                elif type(layer).__call__ is _MODULE_CALL:
+                    # layer(x) without the call: the same scope, one Python frame less a layer
+                    state.scope = Scope(layer._scope_label, outer, layer)
+                    x = layer.forward(x)
+                    state.scope = outer
+                else:                         # a layer with its own __call__ gets it
+                    x = layer(x)
+        finally:
+            state.scope = outer
         return x
 
     def __copy__(self) -> Sequential:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Module"]
 
+_LABEL_SOURCES = frozenset({"role", "_name"})
+"""The attributes ``scope_label`` is made of: setting one refreshes a module's label."""
+
 
 class Module:
     """Base class of layers: ``__call__`` runs ``forward`` in the module's scope.
@@ -36,8 +39,23 @@ class Module:
 
     role: str | None = None
     _name: str | None = None
-    _label_cache: tuple[Any, Any, str] = (object(), object(), "")
-    """(role, _name, scope_label) of the last call: the label is rebuilt when either changes."""
+    _scope_label: str = "Module"
+    """``scope_label`` as read on every call: each class gets its own when it is defined, an
+    instance its own whenever its ``role`` or ``name`` is set (``__setattr__``)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._scope_label = f"{cls.role}: {cls.__name__}" if cls.role else cls.__name__
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        object.__setattr__(self, key, value)
+        if key in _LABEL_SOURCES:
+            object.__setattr__(self, "_scope_label", self.scope_label)
+
+    def __delattr__(self, key: str) -> None:
+        object.__delattr__(self, key)
+        if key in _LABEL_SOURCES:
+            object.__setattr__(self, "_scope_label", self.scope_label)
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -71,15 +89,13 @@ class Module:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` inside ``scope(self.scope_label, module=self)``."""
         # the body of ``with scope(...)``, inlined: every layer call of every step comes here
-        cache = self._label_cache
-        if cache[0] is not self.role or cache[1] is not self._name:
-            cache = self._label_cache = (self.role, self._name, self.scope_label)
-        outer = STATE.scope
-        STATE.scope = Scope(cache[2], outer, self)
-        try:
-            return self.forward(*args, **kwargs)
+        state = STATE
+        outer = state.scope
+        state.scope = Scope(self._scope_label, outer, self)
+        try:                                  # without keywords: no dict to unpack
+            return self.forward(*args, **kwargs) if kwargs else self.forward(*args)
         finally:
-            STATE.scope = outer
+            state.scope = outer
 
     def __rshift__(self, other: Module) -> Sequential:
         """``f >> phi``: the data-order pipe, a Sequential (chains flatten: f >> phi >> g)."""
