@@ -71,9 +71,13 @@ def linear(x: Any, W: Any, b: Any = None) -> Value:
     w_{ij}^l is ``W[j, i]``.  A batch of samples is the rows of ``x`` (shape (N, m)); seed 004's
     row form z = a·W' + b uses W' = ``W.T`` of shape (m, n).
     """
-    W = as_value(W, "linear")
-    b = None if b is None else as_value(b, "linear")
-    return _linear(as_value(x, "linear", W.dtype), W, b)
+    if type(W) is not Value:
+        W = as_value(W, "linear")
+    if b is not None and type(b) is not Value:
+        b = as_value(b, "linear")
+    if type(x) is not Value:
+        x = as_value(x, "linear", W.dtype)
+    return _linear(x, W, b)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -83,17 +87,17 @@ def linear(x: Any, W: Any, b: Any = None) -> Value:
 
 def sigmoid(x: Any) -> Value:
     """The logistic φ(x) = 1 / (1 + e^{−x}); φ'(x) = φ(x)(1 − φ(x)) (seed 000: out·(1 − out))."""
-    return as_value(x, "sigmoid").sigmoid()
+    return (x if type(x) is Value else as_value(x, "sigmoid")).sigmoid()
 
 
 def tanh(x: Any) -> Value:
     """φ(x) = tanh x; φ'(x) = 1 − tanh² x."""
-    return as_value(x, "tanh").tanh()
+    return (x if type(x) is Value else as_value(x, "tanh")).tanh()
 
 
 def relu(x: Any) -> Value:
     """φ(x) = max(x, 0); φ'(x) = 1 for x > 0 and 0 otherwise (0 taken at x = 0)."""
-    return as_value(x, "relu").relu()
+    return (x if type(x) is Value else as_value(x, "relu")).relu()
 
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Value:
@@ -103,7 +107,7 @@ def leaky_relu(x: Any, slope: float = 0.01) -> Value:
 
 def softplus(x: Any) -> Value:
     """φ(x) = log(1 + eˣ); φ'(x) = 1 / (1 + e^{−x}), the logistic."""
-    return as_value(x, "softplus").softplus()
+    return (x if type(x) is Value else as_value(x, "softplus")).softplus()
 
 
 def identity(x: Any) -> Value:
@@ -149,10 +153,14 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     ``target`` must have the same shape: (N, 10) against (N,) is refused, not broadcast.
     ``target`` may be an array or a Value (a Value that requires grad gets ∂E/∂target too).
     """
-    _check_reduction(reduction, "mse_loss")
-    pred = as_value(pred, "mse_loss")
-    target = as_value(target, "mse_loss", pred.dtype)
-    p, t = pred.data, target.data
+    if reduction not in REDUCTIONS:
+        _check_reduction(reduction, "mse_loss")
+    if type(pred) is not Value:
+        pred = as_value(pred, "mse_loss")
+    p = pred.data
+    if type(target) is not Value:
+        target = as_value(target, "mse_loss", pred.dtype)
+    t = target.data
     shape = () if type(p) is float else p.shape
     if shape != (() if type(t) is float else t.shape):
         raise ValueError(f"mse_loss: prediction and target must have the same shape, got "
