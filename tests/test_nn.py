@@ -310,11 +310,11 @@ def test_a_layer_that_raises_leaves_no_scope_behind() -> None:
             raise RuntimeError("Broken.forward: no")
 
     model = nn.Sequential(nn.Linear(2, 2, rng=0), Broken())
-    with pytest.raises(RuntimeError, match="Broken.forward: no"):
+    with pytest.raises(RuntimeError, match=r"Broken\.forward: no"):
         model(np.ones((1, 2)))
-    with pytest.raises(RuntimeError, match="Broken.forward: no"):
+    with pytest.raises(RuntimeError, match=r"Broken\.forward: no"):
         model.forward(np.ones((1, 2)))        # not through the Sequential's own call
-    with pytest.raises(RuntimeError, match="Broken.forward: no"):
+    with pytest.raises(RuntimeError, match=r"Broken\.forward: no"):
         model[1](Value(1.0))
     assert (Value(1.0) + 1.0).scope is None
 
