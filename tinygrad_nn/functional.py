@@ -153,8 +153,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     ``target`` must have the same shape: (N, 10) against (N,) is refused, not broadcast.
     ``target`` may be an array or a Value (a Value that requires grad gets ∂E/∂target too).
     """
-    if reduction not in REDUCTIONS:
-        _check_reduction(reduction, "mse_loss")
+    _check_reduction(reduction, "mse_loss")
     if type(pred) is not Value:
         pred = as_value(pred, "mse_loss")
     p = pred.data

@@ -160,7 +160,7 @@ class Sigmoid(Activation):
 
     def forward(self, x: Any) -> Value:
         """φ(x), element-wise and overflow-free."""
-        return x.sigmoid() if type(x) is Value else F.sigmoid(x)
+        return F.sigmoid(x)
 
 
 class Tanh(Activation):
@@ -168,7 +168,7 @@ class Tanh(Activation):
 
     def forward(self, x: Any) -> Value:
         """tanh x, element-wise."""
-        return x.tanh() if type(x) is Value else F.tanh(x)
+        return F.tanh(x)
 
 
 class ReLU(Activation):
@@ -176,7 +176,7 @@ class ReLU(Activation):
 
     def forward(self, x: Any) -> Value:
         """max(x, 0), element-wise."""
-        return x.relu() if type(x) is Value else F.relu(x)
+        return F.relu(x)
 
 
 class LeakyReLU(Activation):
@@ -187,7 +187,7 @@ class LeakyReLU(Activation):
 
     def forward(self, x: Any) -> Value:
         """x where x > 0, else slope·x."""
-        return x.leaky_relu(self.slope) if type(x) is Value else F.leaky_relu(x, self.slope)
+        return F.leaky_relu(x, self.slope)
 
     def config(self) -> dict[str, Any]:
         """``{"slope": ...}``."""
@@ -203,7 +203,7 @@ class Softplus(Activation):
 
     def forward(self, x: Any) -> Value:
         """log(1 + eˣ), element-wise and overflow-free."""
-        return x.softplus() if type(x) is Value else F.softplus(x)
+        return F.softplus(x)
 
 
 class Identity(Activation):
@@ -224,7 +224,7 @@ class Softmax(Activation):
 
     def forward(self, x: Any) -> Value:
         """softmax along ``axis`` (shifted by the max: stable)."""
-        return x.softmax(self.axis) if type(x) is Value else F.softmax(x, self.axis)
+        return F.softmax(x, self.axis)
 
     def config(self) -> dict[str, Any]:
         """``{"axis": ...}``."""
