@@ -161,7 +161,7 @@ def _count_ops(root: Any) -> int:
     seen, stack, count = {id(root)}, [root], 0
     while stack:
         node = stack.pop()
-        parents = node._prev if hasattr(node, "_prev") else node._parents
+        parents = node._prev if hasattr(node, "_prev") else node.parents
         count += bool(parents)
         for p in parents:
             if id(p) not in seen:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .value import Value, _node
+from .value import Value, _leaf, apply
 from .value import linear as _linear
 
 __all__ = [
@@ -45,7 +45,7 @@ def as_value(x: Any, fn: str = "as_value", dtype: Any = None) -> Value:
     if type(x) is np.ndarray:                 # a float array needs no conversion: no checks
         dt = x.dtype
         if dt is dtype or (dt in _FLOATS and (dtype is None or dt == dtype)):
-            return Value._leaf(x, False, None)
+            return _leaf(x, False, None)
     elif isinstance(x, Value):
         return x
     if dtype is not None and isinstance(x, (np.ndarray, list, tuple)):
@@ -167,7 +167,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     if 0 in shape:
         raise ValueError("mse_loss: the prediction is empty (shape "
                          f"{tuple(pred.shape)}); there is no error to average")
-    return _node(ops.MSE, (pred, target), (reduction,))
+    return apply(ops.MSE, (pred, target), (reduction,))
 
 
 def cross_entropy(logits: Any, target: Any) -> Value:
@@ -188,7 +188,7 @@ def cross_entropy(logits: Any, target: Any) -> Value:
         raise ValueError(f"cross_entropy: expected at least one sample and one class, got "
                          f"logits of shape {(n, c)}")
     t = _target_rows(target, n, c, x.dtype)
-    return _node(ops.CROSS_ENTROPY, (x,), (t,))
+    return apply(ops.CROSS_ENTROPY, (x,), (t,))
 
 
 def _target_rows(target: Any, n: int, c: int, dtype: Any) -> np.ndarray:

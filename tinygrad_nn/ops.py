@@ -1,16 +1,44 @@
-"""The rule table: every primitive operation, its forward computation and its local derivatives.
+"""The rule table: every primitive operation, its forward map and its local derivatives.
 
-Each entry is one ``Op``: ``forward(*inputs, *params)`` computes the value, and
-``vjps[i](g, ans, *inputs, *params)`` is the *local factor of the chain rule* for input ``i``:
-given ``g = ∂E/∂ans`` it returns ``∂E/∂input_i`` (a vector-Jacobian product) in the shape of
-input ``i`` (an op that broadcasts its inputs sums the copies back, ``sum_to``).  This is
-the only place in tinygrad_nn where a derivative is written down; the engine
-(``tinygrad_nn.value``), the graph pictures and the tests all read it from here.
+This is the only place in tinygrad_nn where a derivative is written down.  The engine
+(``value.py``), the graph pictures, the tests and every later tool read it from ``TABLE``.
 
-Inputs reach the rules as raw data (a Python ``float`` for scalars, an ``np.ndarray`` for tensors),
-or, when ``backward(create_graph=True)`` asks for a differentiable gradient, as ``Value`` objects.
-The rules are therefore written with operators and methods both share (``+ - * / ** @``,
-``.sum``, ``.reshape``, ``.transpose``) and with the small dual helpers defined below.
+The rule contract
+-----------------
+An entry is ``Op(name, label, forward, *vjps, broadcasts=False)``; creating it adds it to
+``TABLE``, so the table is the set of definitions in this file and no op can be left out of it.
+
+``forward(*inputs, *params) -> data``
+    ``inputs`` are the data of the op's parent Values, in argument order: a Python ``float``
+    for a scalar Value, an ``np.ndarray`` for a tensor.  ``params`` are the op's
+    non-differentiable parameters (an axis, a shape, a constant exponent...), which the node
+    keeps in ``Value.params``.  The result is a ``float`` when every input is a float (the
+    scalar path) and an ``ndarray`` otherwise.
+
+``vjps[i](g, ans, *inputs, *params) -> ∂E/∂input_i``
+    One rule per input: the chain rule's step ``∂E/∂input_i = g · ∂ans/∂input_i`` (a
+    vector-Jacobian product), given ``g = ∂E/∂ans`` and the op's output ``ans``.  The result
+    has input ``i``'s shape, except for ``broadcasts=True`` ops (the element-wise binary ops),
+    whose rules are written as if both inputs had the output's shape: the engine sums the
+    result back over the broadcast axes (``sum_to``), which is the VJP of the implicit
+    ``broadcast_to``.  A rule never changes its arguments (one ``g`` may go to several
+    parents); it returns either an array it made or one of its arguments unchanged (``g``
+    itself, or a view of it), so the engine knows which results it may keep without a copy.
+
+Three kinds of arguments reach a rule, and each rule is one line that serves all three:
+
+* **The scalar path**: every input is a Python ``float``; ``g`` and ``ans`` are floats too.
+  The rule is plain float arithmetic.  Where Python raises on a float (``1.0 / 0.0``,
+  ``1e308 ** 3``) and IEEE arithmetic would give ±inf or NaN, the engine runs the rule again
+  on NumPy floats.
+* **The tensor path**: ``ndarray`` inputs (a scalar operand of a tensor op stays a float).
+* **``backward(create_graph=True)``**: ``g``, ``ans`` and the inputs are ``Value``s, and the
+  same line records the gradient's computation as new graph nodes, so it can be
+  differentiated again (second derivatives).  That is why rules use operators
+  (``+ - * / ** @``), methods that Values and arrays share (``.sum``, ``.reshape``,
+  ``.transpose``) and the dual functions below (``exp``, ``log``, ``power``, ``sigmoid``...),
+  never ``np.`` calls on ``g`` or the inputs; a mask such as ``x > 0`` is taken from
+  ``data(x)`` and is a constant.
 """
 
 from __future__ import annotations
@@ -23,55 +51,102 @@ import numpy as np
 
 Rule = Callable[..., Any]
 
+TABLE: dict[str, Op] = {}
+"""Every primitive by name, in definition order: filled by ``Op`` itself."""
+
 
 class Op:
-    """One primitive: its name, the label drawn in graphs, its forward map and one VJP per input."""
+    """One primitive: its name, the label drawn in graphs, its forward map and one VJP per input.
 
-    __slots__ = ("name", "label", "forward", "vjps")
+    ``broadcasts=True`` marks the element-wise binary ops: their inputs are broadcast to a
+    common shape, and the engine sums each VJP back to its input's shape (see ``sum_to``).
+    """
 
-    def __init__(self, name: str, label: str, forward: Rule, *vjps: Rule) -> None:
+    __slots__ = ("name", "label", "forward", "vjps", "broadcasts")
+
+    def __init__(self, name: str, label: str, forward: Rule, *vjps: Rule,
+                 broadcasts: bool = False) -> None:
+        if name in TABLE:
+            raise ValueError(f"Op: an op named {name!r} is already in the table")
         self.name = name
         self.label = label
         self.forward = forward
         self.vjps = vjps
+        self.broadcasts = broadcasts
+        TABLE[name] = self
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
 
 
 # ----------------------------------------------------------------------------------------------
-# Dual helpers: the same call works on raw data and on Values (for create_graph=True).
+# Dual functions: one call for a float, an ndarray or a Value (create_graph=True)
 # ----------------------------------------------------------------------------------------------
 
 
 def is_value(x: Any) -> bool:
-    """True for a ``Value`` (it has an ``_op`` slot); False for floats and arrays."""
-    return hasattr(x, "_op")
+    """True for a ``Value`` (a graph node), False for floats and arrays."""
+    return hasattr(x, "parents")
 
 
-def raw(x: Any) -> Any:
-    """The plain data behind ``x``: used for masks and constants that are not differentiated."""
-    return x.data if hasattr(x, "_op") else x
+def data(x: Any) -> Any:
+    """The plain number or array behind ``x``: for masks and constants (not differentiated)."""
+    return x.data if is_value(x) else x
 
 
 def shape_of(x: Any) -> tuple[int, ...]:
-    """Shape of raw data or of a Value; ``()`` for Python floats."""
+    """Shape of a float (``()``), an array or a Value."""
     return () if type(x) is float else tuple(x.shape)
 
 
-def _exp(x: Any) -> Any:
-    return x.exp() if hasattr(x, "_op") else np.exp(x)
+def exp(x: Any) -> Any:
+    """eˣ."""
+    return x.exp() if is_value(x) else _exp_fwd(x)
 
 
-def _log(x: Any) -> Any:
-    return x.log() if hasattr(x, "_op") else np.log(x)
+def log(x: Any) -> Any:
+    """ln x."""
+    return x.log() if is_value(x) else _log_fwd(x)
+
+
+def power(a: Any, b: Any) -> Any:
+    """aᵇ, with IEEE results on floats: NaN for a negative base and a fractional exponent, ±inf
+    on overflow or for 0 to a negative power (Python's ``**`` raises or returns a complex)."""
+    if type(a) is float and type(b) is float:
+        try:
+            return math.pow(a, b)
+        except (ValueError, OverflowError):
+            with np.errstate(all="ignore"):
+                return float(np.power(np.float64(a), b))
+    if is_value(a) or is_value(b):
+        return a ** b
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        return np.power(a, b)
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic φ(x) = 1 / (1 + e^{−x})."""
+    return x.sigmoid() if is_value(x) else _sigmoid_fwd(x)
+
+
+def softmax(x: Any, axis: int) -> Any:
+    """softmax along ``axis``."""
+    return x.softmax(axis) if is_value(x) else _softmax_fwd(x, axis)
+
+
+def sign(x: Any) -> Any:
+    """sign(x) ∈ {−1, 0, 1} of the data (a constant): the derivative of |x|, 0 taken at 0."""
+    x = data(x)
+    if type(x) is float:
+        return (x > 0.0) - (x < 0.0) + 0.0
+    return np.sign(x)
 
 
 def swap_last(x: Any) -> Any:
     """Swap the last two axes (the matrix transpose of a batch of matrices)."""
     axes = list(range(len(shape_of(x))))
     axes[-1], axes[-2] = axes[-2], axes[-1]
-    return x.transpose(*axes) if hasattr(x, "_op") else np.transpose(x, axes)
+    return x.transpose(*axes) if is_value(x) else np.transpose(x, axes)
 
 
 def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tuple[int, ...]:
@@ -81,38 +156,33 @@ def keepdims_shape(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> tupl
     return tuple(1 if i in axis else n for i, n in enumerate(shape))
 
 
-def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
-    """Sum ``g`` over the axes that broadcasting added or stretched, so it has ``shape`` again.
-
-    Broadcasting copies an input along new or length-1 axes; by the chain rule each copy's gradient
-    flows back to the same entry, so the copies' gradients are summed.
-    """
-    gshape = shape_of(g)
-    if gshape == shape:
-        return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1
-    )
-    summed = g.sum(axis=axes) if axes else g
-    if not shape:
-        return summed if hasattr(summed, "_op") else float(summed)
-    return summed.reshape(shape)
-
-
 def sum_to(g: Any, x: Any) -> Any:
-    """``g`` summed back to the shape of the input ``x`` (see ``unbroadcast``)."""
-    return unbroadcast(g, shape_of(x))
+    """Sum ``g`` over the axes that broadcasting added or stretched, back to the shape of ``x``.
+
+    Broadcasting copies an input along new or length-1 axes; by the chain rule the copies'
+    gradients all flow back to the same entry, so they are summed.  ``x`` is the input (its
+    data, or a Value); the result is a float when ``x`` is one.
+    """
+    if type(g) is float:
+        return g
+    shape = shape_of(x)
+    gshape = tuple(g.shape)
+    if gshape != shape:
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+        g = g.sum(axis=axes).reshape(shape)
+    return float(g) if type(x) is float and not is_value(g) else g
 
 
 def _broadcast_back(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
                     keepdims: bool) -> Any:
     """Spread the gradient of a reduction back over the reduced axes (the VJP of ``sum``)."""
-    if not keepdims and type(g) is not float:     # a float g (from unbroadcast) needs no reshape
-        g = g.reshape(keepdims_shape(shape, axis)) if shape else g
-    if hasattr(g, "_op"):
-        return g.broadcast_to(shape)
-    return np.broadcast_to(g, shape) if shape else float(g)
+    if not shape:                                 # a scalar was "reduced": nothing to spread
+        return g if type(g) is float or is_value(g) else float(g)
+    if not keepdims:
+        g = g.reshape(keepdims_shape(shape, axis)) if type(g) is not float else np.asarray(g)
+    return g.broadcast_to(shape) if is_value(g) else np.broadcast_to(g, shape)
 
 
 def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
@@ -123,8 +193,18 @@ def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
 
 
 # ----------------------------------------------------------------------------------------------
-# Forward maps (scalar fast path with ``math``, NumPy for arrays; numerically stable forms)
+# Forward maps: ``math`` on the scalar path, NumPy for arrays; numerically stable forms
 # ----------------------------------------------------------------------------------------------
+
+
+def _divide(a: Any, b: Any) -> Any:
+    """a / b, with IEEE results for a float divided by 0 (±inf, or NaN for 0/0) as in NumPy."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0.0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
 
 
 def _exp_fwd(x: Any) -> Any:
@@ -162,13 +242,12 @@ def _sigmoid_fwd(x: Any) -> Any:
         e = math.exp(x)
         return e / (1.0 + e)
     # 1/(1 + e^{-x}) keeps full relative precision in both tails wherever e^{-x} is finite
-    # ((1 + tanh(x/2))/2 loses it for x ≪ 0).  One new array, computed in place: four passes
-    # instead of the seven of a where-form.
+    # ((1 + tanh(x/2))/2 loses it for x ≪ 0).  One new array, computed in place.
     out = np.negative(x)
     if type(out) is not np.ndarray:            # a 0-d input gives a NumPy scalar
         out = np.asarray(out)
-    # e^{-x} overflows where -x reaches the limit; argmax + item is half the cost of a max
-    # reduction.  A NaN is its own argmax and fails the test too: the safe path keeps it NaN.
+    # e^{-x} overflows where -x reaches the limit; a NaN is its own argmax and fails the test
+    # too, so the safe path keeps it NaN.
     if out.size and not out.item(out.argmax()) < _EXP_FINITE.get(out.dtype, 0.0):
         return _sigmoid_far_tail(x, out)
     np.exp(out, out=out)
@@ -212,25 +291,13 @@ def _softplus_fwd(x: Any) -> Any:
 
 
 def _pow_fwd(a: Any, b: Any) -> Any:
-    if type(a) is float and type(b) is float:
-        try:
-            return a**b if a >= 0.0 or b.is_integer() else math.nan
-        except OverflowError:
-            return math.inf
-        except ZeroDivisionError:
-            return math.inf
-    return np.power(a, b)
+    return power(a, b)
 
 
 def _powc_fwd(a: Any, p: float) -> Any:
-    if type(a) is float:
-        try:
-            return a**p if a >= 0.0 or float(p).is_integer() else math.nan
-        except (OverflowError, ZeroDivisionError):
-            return math.inf
-    if p == 2:
-        return a * a
-    return np.power(a, p)
+    if p == 2 and type(a) is not float:
+        return a * a                           # the square, one multiplication
+    return power(a, float(p) if type(a) is float else p)
 
 
 def _sum_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -264,9 +331,14 @@ def _log_softmax_fwd(x: Any, axis: int) -> Any:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+def _matmul_fwd(a: Any, b: Any) -> Any:
+    out = a @ b
+    return out if type(out) is np.ndarray else np.asarray(out)   # 1-D @ 1-D gives a 0-d array
+
+
 def _linear_fwd(x: Any, w: Any, b: Any = None) -> Any:
     # ndarray.dot is the same BLAS product as @ for 1-D and 2-D inputs, bit for bit, without
-    # the matmul ufunc's dispatch (about 0.5 µs less per call on a layer's small arrays)
+    # the matmul ufunc's dispatch
     out = x.dot(w.T) if x.ndim <= 2 else x @ w.T
     if b is not None:
         out += b
@@ -288,14 +360,50 @@ def _is_basic_index(index: Any) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, slice, np.integer)) for p in parts)
 
 
+def _mse_fwd(p: Any, t: Any, reduction: str) -> Any:
+    """E = Σ (p − t)² (``"sum"``, seed 004's C₀) or its mean over all entries (``"mean"``)."""
+    d = p - t
+    if type(d) is float:
+        return d * d
+    total = np.vdot(d, d)                      # Σ d², flattened, in one call
+    return np.asarray(total / d.size if reduction == "mean" else total)
+
+
+def _cross_entropy_fwd(x: Any, t: Any) -> Any:
+    """E = −(1/N) Σ_n Σ_c t_nc · log softmax(x_n)_c, for logits x (N, C), target rows t."""
+    return np.asarray(0.0 - np.vdot(t, _log_softmax_fwd(x, -1)) / x.shape[0])
+
+
 # ----------------------------------------------------------------------------------------------
-# Local derivatives that need more than one line
+# Local derivatives that need more than one line (each docstring carries its formula)
 # ----------------------------------------------------------------------------------------------
 
 
-def _matmul_fwd(a: Any, b: Any) -> Any:
-    out = a @ b
-    return out if type(out) is np.ndarray else np.asarray(out)   # 1-D @ 1-D gives a 0-d array
+def _pow_vjp_base(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    """∂(aᵇ)/∂a = b·aᵇ⁻¹, and 0 where b = 0 (a⁰ = 1 for every a, also 0, ±inf)."""
+    d = g * b * power(a, b - 1.0)
+    zero = data(b) == 0.0
+    if type(zero) is bool:
+        return 0.0 * g if zero else d
+    return d * (1.0 - zero) if zero.any() else d
+
+
+def _pow_vjp_exponent(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    """∂(aᵇ)/∂b = aᵇ·ln a for a > 0; taken as 0 where a ≤ 0 (no real logarithm there)."""
+    positive = data(a) > 0.0
+    if type(positive) is bool:
+        return g * ans * log(a) if positive else 0.0 * g
+    safe_a = a * positive + (1.0 - positive)     # 1 where a ≤ 0, so ln gives 0 there
+    return g * ans * log(safe_a)
+
+
+def _powc_vjp(g: Any, ans: Any, a: Any, p: float) -> Any:
+    """∂(aᵖ)/∂a = p·aᵖ⁻¹ (2a for the square; 0 for p = 0, as x⁰ = 1 everywhere)."""
+    if p == 2:
+        return g * (2.0 * a)
+    if p == 0:
+        return g * 0.0
+    return g * (p * power(a, p - 1.0))
 
 
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -304,11 +412,11 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if len(sa) == 1 and len(sb) == 1:                     # dot product
         return g * b
     if len(sb) == 1:                                      # (..., m, n) @ (n,) -> (..., m)
-        return unbroadcast(g.reshape(sg + (1,)) * b, sa)
+        return sum_to(g.reshape(sg + (1,)) * b, a)
     if len(sa) == 1:                                      # (n,) @ (..., n, k) -> (..., k)
         ga = b @ g.reshape(sg + (1,))
-        return unbroadcast(ga.reshape(shape_of(ga)[:-1]), sa)
-    return unbroadcast(g @ swap_last(b), sa)
+        return sum_to(ga.reshape(shape_of(ga)[:-1]), a)
+    return sum_to(g @ swap_last(b), a)
 
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -317,11 +425,18 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     if len(sa) == 1 and len(sb) == 1:                     # dot product
         return g * a
     if len(sa) == 1:                                      # (n,) @ (..., n, k) -> (..., k)
-        return unbroadcast(a.reshape(sa + (1,)) * g.reshape(sg[:-1] + (1,) + sg[-1:]), sb)
+        return sum_to(a.reshape(sa + (1,)) * g.reshape(sg[:-1] + (1,) + sg[-1:]), b)
     if len(sb) == 1:                                      # (..., m, n) @ (n,) -> (..., m)
         gb = swap_last(a) @ g.reshape(sg + (1,))
-        return unbroadcast(gb.reshape(shape_of(gb)[:-1]), sb)
-    return unbroadcast(swap_last(a) @ g, sb)
+        return sum_to(gb.reshape(shape_of(gb)[:-1]), b)
+    return sum_to(swap_last(a) @ g, b)
+
+
+def _linear_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
+    """∂E/∂x = Wᵀ·δ per sample: ``g @ W`` for rows of samples."""
+    if type(g) is np.ndarray and type(w) is np.ndarray and g.ndim <= 2:
+        return g.dot(w)                       # (see _linear_fwd)
+    return g @ w
 
 
 def _linear_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
@@ -334,18 +449,11 @@ def _linear_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
     return g.T @ x
 
 
-def _linear_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
-    """∂E/∂x = Wᵀ·δ per sample: ``g @ W`` for rows of samples."""
-    if type(g) is np.ndarray and type(w) is np.ndarray and g.ndim <= 2:
-        return g.dot(w)                       # (see _linear_fwd)
-    return g @ w
-
-
 def _linear_vjp_b(g: Any, ans: Any, x: Any, w: Any, b: Any) -> Any:
     """∂E/∂B = δ summed over the batch rows."""
     if g.ndim != 2:
         g = g.reshape(-1, shape_of(b)[0])
-    return np.add.reduce(g, 0) if type(g) is np.ndarray else g.sum(axis=0)   # (no method hop)
+    return g.sum(axis=0)
 
 
 def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -353,10 +461,38 @@ def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: b
     shape = shape_of(x)
     if not shape:
         return g
-    kshape = keepdims_shape(shape, axis)
-    hit = raw(x) == np.reshape(raw(ans), kshape)
+    hit = data(x) == np.reshape(data(ans), keepdims_shape(shape, axis))
     share = hit / np.sum(hit, axis=axis, keepdims=True)
     return _broadcast_back(g, shape, axis, keepdims) * share
+
+
+def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
+    """The gradient in the input's shape again (a float for a float input)."""
+    if is_value(g):
+        return g.reshape(shape_of(x))
+    return float(np.reshape(g, ())) if type(x) is float else np.reshape(g, x.shape)
+
+
+def _transpose_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...]) -> Any:
+    """The inverse permutation puts each gradient entry back where its input entry was."""
+    inverse = tuple(int(i) for i in np.argsort(axes))
+    return g.transpose(*inverse) if is_value(g) else np.transpose(g, inverse)
+
+
+def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any) -> Any:
+    """Scatter g back to the indexed entries of a zero array; repeated indices accumulate."""
+    shape = shape_of(x)
+    if is_value(g):
+        return g._scatter_into(shape, index)
+    return scatter_add(g, shape, index)
+
+
+def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
+    """∂E/∂x = g · φ(1 − φ), with φ = ans (seed 000: out·(1 − out)); one new array."""
+    d = 1.0 - ans
+    d *= ans
+    d *= g
+    return d
 
 
 def _softmax_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
@@ -366,67 +502,7 @@ def _softmax_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
 
 def _log_softmax_vjp(g: Any, ans: Any, x: Any, axis: int) -> Any:
     """∂E/∂x = g − softmax(x) Σ g."""
-    return g - _exp(ans) * g.sum(axis=axis, keepdims=True)
-
-
-def _getitem_vjp(g: Any, ans: Any, x: Any, index: Any) -> Any:
-    """Scatter g back to the indexed entries of a zero array; repeated indices accumulate."""
-    shape = shape_of(x)
-    if hasattr(g, "_op"):
-        return g._scatter_into(shape, index)
-    return scatter_add(g, shape, index)
-
-
-def _pow_vjp_exponent(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    """∂(aᵇ)/∂b = aᵇ · ln a (defined for a > 0; taken as 0 where a ≤ 0)."""
-    if hasattr(a, "_op"):
-        return g * ans * a.log()
-    if type(a) is float:
-        return g * ans * math.log(a) if a > 0.0 else 0.0 * g
-    return g * ans * np.log(np.where(a > 0, a, 1.0))
-
-
-def _sign(x: Any) -> Any:
-    """sign(x) ∈ {−1, 0, 1}: the derivative of |x| (0 taken at x = 0)."""
-    x = raw(x)
-    if type(x) is float:
-        return (x > 0.0) - (x < 0.0) + 0.0
-    return np.sign(x)
-
-
-def _leaky_slope(x: Any, slope: float) -> Any:
-    """1 where x > 0, else the leak ``slope``: the derivative of leaky relu."""
-    x = raw(x)
-    if type(x) is float:
-        return 1.0 if x > 0.0 else slope
-    return np.where(x > 0.0, 1.0, slope)
-
-
-def _sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
-    """∂E/∂x = g · φ(1 − φ), with φ = ans: one new array, multiplied in place."""
-    d = 1.0 - ans
-    d *= ans
-    d *= g
-    return d
-
-
-def _mse_vjp(p: Any, t: Any, scale: Any) -> Any:
-    """(p − t) · scale: the VJP of the squared error, with one new array."""
-    d = p - t
-    d *= scale
-    return d
-
-
-# -- forward maps of the fused error functions E -----------------------------------------------
-
-
-def _mse_fwd(p: Any, t: Any, reduction: str) -> Any:
-    """E = Σ (p − t)² (``"sum"``, seed 004's C₀) or its mean over all entries (``"mean"``)."""
-    d = p - t
-    if type(d) is float:
-        return d * d
-    total = np.vdot(d, d)                      # Σ d², flattened, in one call
-    return np.asarray(total / d.size if reduction == "mean" else total)
+    return g - exp(ans) * g.sum(axis=axis, keepdims=True)
 
 
 def _mse_scale(p: Any, reduction: str) -> float:
@@ -434,100 +510,107 @@ def _mse_scale(p: Any, reduction: str) -> float:
     return 2.0 / (1 if type(p) is float else p.size) if reduction == "mean" else 2.0
 
 
-def _softmax_dual(x: Any) -> Any:
-    """softmax over the last axis, on raw data or on a Value."""
-    return x.softmax(-1) if hasattr(x, "_op") else _softmax_fwd(x, -1)
+def _mse_vjp_p(g: Any, ans: Any, p: Any, t: Any, reduction: str) -> Any:
+    """∂E/∂p = 2(p − t)/N · g (2(p − t) · g for ``"sum"``), with one new array."""
+    d = p - t
+    d *= g * _mse_scale(p, reduction)
+    return d
 
 
-def _cross_entropy_fwd(x: Any, t: Any) -> Any:
-    """E = −(1/N) Σ_n Σ_c t_nc · log softmax(x_n)_c, for logits x (N, C), target rows t."""
-    return np.asarray(0.0 - np.vdot(t, _log_softmax_fwd(x, -1)) / x.shape[0])
+def _mse_vjp_t(g: Any, ans: Any, p: Any, t: Any, reduction: str) -> Any:
+    """∂E/∂t = −∂E/∂p = 2(t − p)/N · g."""
+    d = t - p
+    d *= g * _mse_scale(p, reduction)
+    return d
+
+
+def _cross_entropy_vjp(g: Any, ans: Any, x: Any, t: Any) -> Any:
+    """∂E/∂x = (softmax(x) − t)/N · g."""
+    return (softmax(x, -1) - t) * (g / shape_of(x)[0])
+
+
+def _leaky_slope(x: Any, slope: float) -> Any:
+    """1 where x > 0, else the leak ``slope`` (a constant): the derivative of leaky relu."""
+    x = data(x)
+    if type(x) is float:
+        return 1.0 if x > 0.0 else slope
+    return np.where(x > 0.0, 1.0, slope)
 
 
 # ----------------------------------------------------------------------------------------------
-# The table
+# The table (each ``Op(...)`` below adds itself to TABLE)
 # ----------------------------------------------------------------------------------------------
 
-# The binary element-wise ops broadcast their inputs, so their rules sum each gradient back to
-# its input's shape (sum_to); every other rule already returns its input's shape.  A float g
-# means every input was a float (the scalar fast path): nothing to sum, no call.
+# element-wise binary ops: rules in the output's shape, summed back by the engine
 ADD = Op("add", "+", lambda a, b: a + b,
-         lambda g, ans, a, b: g if type(g) is float else sum_to(g, a),
-         lambda g, ans, a, b: g if type(g) is float else sum_to(g, b))
+         lambda g, ans, a, b: g,                                 # ∂(a + b)/∂a = 1
+         lambda g, ans, a, b: g,                                 # ∂(a + b)/∂b = 1
+         broadcasts=True)
 SUB = Op("sub", "-", lambda a, b: a - b,
-         lambda g, ans, a, b: g if type(g) is float else sum_to(g, a),
-         lambda g, ans, a, b: -g if type(g) is float else sum_to(-g, b))
+         lambda g, ans, a, b: g,                                 # ∂(a − b)/∂a = 1
+         lambda g, ans, a, b: -g,                                # ∂(a − b)/∂b = −1
+         broadcasts=True)
 MUL = Op("mul", "*", lambda a, b: a * b,
-         lambda g, ans, a, b: g * b if type(g) is float else sum_to(g * b, a),
-         lambda g, ans, a, b: g * a if type(g) is float else sum_to(g * a, b))
-DIV = Op("div", "/", lambda a, b: a / b,
-         lambda g, ans, a, b: g / b if type(g) is float else sum_to(g / b, a),
-         lambda g, ans, a, b: -g * ans / b if type(g) is float else sum_to(-g * ans / b, b))
+         lambda g, ans, a, b: g * b,                             # ∂(ab)/∂a = b
+         lambda g, ans, a, b: g * a,                             # ∂(ab)/∂b = a
+         broadcasts=True)
+DIV = Op("div", "/", _divide,
+         lambda g, ans, a, b: g / b,                             # ∂(a/b)/∂a = 1/b
+         lambda g, ans, a, b: -g * ans / b,                      # ∂(a/b)/∂b = −a/b²
+         broadcasts=True)
+POW = Op("pow", "**", _pow_fwd, _pow_vjp_base, _pow_vjp_exponent, broadcasts=True)
+
+# element-wise unary ops
 NEG = Op("neg", "neg", lambda a: -a,
-         lambda g, ans, a: -g)
-POW = Op("pow", "**", _pow_fwd,
-         lambda g, ans, a, b: sum_to(g * b * a ** (b - 1.0), a),
-         lambda g, ans, a, b: sum_to(_pow_vjp_exponent(g, ans, a, b), b))
-POWC = Op("powc", "**", _powc_fwd,                                  # exponent p is a constant
-          lambda g, ans, a, p: g * (2.0 * a if p == 2 else p * a ** (p - 1) if p != 0
-                                    else 0.0 * a))          # (x⁰)' = 0, also at x = 0
-MATMUL = Op("matmul", "@", _matmul_fwd, _matmul_vjp_a, _matmul_vjp_b)
-
+         lambda g, ans, a: -g)                                   # (−a)' = −1
+POWC = Op("powc", "**", _powc_fwd, _powc_vjp)                    # aᵖ for a constant p
 EXP = Op("exp", "exp", _exp_fwd,
-         lambda g, ans, x: g * ans)                                 # (eˣ)' = eˣ
+         lambda g, ans, x: g * ans)                              # (eˣ)' = eˣ
 LOG = Op("log", "log", _log_fwd,
-         lambda g, ans, x: g / x)                                   # (ln x)' = 1/x
+         lambda g, ans, x: g / x)                                # (ln x)' = 1/x
 SQRT = Op("sqrt", "sqrt", _sqrt_fwd,
-          lambda g, ans, x: g / (2.0 * ans))                        # (√x)' = 1/(2√x)
+          lambda g, ans, x: g / (2.0 * ans))                     # (√x)' = 1/(2√x)
 ABS = Op("abs", "abs", lambda x: abs(x),
-         lambda g, ans, x: g * _sign(x))                           # |x|' = sign x
+         lambda g, ans, x: g * sign(x))                          # |x|' = sign x
 TANH = Op("tanh", "tanh", _tanh_fwd,
-          lambda g, ans, x: g * (1.0 - ans * ans))                  # tanh' = 1 − tanh²
-SIGMOID = Op("sigmoid", "φ", _sigmoid_fwd, _sigmoid_vjp)           # φ' = φ(1 − φ)
+          lambda g, ans, x: g * (1.0 - ans * ans))               # tanh' = 1 − tanh²
+SIGMOID = Op("sigmoid", "φ", _sigmoid_fwd, _sigmoid_vjp)         # φ' = φ(1 − φ)
 RELU = Op("relu", "relu", _relu_fwd,
-          lambda g, ans, x: g * (raw(x) > 0.0))                     # relu' = [x > 0]
+          lambda g, ans, x: g * (data(x) > 0.0))                 # relu' = [x > 0]
 LEAKY_RELU = Op("leaky_relu", "leaky_relu", _leaky_relu_fwd,
-                lambda g, ans, x, slope: g * _leaky_slope(x, slope))
+                lambda g, ans, x, slope: g * _leaky_slope(x, slope))   # 1 for x > 0, else slope
 SOFTPLUS = Op("softplus", "softplus", _softplus_fwd,
-              lambda g, ans, x: g * (x.sigmoid() if is_value(x)      # softplus' = logistic
-                                     else _sigmoid_fwd(x)))
+              lambda g, ans, x: g * sigmoid(x))                  # softplus' = logistic
 
-SUM = Op("sum", "sum", _sum_fwd,
+# reductions
+SUM = Op("sum", "sum", _sum_fwd,                                 # each entry counts once
          lambda g, ans, x, axis, keepdims: _broadcast_back(g, shape_of(x), axis, keepdims))
-MEAN = Op("mean", "mean", _mean_fwd,
+MEAN = Op("mean", "mean", _mean_fwd,                             # each entry counts 1/n
           lambda g, ans, x, axis, keepdims:
           _broadcast_back(g, shape_of(x), axis, keepdims) / _count(shape_of(x), axis))
 MAX = Op("max", "max", _max_fwd, _max_vjp)
 
-RESHAPE = Op("reshape", "reshape", lambda x, shape: np.reshape(x, shape),
-             lambda g, ans, x, shape: np.reshape(g, shape_of(x)) if type(g) is float
-             else g.reshape(shape_of(x)))
-TRANSPOSE = Op("transpose", "transpose", lambda x, axes: np.transpose(x, axes),
-               lambda g, ans, x, axes: g.transpose(*np.argsort(axes).tolist())
-               if hasattr(g, "_op") else np.transpose(g, np.argsort(axes)))
+# shape and indexing (the gradient moves back to where each entry came from)
+RESHAPE = Op("reshape", "reshape", lambda x, shape: np.reshape(x, shape), _reshape_vjp)
+TRANSPOSE = Op("transpose", "transpose", lambda x, axes: np.transpose(x, axes), _transpose_vjp)
 BROADCAST_TO = Op("broadcast_to", "broadcast", lambda x, shape: np.broadcast_to(x, shape),
-                  lambda g, ans, x, shape: unbroadcast(g, shape_of(x)))
+                  lambda g, ans, x, shape: sum_to(g, x))
 GETITEM = Op("getitem", "[]", lambda x, index: np.asarray(x[index]), _getitem_vjp)
-SCATTER = Op("scatter", "scatter", scatter_add,                     # the VJP of indexing
+SCATTER = Op("scatter", "scatter", scatter_add,                  # the VJP of indexing
              lambda g, ans, x, shape, index: sum_to(g[index], x))
 
+# matrix products and the fused affine map f
+MATMUL = Op("matmul", "@", _matmul_fwd, _matmul_vjp_a, _matmul_vjp_b)
+LINEAR = Op("linear", "W·x+b", _linear_fwd,
+            _linear_vjp_x,                                       # ∂E/∂x = Wᵀδ (rows: δ·W)
+            _linear_vjp_w,                                       # ∂E/∂W = δ·Xᵀ
+            _linear_vjp_b)                                       # ∂E/∂B = Σ δ
+
+# normalisations along an axis
 SOFTMAX = Op("softmax", "softmax", _softmax_fwd, _softmax_vjp)
 LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vjp)
 
-LINEAR = Op("linear", "W·x+b", _linear_fwd,                         # fused affine map f
-            _linear_vjp_x,                                          # ∂E/∂x = Wᵀδ (rows: δ·W)
-            _linear_vjp_w,                                          # ∂E/∂W = δ·Xᵀ
-            _linear_vjp_b)                                          # ∂E/∂B = Σ δ
-
 # fused error functions E (used by tinygrad_nn.functional and tinygrad_nn.nn.losses)
-MSE = Op("mse", "mse",    _mse_fwd,                                 # ∂E/∂p = 2(p − t)/N
-         lambda g, ans, p, t, reduction: _mse_vjp(p, t, g * _mse_scale(p, reduction)),
-         lambda g, ans, p, t, reduction: _mse_vjp(t, p, g * _mse_scale(p, reduction)))
-CROSS_ENTROPY = Op("cross_entropy", "cross_entropy", _cross_entropy_fwd,      # (softmax − t)/N
-                   lambda g, ans, x, t: (_softmax_dual(x) - t) * (g / shape_of(x)[0]))
-
-TABLE: dict[str, Op] = {op.name: op for op in (
-    ADD, SUB, MUL, DIV, NEG, POW, POWC, MATMUL, EXP, LOG, SQRT, ABS, TANH, SIGMOID, RELU,
-    LEAKY_RELU, SOFTPLUS, SUM, MEAN, MAX, RESHAPE, TRANSPOSE, BROADCAST_TO, GETITEM, SCATTER,
-    SOFTMAX, LOG_SOFTMAX, LINEAR, MSE, CROSS_ENTROPY)}
-"""Every primitive by name: the single source for the engine, the tests and the graph labels."""
+MSE = Op("mse", "mse", _mse_fwd, _mse_vjp_p, _mse_vjp_t)         # ∂E/∂p = 2(p − t)/N
+CROSS_ENTROPY = Op("cross_entropy", "cross_entropy", _cross_entropy_fwd,
+                   _cross_entropy_vjp)                           # (softmax − t)/N

@@ -1,0 +1,155 @@
+"""The switches that apply to every op while they are set: no_grad, scope, detect_anomaly.
+
+``STATE`` holds them; the engine reads it when it records a node.  Each switch is a context
+manager that restores the previous setting on exit, also when the block raises.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+__all__ = ["STATE", "Scope", "detect_anomaly", "no_grad", "scope"]
+
+
+class _State:
+    """Switches that apply to every Value created while they are set."""
+
+    __slots__ = ("grad_enabled", "scope", "anomaly")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scope: Scope | None = None
+        self.anomaly = False
+
+
+STATE = _State()
+
+
+class Scope:
+    """One call of a module (or one ``scope()`` block): the Values created inside point to it.
+
+    Graph pictures cluster ops by their scope, so a network reads as E∘φ∘g∘φ∘f.
+    """
+
+    __slots__ = ("label", "parent", "module", "__weakref__")
+
+    def __init__(self, label: str, parent: Scope | None, module: Any = None) -> None:
+        self.label = label
+        self.parent = parent
+        self.module = module
+
+    def path(self) -> tuple[str, ...]:
+        """Labels from the outermost enclosing scope to this one."""
+        labels = []
+        scope: Scope | None = self
+        while scope is not None:
+            labels.append(scope.label)
+            scope = scope.parent
+        return tuple(reversed(labels))
+
+    def __repr__(self) -> str:
+        return f"Scope({'/'.join(self.path())!r})"
+
+
+def scope(label: str, module: Any = None) -> _ScopeBlock:
+    """Label every op created inside the block with ``label`` (e.g. ``"f"``, ``"φ"``, ``"E"``)."""
+    if not isinstance(label, str) or not label:
+        raise TypeError(f"scope: expected a non-empty string label, got {label!r}")
+    return _ScopeBlock(label, module)
+
+
+class _ScopeBlock:
+    """What ``scope()`` returns: enters a new ``Scope`` inside the current one, restores it on exit.
+
+    A plain class rather than a generator: every module call enters one.
+    """
+
+    __slots__ = ("label", "module", "outer")
+
+    def __init__(self, label: str, module: Any) -> None:
+        self.label = label
+        self.module = module
+        self.outer: Scope | None = None
+
+    def __enter__(self) -> Scope:
+        self.outer = STATE.scope
+        STATE.scope = Scope(self.label, self.outer, self.module)
+        return STATE.scope
+
+    def __exit__(self, *exc_info: object) -> None:
+        STATE.scope = self.outer
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """Record nothing inside the block: results are constants with ``requires_grad=False``."""
+    previous = STATE.grad_enabled
+    STATE.grad_enabled = False
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = previous
+
+
+@contextmanager
+def grad_recording(enabled: bool) -> Iterator[None]:
+    """Record ops inside the block exactly when ``enabled`` (backward's ``create_graph``)."""
+    previous = STATE.grad_enabled
+    STATE.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = previous
+
+
+@contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Raise ``FloatingPointError`` as soon as a forward or backward rule produces NaN or ±inf.
+
+    The error names the op and shows the line of user code that created it.
+    """
+    previous = STATE.anomaly
+    STATE.anomaly = True
+    try:
+        with np.errstate(all="ignore"):
+            yield
+    finally:
+        STATE.anomaly = previous
+
+
+# ----------------------------------------------------------------------------------------------
+# What detect_anomaly does for each op
+# ----------------------------------------------------------------------------------------------
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_frames() -> list[traceback.FrameSummary]:
+    """The creation stack outside this package's own files (where the user made the op)."""
+    frames = traceback.extract_stack()[:-3]
+    return [f for f in frames if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)] \
+        or frames
+
+
+def check_finite(result: Any, op_name: str, frames: list[traceback.FrameSummary] | None,
+                 phase: str) -> None:
+    """Raise ``FloatingPointError``, naming the op and where it was made, on NaN or inf."""
+    raw = result.data if hasattr(result, "parents") else result
+    finite = math.isfinite(raw) if type(raw) is float else bool(np.all(np.isfinite(raw)))
+    if finite:
+        return
+    where = ""
+    if frames:
+        last = frames[-1]
+        where = f"\n  the op was created at {last.filename}:{last.lineno} in {last.name}:" \
+                f"\n    {last.line}"
+    kind = "NaN" if np.any(np.isnan(raw)) else "inf"
+    raise FloatingPointError(f"detect_anomaly: op '{op_name}' produced {kind} in its {phase}"
+                             f"{where}")
