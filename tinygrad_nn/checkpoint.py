@@ -27,6 +27,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from .errors import CheckpointError
+
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "read_metadata", "save"]
 
 FORMAT = "tinygrad_nn.checkpoint"
@@ -34,10 +36,6 @@ VERSION = 1
 ARCH_KEY = "__architecture__"
 
 PathLike = str | os.PathLike[str]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is corrupted, incomplete, or does not match its architecture."""
 
 
 def _write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:

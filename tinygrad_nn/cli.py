@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from .errors import UsageError
+
 # subcommand -> (module that owns it, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tinygrad_nn.tutorial", "the tutorial's worked example: forward pass, E and "
@@ -23,10 +25,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
               "sigmoid/MSE/SGD net on the embedded digits)"),
     "predict": ("tinygrad_nn.train", "predict with a saved checkpoint"),
 }
-
-
-class UsageError(Exception):
-    """Bad command-line input: reported with the usage line and exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

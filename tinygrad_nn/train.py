@@ -32,6 +32,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .errors import TrainingDivergedError, UsageError
 from .nn.layers import _count
 from .optim import _grad_array
 from .value import Value, no_grad
@@ -50,20 +51,6 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
-
-
-class TrainingDivergedError(FloatingPointError):
-    """The loss (or a gradient) became NaN or ±inf; the model keeps its last finite parameters."""
-
-    def __init__(self, epoch: int, batch: int, loss: float, what: str = "loss") -> None:
-        """Record where training diverged (1-based epoch and batch) and the offending value."""
-        self.epoch = epoch
-        self.batch = batch
-        self.loss = loss
-        super().__init__(
-            f"fit: training diverged at epoch {epoch}, batch {batch}: the {what} is {loss} "
-            f"(not finite); the model keeps the parameters from before this step. Try a smaller "
-            f"learning rate.")
 
 
 class EpochCallback(Protocol):
@@ -639,13 +626,6 @@ FAST_EPOCHS = 3
 TEST_SIZE = 0.2
 
 
-def _usage_error(message: str) -> Exception:
-    """The CLI's UsageError (exit status 2 with a usage line)."""
-    from .cli import UsageError
-
-    return UsageError(message)
-
-
 def configure_train(parser: argparse.ArgumentParser) -> None:
     """Declare the ``train`` options (defaults: the tutorial's 64-20-20-10 sigmoid/MSE/SGD net)."""
     parser.add_argument("--dataset", choices=DATASETS, default="digits",
@@ -683,10 +663,10 @@ def _parse_layers(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
-        raise _usage_error(f"--layers must be comma-separated positive integers like 20,20, "
+        raise UsageError(f"--layers must be comma-separated positive integers like 20,20, "
                            f"got {text!r}") from None
     if any(s < 1 for s in sizes):
-        raise _usage_error(f"--layers sizes must be positive, got {text!r}")
+        raise UsageError(f"--layers sizes must be positive, got {text!r}")
     return sizes
 
 
@@ -703,7 +683,7 @@ def _load_dataset(name: str, path: str | None, seed: int) -> tuple[np.ndarray, .
 
     if name == "mnist":
         if not path:
-            raise _usage_error("--dataset mnist needs --data PATH (a directory with the IDX "
+            raise UsageError("--dataset mnist needs --data PATH (a directory with the IDX "
                                "files or a CSV file); nothing is downloaded")
         if not Path(path).exists():
             raise FileNotFoundError(f"--data: no such file or directory: {path!r}")
@@ -716,10 +696,10 @@ def _load_dataset(name: str, path: str | None, seed: int) -> tuple[np.ndarray, .
                 except FileNotFoundError:
                     pass
         except ValueError as exc:
-            raise _usage_error(str(exc)) from None
+            raise UsageError(str(exc)) from None
         return _split(X, y, seed)
     if path:
-        raise _usage_error(f"--data is only used with --dataset mnist (got --dataset {name})")
+        raise UsageError(f"--data is only used with --dataset mnist (got --dataset {name})")
     if name == "digits":
         X, y = data.load_digits()
     else:
@@ -741,7 +721,7 @@ def build_model(n_in: int, hidden: Sequence[int], n_out: int, activation: str, l
         return nn.mlp(sizes, activation=activation, output_activation=out_act,
                       rng=np.random.default_rng(seed))
     except (ValueError, KeyError) as exc:
-        raise _usage_error(f"--activation: {exc}") from None
+        raise UsageError(f"--activation: {exc}") from None
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -756,15 +736,15 @@ def run_train(args: argparse.Namespace) -> int:
         args.epochs = FAST_EPOCHS
     for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
         if value < 1:
-            raise _usage_error(f"{flag} must be a positive integer, got {value}")
+            raise UsageError(f"{flag} must be a positive integer, got {value}")
     if args.seed < 0:
-        raise _usage_error(f"--seed must be non-negative, got {args.seed}")
+        raise UsageError(f"--seed must be non-negative, got {args.seed}")
     lr = args.lr if args.lr is not None else DEFAULT_LR[(args.optimizer, args.loss)]
     if not (math.isfinite(lr) and lr > 0):
-        raise _usage_error(f"--lr must be a positive finite number, got {lr}")
+        raise UsageError(f"--lr must be a positive finite number, got {lr}")
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
-        raise _usage_error(f"--out {args.out!r} exists and is not a directory")
+        raise UsageError(f"--out {args.out!r} exists and is not a directory")
 
     X_train, X_test, y_train, y_test = _load_dataset(args.dataset, args.data, args.seed)
     n_classes = int(max(y_train.max(), y_test.max())) + 1
@@ -845,7 +825,7 @@ def _read_inputs(spec: str, width: int | None, meta: dict[str, Any]
 
         X, y = load_digits()
         if width is not None and width != X.shape[1]:
-            raise _usage_error(f"--data digits: the model takes {width} features per sample, "
+            raise UsageError(f"--data digits: the model takes {width} features per sample, "
                                f"the digits have {X.shape[1]}; pass --data PATH.npy or PATH.csv")
         if meta.get("dataset") == "digits" and isinstance(meta.get("seed"), int):
             _, X_test, _, y_test = _split(X, y, meta["seed"])
@@ -860,16 +840,16 @@ def _read_inputs(spec: str, width: int | None, meta: dict[str, Any]
         elif path.suffix.lower() == ".csv":
             arr = np.loadtxt(path, delimiter=",", ndmin=2, comments="#")
         else:
-            raise _usage_error(f"--data must be 'digits', a .npy or a .csv file, got {spec!r}")
+            raise UsageError(f"--data must be 'digits', a .npy or a .csv file, got {spec!r}")
     except ValueError as exc:
-        raise _usage_error(f"--data {spec!r}: cannot read numbers: {exc}") from None
+        raise UsageError(f"--data {spec!r}: cannot read numbers: {exc}") from None
     if arr.dtype.kind not in "biuf":
-        raise _usage_error(f"--data {spec!r}: expected numbers, got dtype {arr.dtype}")
+        raise UsageError(f"--data {spec!r}: expected numbers, got dtype {arr.dtype}")
     arr = np.asarray(arr, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2:
-        raise _usage_error(f"--data {spec!r}: expected a 2-D array (N, features), got shape "
+        raise UsageError(f"--data {spec!r}: expected a 2-D array (N, features), got shape "
                            f"{arr.shape}")
     if width is None or arr.shape[1] == width:
         return arr, None, f"{spec} ({len(arr)} samples)"
@@ -877,7 +857,7 @@ def _read_inputs(spec: str, width: int | None, meta: dict[str, Any]
         labels = arr[:, 0]
         if np.all(labels == np.round(labels)):
             return arr[:, 1:], labels.astype(np.int64), f"{spec} ({len(arr)} labelled samples)"
-    raise _usage_error(f"--data {spec!r}: the model takes {width} features per sample, the "
+    raise UsageError(f"--data {spec!r}: the model takes {width} features per sample, the "
                        f"file has {arr.shape[1]} columns (expected {width}, or {width + 1} "
                        f"with a label first)")
 
@@ -887,11 +867,11 @@ def run_predict(args: argparse.Namespace) -> int:
     from .checkpoint import CheckpointError, _load
 
     if args.limit < 0:
-        raise _usage_error(f"--limit must be >= 0, got {args.limit}")
+        raise UsageError(f"--limit must be >= 0, got {args.limit}")
     try:
         model, meta = _load(args.checkpoint)       # the file is read once
     except CheckpointError as exc:
-        raise _usage_error(str(exc)) from None
+        raise UsageError(str(exc)) from None
     X, labels, desc = _read_inputs(args.data, _input_width(model), meta)
     out = predict(model, X)
     classes = np.argmax(out, axis=1) if out.ndim == 2 and out.shape[1] > 1 else None

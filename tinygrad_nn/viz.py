@@ -33,6 +33,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from .errors import GraphvizNotFoundError
 from .graph import toposort
 from .tutorial.examples import WORKED_TARGET, WORKED_W1, WORKED_W2, WORKED_X, worked_model
 from .value import Scope, Value, scope
@@ -68,10 +69,6 @@ SMALL = 4  # tensors with at most this many entries also show their numbers
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _ROLE = re.compile(r"^[^\W\d_]\d*$")         # one letter, maybe numbered: f, g, φ, E, f4
-
-
-class GraphvizNotFoundError(RuntimeError):
-    """Graphviz's ``dot`` executable is missing, so a picture cannot be rendered."""
 
 
 # ----------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import UsageError
 from .examples import one_neuron_chain, worked_example
 from .report import format_report
 
@@ -26,8 +27,6 @@ def run_demo(args: argparse.Namespace) -> int:
     """Print the report; exit 1 if |hand − engine| > 1e-10 or |numeric − analytic| > 1e-6."""
     digits = getattr(args, "digits", 6)
     if not isinstance(digits, int) or not 1 <= digits <= 15:
-        from ..cli import UsageError
-
         raise UsageError(f"--digits must be between 1 and 15, got {digits}")
     example = getattr(args, "example", "000")
     result = one_neuron_chain() if example == "004" else worked_example()
