@@ -33,8 +33,8 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from .errors import TrainingDivergedError, UsageError
-from .nn.layers import _count
 from .optim import _grad_array
+from .validation import positive_int
 from .value import Value, no_grad
 
 __all__ = [
@@ -418,7 +418,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     the parameters of the last completed step, the checkpoint is written, and the returned
     History has ``interrupted=True``.
     """
-    epochs = _count(epochs, "epochs", "fit")
+    epochs = positive_int(epochs, "epochs", "fit")
     if not callable(loss_fn):
         raise TypeError(f"fit: loss_fn must be callable (out, target) -> Value, got "
                         f"{type(loss_fn).__name__}")
@@ -570,7 +570,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     Runs under ``no_grad``; accuracy is None unless ``Y`` holds integer labels or one-hot rows.
     """
     Xa, Ya = _check_xy(X, Y, "evaluate")
-    bs = _count(batch_size, "batch_size", "evaluate")
+    bs = positive_int(batch_size, "batch_size", "evaluate")
     kind = _target_kind(Ya)
     total = 0.0
     correct = 0
@@ -594,7 +594,7 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
     """
     Xa = np.asarray(X, dtype=np.float64)
-    bs = _count(batch_size, "batch_size", "predict")
+    bs = positive_int(batch_size, "batch_size", "predict")
     if Xa.ndim == 0:
         raise ValueError("predict: X must be a sample (features,) or a batch (N, features), "
                          "got a scalar")

@@ -14,6 +14,7 @@ from typing import Any, overload
 import numpy as np
 
 from .. import functional as F
+from ..validation import positive_int
 from ..value import STATE, Scope, Value
 from ..value import linear as fused_linear
 from . import init as init_
@@ -57,12 +58,6 @@ def _dtype(dtype: Any, fn: str) -> np.dtype[Any]:
     return dt
 
 
-def _count(n: Any, what: str, fn: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{fn}: {what} must be a positive integer, got {n!r}")
-    return int(n)
-
-
 # ----------------------------------------------------------------------------------------------
 # The affine map f
 # ----------------------------------------------------------------------------------------------
@@ -94,8 +89,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str | Initializer = "xavier", rng: RngLike = None,
                  dtype: Any = np.float64) -> None:
-        self.in_features = _count(in_features, "in_features", "Linear")
-        self.out_features = _count(out_features, "out_features", "Linear")
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"Linear: bias must be True or False, got {bias!r}")
         dt = _dtype(dtype, "Linear")
@@ -416,7 +411,7 @@ def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str | Initializ
         raise ValueError(f"mlp: sizes must list at least the input and output sizes, e.g. "
                          f"[784, 20, 20, 10], got {sizes!r}")
     for s in sizes:
-        _count(s, "every size", "mlp")
+        positive_int(s, "every size", "mlp")
 
     def activation_class(name: Any, what: str) -> type[Activation]:
         if not isinstance(name, str) or name not in ACTIVATIONS:
