@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .manual import _logistic as _sigmoid
+from ..nn.by_hand import logistic
 
 __all__ = ["AsPrinted", "Seed004Run", "as_printed_000", "seed004_pseudocode"]
 
@@ -89,8 +89,8 @@ class Seed004Run:
     visited: list[int] = field(default_factory=list)   # the values L took in the backward loop
 
 
-def _d_sigmoid(z: np.ndarray) -> np.ndarray:
-    s = _sigmoid(z)
+def _logistic_prime(z: np.ndarray) -> np.ndarray:
+    s = logistic(z)
     return s * (1.0 - s)
 
 
@@ -136,17 +136,17 @@ def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[fl
     al: list[np.ndarray] = []
     # Network[Layers_values_zl].append(matrix_product(matrix_1_row(input_list), W[0]))
     zl.append(x @ W[0] + (B[0] if add_bias else 0.0))
-    al.append(_sigmoid(zl[0]))
+    al.append(logistic(zl[0]))
     # printed: `for L in range(number_layers-1)`, which reaches W[number_layers-1] (IndexError);
     # with number_layers counting the input the loop must stop one earlier.
     for L in range(number_layers - 2):
         zl.append(al[L] @ W[L + 1] + (B[L + 1] if add_bias else 0.0))
-        al.append(_sigmoid(zl[L + 1]))
+        al.append(logistic(zl[L + 1]))
     run = Seed004Run(zl, al)
     output_layer = al[number_layers - 2][0]
     subtrahend = y if subtract_expected else output_layer
     d_mse = 2.0 * (al[number_layers - 2][0] - subtrahend)
-    error_bias = (_d_sigmoid(zl[number_layers - 2][0]) * d_mse)[None, :]
+    error_bias = (_logistic_prime(zl[number_layers - 2][0]) * d_mse)[None, :]
     stop = -1 if first_layer else 0
     loop = range(number_layers - 2, stop, -1) if step_minus_one else range(number_layers - 2, 0)
     for L in loop:
@@ -157,5 +157,5 @@ def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[fl
         if L == 0:
             break
         error_prev_layer = error_bias @ W[L].T
-        error_bias = _d_sigmoid(zl[L - 1]) * error_prev_layer
+        error_bias = _logistic_prime(zl[L - 1]) * error_prev_layer
     return run
