@@ -33,7 +33,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from .errors import TrainingDivergedError, UsageError
-from .optim import _grad_array
+from .optim import grad_data
 from .validation import positive_int
 from .value import Value, no_grad
 
@@ -394,7 +394,7 @@ def _check_callbacks(callbacks: Iterable[Callback]) -> list[Callable[[int, Histo
 def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
     """Index and an offending value of the first parameter gradient that is not finite."""
     for i, p in enumerate(params):
-        g = _grad_array(p)
+        g = grad_data(p)
         if g is None:
             continue
         arr = np.asarray(g)
