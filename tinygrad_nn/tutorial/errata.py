@@ -20,10 +20,11 @@ import numpy as np
 
 from ..nn.by_hand import logistic
 
-__all__ = ["AsPrinted", "Seed004Run", "as_printed_000", "seed004_pseudocode"]
+__all__ = ["AsPrinted", "Seed004Run", "as_printed_000", "seed004_pseudocode", "sigma"]
 
 
-def _phi(x: float) -> float:
+def sigma(x: float) -> float:
+    """The logistic σ(x) = 1 / (1 + e^{−x}) of one number, as the tutorials compute it."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
@@ -47,11 +48,11 @@ def as_printed_000() -> dict[str, AsPrinted]:
     """
     rows = [
         AsPrinted("net x1^2", "0.5·0.25 + 0.25·0.1", 0.5 * 0.25 + 0.25 * 0.1, 0.15),
-        AsPrinted("out x1^2", "1/(1+e^−0.15)", _phi(0.15), 0.53),
+        AsPrinted("out x1^2", "1/(1+e^−0.15)", sigma(0.15), 0.53),
         AsPrinted("net x2^2", "0.5·0.35 + 0.25·(−0.3)", 0.5 * 0.35 + 0.25 * -0.3, 0.1),
-        AsPrinted("out x2^2", "1/(1+e^−0.1)", _phi(0.1), 0.52),
+        AsPrinted("out x2^2", "1/(1+e^−0.1)", sigma(0.1), 0.52),
         AsPrinted("net x1^3", "0.53·0.9 + 0.52·0.5", 0.53 * 0.9 + 0.52 * 0.5, 0.74),
-        AsPrinted("out x1^3", "1/(1+e^−0.74)", _phi(0.74), 0.68),
+        AsPrinted("out x1^3", "1/(1+e^−0.74)", sigma(0.74), 0.68),
         AsPrinted("net x2^3", "0.53·(−0.7) + 0.52·0.3", 0.53 * -0.7 + 0.52 * 0.3, -0.21),
         AsPrinted("out x2^3", "1/(1+e^0.21)", 1.0 / (1.0 + math.exp(0.21)), 0.45),
         AsPrinted("E", "((−0.68)² + 0.55²)/2", ((-0.68) ** 2 + 0.55 ** 2) / 2, 0.38),

@@ -33,6 +33,7 @@ __all__ = [
     "manual_backprop",
     "manual_deltas",
     "manual_gradients",
+    "model_layers",
 ]
 
 
@@ -97,7 +98,11 @@ class _Stage:
     acts: list[tuple[Activation, float]]  # element-wise φ applied after the affine map, in order
 
 
-def _layers(fn: str, model: Any) -> list[Any]:
+def model_layers(fn: str, model: Any) -> list[Any]:
+    """The layers of ``model`` in data order: a Sequential's, a lone Linear, or a list of layers.
+
+    ``fn`` names the caller in the TypeError raised for anything else.
+    """
     layers = getattr(model, "layers", None)
     if layers is None:
         if isinstance(model, nn.Linear):
@@ -111,7 +116,7 @@ def _layers(fn: str, model: Any) -> list[Any]:
 
 def _stages(fn: str, model: Any) -> list[_Stage]:
     stages: list[_Stage] = []
-    layers = _layers(fn, model)
+    layers = model_layers(fn, model)
     for k, layer in enumerate(layers):
         if isinstance(layer, nn.Module) and layer.is_loss:
             break                             # a trailing error function: E is chosen by `loss`
