@@ -82,8 +82,11 @@ class Sequential(Module):
 
     @classmethod
     def pipe(cls, left: Module, right: Module) -> Sequential:
-        """``left >> right``: one Sequential of both; a plain Sequential on either side is
-        flattened into its layers, so ``f >> φ >> g`` is ``Sequential(f, φ, g)``."""
+        """``left >> right``: one Sequential of the layers of both.
+
+        A plain Sequential on either side is flattened into its layers, so ``f >> φ >> g`` is
+        ``Sequential(f, φ, g)``.
+        """
         parts = [list(m.layers) if type(m) is Sequential else [m] for m in (left, right)]
         return cls(*parts[0], *parts[1])
 
