@@ -490,27 +490,29 @@ def case_large_step(sizes: Sizes = FULL) -> Case:
 def case_epoch(sizes: Sizes = FULL) -> Case:
     """(4) one epoch of ``python -m tinygrad_nn train`` (defaults) on the embedded digits.
 
-    The same pieces ``run_train`` builds (split, ``nn.mlp``, ``nn.MSELoss``, ``SGD`` with the
-    default learning rate, a shuffling ``DataLoader``) and one epoch of ``fit`` with the test
-    set as validation data, against a hand-written NumPy epoch over the same minibatches.
+    The same pieces the ``train`` command builds (split, ``nn.mlp``, ``nn.MSELoss``, ``SGD``
+    with the default learning rate, a shuffling ``DataLoader``) and one epoch of ``fit`` with the
+    test set as validation data, against a hand-written NumPy epoch over the same minibatches.
     """
     case = Case("epoch", "(4) One epoch of the default `train` on the embedded digits", "numpy",
                 {})
     try:
         from tinygrad_nn import nn, train
+        from tinygrad_nn.cli import inputs
+        from tinygrad_nn.cli import train as train_command
         from tinygrad_nn.data import DataLoader, one_hot
         from tinygrad_nn.optim import SGD
     except ImportError as exc:
         case.notes.append(f"Skipped: {exc}.")
         return case
-    x_train, x_test, y_train, y_test = train._load_dataset("digits", None, 0)
+    x_train, x_test, y_train, y_test = inputs.load_dataset("digits", None, 0)
     if sizes.epoch_limit is not None:
         x_train, y_train = x_train[:sizes.epoch_limit], y_train[:sizes.epoch_limit]
     n_classes = int(max(y_train.max(), y_test.max())) + 1
     hidden = [20, 20]
-    model = train.build_model(x_train.shape[1], hidden, n_classes, "sigmoid", "mse", 0)
-    lr = train.DEFAULT_LR[("sgd", "mse")]
-    batch = train.DEFAULT_BATCH
+    model = train_command.build_model(x_train.shape[1], hidden, n_classes, "sigmoid", "mse", 0)
+    lr = train_command.DEFAULT_LR[("sgd", "mse")]
+    batch = train_command.DEFAULT_BATCH
     yt_train, yt_test = one_hot(y_train, n_classes), one_hot(y_test, n_classes)
     weights = [p.data.copy() for p in model.parameters()]
     loss_fn, opt = nn.MSELoss(), SGD(model.parameters(), lr=lr)
@@ -538,7 +540,7 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
     case.notes.append(f"{len(x_train)} training samples, network {arch} sigmoid/MSE, SGD "
                       f"lr={lr:g}, batch {batch}, validation on {len(x_test)} test samples "
                       "(as `python -m tinygrad_nn train`, one epoch instead of "
-                      f"{train.DEFAULT_EPOCHS}).")
+                      f"{train_command.DEFAULT_EPOCHS}).")
     return case
 
 

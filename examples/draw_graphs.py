@@ -70,7 +70,7 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     print("1. The worked example, one Value per number, local derivatives on the edges")
-    E = viz.worked_example_scalar()
+    E = tn.tutorial.worked_example_scalar()
     save(viz.draw_graph(E, edge_derivatives=True), out, "worked_example_graph")
     by_name = {v.name: v for v in toposort(E) if v.name}
     w = by_name["w²₁₁"]
@@ -81,7 +81,7 @@ def main() -> int:
          "worked_example_paths")
 
     print("3. The tensor build through nn: g marked, then one node per module call")
-    model = viz.worked_example_model()
+    model = tn.tutorial.worked_model()
     x = tn.Value(np.array([[0.5, 0.25]]), requires_grad=False, name="x")
     d = tn.Value(np.array([[0.0, 1.0]]), requires_grad=False, name="d")
     loss = nn.MSELoss()(model(x), d)

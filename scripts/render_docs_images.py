@@ -3,8 +3,8 @@
     python scripts/render_docs_images.py [--out docs/img]
 
 Needs Graphviz's ``dot`` (Debian/Ubuntu: ``apt-get install graphviz``). The drawings are the ones
-``python -m tinygrad_nn graph`` makes (tinygrad_nn.viz.worked_example_drawings), so the docs and
-the command line show the same pictures; only the computation graph runs top to bottom
+``python -m tinygrad_nn graph`` makes (tinygrad_nn.tutorial.worked_example_drawings), so the docs
+and the command line show the same pictures; only the computation graph runs top to bottom
 (``--rankdir TB``), which fits the width of a documentation page.
 """
 
@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tinygrad_nn.viz import GraphvizNotFoundError, render, worked_example_drawings
+from tinygrad_nn.tutorial import worked_example_drawings
+from tinygrad_nn.viz import GraphvizNotFoundError, render
 
 DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 

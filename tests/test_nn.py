@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -70,7 +71,7 @@ def test_linear_input_validation_names_the_layer() -> None:
 def test_linear_constructor_errors() -> None:
     with pytest.raises(ValueError, match="Linear: in_features must be a positive integer, got 0"):
         nn.Linear(0, 3)
-    with pytest.raises(ValueError, match="Linear: out_features must be a positive integer"):
+    with pytest.raises(TypeError, match="Linear: out_features must be a positive integer"):
         nn.Linear(3, 2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Linear: unknown init 'glorious'"):
         nn.Linear(3, 2, init="glorious")
@@ -224,6 +225,77 @@ def test_from_config_only_builds_registered_types() -> None:
         nn.from_config("Sequential", {"layer": []})
 
 
+@pytest.fixture
+def registry() -> Iterator[dict[str, type]]:
+    """The layer registry, restored after the test (a test may register a class of its own)."""
+    saved = dict(nn.LAYER_TYPES)
+    yield nn.LAYER_TYPES
+    nn.LAYER_TYPES.clear()
+    nn.LAYER_TYPES.update(saved)
+
+
+def test_a_registered_activation_is_offered_everywhere_at_once(registry: dict[str, type]) -> None:
+    from tinygrad_nn import tutorial
+    from tinygrad_nn.nn.by_hand import PhiByHand
+    from tinygrad_nn.nn.registry import layer_type
+
+    @layer_type
+    class Cube(nn.Activation):
+        """φ(x) = x³; φ' = 3x²."""
+
+        mlp_name = "cube"
+        init_before = "he"
+        by_hand = PhiByHand("cube", "φ(x) = x³", "φ'(net) = 3 net²",
+                            lambda x, k: x ** 3, lambda net, out, k: 3.0 * net * net)
+
+        def forward(self, x: Value) -> Value:
+            return x ** 3
+
+    assert registry["Cube"] is Cube
+    assert nn.ACTIVATIONS["cube"] is Cube and nn.AUTO_INIT["cube"] == "he"
+    assert tutorial.ACTIVATIONS[Cube] is Cube.by_hand
+    model = nn.mlp([2, 3, 1], activation="cube", output_activation=None, rng=0)
+    assert type(model[1]) is Cube
+    rebuilt = nn.from_config("Sequential", model.config())
+    assert [type(m) for m in rebuilt] == [nn.Linear, Cube, nn.Linear]
+    x, d = np.array([[0.5, -0.25]]), np.array([[1.0]])
+    by_hand = tutorial.manual_gradients(model, x, d)
+    by_engine = tutorial.engine_backprop(model, x, d).grads
+    for (hw, hb), (ew, eb) in zip(by_hand, by_engine, strict=True):
+        np.testing.assert_allclose(hw, ew, rtol=1e-12)
+        np.testing.assert_allclose(hb, eb, rtol=1e-12)
+
+
+def test_layer_type_refuses_a_second_class_of_the_same_name(registry: dict[str, type]) -> None:
+    from tinygrad_nn.nn.registry import layer_type
+
+    class Sigmoid(nn.Activation):                  # not the registered nn.Sigmoid
+        pass
+
+    with pytest.raises(ValueError, match=r"layer_type: a different class named 'Sigmoid' is "
+                                         r"already registered \(tinygrad_nn\.nn\.layers\."
+                                         r"Sigmoid\)"):
+        layer_type(Sigmoid)
+    class Plain:                                   # no config() / from_config()
+        pass
+
+    with pytest.raises(TypeError, match=r"layer_type: expected a module class with config\(\) "
+                                        r"and from_config\(\), got <class '.*Plain'>"):
+        layer_type(Plain)
+    assert registry["Sigmoid"] is nn.Sigmoid
+
+
+def test_every_activation_mlp_offers_has_a_hand_written_derivative() -> None:
+    from tinygrad_nn import tutorial
+
+    assert set(nn.ACTIVATIONS) == {"sigmoid", "tanh", "relu", "leaky_relu", "softplus",
+                                   "identity"}
+    assert set(tutorial.ACTIVATIONS) == set(nn.ACTIVATIONS.values())
+    assert dict(nn.AUTO_INIT) == {"sigmoid": "xavier_sigmoid", "tanh": "xavier",
+                                  "identity": "xavier", None: "xavier", "relu": "he",
+                                  "leaky_relu": "he", "softplus": "he"}
+
+
 # ----------------------------------------------------------------------------------------------
 # Names, roles and scopes
 # ----------------------------------------------------------------------------------------------
@@ -287,6 +359,21 @@ def test_each_call_is_labelled_with_the_role_and_name_the_module_has_then() -> N
     assert out.scope.path() == ("Sequential", "ψ: Square[1]")
     assert out.scope.module is not None and out.parents[0].scope.path() == ("Sequential",
                                                                              "f: Linear[0]")
+
+
+def test_a_class_role_set_later_labels_the_next_call() -> None:
+    class Doubler(nn.Module):
+        role = "d"
+
+        def forward(self, x: Value) -> Value:
+            return x * 2.0
+
+    layer = Doubler()
+    assert layer(Value(1.0)).scope.label == "d: Doubler"
+    Doubler.role = "ψ"                        # the label is made at each call, never cached
+    assert layer(Value(1.0)).scope.label == "ψ: Doubler"
+    Doubler.role = None
+    assert layer(Value(1.0)).scope.label == "Doubler"
 
 
 def test_sequential_calls_a_layer_through_its_own_call_method() -> None:
@@ -517,7 +604,7 @@ def test_init_errors() -> None:
     with pytest.raises(ValueError, match=r"xavier_uniform: expected a non-empty weight shape "
                                          r"\(out_features, in_features\), got \(3,\)"):
         init.xavier_uniform(3, 0)
-    with pytest.raises(ValueError, match="make_rng: a seed must be a non-negative integer"):
+    with pytest.raises(ValueError, match="make_rng: rng seed must be a non-negative integer"):
         init.make_rng(-1)
     with pytest.raises(ValueError, match="get_init: unknown init 'nope'"):
         init.get_init("nope")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -419,89 +418,6 @@ def test_checkpoint_is_written_every_epoch(tmp_path: Path) -> None:
     assert read_metadata(path)["epochs"] == 2
     _assert_params_equal(load(path), _snapshot(model))
     assert os.listdir(tmp_path) == ["m.npz"]
-
-
-# ---------------------------------------------------------------------------------------------
-# progress display
-# ---------------------------------------------------------------------------------------------
-
-
-def test_progress_lines_when_stdout_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    model, loader = _xor()
-    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2)
-    out = capsys.readouterr().out.splitlines()
-    assert len(out) == 2
-    assert out[0].startswith("epoch 1/2  loss ") and "acc " in out[0]
-    model, loader = _xor()
-    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2,
-        progress=False)
-    assert capsys.readouterr().out == ""
-
-
-def test_about_ten_summary_lines_per_run(capsys: pytest.CaptureFixture[str]) -> None:
-    model, loader = _xor()
-    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=25)
-    epochs = [int(line.split()[1].split("/")[0]) for line in capsys.readouterr().out.splitlines()]
-    assert epochs == [1, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 25]
-
-
-class _FakeTerminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_simple_bar_on_a_terminal_without_tqdm(monkeypatch: pytest.MonkeyPatch) -> None:
-    term = _FakeTerminal()
-    monkeypatch.setattr(sys, "stdout", term)
-    monkeypatch.setitem(sys.modules, "tqdm", None)
-    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
-    model, loader = _xor()
-    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2)
-    text = term.getvalue()
-    assert "\repoch 1/2 [" in text and "] 4/4 loss " in text
-    assert text.endswith("s\x1b[K\n") and "epoch 2/2  loss" in text
-
-
-def test_tqdm_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("tqdm")
-    term = _FakeTerminal()
-    monkeypatch.setattr(sys, "stdout", term)
-    model, loader = _xor()
-    fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.5), loader, epochs=2)
-    text = term.getvalue()
-    assert "epoch 1/2: " in text and "batch" in text       # tqdm's own bar
-    assert "epoch 2/2  loss" in text                       # our summary line
-
-
-# ---------------------------------------------------------------------------------------------
-# History.plot
-# ---------------------------------------------------------------------------------------------
-
-
-def test_plot_writes_a_png(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    h = History(loss=[1.0, 0.5, 0.25], accuracy=[0.5, 0.7, 0.9], val_loss=[1.1, 0.6, 0.4],
-                val_accuracy=[0.4, 0.6, 0.8], seconds=[0.1] * 3)
-    path = h.plot(tmp_path / "curve.png", title="test")
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert path.stat().st_size > 5000
-    History(loss=[2.0, 1.0]).plot(tmp_path / "loss_only.png")
-    assert (tmp_path / "loss_only.png").exists()
-
-
-def test_plot_without_matplotlib_says_how_to_install(tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
-        monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(ImportError, match=r'pip install "tinygrad-nn\[plot\]"'):
-        History(loss=[1.0]).plot(tmp_path / "x.png")
-    assert not (tmp_path / "x.png").exists()
-
-
-def test_plot_errors(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
-    with pytest.raises(ValueError, match=r"History\.plot: no completed epochs"):
-        History().plot(tmp_path / "x.png")
 
 
 # ---------------------------------------------------------------------------------------------

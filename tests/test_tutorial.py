@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import os
@@ -590,7 +589,7 @@ def test_seed004_literal_code_as_printed() -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Report, demo, CLI, examples
+# Report, pictures, examples
 # ----------------------------------------------------------------------------------------------
 
 
@@ -604,53 +603,11 @@ def test_format_report(worked: T.ExampleResult) -> None:
     assert text.rstrip().splitlines()[-1].startswith("OK: max |hand − engine|")
 
 
-def run_args(**kw: Any) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    T.configure_demo(parser)
-    argv = [f"--{k}={v}" for k, v in kw.items()]
-    return parser.parse_args(argv)
-
-
-def test_run_demo_000(capsys: pytest.CaptureFixture[str]) -> None:
-    assert T.run_demo(run_args()) == 0
-    out = capsys.readouterr().out
-    assert "Seed 000 worked example" in out
-    assert "w_11^1  layers.0.weight[0, 0]                 0.028476     0.028476     0.028476" \
-        in out
-    assert "OK:" in out
-
-
-def test_run_demo_004(capsys: pytest.CaptureFixture[str]) -> None:
-    assert T.run_demo(run_args(example="004", digits=4)) == 0
-    out = capsys.readouterr().out
-    assert "a^(3)             0.66     0.6586" in out
-    assert "Chain-rule factors" in out
-
-
-def test_run_demo_fails_on_a_mismatch(monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
-    from tinygrad_nn.tutorial import examples
-
-    real = examples.manual_backprop
-
-    def off_by_a_little(*args: Any, **kwargs: Any) -> Any:
-        r = real(*args, **kwargs)
-        r.grads[0] = (r.grads[0][0] + 1e-9, r.grads[0][1])
-        return r
-
-    monkeypatch.setattr(examples, "manual_backprop", off_by_a_little)
-    assert T.run_demo(run_args()) == 1
-    assert "MISMATCH" in capsys.readouterr().out
-
-
-def test_cli_demo(capsys: pytest.CaptureFixture[str]) -> None:
-    from tinygrad_nn import cli
-
-    assert cli.main(["demo", "--example", "000"]) == 0
-    captured = capsys.readouterr()
-    assert "Seed 000 worked example" in captured.out and captured.err == ""
-    assert cli.main(["demo", "--digits", "0"]) == 2
-    assert "--digits must be between 1 and 15, got 0" in capsys.readouterr().err
+def test_worked_example_builds_agree() -> None:
+    scalar = T.worked_example_scalar()
+    tensor = T.worked_example_tensor()
+    assert scalar.data == pytest.approx(float(tensor.data), rel=1e-12)
+    assert scalar.data == pytest.approx(0.3838, abs=1e-4)     # seed 000: E = 0.38
 
 
 @pytest.mark.parametrize("script", ["tutorial_000_worked_example.py",

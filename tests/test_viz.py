@@ -1,8 +1,7 @@
-"""Tests for tinygrad_nn.viz: the DOT source of draw_graph / draw_network, rendering, the CLI."""
+"""Tests for tinygrad_nn.viz: the DOT source of draw_graph / draw_network, and rendering."""
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import os
@@ -18,8 +17,9 @@ import numpy as np
 import pytest
 
 import tinygrad_nn as tn
-from tinygrad_nn import nn, viz
+from tinygrad_nn import nn
 from tinygrad_nn.graph import toposort
+from tinygrad_nn.tutorial import worked_example_scalar, worked_model
 from tinygrad_nn.value import Value
 from tinygrad_nn.viz import (
     HIGHLIGHT,
@@ -116,7 +116,7 @@ def product() -> tuple[Value, Value, Value]:
 
 def tensor_example() -> tuple[nn.Sequential, Value]:
     """Seed 000's worked example through nn: the model and E = MSELoss(model(x), d)."""
-    model = viz.worked_example_model()
+    model = worked_model()
     x = Value(np.array([[0.5, 0.25]]), requires_grad=False, name="x")
     d = Value(np.array([[0.0, 1.0]]), requires_grad=False, name="d")
     loss = nn.MSELoss()(model(x), d)
@@ -173,7 +173,7 @@ def test_product_graph_has_one_node_per_value_and_op_and_derivative_edge_labels(
 
 
 def test_counts_match_the_engine_graph() -> None:
-    loss = viz.worked_example_scalar()
+    loss = worked_example_scalar()
     nodes = toposort(loss)
     n_ops = sum(1 for v in nodes if v.op is not None)
     dot = Dot(draw_graph(loss).source)
@@ -225,7 +225,7 @@ def test_powc_and_reduction_labels_carry_their_parameter() -> None:
 
 def test_reading_the_chain_rule_off_the_picture() -> None:
     """Σ over paths of Π edge labels, computed from the DOT text alone, equals ∂E/∂leaf."""
-    loss = viz.worked_example_scalar()
+    loss = worked_example_scalar()
     dot = Dot(draw_graph(loss, edge_derivatives=True, precision=12).source)
     into: dict[str, list[tuple[str, float]]] = {}
     out_of: dict[str, str] = {}
@@ -288,7 +288,7 @@ def test_repeated_parent_gets_two_edges() -> None:
 
 
 def test_scalar_worked_example_clusters_read_f_phi_g_phi_E() -> None:
-    dot = Dot(draw_graph(viz.worked_example_scalar()).source)
+    dot = Dot(draw_graph(worked_example_scalar()).source)
     assert dot.cluster_labels() == ["f", "φ", "g", "φ", "E"]
     f_members = [dot.label(n)[0] for n in dot.members["cluster_0"] if n.startswith("v")]
     assert "w¹₁₁" in f_members and "net x₁²" in f_members
@@ -342,7 +342,7 @@ def test_collapse_module_draws_one_node_per_module_call() -> None:
 
 
 def test_collapse_scalar_example_folds_scopes() -> None:
-    dot = Dot(draw_graph(viz.worked_example_scalar(), collapse="module").source)
+    dot = Dot(draw_graph(worked_example_scalar(), collapse="module").source)
     groups = [dot.label(n)[0] for n in dot.nodes if n.startswith("m")]
     assert groups == ["f", "φ", "g", "φ", "E"]
     f = next(n for n in dot.nodes if dot.label(n)[0] == "f")
@@ -350,7 +350,7 @@ def test_collapse_scalar_example_folds_scopes() -> None:
 
 
 def test_max_nodes_error_names_the_count_and_the_way_out() -> None:
-    loss = viz.worked_example_scalar()
+    loss = worked_example_scalar()
     with pytest.raises(ValueError) as info:
         draw_graph(loss, max_nodes=50)
     message = str(info.value)
@@ -434,7 +434,7 @@ def test_mark_a_module_colours_its_cluster() -> None:
 
 
 def test_mark_values_scopes_and_labels() -> None:
-    loss = viz.worked_example_scalar()
+    loss = worked_example_scalar()
     nodes = toposort(loss)
     w = next(v for v in nodes if v.name == "w²₁₁")
     dot = Dot(draw_graph(loss, mark=[w, "E"]).source)
@@ -458,17 +458,18 @@ def test_mark_values_scopes_and_labels() -> None:
 
 
 def test_same_graph_gives_identical_source() -> None:
-    first = draw_graph(viz.worked_example_scalar(), edge_derivatives=True).source
-    second = draw_graph(viz.worked_example_scalar(), edge_derivatives=True).source
+    first = draw_graph(worked_example_scalar(), edge_derivatives=True).source
+    second = draw_graph(worked_example_scalar(), edge_derivatives=True).source
     assert first.encode() == second.encode()
     assert draw_graph(tensor_example()[1]).source == draw_graph(tensor_example()[1]).source
 
 
 def test_source_is_identical_across_processes() -> None:
     code = ("from tinygrad_nn import viz; import sys; "
-            "sys.stdout.write(viz.draw_graph(viz.worked_example_scalar(), "
+            "from tinygrad_nn.tutorial import worked_example_scalar, worked_model; "
+            "sys.stdout.write(viz.draw_graph(worked_example_scalar(), "
             "edge_derivatives=True, collapse=None).source + "
-            "viz.draw_network(viz.worked_example_model(), weight_labels=True).source)")
+            "viz.draw_network(worked_model(), weight_labels=True).source)")
     outs = []
     for seed in ("1", "2"):
         env = dict(os.environ, PYTHONHASHSEED=seed, PYTHONIOENCODING="utf-8")
@@ -525,7 +526,7 @@ def test_network_arcs_are_complete_bipartite_between_layers() -> None:
 
 
 def test_network_worked_example_weight_labels_colours_and_widths() -> None:
-    dot = Dot(draw_network(viz.worked_example_model(), weight_labels=True).source)
+    dot = Dot(draw_network(worked_model(), weight_labels=True).source)
     arcs = {(s, t): e for s, t, e in _arcs(dot)}
     # seed 000: w¹₁₂ (input 1 → hidden 2) = weight[1, 0] = 0.35
     assert arcs[("L1_1", "L2_2")]["label"] == "w¹₁₂ = 0.35"
@@ -622,7 +623,7 @@ def _svg_nodes(path: Path) -> int:
 
 @pytest.mark.needs_dot
 def test_render_svg_parses_with_one_group_per_node(tmp_path: Path) -> None:
-    loss = viz.worked_example_scalar()
+    loss = worked_example_scalar()
     graph = draw_graph(loss, edge_derivatives=True)
     out = render(graph, tmp_path / "graph")
     assert out == tmp_path / "graph.svg"
@@ -677,80 +678,6 @@ def test_missing_dot_raises_a_clear_error(tmp_path: Path,
     assert "apt-get install graphviz" in message and ".source" in message
     assert "render" in message and "dot" in message
     assert not (tmp_path / "g.svg").exists()
-
-
-# ----------------------------------------------------------------------------------------------
-# The `graph` command
-# ----------------------------------------------------------------------------------------------
-
-
-def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    viz.configure_graph(parser)
-    return parser.parse_args(list(argv))
-
-
-@pytest.mark.needs_dot
-def test_run_graph_writes_pictures_and_prints_paths(tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "pics"
-    assert viz.run_graph(_args("--out", str(out))) == 0
-    printed = capsys.readouterr().out.split()
-    assert printed == [str(out / "worked_example_graph.svg"),
-                       str(out / "worked_example_network.svg")]
-    assert _svg_nodes(out / "worked_example_graph.svg") == 69
-    assert _svg_nodes(out / "worked_example_network.svg") == 8     # 6 neurons + 2 bias neurons
-    assert viz.run_graph(_args("--out", str(out), "--format", "png", "--build", "tensor")) == 0
-    assert (out / "worked_example_graph.png").read_bytes()[:4] == b"\x89PNG"
-
-
-def test_run_graph_dot_format_needs_no_graphviz(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert viz.run_graph(_args("--out", str(tmp_path), "--format", "dot")) == 0
-    printed = capsys.readouterr().out.split()
-    assert printed == [str(tmp_path / "worked_example_graph.gv"),
-                       str(tmp_path / "worked_example_network.gv")]
-    text = (tmp_path / "worked_example_graph.gv").read_text(encoding="utf-8")
-    assert text == draw_graph(viz.worked_example_scalar(), edge_derivatives=True).source
-
-
-def test_run_graph_without_dot_falls_back_to_dot_text(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert viz.run_graph(_args("--out", str(tmp_path / "o"))) == 1
-    captured = capsys.readouterr()
-    assert "apt-get install graphviz" in captured.err
-    assert captured.out.split() == [str(tmp_path / "o" / "worked_example_graph.gv"),
-                                    str(tmp_path / "o" / "worked_example_network.gv")]
-
-
-def test_run_graph_out_must_be_a_directory(tmp_path: Path) -> None:
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    with pytest.raises(FileNotFoundError, match="not a directory"):
-        viz.run_graph(_args("--out", str(blocker), "--format", "dot"))
-
-
-def test_worked_example_builds_agree() -> None:
-    scalar = viz.worked_example_scalar()
-    tensor = viz.worked_example_tensor()
-    assert scalar.data == pytest.approx(float(tensor.data), rel=1e-12)
-    assert scalar.data == pytest.approx(0.3838, abs=1e-4)     # seed 000: E = 0.38
-
-
-def test_graph_command_is_wired_into_the_cli(tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    from tinygrad_nn import cli
-
-    assert cli.main(["graph", "--out", str(tmp_path), "--format", "dot"]) == 0
-    assert capsys.readouterr().out.split() == [str(tmp_path / "worked_example_graph.gv"),
-                                               str(tmp_path / "worked_example_network.gv")]
-    with pytest.raises(SystemExit) as info:
-        cli.main(["graph", "--format", "jpg"])
-    assert info.value.code == 2
 
 
 def test_collapsed_highlight_follows_the_module_calls() -> None:

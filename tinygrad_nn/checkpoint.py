@@ -27,17 +27,16 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "read_metadata", "save"]
+from .errors import CheckpointError
+
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "load_with_metadata", "read_metadata",
+           "save"]
 
 FORMAT = "tinygrad_nn.checkpoint"
 VERSION = 1
 ARCH_KEY = "__architecture__"
 
 PathLike = str | os.PathLike[str]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is corrupted, incomplete, or does not match its architecture."""
 
 
 def _write_npz(f: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
@@ -201,11 +200,11 @@ def load(path: PathLike) -> Any:
     shape mismatches, non-float arrays, unknown types, pickled entries and corrupted or
     truncated files raise ``CheckpointError``; a missing file raises FileNotFoundError.
     """
-    return _load(path)[0]
+    return load_with_metadata(path)[0]
 
 
-def _load(path: PathLike) -> tuple[Any, dict[str, Any]]:
-    """``load`` and ``read_metadata`` from one read of the file."""
+def load_with_metadata(path: PathLike) -> tuple[Any, dict[str, Any]]:
+    """``(load(path), read_metadata(path))`` from one read of the file."""
     from . import nn
 
     header, arrays = _read(path)

@@ -1,9 +1,9 @@
 """Data utilities: minibatching, one-hot labels, splits, bundled and user datasets, toy sets.
 
-Everything here is plain NumPy and independent of the rest of tinygrad_nn. Randomness always
-comes from a ``np.random.Generator`` built from the ``rng`` argument (an int seed, a
-Generator, or None for fresh OS entropy); the global NumPy RNG is never used, so the same
-seed always gives the same result.
+Everything here is plain NumPy and independent of the engine (it shares only the argument
+checks of ``tinygrad_nn.validation``). Randomness always comes from a ``np.random.Generator``
+built from the ``rng`` argument (an int seed, a Generator, or None for fresh OS entropy); the
+global NumPy RNG is never used, so the same seed always gives the same result.
 
 Contents
 --------
@@ -30,6 +30,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .validation import RngLike, make_rng, positive_int, show_value
+
 __all__ = [
     "DataLoader",
     "load_digits",
@@ -42,7 +44,6 @@ __all__ = [
     "train_test_split",
 ]
 
-RngLike = int | np.integer[Any] | np.random.Generator | None
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -50,44 +51,15 @@ IntArray = npt.NDArray[np.int64]
 # --------------------------------------------------------------------------- validation helpers
 
 
-def _make_rng(rng: RngLike, fn: str) -> np.random.Generator:
-    """Turn an int seed / Generator / None into a Generator (never the global RNG)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
-        if rng < 0:
-            raise ValueError(f"{fn}: rng seed must be a non-negative integer, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"{fn}: rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}"
-    )
-
-
-def _show(value: object) -> str:
-    """repr() of a value, with NumPy scalars shown as plain Python numbers (0, not np.int64(0))."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
-def _check_positive_int(value: object, name: str, fn: str) -> int:
-    """Return ``value`` as an int if it is an integer >= 1 (TypeError/ValueError otherwise)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{fn}: {name} must be a positive integer, got {_show(value)}")
-    if value < 1:
-        raise ValueError(f"{fn}: {name} must be a positive integer, got {_show(value)}")
-    return int(value)
-
-
 def _check_noise(noise: object, fn: str) -> float:
     """Return ``noise`` as a float if it is a finite number >= 0 (TypeError/ValueError)."""
     if isinstance(noise, (bool, np.bool_)) or not isinstance(
         noise, (int, float, np.integer, np.floating)
     ):
-        raise TypeError(f"{fn}: noise must be a non-negative number, got {_show(noise)}")
+        raise TypeError(f"{fn}: noise must be a non-negative number, got {show_value(noise)}")
     value = float(noise)
     if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{fn}: noise must be a non-negative number, got {_show(noise)}")
+        raise ValueError(f"{fn}: noise must be a non-negative number, got {show_value(noise)}")
     return value
 
 
@@ -161,13 +133,13 @@ class DataLoader:
         self.Y = None if Y is None else _as_samples(Y, "Y", "DataLoader")
         if self.Y is not None:
             _check_same_length(self.X, self.Y, "DataLoader")
-        self.batch_size = _check_positive_int(batch_size, "batch_size", "DataLoader")
+        self.batch_size = positive_int(batch_size, "batch_size", "DataLoader")
         for name, flag in (("shuffle", shuffle), ("drop_last", drop_last)):
             if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"DataLoader: {name} must be True or False, got {_show(flag)}")
+                raise TypeError(f"DataLoader: {name} must be True or False, got {show_value(flag)}")
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = _make_rng(rng, "DataLoader")
+        self.rng = make_rng(rng, "DataLoader")
 
     @property
     def n_samples(self) -> int:
@@ -229,7 +201,7 @@ def one_hot(labels: npt.ArrayLike, n: int) -> FloatArray:
     ``labels`` is a 1-D sequence of integers in ``[0, n)`` (floats with whole values such as
     ``2.0`` are accepted). Returns a float64 array, ready to compare with softmax outputs.
     """
-    n = _check_positive_int(n, "n", "one_hot")
+    n = positive_int(n, "n", "one_hot")
     idx = _as_class_indices(labels, "one_hot")
     bad = np.flatnonzero((idx < 0) | (idx >= n))
     if bad.size:
@@ -257,17 +229,18 @@ def _test_count(test_size: object, n: int) -> int:
         frac = float(test_size)
         if not 0.0 < frac < 1.0:
             raise ValueError(
-                f"{fn}: test_size as a fraction must be in (0, 1), got {_show(test_size)}"
+                f"{fn}: test_size as a fraction must be in (0, 1), got {show_value(test_size)}"
             )
         count = math.ceil(frac * n)
         if not 1 <= count <= n - 1:
             raise ValueError(
-                f"{fn}: test_size={_show(test_size)} of N={n} samples leaves "
+                f"{fn}: test_size={show_value(test_size)} of N={n} samples leaves "
                 f"{count} test and {n - count} train samples; both must be at least 1"
             )
         return count
     raise TypeError(
-        f"{fn}: test_size must be a fraction in (0, 1) or an integer count, got {_show(test_size)}"
+        f"{fn}: test_size must be a fraction in (0, 1) or an integer count, "
+        f"got {show_value(test_size)}"
     )
 
 
@@ -333,8 +306,8 @@ def train_test_split(
         raise ValueError(f"{fn}: need at least 2 samples to split, got {n}")
     n_test = _test_count(test_size, n)
     if not isinstance(stratify, (bool, np.bool_)):
-        raise TypeError(f"{fn}: stratify must be True or False, got {_show(stratify)}")
-    train, test = _split_indices(Ya, n_test, bool(stratify), _make_rng(rng, fn))
+        raise TypeError(f"{fn}: stratify must be True or False, got {show_value(stratify)}")
+    train, test = _split_indices(Ya, n_test, bool(stratify), make_rng(rng, fn))
     return Xa[train], Xa[test], Ya[train], Ya[test]
 
 
@@ -647,9 +620,9 @@ def make_xor(n: int = 200, noise: float = 0.1, rng: RngLike = None) -> tuple[Flo
     ``make_xor(n=4, noise=0)`` is exactly the XOR truth table:
     X = [[0,0],[0,1],[1,0],[1,1]], y = [0,1,1,0]. Returns X float64 (n, 2), y int64.
     """
-    n = _check_positive_int(n, "n", "make_xor")
+    n = positive_int(n, "n", "make_xor")
     noise = _check_noise(noise, "make_xor")
-    gen = _make_rng(rng, "make_xor")
+    gen = make_rng(rng, "make_xor")
     corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
     which = np.arange(n) % 4
     X = corners[which]
@@ -667,9 +640,9 @@ def make_moons(
     ``ceil(n / 2)`` points, class 1 the rest; rows are grouped by class.
     Returns X float64 (n, 2), y int64.
     """
-    n = _check_positive_int(n, "n", "make_moons")
+    n = positive_int(n, "n", "make_moons")
     noise = _check_noise(noise, "make_moons")
-    gen = _make_rng(rng, "make_moons")
+    gen = make_rng(rng, "make_moons")
     n0, n1 = _split_evenly(n, 2)
     t0, t1 = np.linspace(0.0, np.pi, n0), np.linspace(0.0, np.pi, n1)
     outer = np.column_stack([np.cos(t0), np.sin(t0)])
@@ -688,16 +661,16 @@ def make_spirals(
     deviation ``noise``. The n points are split as evenly as possible (earlier classes get the
     extra ones); rows are grouped by class. Returns X float64 (n, 2), y int64 in [0, classes).
     """
-    n = _check_positive_int(n, "n", "make_spirals")
+    n = positive_int(n, "n", "make_spirals")
     noise = _check_noise(noise, "make_spirals")
-    classes = _check_positive_int(classes, "classes", "make_spirals")
+    classes = positive_int(classes, "classes", "make_spirals")
     if classes < 2:
         raise ValueError(f"make_spirals: classes must be at least 2, got {classes}")
     if n < classes:
         raise ValueError(
             f"make_spirals: n must be at least classes={classes} (one point per arm), got {n}"
         )
-    gen = _make_rng(rng, "make_spirals")
+    gen = make_rng(rng, "make_spirals")
     arms, labels = [], []
     for k, m in enumerate(_split_evenly(n, classes)):
         r = np.linspace(0.1, 1.0, m)
@@ -716,15 +689,17 @@ def make_circles(
     noise of standard deviation ``noise``. Class 0 gets ``ceil(n / 2)`` points, class 1 the
     rest; rows are grouped by class. Returns X float64 (n, 2), y int64.
     """
-    n = _check_positive_int(n, "n", "make_circles")
+    n = positive_int(n, "n", "make_circles")
     noise = _check_noise(noise, "make_circles")
     if isinstance(factor, (bool, np.bool_)) or not isinstance(
         factor, (int, float, np.integer, np.floating)
     ):
-        raise TypeError(f"make_circles: factor must be a number in (0, 1), got {_show(factor)}")
+        raise TypeError(
+            f"make_circles: factor must be a number in (0, 1), got {show_value(factor)}")
     if not 0.0 < float(factor) < 1.0:
-        raise ValueError(f"make_circles: factor must be a number in (0, 1), got {_show(factor)}")
-    gen = _make_rng(rng, "make_circles")
+        raise ValueError(
+            f"make_circles: factor must be a number in (0, 1), got {show_value(factor)}")
+    gen = make_rng(rng, "make_circles")
     n0, n1 = _split_evenly(n, 2)
     t0 = np.linspace(0.0, 2.0 * np.pi, n0, endpoint=False)
     t1 = np.linspace(0.0, 2.0 * np.pi, n1, endpoint=False)

@@ -13,11 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .errors import GradcheckError
 from .value import Value, no_grad
-
-
-class GradcheckError(AssertionError):
-    """The analytic and numeric gradients disagree; the message lists the worst entries."""
 
 
 def _check_inputs(fn_name: str, fn: Any, inputs: Any) -> list[Value]:

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from ..validation import RngLike, make_rng
+
 __all__ = [
     "INITS",
     "RngLike",
@@ -28,23 +30,8 @@ __all__ = [
     "zeros",
 ]
 
-RngLike = int | np.random.Generator | None
 Shape = int | Sequence[int]
 Initializer = Callable[[tuple[int, ...], np.random.Generator], np.ndarray]
-
-
-def make_rng(rng: RngLike, fn: str = "make_rng") -> np.random.Generator:
-    """A ``np.random.Generator`` from a seed, a Generator (returned as is) or None (fresh)."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if rng is None:
-        return np.random.default_rng()
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise ValueError(f"{fn}: a seed must be a non-negative integer, got {rng}")
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"{fn}: rng must be an int seed, an np.random.Generator or None, got "
-                    f"{type(rng).__name__} {rng!r}")
 
 
 def _shape(shape: Shape, fn: str) -> tuple[int, ...]:

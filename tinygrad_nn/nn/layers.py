@@ -1,50 +1,41 @@
-"""Layers: the affine map f (``Linear``), the activations φ, and their composition.
+"""Layers: the affine map f (``Linear``) and the element-wise activations φ.
 
-A network is a composition of layer maps; ``Sequential(f, φ, g, φ)`` lists them in data order and
-``compose(φ, g, φ, f)`` in mathematical order (φ∘g∘φ∘f), the same network either way.
+Each class registers itself (``@layer_type``) so that checkpoints can rebuild it, and each
+activation states in class attributes what the rest of the package needs to know about it: the
+name ``mlp(activation=...)`` takes (``mlp_name``), the initialiser ``mlp(init="auto")`` gives the
+Linear before it (``init_before``), and φ and φ' written out by hand for the tutorial's delta rule
+(``by_hand``).  Adding an activation is one class here, plus its test.
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import functional as F
-from ..value import STATE, Scope, Value
+from ..validation import make_rng, positive_int
+from ..value import Value
 from ..value import linear as fused_linear
 from . import init as init_
+from .by_hand import PhiByHand, logistic
 from .init import Initializer, RngLike
-from .losses import Loss
 from .module import Module
+from .registry import layer_type
 
 __all__ = [
-    "ACTIVATIONS",
-    "AUTO_INIT",
-    "ROLE_LETTERS",
+    "Activation",
     "Identity",
     "LeakyReLU",
     "Linear",
     "ReLU",
-    "Sequential",
     "Sigmoid",
     "Softmax",
     "Softplus",
     "Tanh",
-    "compose",
-    "mlp",
 ]
 
-ROLE_LETTERS = ("f", "g", "h", "k", "p", "q", "r", "s", "t", "u", "v", "w")
-"""Roles Sequential gives its successive affine maps (then "f13", "f14"...): the tutorials' f, g."""
-
 _DTYPES = ("float64", "float32")
-
-_MODULE_CALL = Module.__call__
-"""What ``layer(x)`` runs unless a layer class overrides it; Sequential inlines it."""
 
 
 def _dtype(dtype: Any, fn: str) -> np.dtype[Any]:
@@ -57,17 +48,12 @@ def _dtype(dtype: Any, fn: str) -> np.dtype[Any]:
     return dt
 
 
-def _count(n: Any, what: str, fn: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{fn}: {what} must be a positive integer, got {n!r}")
-    return int(n)
-
-
 # ----------------------------------------------------------------------------------------------
 # The affine map f
 # ----------------------------------------------------------------------------------------------
 
 
+@layer_type
 class Linear(Module):
     """The affine map f: ``y = x @ W.T + b`` on a batch of rows; per sample net X = W·out X + B.
 
@@ -94,13 +80,13 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str | Initializer = "xavier", rng: RngLike = None,
                  dtype: Any = np.float64) -> None:
-        self.in_features = _count(in_features, "in_features", "Linear")
-        self.out_features = _count(out_features, "out_features", "Linear")
+        self.in_features = positive_int(in_features, "in_features", "Linear")
+        self.out_features = positive_int(out_features, "out_features", "Linear")
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"Linear: bias must be True or False, got {bias!r}")
         dt = _dtype(dtype, "Linear")
         make = init_.get_init(init, "Linear")
-        gen = init_.make_rng(rng, "Linear")
+        gen = make_rng(rng, "Linear")
         shape = (self.out_features, self.in_features)
         w = np.asarray(make(shape, gen))
         if w.shape != shape:
@@ -150,37 +136,77 @@ class Linear(Module):
 
 
 class Activation(Module):
-    """Base of the element-wise activations φ (role "φ"); they have no parameters."""
+    """Base of the activations φ (role "φ"); they have no parameters.
+
+    A subclass that ``mlp`` can use sets ``mlp_name`` (the name ``mlp(activation=...)`` takes)
+    and ``init_before`` (what ``mlp(init="auto")`` initialises the Linear before it with); an
+    element-wise one also sets ``by_hand``, its φ and φ' written out in NumPy, which the
+    tutorial's hand-derived delta rule uses instead of the engine.
+    """
 
     role: str | None = "φ"
+    mlp_name: ClassVar[str | None] = None
+    init_before: ClassVar[str] = "xavier"
+    by_hand: ClassVar[PhiByHand | None] = None
 
 
+@layer_type
 class Sigmoid(Activation):
     """The logistic φ(x) = 1 / (1 + e^{−x}); φ' = φ(1 − φ), i.e. out·(1 − out) (seed 000)."""
+
+    mlp_name = "sigmoid"
+    init_before = "xavier_sigmoid"        # Glorot's gain 4 for φ'(0) = 1/4
+    by_hand = PhiByHand(
+        "logistic", "φ(x) = 1 / (1 + e^{−x})", "φ'(net) = φ(net)(1 − φ(net)) = out(1 − out)",
+        lambda x, k: logistic(x),
+        lambda net, out, k: out * (1.0 - out))
 
     def forward(self, x: Any) -> Value:
         """φ(x), element-wise and overflow-free."""
         return F.sigmoid(x)
 
 
+@layer_type
 class Tanh(Activation):
     """φ(x) = tanh x; φ' = 1 − tanh² x."""
+
+    mlp_name = "tanh"
+    by_hand = PhiByHand(
+        "tanh", "φ(x) = tanh x", "φ'(net) = 1 − tanh²(net) = 1 − out²",
+        lambda x, k: np.tanh(x),
+        lambda net, out, k: 1.0 - out * out)
 
     def forward(self, x: Any) -> Value:
         """tanh x, element-wise."""
         return F.tanh(x)
 
 
+@layer_type
 class ReLU(Activation):
     """φ(x) = max(x, 0); φ' = 1 for x > 0, else 0."""
+
+    mlp_name = "relu"
+    init_before = "he"
+    by_hand = PhiByHand(
+        "relu", "φ(x) = max(x, 0)", "φ'(net) = 1 if net > 0 else 0",
+        lambda x, k: np.maximum(x, 0.0),
+        lambda net, out, k: (net > 0.0).astype(np.float64))
 
     def forward(self, x: Any) -> Value:
         """max(x, 0), element-wise."""
         return F.relu(x)
 
 
+@layer_type
 class LeakyReLU(Activation):
     """φ(x) = x for x > 0, slope·x otherwise; φ' = 1 for x > 0, else ``slope``."""
+
+    mlp_name = "leaky_relu"
+    init_before = "he"
+    by_hand = PhiByHand(
+        "leaky relu", "φ(x) = x if x > 0 else k·x", "φ'(net) = 1 if net > 0 else k",
+        lambda x, k: np.where(x > 0.0, x, k * x),
+        lambda net, out, k: np.where(net > 0.0, 1.0, k))
 
     def __init__(self, slope: float = 0.01) -> None:
         self.slope = F._check_slope(slope, "LeakyReLU")
@@ -198,24 +224,44 @@ class LeakyReLU(Activation):
         return f"slope={self.slope}"
 
 
+@layer_type
 class Softplus(Activation):
     """φ(x) = log(1 + eˣ); φ' = 1 / (1 + e^{−x}), the logistic."""
+
+    mlp_name = "softplus"
+    init_before = "he"
+    by_hand = PhiByHand(
+        "softplus", "φ(x) = log(1 + eˣ)", "φ'(net) = 1 / (1 + e^{−net}) (the logistic)",
+        lambda x, k: np.logaddexp(0.0, x),
+        lambda net, out, k: logistic(net))
 
     def forward(self, x: Any) -> Value:
         """log(1 + eˣ), element-wise and overflow-free."""
         return F.softplus(x)
 
 
+@layer_type
 class Identity(Activation):
     """φ(x) = x; φ' = 1 (a linear output layer)."""
+
+    mlp_name = "identity"
+    by_hand = PhiByHand(
+        "identity", "φ(x) = x", "φ'(net) = 1",
+        lambda x, k: x,
+        lambda net, out, k: np.ones_like(net))
 
     def forward(self, x: Any) -> Value:
         """x itself (arrays are wrapped as constants)."""
         return F.identity(x)
 
 
+@layer_type
 class Softmax(Activation):
-    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along ``axis``; ∂s_i/∂x_j = s_i(δ_ij − s_j)."""
+    """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along ``axis``; ∂s_i/∂x_j = s_i(δ_ij − s_j).
+
+    Not element-wise, so ``mlp`` does not offer it and the tutorial's delta rule has no φ' for
+    it (softmax belongs with the cross-entropy loss there).
+    """
 
     def __init__(self, axis: int = -1) -> None:
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
@@ -233,208 +279,3 @@ class Softmax(Activation):
     def extra_repr(self) -> str:
         """``axis=-1``."""
         return f"axis={self.axis}"
-
-
-ACTIVATIONS: dict[str, type[Activation]] = {
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "softplus": Softplus,
-    "identity": Identity,
-}
-"""The activation names ``mlp`` accepts."""
-
-AUTO_INIT: dict[str | None, str] = {
-    "sigmoid": "xavier_sigmoid",
-    "tanh": "xavier",
-    "identity": "xavier",
-    None: "xavier",
-    "relu": "he",
-    "leaky_relu": "he",
-    "softplus": "he",
-}
-"""``mlp(init="auto")``: each Linear's initialiser, by the activation that follows it."""
-
-
-# ----------------------------------------------------------------------------------------------
-# Composition
-# ----------------------------------------------------------------------------------------------
-
-
-class Sequential(Module):
-    """Layers applied in data order: ``Sequential(f, φ, g, φ)(x) = φ(g(φ(f(x))))``.
-
-    Each layer is named f"{Class}[{i}]" by its position i, successive Linear layers get the roles
-    "f", "g", "h", "k", "p", "q"... (activations keep "φ", losses "E").  A module therefore
-    takes the name and role of the last Sequential it was put in.  A module object listed twice
-    (``compose(φ, g, φ, f)`` with one φ) is stored the second time as a shallow copy, so each
-    position has its own name; a repeated Linear still shares its weight and bias Values.
-    Extra call arguments go to the error function(s):
-    ``Sequential(f, φ, MSELoss())(x, target)`` = E(φ(f(x)), target).
-    Parameter names are "layers.{i}.weight", "layers.{i}.bias".
-    """
-
-    def __init__(self, *layers: Module) -> None:
-        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
-            layers = tuple(layers[0])
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Module):
-                raise TypeError(f"Sequential: layer {i} must be a Module, got "
-                                f"{type(layer).__name__} {layer!r}")
-        self.layers: list[Module] = []
-        for layer in layers:
-            self._add(layer)
-        self._number()
-
-    def _add(self, layer: Module) -> None:
-        """Append ``layer``, or a shallow copy if this object is already in the list."""
-        if any(m is layer for m in self.layers):
-            layer = copy.copy(layer)
-        self.layers.append(layer)
-
-    def _number(self) -> None:
-        affine = 0
-        for i, layer in enumerate(self.layers):
-            layer.name = f"{type(layer).__name__}[{i}]"
-            if isinstance(layer, Linear):
-                layer.role = (ROLE_LETTERS[affine] if affine < len(ROLE_LETTERS)
-                              else f"f{affine + 1}")
-                affine += 1
-
-    def forward(self, x: Any, *args: Any, **kwargs: Any) -> Any:
-        """Apply the layers in order; extra arguments (the target) go to the error functions."""
-        target = bool(args or kwargs)
-        if target and not any(isinstance(m, Loss) for m in self.layers):
-            raise TypeError(f"{self.name}: got extra arguments for an error function, but the "
-                            f"Sequential has no loss layer")
-        state = STATE
-        outer = state.scope                   # this Sequential's own scope
-        try:
-            for layer in self.layers:
-                if isinstance(layer, Loss):
-                    if not target:
-                        raise TypeError(f"{self.name}: layer {layer.name} is an error function "
-                                        f"E and needs the target: call the Sequential as "
-                                        f"model(x, target)")
-                    x = layer(x, *args, **kwargs)
-                elif type(layer).__call__ is _MODULE_CALL:
-                    # layer(x) without the call: the same scope, one Python frame less a layer
-                    state.scope = Scope(layer._scope_label, outer, layer)
-                    x = layer.forward(x)
-                    state.scope = outer
-                else:                         # a layer with its own __call__ gets it
-                    x = layer(x)
-        finally:
-            state.scope = outer
-        return x
-
-    def __copy__(self) -> Sequential:
-        """A shallow copy with its own list of (the same) layers."""
-        new = Sequential.__new__(Sequential)
-        new.__dict__.update(self.__dict__)
-        new.layers = list(self.layers)
-        return new
-
-    def append(self, layer: Module) -> Sequential:
-        """Add ``layer`` at the end (named and given a role like the others); returns self."""
-        if not isinstance(layer, Module):
-            raise TypeError(f"Sequential.append: expected a Module, got {type(layer).__name__}")
-        self._add(layer)
-        self._number()
-        return self
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self.layers)
-
-    @overload
-    def __getitem__(self, index: int) -> Module: ...
-
-    @overload
-    def __getitem__(self, index: slice) -> Sequential: ...
-
-    def __getitem__(self, index: int | slice) -> Module:
-        """``seq[i]`` is a layer; ``seq[a:b]`` a new Sequential of the same layer objects."""
-        if isinstance(index, slice):
-            return Sequential(*self.layers[index])
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"Sequential: index must be an int or a slice, got {index!r}")
-        if not -len(self.layers) <= index < len(self.layers):
-            raise IndexError(f"Sequential: index {index} is out of range for "
-                             f"{len(self.layers)} layers")
-        return self.layers[index]
-
-    def config(self) -> dict[str, Any]:
-        """``{"layers": [{"type": "Linear", "config": {...}}, ...]}``."""
-        return {"layers": [{"type": type(m).__name__, "config": m.config()}
-                           for m in self.layers]}
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> Sequential:
-        """Rebuild the layers with ``tinygrad_nn.nn.from_config`` (registered types only)."""
-        from . import from_config
-
-        if not isinstance(config, Mapping) or set(config) != {"layers"} \
-                or not isinstance(config["layers"], (list, tuple)):
-            raise ValueError(f"Sequential.from_config: expected {{'layers': [...]}}, got "
-                             f"{config!r}")
-        layers = []
-        for i, entry in enumerate(config["layers"]):
-            if not isinstance(entry, Mapping) or set(entry) != {"type", "config"}:
-                raise ValueError(f"Sequential.from_config: layer {i} must be "
-                                 f"{{'type': ..., 'config': {{...}}}}, got {entry!r}")
-            layers.append(from_config(entry["type"], entry["config"]))
-        return cls(*layers)
-
-
-def compose(*fns: Module) -> Sequential:
-    """Mathematical order: ``compose(φ, g, φ, f)`` = φ∘g∘φ∘f = ``Sequential(f, φ, g, φ)``."""
-    for i, fn in enumerate(fns):
-        if not isinstance(fn, Module):
-            raise TypeError(f"compose: argument {i} must be a Module, got {type(fn).__name__}")
-    return Sequential(*reversed(fns))
-
-
-def mlp(sizes: Sequence[int], activation: str = "sigmoid", init: str | Initializer = "auto",
-        rng: RngLike = None, output_activation: str | None = "same",
-        dtype: Any = np.float64) -> Sequential:
-    """A fully connected network: ``mlp([784, 20, 20, 10])`` = Linear, φ, Linear, φ, Linear, φ.
-
-    ``activation`` is one of "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity";
-    ``output_activation`` defaults to the same ("same"); ``None`` leaves the output linear (for
-    ``CrossEntropyLoss``).  ``init="auto"`` initialises each Linear for the activation after it
-    (``AUTO_INIT``: "xavier_sigmoid" before the logistic, "xavier" before tanh or nothing,
-    "he" before relu-like units); any ``nn.Linear`` init works too.  One Generator made from
-    ``rng`` initialises the layers in order, so a seed gives the same network every time.
-    """
-    if isinstance(sizes, np.ndarray) and sizes.ndim == 1:
-        sizes = sizes.tolist()
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-        raise ValueError(f"mlp: sizes must list at least the input and output sizes, e.g. "
-                         f"[784, 20, 20, 10], got {sizes!r}")
-    for s in sizes:
-        _count(s, "every size", "mlp")
-
-    def activation_class(name: Any, what: str) -> type[Activation]:
-        if not isinstance(name, str) or name not in ACTIVATIONS:
-            raise ValueError(f"mlp: {what} must be one of {sorted(ACTIVATIONS)}, got {name!r}")
-        return ACTIVATIONS[name]
-
-    activation_class(activation, "activation")
-    output = activation if output_activation == "same" else output_activation
-    if output is not None:
-        activation_class(output, "output_activation")
-    if init != "auto":
-        init_.get_init(init, "mlp")
-    gen = init_.make_rng(rng, "mlp")
-    layers: list[Module] = []
-    for i, (m, n) in enumerate(itertools.pairwise(sizes)):
-        act = output if i == len(sizes) - 2 else activation
-        layer_init = AUTO_INIT[act] if init == "auto" else init
-        layers.append(Linear(m, n, init=layer_init, rng=gen, dtype=dtype))
-        if act is not None:
-            layers.append(ACTIVATIONS[act]())
-    return Sequential(*layers)

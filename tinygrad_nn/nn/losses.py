@@ -7,6 +7,7 @@ from typing import Any
 from .. import functional as F
 from ..value import Value
 from .module import Module
+from .registry import layer_type
 
 __all__ = ["CrossEntropyLoss", "Loss", "MSELoss"]
 
@@ -15,8 +16,10 @@ class Loss(Module):
     """Base of the error functions: ``loss(prediction, target)`` is a scalar Value E."""
 
     role: str | None = "E"
+    is_loss = True
 
 
+@layer_type
 class MSELoss(Loss):
     """Squared error; ``"mean"``: seed 000's E = Σ_j (d_j − x_j)²/n, averaged over the batch.
 
@@ -41,6 +44,7 @@ class MSELoss(Loss):
         return f"reduction={self.reduction!r}"
 
 
+@layer_type
 class CrossEntropyLoss(Loss):
     """E = −(1/N) Σ_n log softmax(x_n)_{y_n} for logits (N, C) and labels (N,) or rows (N, C).
 

@@ -14,19 +14,14 @@ A Value reachable twice (a shared parameter) is listed once, under its first nam
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from ..value import STATE, Scope, Value
-
-if TYPE_CHECKING:
-    from .layers import Sequential
+from ..value import Value, scope
+from .registry import LAYER_TYPES
 
 __all__ = ["Module"]
-
-_LABEL_SOURCES = frozenset({"role", "_name"})
-"""The attributes ``scope_label`` is made of: setting one refreshes a module's label."""
 
 
 class Module:
@@ -38,24 +33,9 @@ class Module:
     """
 
     role: str | None = None
+    is_loss: ClassVar[bool] = False
+    """True for the error functions E: a Sequential hands them the target, ``model(x, target)``."""
     _name: str | None = None
-    _scope_label: str = "Module"
-    """``scope_label`` as read on every call: each class gets its own when it is defined, an
-    instance its own whenever its ``role`` or ``name`` is set (``__setattr__``)."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._scope_label = f"{cls.role}: {cls.__name__}" if cls.role else cls.__name__
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        object.__setattr__(self, key, value)
-        if key in _LABEL_SOURCES:
-            object.__setattr__(self, "_scope_label", self.scope_label)
-
-    def __delattr__(self, key: str) -> None:
-        object.__delattr__(self, key)
-        if key in _LABEL_SOURCES:
-            object.__setattr__(self, "_scope_label", self.scope_label)
 
     # -- identity ----------------------------------------------------------------------------
 
@@ -88,24 +68,18 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward`` inside ``scope(self.scope_label, module=self)``."""
-        # the body of ``with scope(...)``, inlined: every layer call of every step comes here
-        state = STATE
-        outer = state.scope
-        state.scope = Scope(self._scope_label, outer, self)
-        try:                                  # without keywords: no dict to unpack
-            return self.forward(*args, **kwargs) if kwargs else self.forward(*args)
-        finally:
-            state.scope = outer
+        with scope(self.scope_label, module=self):
+            return self.forward(*args, **kwargs)
 
-    def __rshift__(self, other: Module) -> Sequential:
-        """``f >> phi``: the data-order pipe, a Sequential (chains flatten: f >> phi >> g)."""
+    def __rshift__(self, other: Module) -> Module:
+        """``f >> phi``: the data-order pipe, a Sequential (chains flatten: f >> phi >> g).
+
+        Sequential is built on this class, so it is looked up in the registry it joins
+        (``nn/sequential.py``) rather than imported here.
+        """
         if not isinstance(other, Module):
             return NotImplemented
-        from .layers import Sequential
-
-        left = list(self.layers) if type(self) is Sequential else [self]
-        right = list(other.layers) if type(other) is Sequential else [other]
-        return Sequential(*left, *right)
+        return LAYER_TYPES["Sequential"].pipe(self, other)
 
     # -- parameters --------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@
   (δ via ``retain_grad()``) and from central differences;
 * ``check_deltas`` — compares δ_l = ∂E/∂net_l layer by layer and names the wrong layer;
 * ``worked_example``, ``one_neuron_chain`` — the tutorials' numeric examples, three ways;
-* ``format_report``, ``configure_demo`` / ``run_demo`` — ``python -m tinygrad_nn demo``;
+* ``worked_example_scalar`` / ``worked_example_tensor`` / ``worked_example_drawings`` — the
+  worked example's computation graph and network drawing (``python -m tinygrad_nn graph``);
+* ``format_report`` — the text report ``python -m tinygrad_nn demo`` prints;
 * ``.errata`` — the tutorials' own arithmetic and pseudo-code, transcribed, for the errata.
 """
 
@@ -19,7 +21,6 @@ from .checks import (
     engine_backprop,
     numeric_gradients,
 )
-from .demo import configure_demo, run_demo
 from .errata import as_printed_000, seed004_pseudocode
 from .examples import (
     CHAIN_VALUES,
@@ -42,6 +43,7 @@ from .manual import (
     manual_deltas,
     manual_gradients,
 )
+from .pictures import worked_example_drawings, worked_example_scalar, worked_example_tensor
 from .report import format_report
 
 __all__ = [
@@ -61,7 +63,6 @@ __all__ = [
     "as_printed_000",
     "chain_model",
     "check_deltas",
-    "configure_demo",
     "engine_backprop",
     "format_report",
     "manual_backprop",
@@ -69,8 +70,10 @@ __all__ = [
     "manual_gradients",
     "numeric_gradients",
     "one_neuron_chain",
-    "run_demo",
     "seed004_pseudocode",
     "worked_example",
+    "worked_example_drawings",
+    "worked_example_scalar",
+    "worked_example_tensor",
     "worked_model",
 ]

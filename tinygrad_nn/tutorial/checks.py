@@ -18,7 +18,7 @@ import numpy as np
 from .. import nn
 from ..gradcheck import numeric_grad
 from ..value import Value
-from .manual import _layers, manual_deltas
+from .manual import manual_deltas, model_layers
 
 __all__ = ["DeltaCheck", "EngineBackprop", "LayerDelta", "check_deltas", "engine_backprop",
            "numeric_gradients"]
@@ -36,7 +36,7 @@ class EngineBackprop:
 
 
 def _linears(fn: str, model: Any) -> list[nn.Linear]:
-    found = [m for m in _layers(fn, model) if isinstance(m, nn.Linear)]
+    found = [m for m in model_layers(fn, model) if isinstance(m, nn.Linear)]
     if not found:
         raise ValueError(f"{fn}: the model has no nn.Linear layer")
     return found
@@ -61,8 +61,8 @@ def _forward(fn: str, model: Any, x: Any, target: Any, loss: str,
     out: Value = Value(xa, requires_grad=False, name="x")
     nets: list[Value] = []
     labels: list[str] = []
-    for layer in _layers(fn, model):
-        if isinstance(layer, nn.Loss):
+    for layer in model_layers(fn, model):
+        if isinstance(layer, nn.Module) and layer.is_loss:
             break                           # a trailing error function: ours is E below
         out = layer(out)
         if isinstance(layer, nn.Linear):

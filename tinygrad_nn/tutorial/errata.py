@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .manual import _logistic as _sigmoid
+from ..nn.by_hand import logistic
 
-__all__ = ["AsPrinted", "Seed004Run", "as_printed_000", "seed004_pseudocode"]
+__all__ = ["AsPrinted", "Seed004Run", "as_printed_000", "seed004_pseudocode", "sigma"]
 
 
-def _phi(x: float) -> float:
+def sigma(x: float) -> float:
+    """The logistic σ(x) = 1 / (1 + e^{−x}) of one number, as the tutorials compute it."""
     return 1.0 / (1.0 + math.exp(-x))
 
 
@@ -47,11 +48,11 @@ def as_printed_000() -> dict[str, AsPrinted]:
     """
     rows = [
         AsPrinted("net x1^2", "0.5·0.25 + 0.25·0.1", 0.5 * 0.25 + 0.25 * 0.1, 0.15),
-        AsPrinted("out x1^2", "1/(1+e^−0.15)", _phi(0.15), 0.53),
+        AsPrinted("out x1^2", "1/(1+e^−0.15)", sigma(0.15), 0.53),
         AsPrinted("net x2^2", "0.5·0.35 + 0.25·(−0.3)", 0.5 * 0.35 + 0.25 * -0.3, 0.1),
-        AsPrinted("out x2^2", "1/(1+e^−0.1)", _phi(0.1), 0.52),
+        AsPrinted("out x2^2", "1/(1+e^−0.1)", sigma(0.1), 0.52),
         AsPrinted("net x1^3", "0.53·0.9 + 0.52·0.5", 0.53 * 0.9 + 0.52 * 0.5, 0.74),
-        AsPrinted("out x1^3", "1/(1+e^−0.74)", _phi(0.74), 0.68),
+        AsPrinted("out x1^3", "1/(1+e^−0.74)", sigma(0.74), 0.68),
         AsPrinted("net x2^3", "0.53·(−0.7) + 0.52·0.3", 0.53 * -0.7 + 0.52 * 0.3, -0.21),
         AsPrinted("out x2^3", "1/(1+e^0.21)", 1.0 / (1.0 + math.exp(0.21)), 0.45),
         AsPrinted("E", "((−0.68)² + 0.55²)/2", ((-0.68) ** 2 + 0.55 ** 2) / 2, 0.38),
@@ -89,8 +90,8 @@ class Seed004Run:
     visited: list[int] = field(default_factory=list)   # the values L took in the backward loop
 
 
-def _d_sigmoid(z: np.ndarray) -> np.ndarray:
-    s = _sigmoid(z)
+def _logistic_prime(z: np.ndarray) -> np.ndarray:
+    s = logistic(z)
     return s * (1.0 - s)
 
 
@@ -136,17 +137,17 @@ def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[fl
     al: list[np.ndarray] = []
     # Network[Layers_values_zl].append(matrix_product(matrix_1_row(input_list), W[0]))
     zl.append(x @ W[0] + (B[0] if add_bias else 0.0))
-    al.append(_sigmoid(zl[0]))
+    al.append(logistic(zl[0]))
     # printed: `for L in range(number_layers-1)`, which reaches W[number_layers-1] (IndexError);
     # with number_layers counting the input the loop must stop one earlier.
     for L in range(number_layers - 2):
         zl.append(al[L] @ W[L + 1] + (B[L + 1] if add_bias else 0.0))
-        al.append(_sigmoid(zl[L + 1]))
+        al.append(logistic(zl[L + 1]))
     run = Seed004Run(zl, al)
     output_layer = al[number_layers - 2][0]
     subtrahend = y if subtract_expected else output_layer
     d_mse = 2.0 * (al[number_layers - 2][0] - subtrahend)
-    error_bias = (_d_sigmoid(zl[number_layers - 2][0]) * d_mse)[None, :]
+    error_bias = (_logistic_prime(zl[number_layers - 2][0]) * d_mse)[None, :]
     stop = -1 if first_layer else 0
     loop = range(number_layers - 2, stop, -1) if step_minus_one else range(number_layers - 2, 0)
     for L in loop:
@@ -157,5 +158,5 @@ def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[fl
         if L == 0:
             break
         error_prev_layer = error_bias @ W[L].T
-        error_bias = _d_sigmoid(zl[L - 1]) * error_prev_layer
+        error_bias = _logistic_prime(zl[L - 1]) * error_prev_layer
     return run

@@ -20,7 +20,7 @@ import numpy as np
 from .. import nn
 from ..value import Value
 from .checks import engine_backprop, numeric_gradients
-from .errata import _phi, as_printed_000
+from .errata import as_printed_000, sigma
 from .manual import manual_backprop
 
 __all__ = [
@@ -312,7 +312,7 @@ def one_neuron_chain() -> ExampleResult:
     forward = []
     for L, (w, b) in enumerate(zip(ws, bs), start=1):
         z = w * a + b                       # z^(L) = w^(L) a^(L−1) + b^(L)
-        a = _phi(z)                         # a^(L) = σ(z^(L))
+        a = sigma(z)                         # a^(L) = σ(z^(L))
         zs.append(z)
         acts.append(a)
         forward += [ForwardRow(f"z^({L})", z), ForwardRow(f"a^({L})", a,

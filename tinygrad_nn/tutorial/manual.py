@@ -16,13 +16,15 @@ read for its layer types and its weights' numbers. Two transcriptions of the sam
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import nn
+from ..nn.by_hand import PhiByHand
+from ..nn.registry import RegistryView
 
 __all__ = [
     "ACTIVATIONS",
@@ -31,57 +33,23 @@ __all__ = [
     "manual_backprop",
     "manual_deltas",
     "manual_gradients",
+    "model_layers",
 ]
 
 
 # ----------------------------------------------------------------------------------------------
-# φ and φ' by hand, one row per activation class (independent of the engine's rule table)
+# φ and φ' by hand, one entry per activation class (independent of the engine's rule table)
 # ----------------------------------------------------------------------------------------------
 
 
-def _logistic(x: np.ndarray) -> np.ndarray:
-    # 1 / (1 + e^{-x}) written as (1 + tanh(x/2)) / 2: the same number, no overflow warning.
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+Activation = PhiByHand
+"""One element-wise φ written out by hand: the ``by_hand`` attribute of an activation class."""
 
-
-@dataclass(frozen=True)
-class Activation:
-    """One element-wise φ: its formula, φ(net) and φ'(net) (given net and out = φ(net))."""
-
-    name: str
-    formula: str
-    derivative: str
-    phi: Callable[[np.ndarray, float], np.ndarray]
-    dphi: Callable[[np.ndarray, np.ndarray, float], np.ndarray]
-
-
-ACTIVATIONS: dict[type, Activation] = {
-    nn.Sigmoid: Activation(
-        "logistic", "φ(x) = 1 / (1 + e^{−x})", "φ'(net) = φ(net)(1 − φ(net)) = out(1 − out)",
-        lambda x, k: _logistic(x),
-        lambda net, out, k: out * (1.0 - out)),
-    nn.Tanh: Activation(
-        "tanh", "φ(x) = tanh x", "φ'(net) = 1 − tanh²(net) = 1 − out²",
-        lambda x, k: np.tanh(x),
-        lambda net, out, k: 1.0 - out * out),
-    nn.ReLU: Activation(
-        "relu", "φ(x) = max(x, 0)", "φ'(net) = 1 if net > 0 else 0",
-        lambda x, k: np.maximum(x, 0.0),
-        lambda net, out, k: (net > 0.0).astype(np.float64)),
-    nn.LeakyReLU: Activation(
-        "leaky relu", "φ(x) = x if x > 0 else k·x", "φ'(net) = 1 if net > 0 else k",
-        lambda x, k: np.where(x > 0.0, x, k * x),
-        lambda net, out, k: np.where(net > 0.0, 1.0, k)),
-    nn.Softplus: Activation(
-        "softplus", "φ(x) = log(1 + eˣ)", "φ'(net) = 1 / (1 + e^{−net}) (the logistic)",
-        lambda x, k: np.logaddexp(0.0, x),
-        lambda net, out, k: _logistic(net)),
-    nn.Identity: Activation(
-        "identity", "φ(x) = x", "φ'(net) = 1",
-        lambda x, k: x,
-        lambda net, out, k: np.ones_like(net)),
-}
-"""φ and φ' per activation module class, written out by hand (seed 000: φ' = out(1 − out))."""
+ACTIVATIONS: Mapping[type, Activation] = RegistryView(
+    lambda cls: (cls, cls.by_hand)
+    if issubclass(cls, nn.Activation) and cls.by_hand is not None else None)
+"""φ and φ' per activation module class, written out by hand (seed 000: φ' = out(1 − out)); each
+class carries its own as ``by_hand`` (``nn/layers.py``), and this table gathers them."""
 
 
 def _slope(module: Any) -> float:
@@ -130,7 +98,11 @@ class _Stage:
     acts: list[tuple[Activation, float]]  # element-wise φ applied after the affine map, in order
 
 
-def _layers(fn: str, model: Any) -> list[Any]:
+def model_layers(fn: str, model: Any) -> list[Any]:
+    """The layers of ``model`` in data order: a Sequential's, a lone Linear, or a list of layers.
+
+    ``fn`` names the caller in the TypeError raised for anything else.
+    """
     layers = getattr(model, "layers", None)
     if layers is None:
         if isinstance(model, nn.Linear):
@@ -144,9 +116,9 @@ def _layers(fn: str, model: Any) -> list[Any]:
 
 def _stages(fn: str, model: Any) -> list[_Stage]:
     stages: list[_Stage] = []
-    layers = _layers(fn, model)
+    layers = model_layers(fn, model)
     for k, layer in enumerate(layers):
-        if isinstance(layer, nn.Loss):
+        if isinstance(layer, nn.Module) and layer.is_loss:
             break                             # a trailing error function: E is chosen by `loss`
         if isinstance(layer, nn.Linear):
             w = np.asarray(layer.weight.data, dtype=np.float64)

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from .examples import one_neuron_chain, worked_example
-from .report import format_report
+from ..errors import UsageError
+from ..tutorial import format_report, one_neuron_chain, worked_example
 
-__all__ = ["configure_demo", "run_demo"]
+__all__ = ["HELP", "configure", "run"]
+
+HELP = ("the tutorial's worked example: forward pass, E and the gradients three ways "
+        "(hand-derived, engine, finite differences)")
 
 
-def configure_demo(parser: argparse.ArgumentParser) -> None:
+def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the demo's options: ``--example {000,004}``, ``--digits N``, ``--fast``."""
     parser.add_argument("--example", choices=("000", "004"), default="000",
                         help="000: seed 000's 2-2-2 worked example (default); "
@@ -22,12 +25,10 @@ def configure_demo(parser: argparse.ArgumentParser) -> None:
                              "second")
 
 
-def run_demo(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the report; exit 1 if |hand − engine| > 1e-10 or |numeric − analytic| > 1e-6."""
     digits = getattr(args, "digits", 6)
     if not isinstance(digits, int) or not 1 <= digits <= 15:
-        from ..cli import UsageError
-
         raise UsageError(f"--digits must be between 1 and 15, got {digits}")
     example = getattr(args, "example", "000")
     result = one_neuron_chain() if example == "004" else worked_example()

@@ -1,0 +1,57 @@
+"""Command line: ``python -m tinygrad_nn {demo,graph,train,predict}`` (also ``tinygrad-nn``).
+
+One module per command, each with its one-line ``HELP``, ``configure(parser)`` declaring its
+options and ``run(args) -> int`` running it; ``inputs`` reads the data of ``train`` and
+``predict``.  Bad usage (unknown options, missing files, invalid values) exits with status 2 and
+a usage line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from .. import __version__
+from ..errors import UsageError
+from . import demo, graph, predict, train
+
+__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
+
+COMMANDS: dict[str, ModuleType] = {"demo": demo, "graph": graph, "train": train,
+                                   "predict": predict}
+"""The subcommands, in the order ``--help`` lists them, and the module that holds each."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="tinygrad-nn", description="Backprop from the tutorials, made executable.")
+    parser.add_argument("--version", action="version", version=f"tinygrad-nn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.HELP, description=command.HELP)
+        command.configure(p)
+        p.set_defaults(_run=command.run, _parser=p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; returns the exit status."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:   # report unknown options with the subcommand's own usage line (exit status 2)
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    if getattr(args, "_run", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args))
+    except (UsageError, FileNotFoundError) as exc:
+        args._parser.print_usage(sys.stderr)
+        print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,106 @@
+"""The data of the ``train`` and ``predict`` commands: datasets by name, the train/test split,
+and input files (.npy or .csv) for ``predict --data``.
+
+Bad input raises ``UsageError`` (exit status 2 with the usage line) or ``FileNotFoundError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import data
+from ..errors import UsageError
+
+__all__ = ["DATASETS", "TEST_SIZE", "load_dataset", "read_inputs", "split"]
+
+DATASETS = ("digits", "mnist", "xor", "moons", "spirals", "circles")
+TEST_SIZE = 0.2
+
+
+def split(X: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
+    """The stratified train/test split used by ``train`` (reproduced by ``predict``)."""
+    return tuple(data.train_test_split(X, y, test_size=TEST_SIZE, rng=seed, stratify=True))
+
+
+def load_dataset(name: str, path: str | None, seed: int) -> tuple[np.ndarray, ...]:
+    """(X_train, X_test, y_train, y_test) for a dataset name."""
+    if name == "mnist":
+        if not path:
+            raise UsageError("--dataset mnist needs --data PATH (a directory with the IDX "
+                             "files or a CSV file); nothing is downloaded")
+        if not Path(path).exists():
+            raise FileNotFoundError(f"--data: no such file or directory: {path!r}")
+        try:
+            X, y = data.load_mnist(path, "train")
+            if Path(path).is_dir():
+                try:
+                    Xt, yt = data.load_mnist(path, "test")
+                    return X, Xt, y, yt
+                except FileNotFoundError:
+                    pass
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return split(X, y, seed)
+    if path:
+        raise UsageError(f"--data is only used with --dataset mnist (got --dataset {name})")
+    if name == "digits":
+        X, y = data.load_digits()
+    else:
+        makers: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+            "xor": data.make_xor, "moons": data.make_moons, "spirals": data.make_spirals,
+            "circles": data.make_circles}
+        X, y = makers[name](n=400, rng=seed)
+    return split(X, y, seed)
+
+
+def read_inputs(spec: str, width: int | None, meta: dict[str, Any]
+                 ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """(X, labels or None, description) for ``predict --data``: the digits' test split, an .npy
+    array (N, features) or a CSV with one sample per row, optionally with its label first.
+
+    ``width`` is the number of features the model takes (None: any); ``meta`` is the
+    checkpoint's metadata, which says whether the model was trained on the digits and with
+    which seed (so the test split it did not see can be rebuilt).
+    """
+    if spec == "digits":
+        X, y = data.load_digits()
+        if width is not None and width != X.shape[1]:
+            raise UsageError(f"--data digits: the model takes {width} features per sample, "
+                             f"the digits have {X.shape[1]}; pass --data PATH.npy or PATH.csv")
+        if meta.get("dataset") == "digits" and isinstance(meta.get("seed"), int):
+            _, X_test, _, y_test = split(X, y, meta["seed"])
+            return X_test, y_test, f"digits test split ({len(X_test)} samples)"
+        return X, y, f"all {len(X)} digits (may include training samples)"
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"--data: no such file: {spec!r} (or use --data digits)")
+    try:
+        if path.suffix.lower() == ".npy":
+            arr = np.load(path, allow_pickle=False)
+        elif path.suffix.lower() == ".csv":
+            arr = np.loadtxt(path, delimiter=",", ndmin=2, comments="#")
+        else:
+            raise UsageError(f"--data must be 'digits', a .npy or a .csv file, got {spec!r}")
+    except ValueError as exc:
+        raise UsageError(f"--data {spec!r}: cannot read numbers: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise UsageError(f"--data {spec!r}: expected numbers, got dtype {arr.dtype}")
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2:
+        raise UsageError(f"--data {spec!r}: expected a 2-D array (N, features), got shape "
+                         f"{arr.shape}")
+    if width is None or arr.shape[1] == width:
+        return arr, None, f"{spec} ({len(arr)} samples)"
+    if arr.shape[1] == width + 1:
+        labels = arr[:, 0]
+        if np.all(labels == np.round(labels)):
+            return arr[:, 1:], labels.astype(np.int64), f"{spec} ({len(arr)} labelled samples)"
+    raise UsageError(f"--data {spec!r}: the model takes {width} features per sample, the "
+                     f"file has {arr.shape[1]} columns (expected {width}, or {width + 1} "
+                     f"with a label first)")

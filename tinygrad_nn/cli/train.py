@@ -1,0 +1,164 @@
+"""``python -m tinygrad_nn train``: train a network, print its test accuracy, save it.
+
+The defaults are the tutorial's: a 64-20-20-10 logistic network with MSE on one-hot targets and
+plain minibatch SGD, on the 8x8 digits shipped with the package.  The checkpoint (model.npz)
+and the loss curve (loss_curve.png) are written to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import nn
+from ..checkpoint import save
+from ..data import DataLoader, one_hot
+from ..errors import TrainingDivergedError, UsageError
+from ..optim import SGD, Adam
+from ..train import evaluate, fit
+from .inputs import DATASETS, TEST_SIZE, load_dataset
+
+__all__ = ["DEFAULT_BATCH", "DEFAULT_EPOCHS", "DEFAULT_LR", "FAST_EPOCHS", "HELP", "build_model",
+           "configure", "run"]
+
+HELP = ("train a network (default: the tutorial's 64-20-20-10 sigmoid/MSE/SGD net on the "
+        "embedded digits)")
+# Tuned on the digits (64-20-20-10, batch 32): MSELoss "mean" divides by the 10 outputs as well
+# as the batch, so plain SGD on MSE needs a large η.
+DEFAULT_LR = {("sgd", "mse"): 5.0, ("sgd", "ce"): 0.5, ("adam", "mse"): 0.01,
+              ("adam", "ce"): 0.003}
+DEFAULT_EPOCHS = 150
+DEFAULT_BATCH = 32
+FAST_EPOCHS = 3
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the ``train`` options (defaults: the tutorial's 64-20-20-10 sigmoid/MSE/SGD net)."""
+    parser.add_argument("--dataset", choices=DATASETS, default="digits",
+                        help="training data (default: the embedded 8x8 digits)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="MNIST directory of IDX files or CSV file (for --dataset mnist)")
+    parser.add_argument("--layers", default="20,20", metavar="N,N,...",
+                        help="hidden layer sizes (default: 20,20 as in the tutorial)")
+    parser.add_argument("--activation", default="sigmoid",
+                        help="hidden activation φ: sigmoid (logistic, default), tanh, relu, ...")
+    parser.add_argument("--loss", choices=("mse", "ce"), default="mse",
+                        help="mse on one-hot targets (tutorial, default) or softmax "
+                             "cross-entropy")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                        help="minibatch SGD (default) or Adam")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate η (default: tuned per optimizer and loss, "
+                             "5 for sgd+mse)")
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
+                        help=f"minibatch size (default {DEFAULT_BATCH})")
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS,
+                        help=f"passes over the training set (default {DEFAULT_EPOCHS})")
+    parser.add_argument("--seed", type=int, default=0, help="seed for split, init, shuffling")
+    parser.add_argument("--fast", action="store_true",
+                        help=f"a quick smoke run: {FAST_EPOCHS} epochs (overrides --epochs)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress display")
+    parser.add_argument("--out", default="out", metavar="DIR",
+                        help="directory for model.npz and loss_curve.png (default ./out)")
+
+
+def _parse_layers(text: str) -> list[int]:
+    """'20,20' -> [20, 20]; '' or 'none' -> [] (no hidden layer)."""
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        sizes = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UsageError(f"--layers must be comma-separated positive integers like 20,20, "
+                         f"got {text!r}") from None
+    if any(s < 1 for s in sizes):
+        raise UsageError(f"--layers sizes must be positive, got {text!r}")
+    return sizes
+
+
+def build_model(n_in: int, hidden: Sequence[int], n_out: int, activation: str, loss: str,
+                seed: int) -> Any:
+    """The CLI's network: ``n_in``-hidden...-``n_out``; logistic outputs for MSE, logits for CE."""
+    sizes = [n_in, *hidden, n_out]
+    out_act = activation if loss == "mse" else None
+    try:
+        return nn.mlp(sizes, activation=activation, output_activation=out_act,
+                      rng=np.random.default_rng(seed))
+    except (ValueError, KeyError) as exc:
+        raise UsageError(f"--activation: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, print progress and ``accuracy: NN.N%``, write the loss curve and the checkpoint."""
+    hidden = _parse_layers(args.layers)
+    if args.fast:
+        args.epochs = FAST_EPOCHS
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise UsageError(f"{flag} must be a positive integer, got {value}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be non-negative, got {args.seed}")
+    lr = args.lr if args.lr is not None else DEFAULT_LR[(args.optimizer, args.loss)]
+    if not (math.isfinite(lr) and lr > 0):
+        raise UsageError(f"--lr must be a positive finite number, got {lr}")
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {args.out!r} exists and is not a directory")
+
+    X_train, X_test, y_train, y_test = load_dataset(args.dataset, args.data, args.seed)
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    model = build_model(X_train.shape[1], hidden, n_classes, args.activation, args.loss,
+                        args.seed)
+    if args.loss == "mse":
+        loss_fn: Any = nn.MSELoss()
+        Y_train, Y_test = one_hot(y_train, n_classes), one_hot(y_test, n_classes)
+    else:
+        loss_fn = nn.CrossEntropyLoss()
+        Y_train, Y_test = y_train, y_test
+    opt: Any = (SGD(model.parameters(), lr=lr) if args.optimizer == "sgd"
+                else Adam(model.parameters(), lr=lr))
+    loader = DataLoader(X_train, Y_train, batch_size=args.batch_size, shuffle=True,
+                        rng=args.seed)
+    arch = "-".join(str(s) for s in [X_train.shape[1], *hidden, n_classes])
+    print(f"{args.dataset}: {len(X_train)} training / {len(X_test)} test samples; network "
+          f"{arch}, {args.activation}, {args.loss}, {args.optimizer} lr={lr:g}, "
+          f"batch {args.batch_size}, {args.epochs} epochs")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt = out_dir / "model.npz"
+    start = time.perf_counter()
+    try:
+        history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
+                      progress=not args.no_progress)
+    except TrainingDivergedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    elapsed = time.perf_counter() - start
+    result = evaluate(model, loss_fn, X_test, Y_test)
+    if history.interrupted:
+        print(f"interrupted after {history.epochs} epoch(s)")
+    acc = result.accuracy if result.accuracy is not None else float("nan")
+    print(f"test error: {result.loss:.4f}")
+    print(f"accuracy: {100 * acc:.1f}%")
+    print(f"training time: {elapsed:.1f}s")
+    save(model, ckpt, metadata={
+        "dataset": args.dataset, "seed": args.seed, "test_size": TEST_SIZE,
+        "loss": args.loss, "optimizer": args.optimizer, "lr": lr, "epochs": history.epochs,
+        "batch_size": args.batch_size, "test_accuracy": result.accuracy,
+        "test_loss": result.loss, "interrupted": history.interrupted})
+    print(f"checkpoint: {ckpt}")
+    if history.epochs:
+        try:
+            curve = history.plot(out_dir / "loss_curve.png",
+                                 title=f"{args.dataset}: {arch} {args.activation}, {args.loss}, "
+                                       f"{args.optimizer} η={lr:g}, batch {args.batch_size}")
+            print(f"loss curve: {curve}")
+        except ImportError as exc:
+            print(f"loss curve skipped: {exc}")
+    return 130 if history.interrupted else 0

@@ -1,0 +1,21 @@
+"""Training: ``fit``, ``evaluate`` and ``predict``, the tutorial's training and test process.
+
+``loop`` holds the three (with the divergence checks and the Ctrl-C deferral), ``progress`` the
+display while ``fit`` runs, and ``history`` the ``History`` it returns and its loss-curve plot.
+The ``train`` and ``predict`` commands of ``python -m tinygrad_nn`` live in ``tinygrad_nn.cli``.
+"""
+
+from ..errors import TrainingDivergedError
+from .history import History
+from .loop import Callback, EpochCallback, Evaluation, evaluate, fit, predict
+
+__all__ = [
+    "Callback",
+    "EpochCallback",
+    "Evaluation",
+    "History",
+    "TrainingDivergedError",
+    "evaluate",
+    "fit",
+    "predict",
+]

@@ -1,0 +1,374 @@
+"""The tutorial's training and test process: ``fit``, ``evaluate``, ``predict``.
+
+Training (seed 000, "Training process")::
+
+    for each epoch:                      shuffle the dataset (the DataLoader does it)
+        for each minibatch:              out = model(xb)           feed-forward
+                                         E = loss_fn(out, yb)      calculate error
+                                         E.backward()              back-propagation
+                                         optimizer.step()          W ← W − η ∂E/∂W
+                                         optimizer.zero_grad()     reset gradients
+
+A NaN/inf loss or gradient stops ``fit`` before the update (``TrainingDivergedError``), and
+Ctrl-C is held back during an update, so it lands between two steps.
+Test process: ``evaluate`` (mean error over a test set, and accuracy for classes).
+Using the network: ``predict`` (feed-forward only, under ``no_grad``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+from ..checkpoint import save
+from ..errors import TrainingDivergedError
+from ..optim import grad_data
+from ..validation import positive_int
+from ..value import Value, no_grad
+from .history import History
+from .progress import epoch_summary, make_progress
+
+__all__ = ["Callback", "EpochCallback", "Evaluation", "evaluate", "fit", "predict"]
+
+PathLike = str | os.PathLike[str]
+
+
+class EpochCallback(Protocol):
+    """An object notified at the end of every epoch."""
+
+    def on_epoch_end(self, epoch: int, history: History) -> None:
+        """Called with the 1-based epoch number and the History so far."""
+
+
+Callback = Callable[[int, History], Any] | EpochCallback
+"""What ``fit(callbacks=...)`` accepts: a function ``(epoch, history)`` or an ``EpochCallback``."""
+
+
+class Evaluation(NamedTuple):
+    """Result of the test process: mean error, accuracy (None unless targets are classes), N."""
+
+    loss: float
+    accuracy: float | None
+    n: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets and accuracy
+# ---------------------------------------------------------------------------------------------
+
+
+def _target_kind(Y: Any) -> str | None:
+    """'labels' for 1-D integer class labels, 'onehot' for one-hot rows, None otherwise."""
+    if Y is None:
+        return None
+    Y = np.asarray(Y)
+    if Y.ndim == 1 and Y.dtype.kind in "iu":
+        return "labels"
+    if (Y.ndim == 2 and Y.shape[1] >= 2 and Y.dtype.kind in "biuf" and Y.size
+            and np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)):
+        return "onehot"
+    return None
+
+
+def _labels(Y: Any, kind: str | None) -> np.ndarray | None:
+    """Class indices of the targets (argmax of one-hot rows), or None for non-class targets."""
+    if kind == "labels":
+        return np.asarray(Y)
+    if kind == "onehot":
+        return np.asarray(np.argmax(np.asarray(Y), axis=1))
+    return None
+
+
+def _correct(out: Any, labels: np.ndarray | None) -> int | None:
+    """How many rows of ``out`` have their argmax at the label (None if not applicable)."""
+    if labels is None:
+        return None
+    out = np.asarray(out)
+    if out.ndim != 2 or out.shape[1] < 2 or out.shape[0] != labels.shape[0]:
+        return None
+    return int(np.count_nonzero(np.argmax(out, axis=1) == labels))
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C at step boundaries
+# ---------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _defer_sigint() -> Iterator[None]:
+    """Hold back Ctrl-C while the block runs; deliver it (KeyboardInterrupt) when it ends.
+
+    Makes a parameter update atomic: an interrupt lands before or after the whole step.
+    Only possible in the main thread; elsewhere the block runs unprotected.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        received.append(signum)
+
+    try:
+        previous = signal.signal(signal.SIGINT, hold)
+    except (ValueError, OSError):  # pragma: no cover - no signal support here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            if callable(previous):
+                previous(signal.SIGINT, None)
+            elif previous != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+
+# ---------------------------------------------------------------------------------------------
+# fit / evaluate / predict
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_input(x: Any) -> Value:
+    """Wrap a batch of inputs as a constant Value (no gradient is needed for the data)."""
+    return x if isinstance(x, Value) else Value(np.asarray(x, dtype=np.float64),
+                                                requires_grad=False)
+
+
+def _loss_value(loss: Any, fn: str) -> float:
+    """The scalar loss as a Python float, with a clear error when it is not one number."""
+    data = loss.data if isinstance(loss, Value) else loss
+    if np.size(data) != 1:
+        raise ValueError(f"{fn}: loss_fn must return a scalar (one number), got shape "
+                         f"{np.shape(data)}; use reduction='mean' or 'sum'")
+    return float(np.asarray(data).reshape(()))
+
+
+def _check_callbacks(callbacks: Iterable[Callback]) -> list[Callable[[int, History], Any]]:
+    """Normalise callbacks to callables ``(epoch, history)``."""
+    out: list[Callable[[int, History], Any]] = []
+    for i, cb in enumerate(callbacks):
+        hook = getattr(cb, "on_epoch_end", None)
+        if callable(hook):
+            out.append(hook)
+        elif callable(cb):
+            out.append(cb)
+        else:
+            raise TypeError(f"fit: callbacks[{i}] must be a callable (epoch, history) or have an "
+                            f"on_epoch_end method, got {type(cb).__name__}")
+    return out
+
+
+def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
+    """Index and an offending value of the first parameter gradient that is not finite."""
+    for i, p in enumerate(params):
+        g = grad_data(p)
+        if g is None:
+            continue
+        arr = np.asarray(g)
+        finite = np.isfinite(arr)
+        if not finite.all():        # the method: np.all's Python wrapper costs more, every step
+            return i, float(arr[~finite].reshape(-1)[0])
+    return None
+
+
+def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, loader: Iterable[Any],
+        epochs: int, val_data: tuple[Any, Any] | None = None,
+        callbacks: Iterable[Callback] = (), progress: bool = True,
+        checkpoint: PathLike | None = None) -> History:
+    """Minibatch training: per epoch, per minibatch forward, E, backward, W ← W − η∂E/∂W, reset.
+
+    ``loader`` yields ``(xb, yb)`` minibatches (a DataLoader reshuffles every epoch).
+    ``loss_fn(out, yb)`` returns the scalar error E.  After each epoch ``val_data=(X, Y)`` is
+    evaluated, the checkpoint (if a path is given) is saved, and the callbacks run.
+    A NaN/inf loss or gradient raises ``TrainingDivergedError`` before the update, so the
+    model keeps its last finite parameters.  Ctrl-C stops at a step boundary: the model keeps
+    the parameters of the last completed step, the checkpoint is written, and the returned
+    History has ``interrupted=True``.
+    """
+    epochs = positive_int(epochs, "epochs", "fit")
+    if not callable(loss_fn):
+        raise TypeError(f"fit: loss_fn must be callable (out, target) -> Value, got "
+                        f"{type(loss_fn).__name__}")
+    if not (callable(getattr(optimizer, "step", None))
+            and callable(getattr(optimizer, "zero_grad", None))):
+        raise TypeError(f"fit: optimizer must have step() and zero_grad(), got "
+                        f"{type(optimizer).__name__}")
+    if not hasattr(loader, "__iter__"):
+        raise TypeError(f"fit: loader must be an iterable of (xb, yb) minibatches such as "
+                        f"data.DataLoader(X, Y), got {type(loader).__name__} {loader!r}")
+    hooks = _check_callbacks(callbacks)
+    if val_data is not None:
+        if not (isinstance(val_data, (tuple, list)) and len(val_data) == 2):
+            raise TypeError("fit: val_data must be a pair (X_val, Y_val)")
+        if len(val_data[0]) != len(val_data[1]):
+            raise ValueError(f"fit: val_data has {len(val_data[0])} inputs but "
+                             f"{len(val_data[1])} targets")
+    if checkpoint is not None:
+        directory = Path(checkpoint).parent
+        if str(directory) and not directory.is_dir():
+            raise FileNotFoundError(f"fit: checkpoint directory {str(directory)!r} does not "
+                                    f"exist")
+    params: list[Value] = list(getattr(optimizer, "params", None) or (
+        model.parameters() if callable(getattr(model, "parameters", None)) else []))
+    kind = _target_kind(getattr(loader, "Y", None))
+    try:
+        batches: int | None = len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        batches = None
+
+    history = History()
+    bar = make_progress(progress)
+    optimizer.zero_grad()
+    if hasattr(model, "zero_grad"):
+        model.zero_grad()
+    epoch = batch = 0
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            bar.start_epoch(epoch, epochs, batches)
+            total = 0.0
+            seen = 0
+            correct = 0
+            counted = 0
+            for batch, (xb, yb) in enumerate(loader, start=1):
+                if batch == 1 and kind is None and not hasattr(loader, "Y"):
+                    kind = _target_kind(yb)
+                with np.errstate(all="ignore"):
+                    out = model(_as_input(xb))                  # feed-forward
+                    loss = loss_fn(out, yb)                     # calculate error E
+                    if not isinstance(loss, Value):
+                        raise TypeError(f"fit: loss_fn must return a Value (the error E), got "
+                                        f"{type(loss).__name__}")
+                    value = _loss_value(loss, "fit")
+                    if not math.isfinite(value):
+                        raise TrainingDivergedError(epoch, batch, value)
+                    loss.backward()                             # back-propagation: ∂E/∂W
+                    bad = _first_bad_grad(params)
+                    if bad is not None:
+                        raise TrainingDivergedError(epoch, batch, bad[1],
+                                                    f"gradient of parameter {bad[0]}")
+                    with _defer_sigint():
+                        optimizer.step()                        # W ← W − η ∂E/∂W
+                        optimizer.zero_grad()                   # reset gradients
+                        history.steps += 1
+                n = len(xb)
+                total += value * n
+                seen += n
+                hits = _correct(out.data, _labels(yb, kind))
+                if hits is not None:
+                    correct += hits
+                    counted += n
+                bar.update(batch, value)
+            if seen == 0:
+                raise ValueError("fit: the loader yielded no minibatches (empty dataset, or "
+                                 "drop_last with fewer samples than batch_size)")
+            record: dict[str, float] = {"loss": total / seen}
+            if counted:
+                record["accuracy"] = correct / counted
+            if val_data is not None:
+                ev = evaluate(model, loss_fn, val_data[0], val_data[1])
+                record["val_loss"] = ev.loss
+                if ev.accuracy is not None:
+                    record["val_accuracy"] = ev.accuracy
+            record["seconds"] = time.perf_counter() - start
+            with _defer_sigint():
+                for key, val in record.items():
+                    getattr(history, key).append(val)
+            bar.end_epoch(epoch_summary(epoch, epochs, record))
+            if checkpoint is not None:
+                _save_checkpoint(model, checkpoint, history)
+            for hook in hooks:
+                hook(epoch, history)
+    except KeyboardInterrupt:
+        optimizer.zero_grad()  # drop the interrupted step's partial gradients
+        history.interrupted = True
+        bar.close()
+        print(f"\ninterrupted at epoch {epoch}, batch {batch}: the model keeps the parameters "
+              f"of step {history.steps}", file=sys.stderr)
+        if checkpoint is not None:
+            _save_checkpoint(model, checkpoint, history)
+    except Exception:
+        optimizer.zero_grad()  # no half-accumulated gradients survive an error
+        raise
+    finally:
+        bar.close()
+    return history
+
+
+def _save_checkpoint(model: Any, path: PathLike, history: History) -> None:
+    """Write the checkpoint with a little training metadata (atomic, see checkpoint.save)."""
+    save(model, path, metadata={"epochs": history.epochs, "steps": history.steps,
+                                "loss": history.loss[-1] if history.loss else None,
+                                "interrupted": history.interrupted})
+
+
+def _check_xy(X: Any, Y: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets as arrays with the same number of samples."""
+    Xa = np.asarray(X, dtype=np.float64)
+    Ya = np.asarray(Y)
+    if Xa.ndim == 0 or Xa.shape[0] == 0:
+        raise ValueError(f"{fn}: X must hold at least one sample, got shape {Xa.shape}")
+    if Ya.ndim == 0 or Ya.shape[0] != Xa.shape[0]:
+        raise ValueError(f"{fn}: X has {Xa.shape[0]} samples but Y has "
+                         f"{Ya.shape[0] if Ya.ndim else 'none (a scalar)'}")
+    return Xa, Ya
+
+
+def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
+             batch_size: int = 256) -> Evaluation:
+    """The test process: mean error E = Σ_b E_b·n_b / N, accuracy = mean(argmax out == label).
+
+    Runs under ``no_grad``; accuracy is None unless ``Y`` holds integer labels or one-hot rows.
+    """
+    Xa, Ya = _check_xy(X, Y, "evaluate")
+    bs = positive_int(batch_size, "batch_size", "evaluate")
+    kind = _target_kind(Ya)
+    total = 0.0
+    correct = 0
+    counted = 0
+    n = Xa.shape[0]
+    with no_grad(), np.errstate(all="ignore"):
+        for i in range(0, n, bs):
+            xb, yb = Xa[i:i + bs], Ya[i:i + bs]
+            out = model(_as_input(xb))
+            total += _loss_value(loss_fn(out, yb), "evaluate") * len(xb)
+            hits = _correct(out.data, _labels(yb, kind))
+            if hits is not None:
+                correct += hits
+                counted += len(xb)
+    return Evaluation(total / n, correct / counted if counted else None, n)
+
+
+def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
+    """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``).
+
+    ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
+    """
+    Xa = np.asarray(X, dtype=np.float64)
+    bs = positive_int(batch_size, "batch_size", "predict")
+    if Xa.ndim == 0:
+        raise ValueError("predict: X must be a sample (features,) or a batch (N, features), "
+                         "got a scalar")
+    single = Xa.ndim == 1
+    if single:
+        Xa = Xa[None, :]
+    if Xa.shape[0] == 0:
+        raise ValueError(f"predict: X holds no samples (shape {Xa.shape})")
+    parts = []
+    with no_grad():
+        for i in range(0, Xa.shape[0], bs):
+            parts.append(np.array(model(_as_input(Xa[i:i + bs])).data, copy=True))
+    out = np.concatenate(parts, axis=0)
+    return out[0] if single else out

@@ -1,0 +1,53 @@
+"""Argument checks shared by data, nn and train: each error names the function, what was
+expected and what was given.
+
+Randomness always comes from a ``np.random.Generator`` that ``make_rng`` builds from an ``rng``
+argument (an int seed, a Generator, or None for fresh OS entropy); the global NumPy RNG is never
+used, so the same seed always gives the same result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["RngLike", "make_rng", "positive_int", "show_value"]
+
+RngLike = int | np.integer[Any] | np.random.Generator | None
+"""What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
+
+
+def show_value(value: object) -> str:
+    """``repr`` for an error message, NumPy scalars as plain numbers (0, not np.int64(0))."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def make_rng(rng: RngLike, fn: str = "make_rng") -> np.random.Generator:
+    """A ``np.random.Generator`` from a seed, a Generator (returned as is) or None (fresh).
+
+    ``fn`` is the caller's name for the error messages.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None:
+        return np.random.default_rng()
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise ValueError(f"{fn}: rng seed must be a non-negative integer, got "
+                             f"{show_value(rng)}")
+        return np.random.default_rng(int(rng))
+    raise TypeError(f"{fn}: rng must be an int seed, a numpy.random.Generator or None, got "
+                    f"{type(rng).__name__} {show_value(rng)}")
+
+
+def positive_int(value: object, name: str, fn: str) -> int:
+    """``value`` as an int if it is an integer >= 1; TypeError for a non-integer, else ValueError.
+
+    ``name`` is the argument's name and ``fn`` the caller's, for the error message.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}: {name} must be a positive integer, got {show_value(value)}")
+    if value < 1:
+        raise ValueError(f"{fn}: {name} must be a positive integer, got {show_value(value)}")
+    return int(value)
