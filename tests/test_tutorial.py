@@ -505,8 +505,8 @@ def seed004_net() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.nd
     return weights, biases, rng.uniform(size=4), np.array([0.0, 1.0])
 
 
-def seed004_reference(weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray,
-                      y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def seed004_model(weights: list[np.ndarray], biases: list[np.ndarray]) -> nn.Sequential:
+    """The network of seed 004's lists: Linear.weight is Layers_weights[L].T (n_cur, n_prev)."""
     layers: list[nn.Module] = []
     for W, b in zip(weights, biases):
         lin = nn.Linear(*W.shape)
@@ -514,17 +514,58 @@ def seed004_reference(weights: list[np.ndarray], biases: list[np.ndarray], x: np
         assert lin.bias is not None
         lin.bias.data = b.copy()
         layers += [lin, nn.Sigmoid()]
-    return T.manual_gradients(nn.Sequential(*layers), x, y, convention="row", reduction="sum")
+    return nn.Sequential(*layers)
+
+
+def assert_matches_the_engine(run: errata.Seed004Run, weights: list[np.ndarray],
+                              biases: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> None:
+    """Every z, a, Error_weights and Error_bias of the transcription equals the engine's."""
+    engine = T.engine_backprop(seed004_model(weights, biases), x, y, "mse", "sum")
+    for z, a, net, out in zip(run.Layers_values_zl, run.Layers_values_al, engine.nets,
+                              engine.outs):
+        assert np.max(np.abs(z[0] - net.data)) <= 1e-12 and np.max(np.abs(a[0] - out)) <= 1e-12
+    assert len(run.Layers_error_weights) == len(engine.grads)
+    for (dW, db), eW, eb in zip(engine.grads, run.Layers_error_weights, run.Layers_error_bias):
+        assert eW.shape == dW.T.shape                      # seed 004's (n_prev, n_cur)
+        assert np.max(np.abs(eW - dW.T)) <= 1e-12 and np.max(np.abs(eb[0] - db)) <= 1e-12
 
 
 def test_seed004_pseudocode_corrected_matches_the_engine() -> None:
     weights, biases, x, y = seed004_net()
     run = errata.seed004_pseudocode(x, y, weights, biases)
     assert run.visited == [2, 1, 0]
-    ref = seed004_reference(weights, biases, x, y)
-    for (rW, rb), eW, eb in zip(ref, run.Layers_error_weights, run.Layers_error_bias):
-        assert eW.shape == rW.shape
-        assert np.max(np.abs(eW - rW)) <= 1e-12 and np.max(np.abs(eb[0] - rb)) <= 1e-12
+    assert_matches_the_engine(run, weights, biases, x, y)
+    # and the hand-derived row convention agrees too
+    rows = T.manual_gradients(seed004_model(weights, biases), x, y, convention="row",
+                              reduction="sum")
+    for (rW, _), eW in zip(rows, run.Layers_error_weights):
+        assert np.max(np.abs(eW - rW)) <= 1e-12
+
+
+def test_seed004_erratum_forward_loop_as_printed_overruns() -> None:
+    weights, biases, x, y = seed004_net()
+    with pytest.raises(IndexError, match=r"reads Layers_weights\[3\] of 3 matrices"):
+        errata.seed004_pseudocode(x, y, weights, biases, forward_range=False)
+
+
+def test_seed004_erratum_error_bias_prev_as_printed() -> None:
+    """As printed, Error_bias_prev needs equal widths; then δ below loses the weights."""
+    weights, biases, x, y = seed004_net()                  # 4-5-3-2: widths 2 and 3 differ
+    with pytest.raises(ValueError, match=r"Error_bias \(2 entries, layer 3\) by "
+                                         r"d_ActiveFunc\(zl_1\) \(3 entries, layer 2\)"):
+        errata.seed004_pseudocode(x, y, weights, biases, error_prev_layer=False)
+    rng = np.random.default_rng(5)                          # 3-3-3-3: the line runs silently
+    weights = [rng.uniform(-1, 1, size=(3, 3)) for _ in range(3)]
+    biases = [rng.uniform(-0.5, 0.5, size=3) for _ in range(3)]
+    x, y = rng.uniform(size=3), np.array([0.0, 1.0, 0.0])
+    printed = errata.seed004_pseudocode(x, y, weights, biases, error_prev_layer=False)
+    fixed = errata.seed004_pseudocode(x, y, weights, biases)
+    assert_matches_the_engine(fixed, weights, biases, x, y)
+    assert np.allclose(printed.Layers_error_weights[2], fixed.Layers_error_weights[2])
+    assert not np.allclose(printed.Layers_error_weights[1], fixed.Layers_error_weights[1])
+    top, z_below = fixed.Layers_error_bias[2][0], fixed.Layers_values_zl[1][0]
+    s = 1 / (1 + np.exp(-z_below))
+    assert np.allclose(printed.Layers_error_bias[1][0], top * s * (1 - s), atol=1e-15)
 
 
 def test_seed004_erratum_range_is_empty() -> None:
@@ -585,7 +626,7 @@ def test_seed004_literal_code_as_printed() -> None:
     weights, biases, x, y = seed004_net()
     run = errata.seed004_pseudocode(x, y, weights, biases, add_bias=False,
                                     subtract_expected=False, step_minus_one=False,
-                                    first_layer=False)
+                                    first_layer=False, error_prev_layer=False)
     assert run.Layers_error_bias == [] and run.Layers_error_weights == []
 
 

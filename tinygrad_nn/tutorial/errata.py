@@ -96,22 +96,31 @@ def _d_sigmoid(z: np.ndarray) -> np.ndarray:
 
 def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[float],
                        weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], *,
-                       add_bias: bool = True, subtract_expected: bool = True,
-                       step_minus_one: bool = True, first_layer: bool = True) -> Seed004Run:
+                       add_bias: bool = True, forward_range: bool = True,
+                       subtract_expected: bool = True, step_minus_one: bool = True,
+                       first_layer: bool = True, error_prev_layer: bool = True) -> Seed004Run:
     """Seed 004's forward and backward pseudo-code with the logistic σ, each slip switchable.
 
     ``weights[L]`` has shape (n_prev, n_cur) and ``biases[L]`` (n_cur,), as in
     ``Layers_weights``/``Layers_bias``; ``number_layers`` counts the input layer, which is what
     the backward code's indices need (``Layers_values_al[number_layers-2]`` is the output).
-    The four switches, all ``False`` for the code exactly as printed:
+    The six switches, all ``False`` for the code exactly as printed:
 
     * ``add_bias`` — the forward pseudo-code never adds ``Layers_bias``;
+    * ``forward_range`` — the forward loop ``for L in range(number_layers-1)`` reads
+      ``Layers_weights[L+1]`` one matrix past the last (an ``IndexError`` here); it needs
+      ``range(number_layers-2)``;
     * ``subtract_expected`` — ``d_MSE`` subtracts ``output_layer`` (the prediction itself)
       instead of ``expected_output``, so every gradient is 0;
     * ``step_minus_one`` — ``range(number_layers-2, 0)`` is empty in Python; it needs step −1;
     * ``first_layer`` — stopping at L = 1 never stores the first layer's gradients, and at
       L = 0, ``Layers_values_al[L-1]`` would silently be the *output* (index −1): the input
-      row is meant.
+      row is meant;
+    * ``error_prev_layer`` — the section's own line ``Error_bias_prev = [ Error_bias[i] *
+      d_ActiveFunc(zl_1[i]) for i in range(len(Error_bias)) ]`` multiplies this layer's
+      ``Error_bias`` by σ'(z) of the layer below, where ``Error_prev_layer`` = Error_bias·Wᵀ
+      belongs (as the full pseudo-code's last line has it). As printed it needs both layers to
+      have the same width (a ``ValueError`` otherwise) and then drops the weights from δ.
     """
     fn = "seed004_pseudocode"
     x = np.asarray(input_list, dtype=np.float64).reshape(1, -1)   # matrix_1_row(input_list)
@@ -137,9 +146,14 @@ def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[fl
     # Network[Layers_values_zl].append(matrix_product(matrix_1_row(input_list), W[0]))
     zl.append(x @ W[0] + (B[0] if add_bias else 0.0))
     al.append(_sigmoid(zl[0]))
-    # printed: `for L in range(number_layers-1)`, which reaches W[number_layers-1] (IndexError);
-    # with number_layers counting the input the loop must stop one earlier.
-    for L in range(number_layers - 2):
+    # printed: `for L in range(number_layers-1)`, which reaches W[number_layers-1]; with
+    # number_layers counting the input the loop must stop one earlier.
+    for L in range(number_layers - 2 if forward_range else number_layers - 1):
+        if len(W) == L + 1:
+            raise IndexError(f"{fn}: as printed, `for L in range(number_layers-1)` reads "
+                             f"Layers_weights[{L + 1}] of {len(W)} matrices (number_layers = "
+                             f"{number_layers} counts the input layer); the loop needs "
+                             f"range(number_layers-2)")
         zl.append(al[L] @ W[L + 1] + (B[L + 1] if add_bias else 0.0))
         al.append(_sigmoid(zl[L + 1]))
     run = Seed004Run(zl, al)
@@ -156,6 +170,15 @@ def seed004_pseudocode(input_list: Sequence[float], expected_output: Sequence[fl
         run.Layers_error_weights.insert(0, al_prev.T @ error_bias)
         if L == 0:
             break
-        error_prev_layer = error_bias @ W[L].T
-        error_bias = _d_sigmoid(zl[L - 1]) * error_prev_layer
+        if error_prev_layer:
+            error_prev = error_bias @ W[L].T             # Error_prev_layer = Error_bias · Wᵀ
+            error_bias = _d_sigmoid(zl[L - 1]) * error_prev
+        else:                                            # Error_bias_prev, as printed
+            zl_1 = zl[L - 1][0]
+            if len(error_bias[0]) != len(zl_1):
+                raise ValueError(f"{fn}: as printed, Error_bias_prev multiplies Error_bias "
+                                 f"({len(error_bias[0])} entries, layer {L + 1}) by "
+                                 f"d_ActiveFunc(zl_1) ({len(zl_1)} entries, layer {L}); "
+                                 f"Error_prev_layer = Error_bias · Wᵀ belongs there")
+            error_bias = (error_bias[0] * _d_sigmoid(zl_1))[None, :]
     return run
