@@ -144,6 +144,49 @@ def test_erratum_b2_3_needs_d2_equal_1(worked: T.ExampleResult) -> None:
     assert d[1] == 1.0
 
 
+def test_one_truncation_explains_074_021_0078(worked: T.ExampleResult) -> None:
+    """With out x₁² rounded to 0.54, the text's own two-decimal arithmetic gives the exact
+    values' figures .75, −.22 and .080: the truncated 0.53 alone causes .74, −.21 and .078."""
+    rounded = errata.as_printed_000(out_x1_2=0.54)
+    for key, symbol, decimals in [("net x1^3", "net x_1^3", 2), ("net x2^3", "net x_2^3", 2)]:
+        assert round(rounded[key].value, decimals) == round(worked.value(symbol), decimals)
+    assert round(rounded["w11^2"].value, 3) == round(worked.gradient("w_11^2").engine, 3) == 0.080
+    assert (round(rounded["net x1^3"].value, 2), round(rounded["net x2^3"].value, 2)) == \
+        (0.75, -0.22)
+    # 0.077 is different: rounding 0.678 to 0.68 gives it, with 0.53 or 0.54 alike
+    assert round(rounded["w21^2"].value, 3) == 0.077 != round(worked.gradient("w_21^2").engine, 3)
+
+
+EXPECTED_VERDICTS = {
+    "net x_1^2": "exact", "out x_1^2": "mistake", "net x_2^2": "exact", "out x_2^2": "exact",
+    "net x_1^3": "mistake", "out x_1^3": "exact", "net x_2^3": "mistake", "out x_2^3": "exact",
+    "E": "exact", "w_11^2": "mistake", "w_21^2": "rounding", "w_12^2": "exact",
+    "w_22^2": "exact", "b_1^3": "exact", "b_2^3": "mistake",
+}
+
+
+def test_every_printed_figure_is_judged(worked: T.ExampleResult) -> None:
+    rows = {r.symbol: r.verdict for r in worked.forward if r.printed is not None}
+    rows |= {r.symbol: r.verdict for r in worked.gradients if r.printed is not None}
+    rows["E"] = worked.loss_verdict
+    assert {s: v.verdict for s, v in rows.items() if v} == EXPECTED_VERDICTS
+    assert str(rows["out x_1^2"]) == "mistake: 0.537430 truncated, not rounded (erratum 1)"
+    assert str(rows["net x_1^3"]) == "mistake: 0.737000 from the truncated 0.53 (erratum 2)"
+    assert str(rows["w_11^2"]) == "mistake: 0.078423 from the truncated 0.53 (erratum 3)"
+    assert str(rows["w_21^2"]) == "rounding: 0.076943 from two-decimal steps"
+    assert str(rows["b_2^3"]) == "mistake: -0.136125 truncated, not rounded (erratum 5)"
+
+
+def test_judge_figure_rules() -> None:
+    assert errata.judge_figure(0.54, 0.5374).verdict == "exact"
+    assert errata.judge_figure(0.53, 0.5374).reason == "0.537400 truncated, not rounded"
+    assert errata.judge_figure(0.3, 0.5374).verdict == "mistake"
+    assert str(errata.judge_figure(0.077, 0.0777, rounded_steps=0.0769)) == \
+        "rounding: 0.076900 from two-decimal steps"
+    with pytest.raises(KeyError, match=r"judge_printed_000: no printed figure 'w_11\^1'"):
+        errata.judge_printed_000("w_11^1", 0.028)
+
+
 def test_erratum_error_matrix_form() -> None:
     """E = (1/n)(Y − X)·(Y − X)ᵗ with column vectors is an n×n matrix; (Y − X)ᵗ(Y − X) is E."""
     Y = np.array([[0.0], [1.0]])
@@ -176,6 +219,21 @@ def test_erratum_backprop_sum_index() -> None:
     assert not np.allclose(literal, correct)
     out = ref.outs[1]
     assert np.allclose(correct * out * (1 - out), ref.deltas[0], atol=1e-15)
+
+
+def test_erratum_dw_layer_index(worked: T.ExampleResult) -> None:
+    """∂E/∂w_ij^l = δ_j^{l+1} out x_i^l for both layers (l = L−1 is the last-layer formula);
+    the printed δ_j^l x_i^{l−1} pairs W_2 with layer 1's δ and the input instead."""
+    outs = {1: worked.x, 2: np.array([worked.value("out x_1^2"), worked.value("out x_2^2")])}
+    deltas = {2: worked.deltas[0].engine, 3: worked.deltas[1].engine}
+    for l in (1, 2):
+        for i in (1, 2):
+            for j in (1, 2):
+                grad = worked.gradient(f"w_{i}{j}^{l}").engine
+                assert grad == pytest.approx(deltas[l + 1][j - 1] * outs[l][i - 1], abs=1e-15)
+    printed = [deltas[2][j] * worked.x[i] for j in (0, 1) for i in (0, 1)]     # δ_j^2 x_i^1
+    assert not np.allclose(printed, [worked.gradient(f"w_{i}{j}^2").engine
+                                     for j in (1, 2) for i in (1, 2)], atol=1e-3)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -643,6 +701,10 @@ def test_format_report(worked: T.ExampleResult) -> None:
         in text
     assert text.count("layers.") == 12
     assert text.rstrip().splitlines()[-1].startswith("OK: max |hand − engine|")
+    assert "0.53     0.537430  mistake: 0.537430 truncated, not rounded (erratum 1)" in text
+    assert "0.077     0.077702     0.077702     0.077702" in text
+    assert text.count("  exact") == 9 and text.count("  rounding: ") == 1
+    assert text.count("  mistake: ") == 5
 
 
 def run_args(**kw: Any) -> argparse.Namespace:
