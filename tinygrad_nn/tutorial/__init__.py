@@ -7,6 +7,8 @@
   (δ via ``retain_grad()``) and from central differences;
 * ``check_deltas`` — compares δ_l = ∂E/∂net_l layer by layer and names the wrong layer;
 * ``worked_example``, ``one_neuron_chain`` — the tutorials' numeric examples, three ways;
+* ``diagnose`` — runs a learner's own backprop and names its first wrong quantity and the
+  mistake (``KINDS`` is the catalogue);
 * ``format_report``, ``configure_demo`` / ``run_demo`` — ``python -m tinygrad_nn demo``;
 * ``.errata`` — the tutorials' own arithmetic and pseudo-code, transcribed, for the errata.
 """
@@ -20,6 +22,7 @@ from .checks import (
     numeric_gradients,
 )
 from .demo import configure_demo, run_demo
+from .diagnose import Diagnosis, diagnose
 from .errata import as_printed_000, seed004_pseudocode
 from .examples import (
     CHAIN_VALUES,
@@ -34,6 +37,7 @@ from .examples import (
     worked_example,
     worked_model,
 )
+from .learner_output import LearnerError
 from .manual import (
     ACTIVATIONS,
     Activation,
@@ -42,26 +46,31 @@ from .manual import (
     manual_deltas,
     manual_gradients,
 )
+from .mistakes import KINDS
 from .report import format_report
 
 __all__ = [
     "ACTIVATIONS",
     "CHAIN_VALUES",
+    "KINDS",
     "TUTORIAL_000_FIGURES",
     "Activation",
     "ChainFactors",
     "DeltaCheck",
     "DeltaRow",
+    "Diagnosis",
     "EngineBackprop",
     "ExampleResult",
     "ForwardRow",
     "GradientRow",
     "LayerDelta",
+    "LearnerError",
     "ManualBackprop",
     "as_printed_000",
     "chain_model",
     "check_deltas",
     "configure_demo",
+    "diagnose",
     "engine_backprop",
     "format_report",
     "manual_backprop",
