@@ -6,6 +6,7 @@ one small subclass per mistake.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_nn import nn
+from tinygrad_nn import cli, nn
 from tinygrad_nn import tutorial as T
 from tinygrad_nn.tutorial import mistakes
 from tinygrad_nn.tutorial.learner_output import LearnerError
@@ -326,3 +327,86 @@ def test_bad_arguments() -> None:
         T.diagnose(A_MODEL[0], np.ones(4), A_MODEL[2], DL.ColumnLearner())
     with pytest.raises(ValueError, match="diagnose: rtol must be a number ≥ 0, got -1"):
         T.diagnose(*A_MODEL, DL.ColumnLearner(), rtol=-1)
+
+
+# ----------------------------------------------------------------------------------------------
+# python -m tinygrad_nn check
+# ----------------------------------------------------------------------------------------------
+
+LEARNER_FILE = '''
+import numpy as np
+
+
+def sigmoid(x):
+    return 0.5 * (1 + np.tanh(x / 2))
+
+
+def backprop(model, x, d):
+    Ws = [layer.weight.data for layer in model.layers[0::2]]
+    Bs = [layer.bias.data.reshape(-1, 1) for layer in model.layers[0::2]]
+    X = x.reshape(-1, 1) if x.ndim == 1 else x.T          # samples as columns
+    D = d.reshape(-1, 1) if d.ndim == 1 else d.T
+    outs, nets = [X], []
+    for W, B in zip(Ws, Bs):
+        nets.append(W @ outs[-1] + B)
+        outs.append(sigmoid(nets[-1]))
+    delta = SIGN * 2 * (outs[-1] - D) / D.size * outs[-1] * (1 - outs[-1])
+    deltas = [delta]
+    for W, out in zip(Ws[:0:-1], outs[-2:0:-1]):
+        deltas.insert(0, (W.T @ deltas[0]) * out * (1 - out))
+    dW = [dl @ o.T for dl, o in zip(deltas, outs[:-1])]
+    dB = [dl.sum(axis=1) for dl in deltas]
+    return {"delta": deltas, "dW": dW, "dB": dB}
+'''
+
+
+def write(tmp_path: Path, text: str, name: str = "my_backprop.py") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return str(path)
+
+
+def test_check_a_correct_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "SIGN = 1\n" + LEARNER_FILE)
+    assert cli.main(["check", path]) == 0
+    out = capsys.readouterr().out
+    assert "== the worked example (seed 000: 2-2-2 logistic" in out
+    assert "== a random 2-2-2 network (sigmoid, seed 0, one sample)" in out
+    assert "check: 2 of 2 networks agree with the engine" in out
+    assert cli.main(["check", path, "--layers", "3,4,4,2", "--batch", "5"]) == 0
+    assert "a random 3-4-4-2 network (sigmoid, seed 0, a batch of 5 rows)" in \
+        capsys.readouterr().out
+
+
+def test_check_a_wrong_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path, "SIGN = -1\n" + LEARNER_FILE)
+    assert cli.main(["check", path, "--layers", "3,4,2"]) == 1
+    out = capsys.readouterr().out
+    assert out.count("what yours matches (sign)") == 2
+    assert "check: 0 of 2 networks agree with the engine" in out
+
+
+def test_check_reports_the_learners_own_errors(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    crashing = write(tmp_path, "def backprop(model, x, d):\n    return 1 / 0\n")
+    assert cli.main(["check", crashing]) == 1
+    out = capsys.readouterr().out
+    assert "error: diagnose: your backprop raised ZeroDivisionError: division by zero (at " \
+           "my_backprop.py:2, in backprop: `return 1 / 0`)" in out
+    assert "Traceback" not in out
+    bad_syntax = write(tmp_path, "def backprop(model, x, d)\n    pass\n", "syntax.py")
+    assert cli.main(["check", bad_syntax]) == 1
+    assert "error: check: syntax.py line 1: SyntaxError" in capsys.readouterr().out
+
+
+def test_check_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["check", str(tmp_path / "missing.py")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    other = write(tmp_path, "def forward(model, x, d):\n    return {}\n")
+    assert cli.main(["check", other]) == 2
+    assert "my_backprop.py defines no function backprop(model, x, target)" in \
+        capsys.readouterr().err
+    assert cli.main(["check", other, "--layers", "3"]) == 2
+    assert "--layers must be two or more sizes" in capsys.readouterr().err
+    assert cli.main(["check", other, "--batch", "0"]) == 2
+    assert "--batch must be between 1 and 1000, got 0" in capsys.readouterr().err

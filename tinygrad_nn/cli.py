@@ -1,4 +1,4 @@
-"""Command line: ``python -m tinygrad_nn {demo,graph,train,predict}`` (also ``tinygrad-nn``).
+"""Command line: ``python -m tinygrad_nn {demo,check,graph,train,predict}`` (also ``tinygrad-nn``).
 
 Each subcommand lives with the code it runs: the owning module provides
 ``configure_<cmd>(parser)`` to declare its options and ``run_<cmd>(args) -> int`` to run it.
@@ -17,6 +17,8 @@ from collections.abc import Sequence
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("tinygrad_nn.tutorial", "the tutorial's worked example: forward pass, E and "
              "the gradients three ways (hand-derived, engine, finite differences)"),
+    "check": ("tinygrad_nn.tutorial", "diagnose your own backprop(model, x, target) in a Python "
+              "file: the first wrong quantity and what the mistake is"),
     "graph": ("tinygrad_nn.viz", "render the worked example's computation graph and network "
               "drawing to files"),
     "train": ("tinygrad_nn.train", "train a network (default: the tutorial's 64-20-20-10 "

@@ -8,11 +8,13 @@
 * ``check_deltas`` — compares δ_l = ∂E/∂net_l layer by layer and names the wrong layer;
 * ``worked_example``, ``one_neuron_chain`` — the tutorials' numeric examples, three ways;
 * ``diagnose`` — runs a learner's own backprop and names its first wrong quantity and the
-  mistake (``KINDS`` is the catalogue);
+  mistake (``KINDS`` is the catalogue); ``configure_check`` / ``run_check`` —
+  ``python -m tinygrad_nn check my_backprop.py``;
 * ``format_report``, ``configure_demo`` / ``run_demo`` — ``python -m tinygrad_nn demo``;
 * ``.errata`` — the tutorials' own arithmetic and pseudo-code, transcribed, for the errata.
 """
 
+from .check_command import configure_check, run_check
 from .checks import (
     DeltaCheck,
     EngineBackprop,
@@ -69,6 +71,7 @@ __all__ = [
     "as_printed_000",
     "chain_model",
     "check_deltas",
+    "configure_check",
     "configure_demo",
     "diagnose",
     "engine_backprop",
@@ -78,6 +81,7 @@ __all__ = [
     "manual_gradients",
     "numeric_gradients",
     "one_neuron_chain",
+    "run_check",
     "run_demo",
     "seed004_pseudocode",
     "worked_example",
