@@ -410,3 +410,14 @@ def test_check_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "--layers must be two or more sizes" in capsys.readouterr().err
     assert cli.main(["check", other, "--batch", "0"]) == 2
     assert "--batch must be between 1 and 1000, got 0" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------
+# The catalogue is documented
+# ----------------------------------------------------------------------------------------------
+
+
+def test_every_kind_is_on_the_docs_page() -> None:
+    page = (ROOT / "docs" / "checking-your-backprop.md").read_text(encoding="utf-8")
+    missing = [k for k in T.KINDS if f"`{k}`" not in page]
+    assert not missing, f"docs/checking-your-backprop.md does not describe {missing}"
