@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from tinygrad_nn import nn
+from tinygrad_nn.tutorial.check_command import random_problem
 
 KEYS = ("net", "out", "E", "delta", "dW", "dB")
 
@@ -407,19 +408,8 @@ class Seeded:
 
     def data(self) -> tuple[nn.Sequential, np.ndarray, np.ndarray]:
         """The network (random weights and non-zero biases), x and the target, from a seed."""
-        rng = np.random.default_rng(zlib.crc32(self.name.encode()))
-        model = nn.mlp(list(self.sizes), self.activation,
-                       output_activation=None if self.loss == "ce" else "same", rng=rng)
-        for m in model.layers:
-            if isinstance(m, nn.Linear) and m.bias is not None:
-                m.bias.data = rng.uniform(-0.5, 0.5, size=m.out_features)
-        n_in, n_out, N = self.sizes[0], self.sizes[-1], self.batch
-        x = rng.uniform(-1.0, 1.0, size=(N, n_in))
-        if self.loss == "ce":
-            target = np.eye(n_out)[rng.integers(0, n_out, size=N)]
-        else:
-            target = rng.uniform(0.0, 1.0, size=(N, n_out))
-        return (model, x[0], target[0]) if N == 1 else (model, x, target)
+        return random_problem(list(self.sizes), self.activation, self.loss, self.batch,
+                              rng=zlib.crc32(self.name.encode()))
 
 
 A = (3, 4, 5, 2)        # three Linear layers, none square: first = 0, middle = 1, last = 2

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from tinygrad_nn import cli, nn
 from tinygrad_nn import tutorial as T
 from tinygrad_nn.tutorial import mistakes
+from tinygrad_nn.tutorial.check_command import random_problem
 from tinygrad_nn.tutorial.learner_output import LearnerError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,17 +95,7 @@ def correct_learners(draw: st.DrawFn) -> tuple[Any, ...]:
 @given(correct_learners())
 def test_correct_learners_are_ok(drawn: tuple[Any, ...]) -> None:
     sizes, activation, convention, loss, reduction, batch, keys, flat, seed = drawn
-    rng = np.random.default_rng(seed)
-    model = nn.mlp(sizes, activation, output_activation=None if loss == "ce" else "same",
-                   rng=rng)
-    for m in model.layers:
-        if isinstance(m, nn.Linear) and m.bias is not None:
-            m.bias.data = rng.uniform(-1, 1, size=m.out_features)
-    x = rng.uniform(-2, 2, size=(batch, sizes[0]))
-    target = (np.eye(sizes[-1])[rng.integers(0, sizes[-1], size=batch)] if loss == "ce"
-              else rng.uniform(0, 1, size=(batch, sizes[-1])))
-    if batch == 1:
-        x, target = x[0], target[0]
+    model, x, target = random_problem(sizes, activation, loss, batch, seed)
     learner = (DL.ColumnLearner if convention == "column" else DL.RowLearner)(
         activation=activation, loss=loss, reduction=reduction, keys=keys, flat=flat)
     d = T.diagnose(model, x, target, learner, loss=loss, reduction=reduction)
@@ -115,12 +106,9 @@ def test_correct_learners_are_ok(drawn: tuple[Any, ...]) -> None:
 @given(correct_learners())
 def test_the_hand_pass_without_a_mistake_is_the_engine(drawn: tuple[Any, ...]) -> None:
     sizes, activation, _, loss, reduction, batch, _, _, seed = drawn
-    rng = np.random.default_rng(seed)
-    model = nn.mlp(sizes, activation, output_activation=None if loss == "ce" else "same",
-                   rng=rng)
-    x = rng.uniform(-2, 2, size=(batch, sizes[0]))
-    target = (rng.integers(0, sizes[-1], size=batch) if loss == "ce"
-              else rng.uniform(0, 1, size=(batch, sizes[-1])))
+    model, x, target = random_problem(sizes, activation, loss, batch, seed)
+    if loss == "ce":
+        target = target.argmax(axis=-1)                        # class labels
     network, _ = mistakes.read_network("t", model, x, target, loss, reduction)
     q = mistakes.delta_rule(network)
     engine = T.engine_backprop(model, x, target, loss, reduction)
@@ -286,12 +274,8 @@ def scrambled_outputs(draw: st.DrawFn) -> tuple[Any, ...]:
 def test_any_output_is_a_diagnosis_or_a_learner_error(drawn: tuple[Any, ...]) -> None:
     """Never a NumPy error: whatever the shape, diagnose answers or names the key and layer."""
     batch, key, layer, shape, convention, seed = drawn
+    model, x, target = random_problem([3, 4, 5, 2], batch=batch, rng=seed)
     rng = np.random.default_rng(seed)
-    model = nn.mlp([3, 4, 5, 2], rng=rng)
-    x = rng.uniform(size=(batch, 3))
-    target = rng.uniform(size=(batch, 2))
-    if batch == 1:
-        x, target = x[0], target[0]
 
     def scrambled(model: nn.Sequential, x: np.ndarray, d: np.ndarray) -> dict[str, Any]:
         base = DL.ColumnLearner if convention == "column" else DL.RowLearner

@@ -23,7 +23,7 @@ from .diagnose import diagnose
 from .examples import WORKED_TARGET, WORKED_X, worked_model
 from .learner_output import LearnerError, failure_location
 
-__all__ = ["configure_check", "load_learner", "run_check"]
+__all__ = ["configure_check", "load_learner", "random_problem", "run_check"]
 
 _ACTIVATIONS = ("sigmoid", "tanh", "relu")
 
@@ -94,32 +94,42 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
+def random_problem(sizes: list[int], activation: str = "sigmoid", loss: str = "mse",
+                   batch: int = 1, rng: int | np.random.Generator = 0,
+                   ) -> tuple[nn.Sequential, np.ndarray, np.ndarray]:
+    """A random network of ``sizes`` with non-zero biases, an input and a target to check on.
+
+    Biases are uniform in [−0.5, 0.5] (so a forgotten + B shows), x uniform in [−1, 1], the
+    target uniform in [0, 1] for "mse" or one-hot rows for "ce" (the network then ends with the
+    last Linear). ``batch`` = 1 gives one sample as vectors, N > 1 a batch of N rows.
+    """
+    gen = np.random.default_rng(rng)
+    ce = loss == "ce"
+    model = nn.mlp(sizes, activation, output_activation=None if ce else "same", rng=gen)
+    for layer in model.layers:
+        if isinstance(layer, nn.Linear) and layer.bias is not None:
+            layer.bias.data = gen.uniform(-0.5, 0.5, size=layer.out_features)
+    n_in, n_out = sizes[0], sizes[-1]
+    x = gen.uniform(-1.0, 1.0, size=(batch, n_in))
+    if ce:
+        target = np.eye(n_out)[gen.integers(0, n_out, size=batch)]
+    else:
+        target = gen.uniform(0.0, 1.0, size=(batch, n_out))
+    return (model, x[0], target[0]) if batch == 1 else (model, x, target)
+
+
 def _scenarios(args: argparse.Namespace) -> list[tuple[str, nn.Sequential, np.ndarray,
                                                         np.ndarray]]:
     """(title, model, x, target): the worked example and a random network of --layers."""
-    ce = args.loss == "ce"
     worked = worked_model()
-    if ce:                                        # the logits: drop the last φ
+    if args.loss == "ce":                         # the logits: drop the last φ
         worked = nn.Sequential(*list(worked.layers)[:-1])
     sizes = _sizes(args.layers)
     if not 1 <= args.batch <= 1000:
         raise _Usage(f"--batch must be between 1 and 1000, got {args.batch}")
-    rng = np.random.default_rng(args.seed)
-    model = nn.mlp(sizes, args.activation, output_activation=None if ce else "same",
-                   rng=rng)
-    for layer in model.layers:                    # non-zero biases, so a missing + B shows
-        if isinstance(layer, nn.Linear) and layer.bias is not None:
-            layer.bias.data = rng.uniform(-0.5, 0.5, size=layer.out_features)
-    N, n_in, n_out = args.batch, sizes[0], sizes[-1]
-    x = rng.uniform(-1.0, 1.0, size=(N, n_in))
-    if ce:
-        target = np.eye(n_out)[rng.integers(0, n_out, size=N)]
-    else:
-        target = rng.uniform(0.0, 1.0, size=(N, n_out))
-    if N == 1:
-        x, target = x[0], target[0]
+    model, x, target = random_problem(sizes, args.activation, args.loss, args.batch, args.seed)
     shape = "-".join(map(str, sizes))
-    samples = "one sample" if N == 1 else f"a batch of {N} rows"
+    samples = "one sample" if args.batch == 1 else f"a batch of {args.batch} rows"
     return [(f"the worked example (seed 000: 2-2-2 logistic, x = {WORKED_X}, "
              f"d = {WORKED_TARGET})", worked, np.array(WORKED_X), np.array(WORKED_TARGET)),
             (f"a random {shape} network ({args.activation}, seed {args.seed}, {samples})",
