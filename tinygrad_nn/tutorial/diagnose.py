@@ -44,7 +44,11 @@ class Diagnosis:
     in ``convention``). ``expected`` and ``got`` are in the learner's layout; ``kind`` is one of
     ``mistakes.KINDS``, ``factor`` the constant of "sign"/"scale". ``mistake_at`` names the step
     the mistake is in when the learner did not return it (the quantity inherits it).
-    ``numeric`` holds finite differences for a wrong ∂E/∂W or ∂E/∂B.
+    ``numeric`` holds finite differences for a wrong ∂E/∂W or ∂E/∂B. ``formula`` is the rule
+    the quantity follows, ``explanation`` what the learner's value matches, ``also`` the other
+    catalogued mistakes that give the same numbers. ``checked`` lists every quantity compared,
+    in walk order; ``later_differing`` how many after the first wrong one differ too;
+    ``convention_note`` how the convention was chosen; ``notes`` anything else worth knowing.
     """
 
     ok: bool
