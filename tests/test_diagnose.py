@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinygrad_nn import cli, nn
+from tinygrad_nn import Value, cli, nn
 from tinygrad_nn import tutorial as T
 from tinygrad_nn.tutorial import mistakes
 from tinygrad_nn.tutorial.check_command import random_problem
@@ -154,6 +154,15 @@ def test_row_shaped_vectors_are_read() -> None:
     assert d.checked[:2] == ("z⁽¹⁾", "a⁽¹⁾") and "∂C/∂w⁽²⁾" in d.checked
 
 
+def test_lists_and_engine_values_are_read_as_numbers() -> None:
+    def as_lists(model: nn.Sequential, x: np.ndarray, d: np.ndarray) -> dict[str, Any]:
+        found = DL.ColumnLearner()(model, x, d)
+        return {"delta": [v.tolist() for v in found["delta"]],
+                "dW": [Value(v) for v in found["dW"]], "E": Value(found["E"])}
+
+    assert T.diagnose(*WORKED, as_lists).ok
+
+
 def test_a_right_delta_with_a_wrong_weight_gradient_is_caught() -> None:
     """The issue's complaint about check_deltas: only δ was compared."""
     d = T.diagnose(*WORKED, DL.learner(DL.LayerIndexSlip, "column", at=1))
@@ -245,6 +254,8 @@ def replaced(key: str, layer: int, value: Any) -> Any:
      r"'delta'\[0\] \(δ²\) contains nan at index \[1\]; expected finite numbers"),
     (replaced("out", 1, "0.5"), r"'out'\[1\] \(out X₃\) must be an array of numbers, got str"),
     (replaced("dB", 0, None), r"'dB'\[0\] \(∂E/∂B₂\) must be an array of numbers, got NoneType"),
+    (replaced("dB", 1, np.ones(5, dtype=complex)),
+     r"'dB'\[1\] \(∂E/∂B₃\) must be an array of numbers, got ndarray \(complex numbers\)"),
     (replaced("dB", 2, [[1.0, 2.0], [3.0]]),
      r"'dB'\[2\] \(∂E/∂B₄\) must be an array of numbers, got list"),
     (lambda f: {**f, "E": np.ones(3)}, r"'E' must be one number .* shape \(3,\)"),

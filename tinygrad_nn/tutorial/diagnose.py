@@ -25,6 +25,7 @@ from .learner_output import (
     as_rows,
     call_learner,
     convention_votes,
+    numbers_of,
     read_learner_output,
 )
 from .mistakes import Mistake, Network, Quantities, catalogue, delta_rule, read_network
@@ -309,7 +310,7 @@ def _reference(model: Any, x: Any, target: Any, loss: str, reduction: str,
     engine = engine_backprop(model, x, target, loss, reduction)
 
     def rows(a: Any) -> np.ndarray:
-        a = np.asarray(getattr(a, "data", a), dtype=np.float64)
+        a = np.asarray(numbers_of(a), dtype=np.float64)
         return a.reshape(1, -1) if a.ndim == 1 else a
 
     ref: dict[Item, np.ndarray] = {("E", None): np.asarray(float(engine.loss.data))}

@@ -30,7 +30,8 @@ import numpy as np
 from .. import nn
 
 __all__ = ["CONVENTIONS", "KEYS", "LIST_KEYS", "LearnerError", "LearnerOutput", "as_rows",
-           "call_learner", "convention_votes", "failure_location", "read_learner_output"]
+           "call_learner", "convention_votes", "failure_location", "numbers_of",
+           "read_learner_output"]
 
 KEYS = ("net", "out", "E", "delta", "dW", "dB")
 """What a learner may return: net and out = φ(net) per Linear, E, δ = ∂E/∂net, ∂E/∂W, ∂E/∂B."""
@@ -59,12 +60,20 @@ def _vector_like(shape: tuple[int, ...]) -> bool:
     return sum(d > 1 for d in shape) <= 1 and len(shape) <= 2
 
 
+def numbers_of(value: Any) -> Any:
+    """An engine Value's numbers (``.data``); anything else as it is (an ndarray's ``.data`` is
+    its raw buffer, not what is meant)."""
+    return value if isinstance(value, np.ndarray) else getattr(value, "data", value)
+
+
 def _as_array(fn: str, value: Any, where: str) -> np.ndarray:
-    value = getattr(value, "data", value)          # an engine Value: its numbers
+    value = numbers_of(value)
     if isinstance(value, (str, bytes)) or value is None:
         raise LearnerError(f"{fn}: {where} must be an array of numbers, got "
                            f"{type(value).__name__} {value!r:.40}")
     try:
+        if np.iscomplexobj(value):
+            raise TypeError("complex numbers")
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise LearnerError(f"{fn}: {where} must be an array of numbers, got "
@@ -236,8 +245,8 @@ def call_learner(fn: str, learner: Callable[..., Any], model: Any, x: Any,
               for p in (m.weight, m.bias) if p is not None]
     saved = [np.array(p.data, copy=True) for p in params]
     try:
-        returned = learner(model, np.array(getattr(x, "data", x), copy=True),
-                           np.array(getattr(target, "data", target), copy=True))
+        returned = learner(model, np.array(numbers_of(x), copy=True),
+                           np.array(numbers_of(target), copy=True))
     except Exception as exc:
         raise LearnerError(f"{fn}: your backprop raised {type(exc).__name__}: {exc}"
                            f"{failure_location(exc)}") from exc
