@@ -143,6 +143,49 @@ def test_erratum_b2_3_needs_d2_equal_1(worked: T.ExampleResult) -> None:
     assert d[1] == 1.0
 
 
+def test_one_truncation_explains_074_021_0078(worked: T.ExampleResult) -> None:
+    """With out x₁² rounded to 0.54, the text's own two-decimal arithmetic gives the exact
+    values' figures .75, −.22 and .080: the truncated 0.53 alone causes .74, −.21 and .078."""
+    rounded = errata.as_printed_000(out_x1_2=0.54)
+    for key, symbol, decimals in [("net x1^3", "net x_1^3", 2), ("net x2^3", "net x_2^3", 2)]:
+        assert round(rounded[key].value, decimals) == round(worked.value(symbol), decimals)
+    assert round(rounded["w11^2"].value, 3) == round(worked.gradient("w_11^2").engine, 3) == 0.080
+    assert (round(rounded["net x1^3"].value, 2), round(rounded["net x2^3"].value, 2)) == \
+        (0.75, -0.22)
+    # 0.077 is different: rounding 0.678 to 0.68 gives it, with 0.53 or 0.54 alike
+    assert round(rounded["w21^2"].value, 3) == 0.077 != round(worked.gradient("w_21^2").engine, 3)
+
+
+EXPECTED_VERDICTS = {
+    "net x_1^2": "exact", "out x_1^2": "mistake", "net x_2^2": "exact", "out x_2^2": "exact",
+    "net x_1^3": "mistake", "out x_1^3": "exact", "net x_2^3": "mistake", "out x_2^3": "exact",
+    "E": "exact", "w_11^2": "mistake", "w_21^2": "rounding", "w_12^2": "exact",
+    "w_22^2": "exact", "b_1^3": "exact", "b_2^3": "mistake",
+}
+
+
+def test_every_printed_figure_is_judged(worked: T.ExampleResult) -> None:
+    rows = {r.symbol: r.verdict for r in worked.forward if r.printed is not None}
+    rows |= {r.symbol: r.verdict for r in worked.gradients if r.printed is not None}
+    rows["E"] = worked.loss_verdict
+    assert {s: v.verdict for s, v in rows.items() if v} == EXPECTED_VERDICTS
+    assert str(rows["out x_1^2"]) == "mistake: 0.537430 truncated, not rounded (erratum 1)"
+    assert str(rows["net x_1^3"]) == "mistake: 0.737000 from the truncated 0.53 (erratum 2)"
+    assert str(rows["w_11^2"]) == "mistake: 0.078423 from the truncated 0.53 (erratum 3)"
+    assert str(rows["w_21^2"]) == "rounding: 0.076943 from two-decimal steps"
+    assert str(rows["b_2^3"]) == "mistake: -0.136125 truncated, not rounded (erratum 5)"
+
+
+def test_judge_figure_rules() -> None:
+    assert errata.judge_figure(0.54, 0.5374).verdict == "exact"
+    assert errata.judge_figure(0.53, 0.5374).reason == "0.537400 truncated, not rounded"
+    assert errata.judge_figure(0.3, 0.5374).verdict == "mistake"
+    assert str(errata.judge_figure(0.077, 0.0777, rounded_steps=0.0769)) == \
+        "rounding: 0.076900 from two-decimal steps"
+    with pytest.raises(KeyError, match=r"judge_printed_000: no printed figure 'w_11\^1'"):
+        errata.judge_printed_000("w_11^1", 0.028)
+
+
 def test_erratum_error_matrix_form() -> None:
     """E = (1/n)(Y − X)·(Y − X)ᵗ with column vectors is an n×n matrix; (Y − X)ᵗ(Y − X) is E."""
     Y = np.array([[0.0], [1.0]])
@@ -175,6 +218,21 @@ def test_erratum_backprop_sum_index() -> None:
     assert not np.allclose(literal, correct)
     out = ref.outs[1]
     assert np.allclose(correct * out * (1 - out), ref.deltas[0], atol=1e-15)
+
+
+def test_erratum_dw_layer_index(worked: T.ExampleResult) -> None:
+    """∂E/∂w_ij^l = δ_j^{l+1} out x_i^l for both layers (l = L−1 is the last-layer formula);
+    the printed δ_j^l x_i^{l−1} pairs W_2 with layer 1's δ and the input instead."""
+    outs = {1: worked.x, 2: np.array([worked.value("out x_1^2"), worked.value("out x_2^2")])}
+    deltas = {2: worked.deltas[0].engine, 3: worked.deltas[1].engine}
+    for l in (1, 2):
+        for i in (1, 2):
+            for j in (1, 2):
+                grad = worked.gradient(f"w_{i}{j}^{l}").engine
+                assert grad == pytest.approx(deltas[l + 1][j - 1] * outs[l][i - 1], abs=1e-15)
+    printed = [deltas[2][j] * worked.x[i] for j in (0, 1) for i in (0, 1)]     # δ_j^2 x_i^1
+    assert not np.allclose(printed, [worked.gradient(f"w_{i}{j}^2").engine
+                                     for j in (1, 2) for i in (1, 2)], atol=1e-3)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -504,8 +562,8 @@ def seed004_net() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray, np.nd
     return weights, biases, rng.uniform(size=4), np.array([0.0, 1.0])
 
 
-def seed004_reference(weights: list[np.ndarray], biases: list[np.ndarray], x: np.ndarray,
-                      y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def seed004_model(weights: list[np.ndarray], biases: list[np.ndarray]) -> nn.Sequential:
+    """The network of seed 004's lists: Linear.weight is Layers_weights[L].T (n_cur, n_prev)."""
     layers: list[nn.Module] = []
     for W, b in zip(weights, biases):
         lin = nn.Linear(*W.shape)
@@ -513,17 +571,58 @@ def seed004_reference(weights: list[np.ndarray], biases: list[np.ndarray], x: np
         assert lin.bias is not None
         lin.bias.data = b.copy()
         layers += [lin, nn.Sigmoid()]
-    return T.manual_gradients(nn.Sequential(*layers), x, y, convention="row", reduction="sum")
+    return nn.Sequential(*layers)
+
+
+def assert_matches_the_engine(run: errata.Seed004Run, weights: list[np.ndarray],
+                              biases: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> None:
+    """Every z, a, Error_weights and Error_bias of the transcription equals the engine's."""
+    engine = T.engine_backprop(seed004_model(weights, biases), x, y, "mse", "sum")
+    for z, a, net, out in zip(run.Layers_values_zl, run.Layers_values_al, engine.nets,
+                              engine.outs):
+        assert np.max(np.abs(z[0] - net.data)) <= 1e-12 and np.max(np.abs(a[0] - out)) <= 1e-12
+    assert len(run.Layers_error_weights) == len(engine.grads)
+    for (dW, db), eW, eb in zip(engine.grads, run.Layers_error_weights, run.Layers_error_bias):
+        assert eW.shape == dW.T.shape                      # seed 004's (n_prev, n_cur)
+        assert np.max(np.abs(eW - dW.T)) <= 1e-12 and np.max(np.abs(eb[0] - db)) <= 1e-12
 
 
 def test_seed004_pseudocode_corrected_matches_the_engine() -> None:
     weights, biases, x, y = seed004_net()
     run = errata.seed004_pseudocode(x, y, weights, biases)
     assert run.visited == [2, 1, 0]
-    ref = seed004_reference(weights, biases, x, y)
-    for (rW, rb), eW, eb in zip(ref, run.Layers_error_weights, run.Layers_error_bias):
-        assert eW.shape == rW.shape
-        assert np.max(np.abs(eW - rW)) <= 1e-12 and np.max(np.abs(eb[0] - rb)) <= 1e-12
+    assert_matches_the_engine(run, weights, biases, x, y)
+    # and the hand-derived row convention agrees too
+    rows = T.manual_gradients(seed004_model(weights, biases), x, y, convention="row",
+                              reduction="sum")
+    for (rW, _), eW in zip(rows, run.Layers_error_weights):
+        assert np.max(np.abs(eW - rW)) <= 1e-12
+
+
+def test_seed004_erratum_forward_loop_as_printed_overruns() -> None:
+    weights, biases, x, y = seed004_net()
+    with pytest.raises(IndexError, match=r"reads Layers_weights\[3\] of 3 matrices"):
+        errata.seed004_pseudocode(x, y, weights, biases, forward_range=False)
+
+
+def test_seed004_erratum_error_bias_prev_as_printed() -> None:
+    """As printed, Error_bias_prev needs equal widths; then δ below loses the weights."""
+    weights, biases, x, y = seed004_net()                  # 4-5-3-2: widths 2 and 3 differ
+    with pytest.raises(ValueError, match=r"Error_bias \(2 entries, layer 3\) by "
+                                         r"d_ActiveFunc\(zl_1\) \(3 entries, layer 2\)"):
+        errata.seed004_pseudocode(x, y, weights, biases, error_prev_layer=False)
+    rng = np.random.default_rng(5)                          # 3-3-3-3: the line runs silently
+    weights = [rng.uniform(-1, 1, size=(3, 3)) for _ in range(3)]
+    biases = [rng.uniform(-0.5, 0.5, size=3) for _ in range(3)]
+    x, y = rng.uniform(size=3), np.array([0.0, 1.0, 0.0])
+    printed = errata.seed004_pseudocode(x, y, weights, biases, error_prev_layer=False)
+    fixed = errata.seed004_pseudocode(x, y, weights, biases)
+    assert_matches_the_engine(fixed, weights, biases, x, y)
+    assert np.allclose(printed.Layers_error_weights[2], fixed.Layers_error_weights[2])
+    assert not np.allclose(printed.Layers_error_weights[1], fixed.Layers_error_weights[1])
+    top, z_below = fixed.Layers_error_bias[2][0], fixed.Layers_values_zl[1][0]
+    s = 1 / (1 + np.exp(-z_below))
+    assert np.allclose(printed.Layers_error_bias[1][0], top * s * (1 - s), atol=1e-15)
 
 
 def test_seed004_erratum_range_is_empty() -> None:
@@ -584,7 +683,7 @@ def test_seed004_literal_code_as_printed() -> None:
     weights, biases, x, y = seed004_net()
     run = errata.seed004_pseudocode(x, y, weights, biases, add_bias=False,
                                     subtract_expected=False, step_minus_one=False,
-                                    first_layer=False)
+                                    first_layer=False, error_prev_layer=False)
     assert run.Layers_error_bias == [] and run.Layers_error_weights == []
 
 
@@ -601,6 +700,10 @@ def test_format_report(worked: T.ExampleResult) -> None:
         in text
     assert text.count("layers.") == 12
     assert text.rstrip().splitlines()[-1].startswith("OK: max |hand − engine|")
+    assert "0.53     0.537430  mistake: 0.537430 truncated, not rounded (erratum 1)" in text
+    assert "0.077     0.077702     0.077702     0.077702" in text
+    assert text.count("  exact") == 9 and text.count("  rounding: ") == 1
+    assert text.count("  mistake: ") == 5
 
 
 def test_worked_example_builds_agree() -> None:

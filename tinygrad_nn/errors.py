@@ -13,6 +13,7 @@ __all__ = [
     "CheckpointError",
     "GradcheckError",
     "GraphvizNotFoundError",
+    "LearnerError",
     "TrainingDivergedError",
     "UsageError",
 ]
@@ -42,6 +43,10 @@ class TrainingDivergedError(FloatingPointError):
 
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` executable is missing, so a picture cannot be rendered."""
+
+
+class LearnerError(ValueError):
+    """A learner's own backprop failed, or returned something that is not a backprop quantity."""
 
 
 class UsageError(Exception):

@@ -1,4 +1,4 @@
-"""Command line: ``python -m tinygrad_nn {demo,graph,train,predict}`` (also ``tinygrad-nn``).
+"""Command line: ``python -m tinygrad_nn {demo,check,graph,train,predict}`` (``tinygrad-nn``).
 
 One module per command, each with its one-line ``HELP``, ``configure(parser)`` declaring its
 options and ``run(args) -> int`` running it; ``inputs`` reads the data of ``train`` and
@@ -15,12 +15,12 @@ from types import ModuleType
 
 from .. import __version__
 from ..errors import UsageError
-from . import demo, graph, predict, train
+from . import check, demo, graph, predict, train
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
-COMMANDS: dict[str, ModuleType] = {"demo": demo, "graph": graph, "train": train,
-                                   "predict": predict}
+COMMANDS: dict[str, ModuleType] = {"demo": demo, "check": check, "graph": graph,
+                                   "train": train, "predict": predict}
 """The subcommands, in the order ``--help`` lists them, and the module that holds each."""
 
 

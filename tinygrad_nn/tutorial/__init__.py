@@ -9,6 +9,8 @@
 * ``worked_example``, ``one_neuron_chain`` — the tutorials' numeric examples, three ways;
 * ``worked_example_scalar`` / ``worked_example_tensor`` / ``worked_example_drawings`` — the
   worked example's computation graph and network drawing (``python -m tinygrad_nn graph``);
+* ``diagnose`` — runs a learner's own backprop and names its first wrong quantity and the
+  mistake (``KINDS`` is the catalogue; ``python -m tinygrad_nn check my_backprop.py``);
 * ``format_report`` — the text report ``python -m tinygrad_nn demo`` prints;
 * ``.errata`` — the tutorials' own arithmetic and pseudo-code, transcribed, for the errata.
 """
@@ -21,6 +23,7 @@ from .checks import (
     engine_backprop,
     numeric_gradients,
 )
+from .diagnose import Diagnosis, diagnose
 from .errata import as_printed_000, seed004_pseudocode
 from .examples import (
     CHAIN_VALUES,
@@ -35,6 +38,8 @@ from .examples import (
     worked_example,
     worked_model,
 )
+from .learner_output import LearnerError
+from .learners import load_learner, random_problem
 from .manual import (
     ACTIVATIONS,
     Activation,
@@ -43,33 +48,40 @@ from .manual import (
     manual_deltas,
     manual_gradients,
 )
+from .mistakes import KINDS
 from .pictures import worked_example_drawings, worked_example_scalar, worked_example_tensor
 from .report import format_report
 
 __all__ = [
     "ACTIVATIONS",
     "CHAIN_VALUES",
+    "KINDS",
     "TUTORIAL_000_FIGURES",
     "Activation",
     "ChainFactors",
     "DeltaCheck",
     "DeltaRow",
+    "Diagnosis",
     "EngineBackprop",
     "ExampleResult",
     "ForwardRow",
     "GradientRow",
     "LayerDelta",
+    "LearnerError",
     "ManualBackprop",
     "as_printed_000",
     "chain_model",
     "check_deltas",
+    "diagnose",
     "engine_backprop",
     "format_report",
+    "load_learner",
     "manual_backprop",
     "manual_deltas",
     "manual_gradients",
     "numeric_gradients",
     "one_neuron_chain",
+    "random_problem",
     "seed004_pseudocode",
     "worked_example",
     "worked_example_drawings",

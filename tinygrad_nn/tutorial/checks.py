@@ -26,13 +26,18 @@ __all__ = ["DeltaCheck", "EngineBackprop", "LayerDelta", "check_deltas", "engine
 
 @dataclass
 class EngineBackprop:
-    """The engine's pass: the loss Value (the graph's root), nets, δ = net.grad and (dW, db)."""
+    """The engine's pass: the loss Value (the graph's root), nets, δ = net.grad and (dW, db).
+
+    ``outs[l]`` is the data leaving Linear ``l``'s activations (out = φ(net), the next layer's
+    input), shaped like ``nets[l]``.
+    """
 
     loss: Value
     nets: list[Value]
     deltas: list[np.ndarray]
     grads: list[tuple[np.ndarray, np.ndarray]]
     labels: list[str]
+    outs: list[np.ndarray]
 
 
 def _linears(fn: str, model: Any) -> list[nn.Linear]:
@@ -54,26 +59,34 @@ def _loss_module(fn: str, loss: str, reduction: str) -> nn.Loss:
 
 
 def _forward(fn: str, model: Any, x: Any, target: Any, loss: str,
-             reduction: str) -> tuple[Value, list[Value], list[str]]:
-    """Run the layers one at a time (each in its own scope), keeping every Linear's output."""
+             reduction: str) -> tuple[Value, list[Value], list[str], list[Value]]:
+    """Run the layers one at a time (each in its own scope), keeping every Linear's output.
+
+    Returns E, the net Value of every Linear, their scope labels and the out Value leaving
+    each Linear's activations.
+    """
     E = _loss_module(fn, loss, reduction)
     xa = np.asarray(getattr(x, "data", x), dtype=np.float64)
     out: Value = Value(xa, requires_grad=False, name="x")
     nets: list[Value] = []
     labels: list[str] = []
+    outs: list[Value] = []
     for layer in model_layers(fn, model):
         if isinstance(layer, nn.Module) and layer.is_loss:
             break                           # a trailing error function: ours is E below
+        if isinstance(layer, nn.Linear) and nets:
+            outs.append(out)                # the previous stage's out = φ(net)
         out = layer(out)
         if isinstance(layer, nn.Linear):
             out.retain_grad()               # δ = ∂E/∂net stays on this node after backward
             nets.append(out)
             labels.append(layer.scope_label)
+    outs.append(out)
     t = np.asarray(getattr(target, "data", target))
     if loss == "ce" and out.ndim == 1:      # one sample: cross_entropy wants (1, C) logits
         out = out.reshape(1, -1)
         t = t.reshape(1) if t.ndim == 0 else t.reshape(1, -1)
-    return E(out, t), nets, labels
+    return E(out, t), nets, labels, outs
 
 
 def engine_backprop(model: Any, x: Any, target: Any, loss: str = "mse",
@@ -89,7 +102,7 @@ def engine_backprop(model: Any, x: Any, target: Any, loss: str = "mse",
     try:
         for p in params:
             p.grad = None
-        root, nets, labels = _forward(fn, model, x, target, loss, reduction)
+        root, nets, labels, outs = _forward(fn, model, x, target, loss, reduction)
         root.backward()
         grads = []
         for m in linears:
@@ -101,7 +114,8 @@ def engine_backprop(model: Any, x: Any, target: Any, loss: str = "mse",
     finally:
         for p, g in zip(params, saved):
             p.grad = g
-    return EngineBackprop(root, nets, deltas, grads, labels)
+    return EngineBackprop(root, nets, deltas, grads, labels,
+                          [np.array(o.data, dtype=np.float64) for o in outs])
 
 
 def numeric_gradients(model: Any, x: Any, target: Any, loss: str = "mse",

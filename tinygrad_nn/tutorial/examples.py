@@ -20,7 +20,14 @@ import numpy as np
 from .. import nn
 from ..value import Value
 from .checks import engine_backprop, numeric_gradients
-from .errata import as_printed_000, sigma
+from .errata import (
+    TUTORIAL_000_FIGURES,
+    FigureVerdict,
+    as_printed_000,
+    judge_figure,
+    judge_printed_000,
+    sigma,
+)
 from .manual import manual_backprop
 
 __all__ = [
@@ -42,14 +49,6 @@ HAND_ENGINE_TOL = 1e-10
 NUMERIC_TOL = 1e-6
 """Largest |engine − finite differences| accepted (central differences, ε = 1e-6)."""
 
-TUTORIAL_000_FIGURES: dict[str, float] = {
-    "net x_1^2": 0.15, "out x_1^2": 0.53, "net x_2^2": 0.1, "out x_2^2": 0.52,
-    "net x_1^3": 0.74, "out x_1^3": 0.68, "net x_2^3": -0.21, "out x_2^3": 0.45,
-    "E": 0.38,
-    "w_11^2": 0.078, "w_21^2": 0.077, "w_12^2": -0.07, "w_22^2": -0.07,
-    "b_1^3": 0.15, "b_2^3": -0.13,
-}
-"""Every figure seed 000 prints for its example, by the symbol it gives it (w_ij^l: i → j)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +59,7 @@ class ForwardRow:
     value: float
     printed: float | None = None
     as_printed: float | None = None   # the tutorial's arithmetic on its own rounded inputs
+    verdict: FigureVerdict | None = None   # the printed figure: exact, rounding or a mistake
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class GradientRow:
     engine: float
     numeric: float
     printed: float | None = None
+    verdict: FigureVerdict | None = None   # the printed figure: exact, rounding or a mistake
 
     @property
     def hand_engine(self) -> float:
@@ -146,6 +147,7 @@ class ExampleResult:
     target: np.ndarray
     graph: Value
     reduction: str = "mean"
+    loss_verdict: FigureVerdict | None = None
     chain: list[ChainFactors] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -215,6 +217,9 @@ def _rows(model: nn.Sequential, names: list[list[tuple[str, str]]],
           engine: list[tuple[np.ndarray, np.ndarray]],
           numeric: list[tuple[np.ndarray, np.ndarray]],
           printed: dict[str, float]) -> list[GradientRow]:
+    def judge(sym: str, exact: float) -> FigureVerdict | None:
+        return judge_printed_000(sym, exact) if sym in printed else None
+
     rows = []
     linear_pos = [i for i, m in enumerate(model.layers) if isinstance(m, nn.Linear)]
     for k, pos in enumerate(linear_pos):
@@ -229,7 +234,8 @@ def _rows(model: nn.Sequential, names: list[list[tuple[str, str]]],
                     hand=float(hand[k][arrays][idx]),
                     engine=float(engine[k][arrays][idx]),
                     numeric=float(numeric[k][arrays][idx]),
-                    printed=printed.get(sym)))
+                    printed=printed.get(sym),
+                    verdict=judge(sym, float(engine[k][arrays][idx]))))
     return rows
 
 
@@ -253,7 +259,8 @@ def worked_example() -> ExampleResult:
                 sym = f"{kind} x_{j + 1}^{layer}"
                 ap = printed.get(sym.replace("x_", "x"))     # "net x1^2" in as_printed_000
                 forward.append(ForwardRow(sym, float(arr[j]), TUTORIAL_000_FIGURES.get(sym),
-                                          ap.value if ap else None))
+                                          ap.value if ap else None,
+                                          judge_printed_000(sym, float(arr[j]))))
     # w_ij^l = weight[j, i]; biases b_j^{l+1} belong to the neurons the layer feeds.
     names = [[(f"weight{[j, i]}", f"w_{i + 1}{j + 1}^{l}") for j in range(2) for i in range(2)]
              + [(f"bias{[j]}", f"b_{j + 1}^{l + 1}") for j in range(2)] for l in (1, 2)]
@@ -268,10 +275,12 @@ def worked_example() -> ExampleResult:
         source="Neural Networks explained in a mathematical way (seed 000)",
         loss_symbol="E", loss=hand.loss, loss_printed=TUTORIAL_000_FIGURES["E"],
         forward=forward, gradients=rows, deltas=deltas, model=model, x=x, target=d,
-        graph=eng.loss,
+        graph=eng.loss, loss_verdict=judge_printed_000("E", hand.loss),
         notes=["w_ij^l connects neuron i of layer l to neuron j of layer l+1: it is "
                "Linear.weight[j, i]; b_j^l is the bias of neuron j of layer l.",
-               "Printed figures come from rounded intermediates; see docs/tutorial-errata.md."])
+               "verdict on a printed figure: exact = the exact value to its decimals; rounding "
+               "= what the text's arithmetic on rounded two-decimal steps gives; mistake = "
+               "neither (see docs/tutorial-errata.md)."])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -315,8 +324,10 @@ def one_neuron_chain() -> ExampleResult:
         a = sigma(z)                         # a^(L) = σ(z^(L))
         zs.append(z)
         acts.append(a)
-        forward += [ForwardRow(f"z^({L})", z), ForwardRow(f"a^({L})", a,
-                                                          0.66 if len(ws) == L else None)]
+        printed = 0.66 if len(ws) == L else None
+        forward += [ForwardRow(f"z^({L})", z),
+                    ForwardRow(f"a^({L})", a, printed,
+                               verdict=None if printed is None else judge_figure(printed, a))]
     C0 = (a - y) ** 2                       # C₀ = (a^(L) − y)²
     chain: list[ChainFactors] = []
     dC_da = 2.0 * (a - y)                   # ∂C₀/∂a^(L) = 2(a^(L) − y)

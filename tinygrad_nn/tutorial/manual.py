@@ -65,7 +65,7 @@ def _softmax_rows(z: np.ndarray, axis: int) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def _activate(acts: list[tuple[Activation, float]],
+def activate(acts: list[tuple[Activation, float]],
               net: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """out = φ(net) through a stage's activations, and φ'(net) for them by the chain rule."""
     a, dphi = net, np.ones_like(net)
@@ -76,7 +76,7 @@ def _activate(acts: list[tuple[Activation, float]],
     return a, dphi
 
 
-def _cross_entropy(logits: np.ndarray, target: np.ndarray, axis: int,
+def softmax_cross_entropy(logits: np.ndarray, target: np.ndarray, axis: int,
                    reduction: str) -> tuple[float, np.ndarray]:
     """Softmax + cross-entropy over ``axis`` (the classes): E and δ_L = (softmax − onehot)/N."""
     p = _softmax_rows(logits, axis)
@@ -92,7 +92,9 @@ def _cross_entropy(logits: np.ndarray, target: np.ndarray, axis: int,
 
 
 @dataclass
-class _Stage:
+class Stage:
+    """One affine map and the activations after it: how the delta rule walks a model."""
+
     weight: np.ndarray                    # (out, in): Linear.weight, entry [j, i] = w_{ij}
     bias: np.ndarray                      # (out,)
     acts: list[tuple[Activation, float]]  # element-wise φ applied after the affine map, in order
@@ -114,8 +116,9 @@ def model_layers(fn: str, model: Any) -> list[Any]:
     return list(layers)
 
 
-def _stages(fn: str, model: Any) -> list[_Stage]:
-    stages: list[_Stage] = []
+def model_stages(fn: str, model: Any) -> list[Stage]:
+    """The model as stages (weight, bias, activations after it), the form the delta rule uses."""
+    stages: list[Stage] = []
     layers = model_layers(fn, model)
     for k, layer in enumerate(layers):
         if isinstance(layer, nn.Module) and layer.is_loss:
@@ -124,7 +127,7 @@ def _stages(fn: str, model: Any) -> list[_Stage]:
             w = np.asarray(layer.weight.data, dtype=np.float64)
             b = (np.zeros(w.shape[0]) if layer.bias is None
                  else np.asarray(layer.bias.data, dtype=np.float64))
-            stages.append(_Stage(w, b, []))
+            stages.append(Stage(w, b, []))
             continue
         if not stages:
             raise ValueError(f"{fn}: expected the first layer to be nn.Linear, got "
@@ -173,7 +176,7 @@ class ManualBackprop:
 # ----------------------------------------------------------------------------------------------
 
 
-def _prepare(fn: str, stages: list[_Stage], x: Any, target: Any, loss: str,
+def prepare(fn: str, stages: list[Stage], x: Any, target: Any, loss: str,
              reduction: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """x as rows (N, n_in), the target as rows (N, n_out) (one-hot for "ce"), single-sample flag."""
     if loss not in ("mse", "ce"):
@@ -222,7 +225,7 @@ def _as_out(a: np.ndarray, single: bool) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 
 
-def _column(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
+def _column(stages: list[Stage], X: np.ndarray, D: np.ndarray, loss: str,
             reduction: str) -> tuple[float, list[np.ndarray], list[np.ndarray],
                                       list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """Seed 000, literally: samples are columns; net X_{l+1} = W_l·out X_l + B_{l+1}."""
@@ -232,7 +235,7 @@ def _column(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
     outs, nets, phis = [out], [], []                # phis[l]: φ'(net_l) (element-wise factor)
     for st in stages:
         net = st.weight @ out + st.bias[:, None]    # Σ_i w_ij x_i + b_j
-        a, dphi = _activate(st.acts, net)           # out = φ(net), φ'(net)
+        a, dphi = activate(st.acts, net)           # out = φ(net), φ'(net)
         nets.append(net)
         phis.append(dphi)
         outs.append(a)
@@ -246,7 +249,7 @@ def _column(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
         dE_dout = -2.0 * (Y - out) * scale          # ∂E/∂out x_j = −2(d_j − x_j)/n
         delta = dE_dout * phis[-1]                  # δ_L = ∂E/∂out ⊙ φ'(net_L)
     else:                                           # softmax of the logits net_L (columns)
-        E, delta = _cross_entropy(nets[-1], Y, 0, reduction)   # δ_L = (softmax − onehot) / N
+        E, delta = softmax_cross_entropy(nets[-1], Y, 0, reduction)   # δ_L = (softmax − onehot) / N
     deltas: list[np.ndarray] = [delta] * len(stages)
     grads: list[tuple[np.ndarray, np.ndarray]] = [(delta, delta)] * len(stages)
     for l in range(len(stages) - 1, -1, -1):
@@ -264,7 +267,7 @@ def _column(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
 # ----------------------------------------------------------------------------------------------
 
 
-def _row(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
+def _row(stages: list[Stage], X: np.ndarray, D: np.ndarray, loss: str,
          reduction: str) -> tuple[float, list[np.ndarray], list[np.ndarray],
                                    list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
     """Seed 004's pseudo-code: rows are samples; z = a_prev · W + b with W (n_prev, n_cur)."""
@@ -272,7 +275,7 @@ def _row(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
     al, zl, dacts = [X], [], []                     # Layers_values_al / _zl (al[0] = input)
     for st, W in zip(stages, weights):
         z = al[-1] @ W + st.bias[None, :]           # z^(L) = a^(L−1) w^(L) + b^(L)
-        a, d = _activate(st.acts, z)                # a^(L) = σ(z^(L)), σ'(z^(L))
+        a, d = activate(st.acts, z)                # a^(L) = σ(z^(L)), σ'(z^(L))
         zl.append(z)
         dacts.append(d)
         al.append(a)
@@ -283,7 +286,7 @@ def _row(stages: list[_Stage], X: np.ndarray, D: np.ndarray, loss: str,
         d_mse = 2.0 * (al[-1] - D) * scale          # d_MSE = 2(a_j − y_j): output − EXPECTED
         error_bias = dacts[-1] * d_mse              # Error_bias = σ'(z_j) · d_MSE
     else:
-        E, error_bias = _cross_entropy(zl[-1], D, 1, reduction)
+        E, error_bias = softmax_cross_entropy(zl[-1], D, 1, reduction)
     L = len(stages)
     deltas: list[np.ndarray] = [error_bias] * L
     grads: list[tuple[np.ndarray, np.ndarray]] = [(error_bias, error_bias)] * L
@@ -317,8 +320,8 @@ def manual_backprop(model: Any, x: Any, target: Any, loss: str = "mse",
     if convention not in ("column", "row"):
         raise ValueError(f"{fn}: convention must be 'column' (seed 000, W like Linear.weight) or "
                          f"'row' (seed 004, W transposed), got {convention!r}")
-    stages = _stages(fn, model)
-    X, D, single = _prepare(fn, stages, x, target, loss, reduction)
+    stages = model_stages(fn, model)
+    X, D, single = prepare(fn, stages, x, target, loss, reduction)
     run = _column if convention == "column" else _row
     E, nets, outs, deltas, grads = run(stages, X, D, loss, reduction)
     return ManualBackprop(
