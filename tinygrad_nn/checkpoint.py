@@ -22,12 +22,14 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "read_metadata", "save"]
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "read_metadata", "save",
+           "write_atomically"]
 
 FORMAT = "tinygrad_nn.checkpoint"
 VERSION = 1
@@ -87,15 +89,23 @@ def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None) -> 
             raise CheckpointError(f"save: parameter name {ARCH_KEY!r} is reserved")
         arrays[name] = np.asarray(value)
     arrays[ARCH_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    return write_atomically(path, lambda f: _write_npz(f, arrays), "save")
 
+
+def write_atomically(path: PathLike, write: Callable[[IO[bytes]], None], fn: str) -> Path:
+    """Call ``write(f)`` on a temporary file next to ``path``, fsync it, then rename it to ``path``.
+
+    A crash or an exception inside ``write`` leaves the old file (or none), never a torn one, and
+    no temporary file behind.  ``fn`` names the calling function in errors.  Returns the path.
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise FileNotFoundError(f"save: directory {str(directory)!r} does not exist")
+        raise FileNotFoundError(f"{fn}: directory {str(directory)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
