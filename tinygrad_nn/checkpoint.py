@@ -107,6 +107,7 @@ def write_atomically(path: PathLike, write: Callable[[IO[bytes]], None], fn: str
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
+            os.chmod(tmp, _new_file_mode())     # mkstemp gives 0600; open() would give this
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
@@ -115,6 +116,13 @@ def write_atomically(path: PathLike, write: Callable[[IO[bytes]], None], fn: str
         raise
     _fsync_dir(directory)
     return target
+
+
+def _new_file_mode() -> int:
+    """The permissions ``open()`` gives a new file: 0o666 less the process's umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_dir(directory: Path) -> None:
