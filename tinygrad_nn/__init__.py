@@ -3,12 +3,12 @@
 ``import tinygrad_nn as tn`` gives the engine (``tn.Value``, ``tn.no_grad``), gradient checking
 (``tn.gradcheck``, ``tn.numeric_grad``), checkpoints (``tn.save``, ``tn.load``) and every
 submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``, ``tn.viz``,
-``tn.data``, ``tn.optim``, ``tn.train``.
+``tn.data``, ``tn.optim``, ``tn.train``, ``tn.export``.
 """
 
 __version__ = "0.1.0"
 
-from . import data, functional, nn, optim, train, tutorial, viz
+from . import data, export, functional, nn, optim, train, tutorial, viz
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
 from .value import Value, detect_anomaly, no_grad, scope
@@ -20,6 +20,7 @@ __all__ = [
     "__version__",
     "data",
     "detect_anomaly",
+    "export",
     "functional",
     "gradcheck",
     "load",

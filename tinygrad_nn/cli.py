@@ -1,4 +1,4 @@
-"""Command line: ``python -m tinygrad_nn {demo,graph,train,predict}`` (also ``tinygrad-nn``).
+"""Command line: ``python -m tinygrad_nn {demo,graph,train,predict,export}`` (also ``tinygrad-nn``).
 
 Each subcommand lives with the code it runs: the owning module provides
 ``configure_<cmd>(parser)`` to declare its options and ``run_<cmd>(args) -> int`` to run it.
@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("tinygrad_nn.train", "train a network (default: the tutorial's 64-20-20-10 "
               "sigmoid/MSE/SGD net on the embedded digits)"),
     "predict": ("tinygrad_nn.train", "predict with a saved checkpoint"),
+    "export": ("tinygrad_nn.export.command", "write a checkpoint as ONNX or for PyTorch"),
 }
 
 
