@@ -24,8 +24,10 @@ __all__ = ["from_torch", "load_torch_state_dict", "to_torch", "torch_source",
            "torch_state_dict"]
 
 
-def torch_source(model: nn.Module) -> str:
+def torch_source(model: nn.Module, fn: str = "torch_source") -> str:
     """The Python expression that builds ``model``'s PyTorch equivalent (``import torch`` first).
+
+    ``fn`` names the caller in errors (an unknown layer or a loss raises ExportError).
 
     ``nn.Sequential(nn.Linear(2, 3), nn.Tanh())`` gives::
 
@@ -34,7 +36,7 @@ def torch_source(model: nn.Module) -> str:
             torch.nn.Tanh(),
         )
     """
-    return _source(model, "torch_source", "", "")
+    return _source(model, fn, "", "")
 
 
 def _source(model: Any, fn: str, prefix: str, indent: str) -> str:
@@ -49,9 +51,9 @@ def _source(model: Any, fn: str, prefix: str, indent: str) -> str:
     return f"torch.nn.{mapping.torch_class}({args})"
 
 
-def torch_state_dict(model: nn.Module) -> dict[str, np.ndarray]:
+def torch_state_dict(model: nn.Module, fn: str = "torch_state_dict") -> dict[str, np.ndarray]:
     """A copy of every parameter under PyTorch's key for it ("0.weight", "2.bias", ...)."""
-    return {prefix + name: array for prefix, layer, _ in walk(model, "torch_state_dict")
+    return {prefix + name: array for prefix, layer, _ in walk(model, fn)
             for name, array in layer.state_dict().items()}
 
 
@@ -94,7 +96,7 @@ def to_torch(model: nn.Module) -> Any:
     naming it.  Needs PyTorch (install it yourself: it is large).
     """
     torch = require("torch", "to_torch")
-    state = torch_state_dict(model)           # checks every layer before building anything
+    state = torch_state_dict(model, "to_torch")   # checks every layer before building any
     module = _torch_module(torch, model)
     module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()},
                            strict=True)

@@ -40,11 +40,11 @@ def save_torch_state(model: nn.Module, path: PathLike) -> Path:
     ``load_torch_state``).  Every layer is checked first and the write is atomic, so an
     unsupported layer leaves nothing on disk.  Needs no PyTorch.
     """
-    source = torch_source(model)
-    metadata = {"format": FORMAT, "version": VERSION, "torch_source": source,
+    fn = "save_torch_state"
+    metadata = {"format": FORMAT, "version": VERSION, "torch_source": torch_source(model, fn),
                 "tinygrad_nn": json.dumps({"type": type(model).__name__,
                                            "config": model.config()}, sort_keys=True)}
-    return write_safetensors(path, torch_state_dict(model), metadata)
+    return write_safetensors(path, torch_state_dict(model, fn), metadata)
 
 
 def load_torch_state(path: PathLike, into: nn.Module | None = None) -> nn.Module:
