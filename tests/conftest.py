@@ -48,28 +48,18 @@ def optional_package(name: str) -> Any:
         pytest.skip(reason)
 
 
-@pytest.fixture
-def torch() -> Any:
-    """PyTorch, or the test is skipped."""
-    return optional_package("torch")
+def _package_fixture(fixture_name: str, package: str) -> Any:
+    """A fixture that gives ``package``, or skips the test that asks for it."""
+    def fixture() -> Any:
+        return optional_package(package)
+    fixture.__doc__ = f"The {package} package, or the test is skipped."
+    return pytest.fixture(name=fixture_name)(fixture)
 
 
-@pytest.fixture
-def onnx() -> Any:
-    """The onnx package, or the test is skipped."""
-    return optional_package("onnx")
-
-
-@pytest.fixture
-def ort() -> Any:
-    """ONNX Runtime, or the test is skipped."""
-    return optional_package("onnxruntime")
-
-
-@pytest.fixture
-def safetensors() -> Any:
-    """The safetensors package (the reference implementation), or the test is skipped."""
-    return optional_package("safetensors")
+torch = _package_fixture("torch", "torch")
+onnx = _package_fixture("onnx", "onnx")
+ort = _package_fixture("ort", "onnxruntime")
+safetensors = _package_fixture("safetensors", "safetensors")
 
 
 _DOCTEST_IMPORT = re.compile(r"^\s*>>> (?:import|from) (\w+)", re.M)

@@ -84,9 +84,9 @@ def test_load_into_a_model_of_the_same_architecture(tmp_path: Path) -> None:
     (lambda s: s.pop("2.bias"), r"missing keys \['2.bias'\], unexpected keys \[\]"),
     (lambda s: s.update({"9.weight": np.zeros(1)}), r"unexpected keys \['9.weight'\]"),
     (lambda s: s.update({"0.weight": np.zeros((64, 20))}),
-     r"'0.weight' has shape \(64, 20\), the model expects \(20, 64\)"),
+     r"parameter '0.weight' has shape \(20, 64\), but the state holds shape \(64, 20\)"),
     (lambda s: s.update({"4.bias": np.zeros(10, np.float32)}),
-     "'4.bias' has dtype float32, the model expects float64"),
+     "parameter '4.bias' has dtype float64, but the state holds dtype float32"),
 ])
 def test_strict_load_refuses_a_mismatched_state_and_changes_nothing(change: Any,
                                                                     message: str) -> None:

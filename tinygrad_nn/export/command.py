@@ -56,7 +56,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 def input_width(model: nn.Module) -> int:
     """The number of input features: the first layer's, which must be a Linear."""
-    _, first, _ = next(iter(walk(model, "export")))
+    first = next(iter(walk(model, "export"))).layer
     if not isinstance(first, nn.Linear):
         raise ExportError(f"export: the first layer is {first.name}, not a Linear, so the input "
                           f"width is unknown; use tinygrad_nn.export.to_onnx(model, path, "

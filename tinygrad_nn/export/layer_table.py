@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .onnx_graph import leaky_relu, linear
 if TYPE_CHECKING:
     from .onnx_graph import OnnxGraph
 
-__all__ = ["BY_LAYER", "BY_TORCH", "LAYERS", "LayerMapping", "mapping_for", "walk"]
+__all__ = ["BY_LAYER", "BY_TORCH", "LAYERS", "LayerMapping", "Placed", "mapping_for", "walk"]
 
 Args = dict[str, Any]
 
@@ -133,17 +133,29 @@ def mapping_for(layer: Any, fn: str, where: str) -> LayerMapping:
                       f"export mapping; layers that export: {known}")
 
 
-def walk(model: Any, fn: str, prefix: str = "") -> Iterator[tuple[str, Any, LayerMapping]]:
-    """``(PyTorch path prefix, layer, entry)`` for every layer inside the Sequentials, in order.
+class Placed(NamedTuple):
+    """A layer, its table entry, and where its parameters are: "1.0." for PyTorch and
+    "layers.1.layers.0." for tinygrad_nn."""
 
-    A model that is one layer gives ``("", layer, entry)``; unknown layers raise ExportError.
+    torch_prefix: str
+    prefix: str
+    layer: Any
+    mapping: LayerMapping
+
+
+def walk(model: Any, fn: str, torch_prefix: str = "", prefix: str = "") -> Iterator[Placed]:
+    """Every layer inside the Sequentials, in order, with its entry and parameter prefixes.
+
+    A model that is one layer gives ``Placed("", "", layer, entry)``; an unknown layer or a loss
+    raises ExportError naming it (``fn`` names the caller).
     """
     if not isinstance(model, nn.Module):
         raise ExportError(f"{fn}: expected a tinygrad_nn module (nn.Sequential, nn.Linear, "
                           f"...), got {type(model).__name__}")
     if type(model) is nn.Sequential:
         for i, layer in enumerate(model.layers):
-            yield from walk(layer, fn, f"{prefix}{i}.")
+            yield from walk(layer, fn, f"{torch_prefix}{i}.", f"{prefix}layers.{i}.")
         return
-    where = f"layer {prefix[:-1]} ({model.name})" if prefix else f"the model ({model.name})"
-    yield prefix, model, mapping_for(model, fn, where)
+    where = (f"layer {torch_prefix[:-1]} ({model.name})" if torch_prefix
+             else f"the model ({model.name})")
+    yield Placed(torch_prefix, prefix, model, mapping_for(model, fn, where))

@@ -51,7 +51,7 @@ def to_onnx(model: nn.Module, path: PathLike, *, input_shape: Sequence[int],
     value = graph.add_input("input", dtype, batch + list(shape[len(batch):]))
     sample = np.zeros(shape, dtype=dtype)
     with no_grad():
-        for _, layer, mapping in layers:
+        for _, _, layer, mapping in layers:
             value = mapping.onnx(graph, layer, value, sample)
             try:
                 sample = np.asarray(layer(sample).data)

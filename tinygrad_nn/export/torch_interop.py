@@ -45,7 +45,7 @@ def _source(model: Any, fn: str, prefix: str, indent: str) -> str:
         lines = [f"{inner}{_source(layer, fn, f'{prefix}{i}.', inner)},"
                  for i, layer in enumerate(model.layers)]
         return "\n".join(["torch.nn.Sequential(", *lines, f"{indent})"])
-    [(_, layer, mapping)] = walk(model, fn, prefix)
+    [(_, _, layer, mapping)] = walk(model, fn, prefix)
     args = ", ".join(f"{k}=torch.{v}" if k == "dtype" else f"{k}={v!r}"
                      for k, v in mapping.torch_args(layer).items())
     return f"torch.nn.{mapping.torch_class}({args})"
@@ -53,8 +53,8 @@ def _source(model: Any, fn: str, prefix: str, indent: str) -> str:
 
 def torch_state_dict(model: nn.Module, fn: str = "torch_state_dict") -> dict[str, np.ndarray]:
     """A copy of every parameter under PyTorch's key for it ("0.weight", "2.bias", ...)."""
-    return {prefix + name: array for prefix, layer, _ in walk(model, fn)
-            for name, array in layer.state_dict().items()}
+    return {place.torch_prefix + name: array for place in walk(model, fn)
+            for name, array in place.layer.state_dict().items()}
 
 
 def load_torch_state_dict(model: nn.Module, state: Mapping[str, Any],
@@ -65,27 +65,22 @@ def load_torch_state_dict(model: nn.Module, state: Mapping[str, Any],
     was.  Errors list the missing and unexpected keys, or the parameter whose shape or dtype is
     wrong, with what was expected and what was given.
     """
-    layers = list(walk(model, fn))
-    expected = {prefix + name: (layer, name, p) for prefix, layer, _ in layers
-                for name, p in layer.named_parameters()}
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
+    keys = {place.torch_prefix + name: place.prefix + name for place in walk(model, fn)
+            for name, _ in place.layer.named_parameters()}
+    missing = [k for k in keys if k not in state]
+    unexpected = [k for k in state if k not in keys]
     if missing or unexpected:
         raise ExportError(f"{fn}: the state does not match the model: missing keys {missing}, "
                           f"unexpected keys {unexpected} (the model's PyTorch keys are "
-                          f"{list(expected)})")
-    per_layer: dict[int, dict[str, np.ndarray]] = {id(layer): {} for _, layer, _ in layers}
-    for key, (layer, name, p) in expected.items():
-        arr = np.asarray(state[key])
-        if arr.shape != tuple(p.shape):
-            raise ExportError(f"{fn}: {key!r} has shape {arr.shape}, the model expects "
-                              f"{tuple(p.shape)}")
-        if arr.dtype != p.dtype:
-            raise ExportError(f"{fn}: {key!r} has dtype {arr.dtype}, the model expects "
-                              f"{p.dtype}")
-        per_layer[id(layer)][name] = arr
-    for _, layer, _ in layers:
-        layer.load_state_dict(per_layer[id(layer)])
+                          f"{list(keys)})")
+    own = dict(model.named_parameters())      # a shared parameter is listed once, here too
+    try:
+        model.load_state_dict({keys[k]: state[k] for k in keys if keys[k] in own})
+    except (TypeError, ValueError) as exc:     # checked before anything is written
+        message = str(exc)
+        for torch_key, key in keys.items():
+            message = message.replace(f"'{key}'", f"'{torch_key}'")
+        raise ExportError(f"{fn}: {message}") from None
     return model
 
 
