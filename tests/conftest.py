@@ -83,6 +83,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.path.suffix == ".md" and type(item).__name__ == "DoctestItem":
             missing = missing_doctest_imports(item.path.read_text(encoding="utf-8"))
             if missing:
-                how = "; ".join(OPTIONAL_PACKAGES[m] for m in missing)
+                how = "; ".join(sorted({OPTIONAL_PACKAGES[m] for m in missing}))
                 item.add_marker(pytest.mark.skip(
                     reason=f"its doctests import {', '.join(missing)}, not installed ({how})"))
