@@ -123,6 +123,7 @@ def continue_in_pytorch(rank: int, path: str, loss_here: float, epochs: int,
 
 
 def free_port() -> int:
+    """A TCP port on localhost that nothing listens on (for the process group's rendezvous)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
