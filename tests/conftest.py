@@ -1,9 +1,19 @@
-"""Shared test set-up: hypothesis profiles and the ``needs_dot`` marker."""
+"""Shared test set-up: hypothesis profiles, the ``needs_dot`` marker, optional packages.
+
+The optional packages (PyTorch, onnx, ONNX Runtime, safetensors) come as fixtures named after
+them: a test that takes ``torch`` is skipped, with the reason, where PyTorch is not installed,
+and so is a Markdown file whose doctests import one that is missing.  In CI, which installs
+them all, a missing one fails instead.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import re
 import shutil
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -18,12 +28,61 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 HAVE_DOT = shutil.which("dot") is not None
 
+OPTIONAL_PACKAGES = {
+    "torch": "pip install torch==2.13.0 (CI does; PyTorch is installed by hand)",
+    "onnx": "pip install -e '.[onnx]'",
+    "onnxruntime": "pip install -e '.[onnx]'",
+    "safetensors": "pip install -e '.[torch]'",
+}
+"""The packages the export tests use, each with the command that installs it."""
+
+
+def optional_package(name: str) -> Any:
+    """Import an optional package for a test, or skip it (fail in CI, which installs them all)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        reason = f"needs {name}: {OPTIONAL_PACKAGES[name]}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI installs every optional package, but this test {reason}")
+        pytest.skip(reason)
+
+
+def _package_fixture(fixture_name: str, package: str) -> Any:
+    """A fixture that gives ``package``, or skips the test that asks for it."""
+    def fixture() -> Any:
+        return optional_package(package)
+    fixture.__doc__ = f"The {package} package, or the test is skipped."
+    return pytest.fixture(name=fixture_name)(fixture)
+
+
+torch = _package_fixture("torch", "torch")
+onnx = _package_fixture("onnx", "onnx")
+ort = _package_fixture("ort", "onnxruntime")
+safetensors = _package_fixture("safetensors", "safetensors")
+
+
+_DOCTEST_IMPORT = re.compile(r"^\s*>>> (?:import|from) (\w+)", re.M)
+
+
+def missing_doctest_imports(text: str) -> list[str]:
+    """The optional packages a Markdown file's ``>>>`` sessions import that are not installed."""
+    return sorted({name for name in _DOCTEST_IMPORT.findall(text)
+                   if name in OPTIONAL_PACKAGES and importlib.util.find_spec(name) is None})
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``needs_dot`` tests where graphviz's ``dot`` is missing, but never in CI."""
-    if HAVE_DOT or os.environ.get("CI"):
+    """Skip ``needs_dot`` tests where graphviz's ``dot`` is missing, and Markdown doctests that
+    import a missing optional package; never in CI."""
+    if os.environ.get("CI"):
         return
-    skip = pytest.mark.skip(reason="needs the `dot` executable (apt-get install graphviz)")
     for item in items:
-        if "needs_dot" in item.keywords:
-            item.add_marker(skip)
+        if "needs_dot" in item.keywords and not HAVE_DOT:
+            item.add_marker(pytest.mark.skip(
+                reason="needs the `dot` executable (apt-get install graphviz)"))
+        if item.path.suffix == ".md" and type(item).__name__ == "DoctestItem":
+            missing = missing_doctest_imports(item.path.read_text(encoding="utf-8"))
+            if missing:
+                how = "; ".join(sorted({OPTIONAL_PACKAGES[m] for m in missing}))
+                item.add_marker(pytest.mark.skip(
+                    reason=f"its doctests import {', '.join(missing)}, not installed ({how})"))

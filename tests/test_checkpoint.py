@@ -75,6 +75,14 @@ def test_save_replaces_an_existing_checkpoint(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path)) == ["m.npz"]
 
 
+def test_saved_file_has_the_permissions_open_gives(tmp_path: Path) -> None:
+    """Not the 0600 of the temporary file it was written as: others may read a checkpoint."""
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    save(_model(), tmp_path / "m.npz")
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
 def test_crash_while_writing_keeps_the_previous_checkpoint(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "m.npz"

@@ -75,7 +75,8 @@ def _reaches(start: str, goal: str) -> bool:
 def test_the_import_reader_sees_relative_and_lazy_imports() -> None:
     assert "tinygrad_nn.value" in GRAPH["tinygrad_nn.nn.module"]         # from ..value import
     assert "tinygrad_nn.nn" in GRAPH["tinygrad_nn.checkpoint"]           # import inside save()
-    assert "tinygrad_nn" in GRAPH["tinygrad_nn.cli"]     # from .. import __version__
+    assert "tinygrad_nn.functional" in GRAPH["tinygrad_nn.nn.layers"]   # from .. import functional
+    assert "tinygrad_nn.version" in GRAPH["tinygrad_nn.cli"]   # from ..version import __version__
 
 
 @pytest.mark.parametrize("module", ["tinygrad_nn.errors", "tinygrad_nn.validation",

@@ -3,15 +3,14 @@
 ``import tinygrad_nn as tn`` gives the engine (``tn.Value``, ``tn.no_grad``), gradient checking
 (``tn.gradcheck``, ``tn.numeric_grad``), checkpoints (``tn.save``, ``tn.load``) and every
 submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``, ``tn.viz``,
-``tn.data``, ``tn.optim``, ``tn.train``, and ``tn.errors`` (every exception class).
+``tn.data``, ``tn.optim``, ``tn.train``, ``tn.export``, and ``tn.errors`` (every exception class).
 """
 
-__version__ = "0.1.0"
-
-from . import data, errors, functional, nn, optim, train, tutorial, viz
+from . import data, errors, export, functional, nn, optim, train, tutorial, viz
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
 from .value import Value, detect_anomaly, no_grad, scope
+from .version import __version__
 
 __all__ = [
     "CheckpointError",
@@ -21,6 +20,7 @@ __all__ = [
     "data",
     "detect_anomaly",
     "errors",
+    "export",
     "functional",
     "gradcheck",
     "load",

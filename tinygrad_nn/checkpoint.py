@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -30,7 +31,7 @@ import numpy as np
 from .errors import CheckpointError
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "load_with_metadata", "read_metadata",
-           "save"]
+           "save", "write_atomically"]
 
 FORMAT = "tinygrad_nn.checkpoint"
 VERSION = 1
@@ -86,16 +87,25 @@ def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None) -> 
             raise CheckpointError(f"save: parameter name {ARCH_KEY!r} is reserved")
         arrays[name] = np.asarray(value)
     arrays[ARCH_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    return write_atomically(path, lambda f: _write_npz(f, arrays), "save")
 
+
+def write_atomically(path: PathLike, write: Callable[[IO[bytes]], None], fn: str) -> Path:
+    """Call ``write(f)`` on a temporary file next to ``path``, fsync it, then rename it to ``path``.
+
+    A crash or an exception inside ``write`` leaves the old file (or none), never a torn one, and
+    no temporary file behind.  ``fn`` names the calling function in errors.  Returns the path.
+    """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     if not directory.is_dir():
-        raise FileNotFoundError(f"save: directory {str(directory)!r} does not exist")
+        raise FileNotFoundError(f"{fn}: directory {str(directory)!r} does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
+            write(f)
             f.flush()
+            os.chmod(tmp, _new_file_mode())     # mkstemp gives 0600; open() would give this
             os.fsync(f.fileno())
         os.replace(tmp, target)
     except BaseException:
@@ -104,6 +114,13 @@ def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None) -> 
         raise
     _fsync_dir(directory)
     return target
+
+
+def _new_file_mode() -> int:
+    """The permissions ``open()`` gives a new file: 0o666 less the process's umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "CheckpointError",
+    "ExportError",
     "GradcheckError",
     "GraphvizNotFoundError",
     "LearnerError",
@@ -25,6 +26,11 @@ class GradcheckError(AssertionError):
 
 class CheckpointError(ValueError):
     """A checkpoint file is corrupted, incomplete, or does not match its architecture."""
+
+
+class ExportError(ValueError):
+    """A layer, op, file or state dict that cannot cross to or from PyTorch or ONNX (the message
+    says which and why)."""
 
 
 class TrainingDivergedError(FloatingPointError):

@@ -1,4 +1,6 @@
-"""Command line: ``python -m tinygrad_nn {demo,check,graph,train,predict}`` (``tinygrad-nn``).
+"""Command line: ``python -m tinygrad_nn COMMAND`` (also ``tinygrad-nn``).
+
+The commands: demo, check, graph, train, predict, export.
 
 One module per command, each with its one-line ``HELP``, ``configure(parser)`` declaring its
 options and ``run(args) -> int`` running it; ``inputs`` reads the data of ``train`` and
@@ -13,14 +15,14 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from .. import __version__
 from ..errors import UsageError
-from . import check, demo, graph, predict, train
+from ..version import __version__
+from . import check, demo, export, graph, predict, train
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
 COMMANDS: dict[str, ModuleType] = {"demo": demo, "check": check, "graph": graph,
-                                   "train": train, "predict": predict}
+                                   "train": train, "predict": predict, "export": export}
 """The subcommands, in the order ``--help`` lists them, and the module that holds each."""
 
 
