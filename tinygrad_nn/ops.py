@@ -5,8 +5,9 @@ This is the only place in tinygrad_nn where a derivative is written down.  The e
 
 The rule contract
 -----------------
-An entry is ``Op(name, label, forward, *vjps, broadcasts=False)``; creating it adds it to
-``TABLE``, so the table is the set of definitions in this file and no op can be left out of it.
+An entry is ``Op(name, label, forward, *vjps, jvps=(...), broadcasts=False)``; creating it adds
+it to ``TABLE``, so the table is the set of definitions in this file and no op can be left out of
+it.
 
 ``forward(*inputs, *params) -> data``
     ``inputs`` are the data of the op's parent Values, in argument order: a Python ``float``
@@ -24,6 +25,12 @@ An entry is ``Op(name, label, forward, *vjps, broadcasts=False)``; creating it a
     ``broadcast_to``.  A rule never changes its arguments (one ``g`` may go to several
     parents); it returns either an array it made or one of its arguments unchanged (``g``
     itself, or a view of it), so the engine knows which results it may keep without a copy.
+
+``jvps[i](t, ans, *inputs, *params) -> the output's tangent from input i``
+    Forward mode, one rule per input beside its VJP: given the tangent ``t`` of input ``i``
+    (an array of input ``i``'s shape, or a float), the rule returns ``∂ans/∂input_i · t`` in the
+    output's shape (a Jacobian-vector product); the output's tangent is the sum over the inputs
+    that carry one.  For element-wise ops it is the VJP's formula with ``t`` in place of ``g``.
 
 Three kinds of arguments reach a rule, and each rule is one line that serves all three:
 
@@ -56,22 +63,24 @@ TABLE: dict[str, Op] = {}
 
 
 class Op:
-    """One primitive: its name, the label drawn in graphs, its forward map and one VJP per input.
+    """One primitive: its name, the label drawn in graphs, its forward map, and per input one VJP
+    (reverse mode) and one JVP (forward mode).
 
     ``broadcasts=True`` marks the element-wise binary ops: their inputs are broadcast to a
     common shape, and the engine sums each VJP back to its input's shape (see ``sum_to``).
     """
 
-    __slots__ = ("name", "label", "forward", "vjps", "broadcasts")
+    __slots__ = ("name", "label", "forward", "vjps", "jvps", "broadcasts")
 
     def __init__(self, name: str, label: str, forward: Rule, *vjps: Rule,
-                 broadcasts: bool = False) -> None:
+                 jvps: tuple[Rule, ...] = (), broadcasts: bool = False) -> None:
         if name in TABLE:
             raise ValueError(f"Op: an op named {name!r} is already in the table")
         self.name = name
         self.label = label
         self.forward = forward
         self.vjps = vjps
+        self.jvps = jvps
         self.broadcasts = broadcasts
         TABLE[name] = self
 
