@@ -23,8 +23,8 @@ from .context import user_frames as _user_frames
 from .graph import toposort
 from .ops import Op
 
-__all__ = ["STATE", "Scope", "Value", "apply", "backpropagate", "detect_anomaly", "linear",
-           "no_grad", "scope"]
+__all__ = ["STATE", "Scope", "Value", "apply", "backpropagate", "chain_rule_step",
+           "detect_anomaly", "linear", "no_grad", "rule_args", "scope"]
 
 Operand = Union["Value", float, int, np.ndarray, Sequence[Any]]
 
@@ -518,7 +518,6 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
     """
     grads = {root: seed}                      # ∂E/∂node, summed over the children seen so far
     owned: set[Value] = set()                 # nodes whose array in grads was made here
-    anomaly = STATE.anomaly
     with grad_recording(create_graph):
         for node in reversed(toposort(root)):
             g = grads.pop(node, None)
@@ -526,25 +525,39 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
                 continue
             if node.op is None or node.retains_grad or retain_grads:
                 _keep_grad(node, g, node in owned)
-            op = node.op
-            if op is None:
+            if node.op is None:
                 continue
-            if create_graph:                  # the rules run on Values: their steps are recorded
-                args = (g, node, *node.parents, *node.params)
-            else:
-                args = (g, node.data, *node.inputs, *node.params)
+            args = rule_args(node, g, create_graph)
             for i, parent in enumerate(node.parents):
                 if parent.requires_grad:
-                    try:
-                        local = op.vjps[i](*args)     # g · ∂node/∂parent, from the rule table
-                    except (ZeroDivisionError, OverflowError):
-                        local = _ieee_rule(op.vjps[i], args)
-                    if op.broadcasts and type(local) is not float:
-                        local = ops.sum_to(local, parent.data)
-                    if anomaly:
-                        check_finite(local, op.name, node._trace,
-                                     f"backward (gradient for input {i})")
-                    _accumulate(grads, owned, parent, local, args)
+                    _accumulate(grads, owned, parent, chain_rule_step(node, i, args), args)
+
+
+def rule_args(node: Value, g: Any, create_graph: bool = False) -> tuple[Any, ...]:
+    """The arguments of ``node``'s rules: ``(g, ans, *inputs, *params)``, as the rule table's
+    contract gives them (Values, when the gradient's computation is recorded)."""
+    if create_graph:
+        return (g, node, *node.parents, *node.params)
+    return (g, node.data, *node.inputs, *node.params)
+
+
+def chain_rule_step(node: Value, i: int, args: tuple[Any, ...]) -> Any:
+    """``g · ∂node/∂parent_i``: the rule table's VJP for input ``i``, in that input's shape.
+
+    ``args`` are ``rule_args(node, g)``.  A broadcasting op's result is summed back over the
+    broadcast axes; a float rule that raises (``1.0 / 0.0``) is run again on NumPy floats.
+    """
+    op = node.op
+    assert op is not None, "chain_rule_step: a leaf has no rule"
+    try:
+        local = op.vjps[i](*args)
+    except (ZeroDivisionError, OverflowError):
+        local = _ieee_rule(op.vjps[i], args)
+    if op.broadcasts and type(local) is not float:
+        local = ops.sum_to(local, node.parents[i].data)
+    if STATE.anomaly:
+        check_finite(local, op.name, node._trace, f"backward (gradient for input {i})")
+    return local
 
 
 def _accumulate(grads: dict[Value, Any], owned: set[Value], node: Value, local: Any,
