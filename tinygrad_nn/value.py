@@ -589,7 +589,10 @@ def _made_by_rule(local: Any, args: tuple[Any, ...]) -> bool:
     """True for an array the rule made for this edge: it owns its memory and is not an argument."""
     if local.base is not None or not local.flags.writeable:
         return False                          # a view (of g, say) or a read-only array
-    return id(local) not in map(id, args)     # not g (or an input) passed through unchanged
+    for arg in args:  # noqa: SIM110 (all() would make a generator per edge)
+        if local is arg:                      # g (or an input) passed through unchanged
+            return False
+    return True
 
 
 def _keep_grad(node: Value, g: Any, owned: bool) -> None:
