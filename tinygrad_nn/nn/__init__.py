@@ -6,10 +6,11 @@ networks, and ``nn.LAYER_TYPES`` + ``nn.from_config`` rebuild one from its ``con
 
 The modules, bottom up: ``registry`` (the layer types by name), ``module`` (the ``Module`` base),
 ``by_hand`` (φ and φ' by hand, for the tutorial), ``init`` (initialisers), ``layers`` (``Linear``
-and the activations), ``losses`` (the error functions), ``sequential`` (composition) and ``mlp``.
+and the activations), ``losses`` (the error functions), ``sequential`` (composition), ``mlp``
+and ``utils`` (gradient clipping).
 """
 
-from . import init
+from . import init, utils
 from .layers import (
     Activation,
     Identity,
@@ -50,4 +51,5 @@ __all__ = [
     "from_config",
     "init",
     "mlp",
+    "utils",
 ]
