@@ -1,4 +1,4 @@
-"""Argument checks shared by data, nn and train: each error names the function, what was
+"""Argument checks shared by data, nn, optim and train: each error names the function, what was
 expected and what was given.
 
 Randomness always comes from a ``np.random.Generator`` that ``make_rng`` builds from an ``rng``
@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["RngLike", "flag", "make_rng", "nonnegative_int", "positive_int", "real_number",
-           "show_value"]
+__all__ = ["FLOAT_DTYPES", "RngLike", "flag", "float_dtype", "make_rng", "nonnegative_int",
+           "positive_int", "real_number", "show_value"]
 
 RngLike = int | np.integer[Any] | np.random.Generator | None
 """What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
@@ -92,3 +92,21 @@ def flag(value: object, name: str, fn: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{fn}: {name} must be True or False, got {show_value(value)}")
     return bool(value)
+
+
+FLOAT_DTYPES = ("float64", "float32")
+"""The dtypes parameters may have."""
+
+
+def float_dtype(dtype: Any, fn: str) -> np.dtype[Any]:
+    """``dtype`` as a NumPy dtype if it is float64 or float32 (a name, type or dtype).
+
+    TypeError for anything else, naming ``fn``.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dtype!r}") from None
+    if dt.name not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dt.name}")
+    return dt
