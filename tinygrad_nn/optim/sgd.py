@@ -73,6 +73,6 @@ class SGD(Optimizer):
                 else:                               # v ← μ·v + (1 − τ)·g, in place
                     velocity = state["momentum_buffer"]
                     velocity *= momentum
-                    velocity += (1.0 - dampening) * g
+                    velocity += (1.0 - dampening) * g if dampening else g
                 g = g + momentum * velocity if nesterov else velocity
             _subtract(p, lr * g)
