@@ -89,6 +89,15 @@ def _param_label(i: int, p: Value) -> str:
     return f"parameter {i}" + (f" ({p.name!r})" if p.name else "")
 
 
+def _listed(items: Any, named: str, fn: str) -> list[Any]:
+    """``list(items)``, or a TypeError saying that ``named`` must be an iterable of Values."""
+    try:
+        return list(items)
+    except TypeError:
+        raise TypeError(f"{fn}: {named} must be an iterable of Values (e.g. "
+                        f"model.parameters()), got {type(items).__name__}") from None
+
+
 def _option_name(where: str, key: str) -> str:
     """How an error names an option: ``lr`` for the constructor's, ``param_groups[1]['lr']``."""
     return f"{where}[{key!r}]" if where else key
@@ -118,11 +127,7 @@ class Optimizer:
         if isinstance(params, (Mapping, str)):
             raise TypeError(f"{fn}: params must be an iterable of Values or of parameter-group "
                             f"dicts, got a single {type(params).__name__}; wrap it in a list")
-        try:
-            items = list(params)
-        except TypeError:
-            raise TypeError(f"{fn}: params must be an iterable of Values (e.g. "
-                            f"model.parameters()), got {type(params).__name__}") from None
+        items = _listed(params, "params", fn)
         if not items:
             raise ValueError(f"{fn}: got an empty parameter list; pass model.parameters() of a "
                              f"model that has parameters")
@@ -171,11 +176,7 @@ class Optimizer:
         elif isinstance(raw, (set, frozenset)):
             raise TypeError(f"{fn}: {named} must be an ordered sequence (a list), not a set: "
                             f"the order of a set changes from run to run")
-        try:
-            items = list(raw)
-        except TypeError:
-            raise TypeError(f"{fn}: {named} must be an iterable of Values, got "
-                            f"{type(raw).__name__}") from None
+        items = _listed(raw, named, fn)
         params: list[Value] = []
         mine: set[int] = set()
         for i, p in enumerate(items):
