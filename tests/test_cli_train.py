@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,8 +13,10 @@ import numpy as np
 import pytest
 
 from tinygrad_nn.checkpoint import load, read_metadata
-from tinygrad_nn.cli import main
+from tinygrad_nn.cli import PIPE_CLOSED, main
 from tinygrad_nn.data import load_digits
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _train(tmp_path: Path, *extra: str) -> int:
@@ -190,6 +195,59 @@ def test_predict_bad_inputs(trained: Path, tmp_path: Path,
     _usage_error(capsys, ["predict", str(trained), "--data", str(tmp_path / "x.txt")],
                  "--data must be 'digits', a .npy or a .csv file")
     _usage_error(capsys, ["predict", str(trained), "--limit", "-1"], "--limit must be >= 0")
+
+
+def test_predict_a_directory_says_it_is_one(trained: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    _usage_error(capsys, ["predict", str(tmp_path)],
+                 f"load: {str(tmp_path)!r} is a directory, not a checkpoint file\n")
+    _usage_error(capsys, ["predict", str(trained.parent)],       # train's --out directory
+                 f"is a directory, not a checkpoint file; did you mean {str(trained)!r}?")
+    _usage_error(capsys, ["export", str(trained.parent), "--to", "torch", "--out",
+                          str(tmp_path / "m.safetensors")], "is a directory, not a checkpoint")
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b"\x89PNG\r\n\x1a\n" + bytes(40), "a PNG image"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "an SVG image"),
+    (b"# tinygrad_nn\nReverse-mode automatic differentiation\n", "text"),
+    (b"", "an empty file"),
+    (b"\x93NUMPY\x01\x00", "a single .npy array"),
+    (b"\x80\x04\x95\x10\x00", "pickled data, which is never loaded"),
+])
+def test_predict_a_file_that_is_no_archive_says_what_it_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, what: str) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(content)
+    _usage_error(capsys, ["predict", str(path)],
+                 f"is not a checkpoint: it is not an .npz (zip) archive; it looks like {what}\n")
+
+
+def _with_closed_stdout(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the command with stdout a pipe whose reader has gone (``... | head`` after head
+    exits)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, "-m", "tinygrad_nn", *argv], cwd=cwd,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("progress", [[], ["--no-progress"]], ids=["progress", "no-progress"])
+def test_train_into_a_closed_pipe_ends_quietly(tmp_path: Path, progress: list[str]) -> None:
+    result = _with_closed_stdout(["train", "--dataset", "xor", "--epochs", "3", "--out",
+                                  str(tmp_path), *progress], tmp_path)
+    assert result.stderr == ""
+    assert result.returncode == PIPE_CLOSED == 141
+
+
+def test_predict_into_a_closed_pipe_ends_quietly(trained: Path, tmp_path: Path) -> None:
+    result = _with_closed_stdout(["predict", str(trained), "--limit", "360"], tmp_path)
+    assert result.stderr == ""
+    assert result.returncode == 141
 
 
 def test_predict_digits_with_a_model_of_another_width(tmp_path: Path,
