@@ -76,6 +76,22 @@ def test_train_progress_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "epoch 1/2  loss " in out and "epoch 2/2  loss " in out
 
 
+@pytest.mark.parametrize("umask", [0o027, 0o002])
+def test_train_writes_its_files_with_the_umask(tmp_path: Path, umask: int) -> None:
+    """The checkpoint and the loss curve get 0666 less the umask, as any file a user writes
+    (only the checkpoint's temporary file is private while it is written)."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_nn", "train", "--dataset", "xor", "--epochs", "2",
+         "--no-progress", "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: os.umask(umask))
+    assert result.returncode == 0, result.stderr
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()}
+    assert modes == {"model.npz": oct(0o666 & ~umask), "loss_curve.png": oct(0o666 & ~umask)}
+
+
 def test_train_mnist_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rng = np.random.default_rng(0)
     labels = np.arange(40) % 10
