@@ -60,6 +60,34 @@ def test_train_options_xor_ce_adam(tmp_path: Path, capsys: pytest.CaptureFixture
     assert [layer["type"] for layer in cfg["layers"]] == ["Linear", "Tanh", "Linear"]
 
 
+def test_the_summary_names_the_loss_as_the_epoch_lines_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One name for one number: ``test loss`` in the epoch lines and in the summary, with
+    the loss it is, so nobody reads 0.0064 as an error rate."""
+    assert main(["train", "--out", str(tmp_path), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    last_epoch = re.search(r"^epoch 2/2 .* test loss (\d\.\d{4}) ", out, re.M)
+    assert last_epoch, out
+    assert f"\ntest loss (MSE): {last_epoch[1]}\n" in out
+    assert "error" not in out
+    assert _train(tmp_path, "--dataset", "xor", "--loss", "ce", "--epochs", "1") == 0
+    assert re.search(r"^test loss \(cross-entropy\): \d+\.\d{4}$", capsys.readouterr().out,
+                     re.M)
+
+
+def test_what_was_built_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No hidden layer, or a minibatch larger than the data, are allowed and said."""
+    assert _train(tmp_path, "--layers", "", "--batch-size", "100000", "--epochs", "1") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("digits: 1437 training / 360 test samples; network 64-10 (no hidden "
+                          "layer), sigmoid, mse, sgd lr=5, batch size 100000 > 1437 samples: "
+                          "full batch, 1 epochs\n")
+    assert [p.shape for p in load(tmp_path / "out" / "model.npz").parameters()] == [(10, 64),
+                                                                                     (10,)]
+    assert _train(tmp_path, "--batch-size", "1437", "--epochs", "1") == 0
+    assert ", batch 1437, 1 epochs\n" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("dataset", ["moons", "spirals", "circles"])
 def test_train_toy_datasets(tmp_path: Path, dataset: str,
                             capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ import argparse
 import math
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,13 @@ import numpy as np
 from .. import nn
 from ..checkpoint import save
 from ..data import DataLoader, one_hot
-from ..errors import TrainingDivergedError, UsageError
+from ..errors import TrainingDivergedError, TrainingWarning, UsageError
 from ..optim import SGD, Adam
 from ..train import evaluate, fit
 from .inputs import DATASETS, TEST_SIZE, load_dataset
 
-__all__ = ["DEFAULT_BATCH", "DEFAULT_EPOCHS", "DEFAULT_LR", "FAST_EPOCHS", "HELP", "build_model",
-           "configure", "run"]
+__all__ = ["DEFAULT_BATCH", "DEFAULT_EPOCHS", "DEFAULT_LR", "FAST_EPOCHS", "HELP", "LOSS_NAMES",
+           "build_model", "configure", "run"]
 
 HELP = ("train a network (default: the tutorial's 64-20-20-10 sigmoid/MSE/SGD net on the "
         "embedded digits)")
@@ -34,6 +35,8 @@ HELP = ("train a network (default: the tutorial's 64-20-20-10 sigmoid/MSE/SGD ne
 # as the batch, so plain SGD on MSE needs a large η.
 DEFAULT_LR = {("sgd", "mse"): 5.0, ("sgd", "ce"): 0.5, ("adam", "mse"): 0.01,
               ("adam", "ce"): 0.003}
+LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy"}
+"""How the summary names each ``--loss``: ``test loss (MSE): 0.0064``."""
 DEFAULT_EPOCHS = 150
 DEFAULT_BATCH = 32
 FAST_EPOCHS = 3
@@ -95,6 +98,22 @@ def build_model(n_in: int, hidden: Sequence[int], n_out: int, activation: str, l
         raise UsageError(f"--activation: {exc}") from None
 
 
+def _batch(size: int, samples: int) -> str:
+    """The minibatch size as run: a size beyond the data is one full batch, said so."""
+    if size > samples:
+        return f"batch size {size} > {samples} samples: full batch"
+    return f"batch {size}"
+
+
+def _report(caught: list[warnings.WarningMessage]) -> None:
+    """Print fit's TrainingWarnings as ``warning: ...`` lines; show any other warning as usual."""
+    for w in caught:
+        if issubclass(w.category, TrainingWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, print progress and ``accuracy: NN.N%``, write the loss curve and the checkpoint."""
     hidden = _parse_layers(args.layers)
@@ -128,14 +147,17 @@ def run(args: argparse.Namespace) -> int:
                         rng=args.seed)
     arch = "-".join(str(s) for s in [X_train.shape[1], *hidden, n_classes])
     print(f"{args.dataset}: {len(X_train)} training / {len(X_test)} test samples; network "
-          f"{arch}, {args.activation}, {args.loss}, {args.optimizer} lr={lr:g}, "
-          f"batch {args.batch_size}, {args.epochs} epochs")
+          f"{arch}{'' if hidden else ' (no hidden layer)'}, {args.activation}, {args.loss}, "
+          f"{args.optimizer} lr={lr:g}, {_batch(args.batch_size, len(X_train))}, "
+          f"{args.epochs} epochs")
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / "model.npz"
     start = time.perf_counter()
     try:
-        history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
-                      progress=not args.no_progress)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TrainingWarning)
+            history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
+                          progress=not args.no_progress)
     except TrainingDivergedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -144,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     if history.interrupted:
         print(f"interrupted after {history.epochs} epoch(s)")
     acc = result.accuracy if result.accuracy is not None else float("nan")
-    print(f"test error: {result.loss:.4f}")
+    print(f"test loss ({LOSS_NAMES[args.loss]}): {result.loss:.4f}")
     print(f"accuracy: {100 * acc:.1f}%")
     print(f"training time: {elapsed:.1f}s")
     save(model, ckpt, metadata={
@@ -161,4 +183,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"loss curve: {curve}")
         except ImportError as exc:
             print(f"loss curve skipped: {exc}")
+    _report(caught)                             # last, where a reader sees it
     return 130 if history.interrupted else 0
