@@ -731,6 +731,26 @@ def test_render_escaped_labels(tmp_path: Path) -> None:
     assert 'say "hi" <b>φ</b> \\n & more' in text
 
 
+def test_a_drawing_shown_in_a_notebook_without_dot_says_how_to_install_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jupyter calls ``_repr_mimebundle_``; without `dot` graphviz raises ExecutableNotFound,
+    which a notebook shows as a traceback.  Ours answer with the install hint instead."""
+    monkeypatch.setenv("PATH", str(tmp_path))               # no `dot` here
+    _, _, c = product()
+    for picture in (draw_graph(c), draw_network(nn.mlp([2, 2, 1], rng=0))):
+        assert isinstance(picture, graphviz.Digraph)
+        bundle = picture._repr_mimebundle_()
+        assert list(bundle) == ["text/plain"]
+        assert bundle["text/plain"].startswith("display: Graphviz's `dot` executable was not "
+                                               "found on PATH")
+        assert "apt-get install graphviz" in bundle["text/plain"]
+    IPython = pytest.importorskip("IPython")
+    formatter = IPython.core.formatters.DisplayFormatter()
+    data, _ = formatter.format(draw_graph(c))                 # what a notebook cell shows
+    assert "image/svg+xml" not in data
+    assert "apt-get install graphviz" in data["text/plain"]
+
+
 def test_render_argument_errors(tmp_path: Path) -> None:
     _, _, c = product()
     with pytest.raises(ValueError, match="format must be one of"):
