@@ -69,7 +69,8 @@ def main() -> None:
     run("better", better_setup, args.seed, args.fast)
     if args.plot:
         try:
-            print(f"loss curve: {history.plot(args.plot, title='digits 64-20-20-10')}")
+            history.plot(args.plot, title="digits 64-20-20-10")
+            print(f"loss curve: {args.plot}")
         except ImportError as exc:
             print(f"no plot: {exc}")
 

@@ -177,9 +177,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"checkpoint: {ckpt}")
     if history.epochs:
         try:
-            curve = history.plot(out_dir / "loss_curve.png",
-                                 title=f"{args.dataset}: {arch} {args.activation}, {args.loss}, "
-                                       f"{args.optimizer} η={lr:g}, batch {args.batch_size}")
+            curve = out_dir / "loss_curve.png"
+            history.plot(curve, title=f"{args.dataset}: {arch} {args.activation}, {args.loss}, "
+                                      f"{args.optimizer} η={lr:g}, batch {args.batch_size}")
             print(f"loss curve: {curve}")
         except ImportError as exc:
             print(f"loss curve skipped: {exc}")
