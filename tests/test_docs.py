@@ -467,7 +467,9 @@ def test_documented_examples_exist() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def test_mkdocs_build_strict(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once with ``mkdocs build --strict`` (skipped where mkdocs is missing)."""
     needed = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
     absent = [m for m in needed if _missing(m)]
     if absent:
@@ -475,15 +477,57 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
             pytest.fail(f"CI must build the docs, but these are not installed: {absent} "
                         f"(pip install -e '.[dev]')")
         pytest.skip(f"not installed: {absent} (pip install -e '.[docs]')")
+    out = tmp_path_factory.mktemp("site")
     env = _env()
     env["NO_MKDOCS_2_WARNING"] = "1"
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict",
-         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],
+         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, (
         f"mkdocs build --strict failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    assert (tmp_path / "site" / "index.html").exists()
+    return out
+
+
+def test_mkdocs_build_strict(site: Path) -> None:
+    assert (site / "index.html").exists()
+
+
+_LOADS = re.compile(r"""<(?:script|img|iframe|source)\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']"""
+                    r"""|<link\b[^>]*?\bhref\s*=\s*["']([^"']+)["']""", re.I)
+_CSS_LOADS = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)|@import\s+["']([^"']+)["']""")
+
+
+def test_the_site_loads_nothing_from_elsewhere(site: Path) -> None:
+    """Read offline, every page shows its formulas and fonts: no script, stylesheet, font or
+    picture comes from another host (links to other sites are fine), and every file a page or
+    stylesheet loads is in the site."""
+    remote, missing = set(), set()
+    files = [(f, _LOADS) for f in site.rglob("*.html")] + [(f, _CSS_LOADS)
+                                                            for f in site.rglob("*.css")]
+    for path, loads in files:
+        for target in (a or b for a, b in loads.findall(path.read_text(encoding="utf-8"))):
+            where = f"{path.relative_to(site)}: {target}"
+            if re.match(r"^(?:[a-z]+:)?//", target, re.I):
+                remote.add(where)
+                continue
+            if target.startswith(("data:", "#")):
+                continue
+            local = target.split("#")[0].split("?")[0]
+            if not ((site / local.lstrip("/")) if local.startswith("/")
+                    else (path.parent / local)).exists():
+                missing.add(where)
+    assert not remote, "loaded from another host:\n  " + "\n  ".join(sorted(remote)[:20])
+    assert not missing, "loaded but not in the site:\n  " + "\n  ".join(sorted(missing)[:20])
+    page = (site / "tutorial-to-code" / "index.html").read_text(encoding="utf-8")
+    assert "assets/katex/katex.min.js" in page and 'class="arithmatex"' in page
+
+
+def test_the_api_page_is_small(site: Path) -> None:
+    """The API reference shows signatures and docstrings, not every function's source (which
+    made it 2.5 MB)."""
+    size = (site / "api" / "index.html").stat().st_size
+    assert size < 1_250_000, f"docs/api.md builds to {size:,} bytes"
 
 
 def _missing(module: str) -> bool:
