@@ -593,14 +593,17 @@ def test_network_keeps_neurons_in_index_order(rankdir: str) -> None:
 
 
 def test_a_weight_that_scales_one_product_is_drawn_beside_it() -> None:
-    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
-    y = a * b + a                     # b scales the product only; a is used twice
+    x, w, v = Value(2.0, requires_grad=False, name="x"), Value(-3.0, name="w"), Value(1.0,
+                                                                                      name="v")
+    y = x * w + (x * v) * v           # w scales one product of data; v is used twice
     source = draw_graph(y).source
     dot = Dot(source)
     name = {dot.label(n)[0]: n for n in dot.nodes}
-    product = next(n for n in dot.nodes if dot.label(n) == ["*"])
-    assert re.findall(r"\{\s*rank=same\s+(\w+)\s+(\w+)\s*\}", source) == [
-        (name["b"], product)]
+    beside = re.findall(r"\{\s*rank=same\s+(\w+)\s+(\w+)\s*\}", source)
+    assert [(dot.label(a)[0], dot.label(b)) for a, b in beside] == [("w", ["*"])]
+    assert beside[0][0] == name["w"]
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
+    assert "rank=same" not in draw_graph(a * b).source      # two parameters: neither is data
 
 
 def test_rows_must_hold_values_of_the_graph() -> None:

@@ -347,14 +347,19 @@ def _check_rows(rows: Sequence[Sequence[Value]], index: dict[Value, int]) -> lis
 
 def _weights_beside_products(nodes: list[Value],
                              index: dict[Value, int]) -> list[tuple[str, str]]:
-    """(parameter, product) node pairs: a parameter leaf whose only use is one ``*``."""
+    """(weight, product) node pairs: a ``*`` of data and one parameter leaf used nowhere else."""
     uses: dict[Value, int] = {}
     for v in nodes:
         for p in v.parents:
             uses[p] = uses.get(p, 0) + 1
-    return [(f"v{index[p]}", f"o{i}") for i, v in enumerate(nodes)
-            if v.op is not None and v.op.name == "mul"
-            for p in v.parents if p.op is None and p.requires_grad and uses[p] == 1]
+    pairs = []
+    for i, v in enumerate(nodes):
+        if v.op is None or v.op.name != "mul":
+            continue
+        params = [p for p in v.parents if p.op is None and p.requires_grad]
+        if len(params) == 1 and uses[params[0]] == 1:
+            pairs.append((f"v{index[params[0]]}", f"o{i}"))
+    return pairs
 
 
 def _same_rank(graph: graphviz.Digraph, names: list[str], ordered: bool = False) -> None:
