@@ -171,11 +171,27 @@ def test_item_numpy_and_transpose() -> None:
 
 def test_repr_shows_data_grad_and_name() -> None:
     x = Value(2.0, name="x")
-    assert repr(x) == "Value(data=2, name='x')"
+    assert repr(x) == "Value(2., name='x')"
     (x * 3.0).backward()
-    assert repr(x) == "Value(data=2, grad=3, name='x')"
+    assert repr(x) == "Value(2., grad=3., name='x')"
     m = Value([1.0, 2.0])
-    assert repr(m) == "Value([1., 2.], shape=(2,))"
+    assert repr(m) == "Value([1., 2.])"
+
+
+def test_repr_is_numpys_for_every_kind_of_data() -> None:
+    """One format: a Python-float scalar, a 0-d tensor and an n-d tensor print as NumPy prints
+    the same array, with ``Value`` for ``array`` (so continuation lines line up)."""
+    assert repr(Value(0.5312093733737563)) == "Value(0.53120937)" == \
+        repr(Value(np.array(0.5312093733737563)))
+    assert repr(Value(27.0)) == "Value(27.)" == repr(Value(np.array(27.0)))
+    W = Value([[0.25, 0.1], [0.35, -0.3]])
+    assert repr(W) == "Value([[ 0.25,  0.1 ],\n       [ 0.35, -0.3 ]])"
+    assert repr(W) == repr(W.data).replace("array", "Value")
+    assert repr(Value(np.arange(3, dtype=np.float32))) == "Value([0., 1., 2.], dtype=float32)"
+    (W * W).sum().backward()
+    assert repr(W) == ("Value([[ 0.25,  0.1 ],\n"
+                       "       [ 0.35, -0.3 ]], grad=[[ 0.5,  0.2],\n"
+                       "                              [ 0.7, -0.6]])")
 
 
 # -- gradients: accumulation, reset, retained and skipped nodes ---------------------------------

@@ -204,19 +204,55 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """Read and check the header and every array of a checkpoint (no pickles allowed)."""
+ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+"""How a zip archive (and so an .npz file) starts: a first entry, or an empty archive."""
+_SIGNATURES = ((b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF document"),
+               (b"<?xml", "an XML or SVG file"), (b"<svg", "an SVG image"),
+               (b"\x1f\x8b", "a gzip file"), (b"\x93NUMPY", "a single .npy array"))
+
+
+def _what_it_is(head: bytes) -> str:
+    """What a file that is not a zip archive looks like, from its first bytes."""
+    for signature, name in _SIGNATURES:
+        if head.startswith(signature):
+            return name
+    if not head:
+        return "an empty file"
+    if len(head) > 1 and head[0] == 0x80 and 2 <= head[1] <= 5:    # pickle protocol 2 to 5
+        return "pickled data, which is never loaded"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"binary data starting with {head[:8]!r}"
+    return "text"
+
+
+def _check_is_archive(path: PathLike) -> None:
+    """Refuse a directory, a missing file, or a file that does not start like a zip (.npz)
+    archive, saying what it is instead."""
     p = Path(path)
+    if p.is_dir():
+        inside = p / "model.npz"
+        hint = f"; did you mean {os.fspath(inside)!r}?" if inside.is_file() else ""
+        raise IsADirectoryError(f"load: {os.fspath(path)!r} is a directory, not a checkpoint "
+                                f"file{hint}")
     if not p.is_file():
         raise FileNotFoundError(f"load: no such checkpoint file: {os.fspath(path)!r}")
+    with open(p, "rb") as f:
+        head = f.read(64)
+    if not head.startswith(ZIP_SIGNATURES):
+        raise CheckpointError(f"load: {os.fspath(path)!r} is not a checkpoint: it is not an .npz "
+                              f"(zip) archive; it looks like {_what_it_is(head)}")
+
+
+def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Read and check the header and every array of a checkpoint (no pickles allowed)."""
+    _check_is_archive(path)
+    p = Path(path)
     where = f"load: {os.fspath(path)!r}"
     arrays: dict[str, np.ndarray] = {}
     try:
-        loaded = np.load(p, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise CheckpointError(f"{where} is a single .npy array, not a checkpoint "
-                                  f"(.npz archive)")
-        with loaded as npz:
+        with np.load(p, allow_pickle=False) as npz:     # a zip archive: an NpzFile
             for key in npz.files:
                 try:
                     arrays[key] = npz[key]
@@ -228,13 +264,7 @@ def _read(path: PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
                     raise
     except CheckpointError:
         raise
-    except AttributeError:
-        raise CheckpointError(f"{where} is not a checkpoint (.npz archive)") from None
     except ValueError as exc:
-        if "pickle" in str(exc):
-            raise CheckpointError(f"{where} is not a checkpoint: it is not a .npz archive "
-                                  f"(it looks like pickled data, which is never loaded)"
-                                  ) from None
         raise CheckpointError(f"{where} is corrupted: {exc}") from None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
         raise CheckpointError(f"{where} is corrupted or truncated: {exc}") from None

@@ -145,16 +145,17 @@ class Value:
         return np.array(self.data)
 
     def __repr__(self) -> str:
-        name = f", name={self.name!r}" if self.name else ""
-        if type(self.data) is float:
-            grad = f", grad={self.grad:.6g}" if type(self.grad) is float else (
-                "" if self.grad is None else f", grad={self.grad!r}")
-            return f"Value(data={self.data:.6g}{grad}{name})"
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
-        grad = "" if self.grad is None else ", grad=" + (
-            np.array2string(np.asarray(self.grad), precision=4, separator=", ", threshold=20)
-            if not isinstance(self.grad, Value) else repr(self.grad))
-        return f"Value({body}{grad}, shape={_fmt(self.data.shape)}{name})"
+        """NumPy's repr with ``Value`` for ``array`` (``Value(0.53120937)``, ``Value([[1., 2.],
+        ...``), the same for a Python float and a 0-d array; then ``grad=`` and ``name=``."""
+        text = "Value" + np.array_repr(np.asarray(self.data))[len("array"):-1]  # as wide
+        if self.grad is not None:
+            grad = self.grad.data if isinstance(self.grad, Value) else self.grad
+            text += ", grad="
+            text += np.array2string(np.asarray(grad), separator=", ",
+                                    prefix=" " * len(text.rsplit("\n", 1)[-1]))
+        if self.name:
+            text += f", name={self.name!r}"
+        return text + ")"
 
     # -- gradients -----------------------------------------------------------------------------
 

@@ -10,7 +10,9 @@ Training (seed 000, "Training process")::
                                          optimizer.zero_grad()     reset gradients
 
 A NaN/inf loss or gradient stops ``fit`` before the update (``TrainingDivergedError``), and
-Ctrl-C is held back during an update, so it lands between two steps.
+Ctrl-C is held back during an update, so it lands between two steps.  A run that ends but has
+not learned (the loss grew by orders of magnitude, or the accuracy is at chance) gets a
+``TrainingWarning`` naming the likely cause (see ``health``).
 Test process: ``evaluate`` (mean error over a test set, and accuracy for classes).
 Using the network: ``predict`` (feed-forward only, under ``no_grad``).
 """
@@ -23,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,10 +33,11 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from ..errors import TrainingDivergedError
+from ..errors import TrainingDivergedError, TrainingWarning
 from ..optim import grad_data
 from ..validation import positive_int
 from ..value import Value, no_grad
+from .health import training_problems
 from .history import History
 from .progress import epoch_summary, make_progress
 from .resume import Resumed, resume_training, save_training
@@ -87,6 +91,14 @@ def _labels(Y: Any, kind: str | None) -> np.ndarray | None:
     if kind == "onehot":
         return np.asarray(np.argmax(np.asarray(Y), axis=1))
     return None
+
+
+def _chance(Y: Any) -> float | None:
+    """The accuracy of always guessing the most common class of ``Y`` (None: not classes)."""
+    labels = _labels(Y, _target_kind(Y))
+    if labels is None or labels.size == 0 or labels.min() < 0:
+        return None
+    return float(np.bincount(labels).max() / labels.size)
 
 
 def _correct(out: Any, labels: np.ndarray | None) -> int | None:
@@ -193,9 +205,10 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     ``loss_fn(out, yb)`` returns the scalar error E.  After each epoch ``val_data=(X, Y)`` is
     evaluated, the checkpoint (if a path is given) is saved, and the callbacks run.
     A NaN/inf loss or gradient raises ``TrainingDivergedError`` before the update, so the
-    model keeps its last finite parameters.  Ctrl-C stops at a step boundary: the model keeps
-    the parameters of the last completed step, the checkpoint is written, and the returned
-    History has ``interrupted=True``.
+    model keeps its last finite parameters; a run that ends with a loss grown by orders of
+    magnitude, or an accuracy at chance, issues a ``TrainingWarning`` with the likely cause.
+    Ctrl-C stops at a step boundary: the model keeps the parameters of the last completed step,
+    the checkpoint is written, and the returned History has ``interrupted=True``.
 
     The checkpoint holds the optimizer's state and the loader's shuffling state too
     (``train.resume``), so ``resume=path`` continues a run: the model, optimizer and loader
@@ -242,6 +255,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     if hasattr(model, "zero_grad"):
         model.zero_grad()
     epoch = batch = 0
+    first_loss: float | None = None
+    initial = [np.array(p.data, copy=True) for p in params]    # to tell how far they moved
     try:
         for epoch in range(done.epochs + 1, done.epochs + epochs + 1):
             start = time.perf_counter()
@@ -262,6 +277,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                     value = _loss_value(loss, "fit")
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, batch, value)
+                    if first_loss is None:
+                        first_loss = value                      # before any update
                     loss.backward()                             # back-propagation: ∂E/∂W
                     bad = _first_bad_grad(params)
                     if bad is not None:
@@ -312,6 +329,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         raise
     finally:
         bar.close()
+    if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
+        _warn_if_not_learning(history, first_loss, _moved(params, initial), optimizer,
+                              val_data, loader)
     return history
 
 
@@ -322,6 +342,39 @@ def _save_checkpoint(path: PathLike, model: Any, optimizer: Any, loader: Any, hi
                   done.steps + history.steps,
                   metadata={"loss": history.loss[-1] if history.loss else None,
                             "interrupted": history.interrupted})
+
+
+def _moved(params: Sequence[Value], initial: Sequence[np.ndarray]) -> float | None:
+    """How far the parameters moved, relative to their initial size: ‖θ − θ₀‖ / ‖θ₀‖."""
+    start = math.sqrt(sum(float(np.sum(np.square(p0))) for p0 in initial))
+    if not start:
+        return None
+    change = math.sqrt(sum(float(np.sum(np.square(np.asarray(p.data) - p0)))
+                           for p, p0 in zip(params, initial)))
+    return change / start
+
+
+def _warn_if_not_learning(history: History, first_loss: float, moved: float | None,
+                          optimizer: Any, val_data: tuple[Any, Any] | None, loader: Any) -> None:
+    """Issue a ``TrainingWarning`` for each of ``health.training_problems`` of the run: the test
+    accuracy is judged when ``val_data`` was given, else the training accuracy."""
+    if val_data is not None:
+        accuracies, what, chance = history.val_accuracy, "test accuracy", _chance(val_data[1])
+    else:
+        accuracies, what = history.accuracy, "training accuracy"
+        chance = _chance(loader.Y) if hasattr(loader, "Y") else None
+    lr = _learning_rate(optimizer)
+    for message in training_problems(history.loss, first_loss, accuracies, chance, moved,
+                                     lr if isinstance(lr, (int, float)) else None, what):
+        warnings.warn(message, TrainingWarning, stacklevel=3)
+
+
+def _learning_rate(optimizer: Any) -> Any:
+    """The first parameter group's learning rate (PyTorch's layout), or a plain ``lr`` attribute."""
+    groups = getattr(optimizer, "param_groups", None)
+    if groups:
+        return groups[0].get("lr")
+    return getattr(optimizer, "lr", None)
 
 
 def _check_xy(X: Any, Y: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
