@@ -27,6 +27,17 @@ def test_leaf_grads_are_writable_arrays_owned_by_each_leaf() -> None:
     np.testing.assert_array_equal(b.grad, [1.0, 1.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_0d_leaf_gets_a_writable_0d_array_of_its_dtype(dtype: Any) -> None:
+    """Not a NumPy scalar, and not float64 for a float32 leaf (issue 23, #11)."""
+    x = Value(np.array(2.0, dtype=dtype))
+    for root in (x * x, (x * Value(np.ones(3, dtype=dtype))).sum(), x.exp().sum()):
+        x.zero_grad()
+        root.backward()
+        assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad.dtype == dtype
+        assert x.grad.flags.writeable
+
+
 def test_leaf_grad_does_not_alias_the_seed() -> None:
     x = Value(np.ones(3))
     seed = np.array([1.0, 2.0, 3.0])
