@@ -537,7 +537,7 @@ def test_relu_of_nan_is_nan_on_both_paths() -> None:
     """The scalar path used to turn NaN into 0.0, hiding it from detect_anomaly."""
     assert math.isnan(Value(math.nan).relu().data)
     assert math.isnan(Value(np.array([math.nan])).relu().data[0])
-    with pytest.raises(FloatingPointError, match="op .relu. produced NaN"), detect_anomaly():
+    with pytest.raises(FloatingPointError, match="op 'relu' produced NaN"), detect_anomaly():
         Value(math.nan, requires_grad=False).relu()
 
 
@@ -565,6 +565,28 @@ def test_pow_exponent_gradient_is_the_same_with_create_graph(create_graph: bool)
     grads = [v.grad.data if create_graph else v.grad for v in (a, b)]
     np.testing.assert_allclose(grads[0], [-2.0, 0.0, 4.0])
     np.testing.assert_allclose(grads[1], [0.0, 0.0, 4.0 * math.log(2.0)])
+
+
+def test_pow_exponent_gradient_at_a_zero_base() -> None:
+    """0ᵇ does not change with b ≥ 0 (gradient 0); for b < 0 it is aᵇ·ln a = ∞·(−∞) = −∞, as in
+    PyTorch (it used to be NaN)."""
+    a = Value(np.zeros(4), requires_grad=False)
+    b = Value(np.array([0.0, 2.0, -1.0, -0.5]))
+    with np.errstate(divide="ignore"):           # NumPy's warning for ln 0 = −∞
+        (a ** b).sum().backward()
+    np.testing.assert_array_equal(b.grad, [0.0, 0.0, -math.inf, -math.inf])
+    s = Value(-1.0)
+    (0.0 ** s).backward()
+    assert s.grad == -math.inf
+
+
+def test_minus_infinity_to_a_non_integer_power_is_nan_on_every_path() -> None:
+    """A negative base to a non-integer power is NaN, −∞ too: C's pow says +∞ for (−∞)^0.5 while
+    NumPy's x ** 0.5 (a square root) says NaN, so the paths used to disagree."""
+    for y in (Value(-math.inf) ** 0.5, Value(np.array([-math.inf])) ** 0.5,
+              Value(np.array([-math.inf])) ** Value(np.array([0.5])), Value(-math.inf) ** 1.5):
+        assert np.all(np.isnan(y.data))
+    assert (Value(-math.inf) ** 3).data == -math.inf and (Value(-math.inf) ** -2).data == 0.0
 
 
 def test_negative_base_to_a_fractional_power_is_nan_on_every_path() -> None:

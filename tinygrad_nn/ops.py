@@ -119,9 +119,12 @@ def log(x: Any) -> Any:
 
 
 def power(a: Any, b: Any) -> Any:
-    """aᵇ, with IEEE results on floats: NaN for a negative base and a fractional exponent, ±inf
-    on overflow or for 0 to a negative power (Python's ``**`` raises or returns a complex)."""
+    """aᵇ, with IEEE results: NaN for a negative base (−∞ too) and a non-integer exponent, ±inf on
+    overflow or for 0 to a negative power, on every path (Python's ``**`` raises or returns a
+    complex; C's pow gives (−∞)^0.5 = +∞ where NumPy's x ** 0.5, a square root, gives NaN)."""
     if type(a) is float and type(b) is float:
+        if a == -math.inf and math.isfinite(b) and not b.is_integer():
+            return math.nan
         try:
             return math.pow(a, b)
         except (ValueError, OverflowError):
@@ -130,7 +133,12 @@ def power(a: Any, b: Any) -> Any:
     if is_value(a) or is_value(b):
         return a ** b
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return np.power(a, b)
+        out = np.power(a, b)
+        minus_infinity = np.isneginf(a)
+        if minus_infinity.any():
+            fraction = minus_infinity & np.isfinite(b) & (b != np.floor(b))
+            out = np.where(fraction, np.nan, out)
+    return out
 
 
 def sigmoid(x: Any) -> Any:
@@ -400,14 +408,16 @@ def _pow_vjp_base(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 def _pow_vjp_exponent(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    """∂(aᵇ)/∂b = aᵇ·ln a; where a ≤ 0 there is no real logarithm and ln a is taken as 0, so the
-    gradient there is aᵇ·0: 0 where aᵇ is finite, NaN where it is not ((−2)^0.5 is NaN)."""
-    nonpositive = data(a) <= 0.0                  # False at a NaN base: its gradient is NaN
-    if type(nonpositive) is bool:
-        return g * ans * log(1.0 if nonpositive else a)
+    """∂(aᵇ)/∂b = aᵇ·ln a.  Where a < 0 there is no real logarithm and ln a is taken as 0, so the
+    gradient there is aᵇ·0 (0 where aᵇ is finite, NaN where it is not: (−2)^0.5 is NaN); at
+    a = 0 it is 0 for b ≥ 0 (0ᵇ does not change there) and aᵇ·ln 0 = ∓∞ for b < 0."""
+    ad = data(a)
+    flat = (ad < 0.0) | ((ad == 0.0) & (data(b) >= 0.0))    # where ln a is taken as 0
+    if type(flat) is bool:
+        return g * ans * log(1.0 if flat else a)
     if is_value(a):                               # create_graph: a mask the graph can carry
-        return g * ans * log(a * (1.0 - nonpositive) + nonpositive)
-    return g * ans * log(np.where(nonpositive, 1.0, a))
+        return g * ans * log(a * (1.0 - flat) + flat)
+    return g * ans * log(np.where(flat, 1.0, a))
 
 
 def _powc_vjp(g: Any, ans: Any, a: Any, p: float) -> Any:
