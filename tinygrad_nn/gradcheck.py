@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GradcheckError
+from .validation import positive_int, show_value
 from .value import Value, no_grad
 
 
@@ -29,6 +30,18 @@ def _check_inputs(fn_name: str, fn: Any, inputs: Any) -> list[Value]:
         if not isinstance(v, Value):
             raise TypeError(f"{fn_name}: inputs[{i}] must be a Value, got {type(v).__name__}")
     return list(inputs)
+
+
+def _number(value: Any, name: str, fn: str, *, positive: bool) -> float:
+    """``value`` as a float if it is a finite number > 0 (``positive``) or >= 0, else an error."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} "
+                        f"{show_value(value)}")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise ValueError(f"{fn}: {name} must be a finite number {'> 0' if positive else '>= 0'}, "
+                         f"got {show_value(value)}")
+    return float(value)
 
 
 def _scalar_output(fn_name: str, out: Any) -> float:
@@ -61,6 +74,7 @@ def numeric_grad(fn: Callable[..., Any], inputs: Sequence[Value],
     """
     values = _check_inputs("numeric_grad", fn, list(inputs) if not isinstance(inputs, Value)
                            else inputs)
+    eps = _number(eps, "eps", "numeric_grad", positive=True)
     grads: list[Any] = []
     for v in values:
         if type(v.data) is float:
@@ -117,8 +131,11 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Value], *, eps: float = 1
     The inputs' data and ``.grad`` are left as they were.
     """
     values = _check_inputs("gradcheck", fn, inputs)
-    if eps <= 0 or not math.isfinite(eps):
-        raise ValueError(f"gradcheck: eps must be a positive number, got {eps!r}")
+    eps = _number(eps, "eps", "gradcheck", positive=True)
+    atol = _number(atol, "atol", "gradcheck", positive=False)
+    rtol = _number(rtol, "rtol", "gradcheck", positive=False)
+    if fast:                                   # zero directions would check nothing
+        directions = positive_int(directions, "directions", "gradcheck")
     for i, v in enumerate(values):
         if v.dtype != np.float64:
             warnings.warn(f"gradcheck: inputs[{i}] is {v.dtype}; finite differences need "
