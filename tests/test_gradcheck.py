@@ -217,13 +217,13 @@ BAD_ARGS: list[tuple[str, Any, Any, dict[str, Any], type[Exception], str]] = [
     ("eps-zero", lambda a: a, [Value(1.0)], {"eps": 0.0}, ValueError,
      r"gradcheck: eps must be a finite number > 0, got 0.0"),
     ("eps-string", lambda a: a, [Value(1.0)], {"eps": "a"}, TypeError,
-     r"gradcheck: eps must be a number, got str 'a'"),
+     r"gradcheck: eps must be a real number, got str 'a'"),
     ("eps-nan", lambda a: a, [Value(1.0)], {"eps": float("nan")}, ValueError,
      r"gradcheck: eps must be a finite number > 0, got nan"),
     ("atol-negative", lambda a: a, [Value(1.0)], {"atol": -1e-5}, ValueError,
      r"gradcheck: atol must be a finite number >= 0, got -1e-05"),
     ("rtol-none", lambda a: a, [Value(1.0)], {"rtol": None}, TypeError,
-     r"gradcheck: rtol must be a number, got NoneType None"),
+     r"gradcheck: rtol must be a real number, got NoneType None"),
     ("no-directions", lambda a: a, [Value(1.0)], {"fast": True, "directions": 0}, ValueError,
      r"gradcheck: directions must be a positive integer, got 0"),
     ("directions-float", lambda a: a, [Value(1.0)], {"fast": True, "directions": 2.5}, TypeError,
@@ -258,7 +258,7 @@ def test_fast_gradcheck_with_no_directions_is_refused_not_passed() -> None:
 
 def test_numeric_grad_refuses_a_bad_eps() -> None:
     bad: Any = "a"
-    with pytest.raises(TypeError, match="numeric_grad: eps must be a number, got str 'a'"):
+    with pytest.raises(TypeError, match="numeric_grad: eps must be a real number, got str 'a'"):
         numeric_grad(lambda a: a * 2.0, [Value(1.0)], eps=bad)
 
 

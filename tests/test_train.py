@@ -435,3 +435,14 @@ def test_example_runs_in_fast_mode(script: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "accuracy" in result.stdout
+
+
+def test_predict_runs_in_the_models_dtype() -> None:
+    """A float32 network predicts in float32, as model(X) does (predict used to cast to float64)."""
+    net = nn.mlp([3, 4, 2], rng=0, dtype="float32")
+    X = np.random.default_rng(0).standard_normal((5, 3))          # float64 data
+    out = predict(net, X)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, net(X).data)
+    assert predict(net, X[0]).dtype == np.float32
+    assert predict(nn.mlp([3, 2], rng=0), X.astype(np.float32)).dtype == np.float64

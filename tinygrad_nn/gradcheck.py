@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GradcheckError
-from .validation import positive_int, show_value
+from .validation import finite_number, positive_int
 from .value import Value, no_grad
 
 
@@ -30,18 +30,6 @@ def _check_inputs(fn_name: str, fn: Any, inputs: Any) -> list[Value]:
         if not isinstance(v, Value):
             raise TypeError(f"{fn_name}: inputs[{i}] must be a Value, got {type(v).__name__}")
     return list(inputs)
-
-
-def _number(value: Any, name: str, fn: str, *, positive: bool) -> float:
-    """``value`` as a float if it is a finite number > 0 (``positive``) or >= 0, else an error."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}: {name} must be a number, got {type(value).__name__} "
-                        f"{show_value(value)}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise ValueError(f"{fn}: {name} must be a finite number {'> 0' if positive else '>= 0'}, "
-                         f"got {show_value(value)}")
-    return float(value)
 
 
 def _scalar_output(fn_name: str, out: Any) -> float:
@@ -74,7 +62,7 @@ def numeric_grad(fn: Callable[..., Any], inputs: Sequence[Value],
     """
     values = _check_inputs("numeric_grad", fn, list(inputs) if not isinstance(inputs, Value)
                            else inputs)
-    eps = _number(eps, "eps", "numeric_grad", positive=True)
+    eps = finite_number(eps, "eps", "numeric_grad", low_open=True)
     grads: list[Any] = []
     for v in values:
         if type(v.data) is float:
@@ -131,9 +119,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Value], *, eps: float = 1
     The inputs' data and ``.grad`` are left as they were.
     """
     values = _check_inputs("gradcheck", fn, inputs)
-    eps = _number(eps, "eps", "gradcheck", positive=True)
-    atol = _number(atol, "atol", "gradcheck", positive=False)
-    rtol = _number(rtol, "rtol", "gradcheck", positive=False)
+    eps = finite_number(eps, "eps", "gradcheck", low_open=True)
+    atol = finite_number(atol, "atol", "gradcheck")
+    rtol = finite_number(rtol, "rtol", "gradcheck")
     if fast:                                   # zero directions would check nothing
         directions = positive_int(directions, "directions", "gradcheck")
     for i, v in enumerate(values):

@@ -13,32 +13,15 @@ any parameter, so a bad gradient raises without leaving the model half-updated.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
+from .validation import finite_number
 from .value import Value
 
 __all__ = ["SGD", "Adam", "Optimizer", "grad_data"]
-
-
-def _number(value: Any, name: str, fn: str, *, low: float = 0.0, low_open: bool = False,
-            high: float | None = None, high_open: bool = True) -> float:
-    """Validate a hyper-parameter: a finite real number in the given range."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__} "
-                        f"{value!r}")
-    x = float(value)
-    too_low = x <= low if low_open else x < low
-    too_high = high is not None and (x >= high if high_open else x > high)
-    if not math.isfinite(x) or too_low or too_high:
-        lo = f"{'>' if low_open else '>='} {low:g}"
-        hi = "" if high is None else f" and {'<' if high_open else '<='} {high:g}"
-        raise ValueError(f"{fn}: {name} must be a finite number {lo}{hi}, got {value!r}")
-    return x
 
 
 def grad_data(p: Value) -> Any:
@@ -89,8 +72,8 @@ class Optimizer:
             raise ValueError(f"{fn}: got an empty parameter list; pass model.parameters() of a "
                              f"model that has parameters")
         self.params: list[Value] = unique
-        self.lr = _number(lr, "lr", fn)
-        self.weight_decay = _number(weight_decay, "weight_decay", fn)
+        self.lr = finite_number(lr, "lr", fn)
+        self.weight_decay = finite_number(weight_decay, "weight_decay", fn)
         self.steps = 0
 
     def zero_grad(self) -> None:
@@ -156,7 +139,7 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0) -> None:
         """Plain SGD by default; ``momentum`` in [0, 1) keeps a velocity buffer per parameter."""
         super().__init__(params, lr, weight_decay)
-        self.momentum = _number(momentum, "momentum", "SGD", high=1.0)
+        self.momentum = finite_number(momentum, "momentum", "SGD", high=1.0)
         self.velocity: dict[int, Any] = {}
 
     def _delta(self, i: int, p: Value, g: Any) -> Any:
@@ -191,9 +174,9 @@ class Adam(Optimizer):
             b1, b2 = betas
         except (TypeError, ValueError):
             raise TypeError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
-        self.betas = (_number(b1, "betas[0]", "Adam", high=1.0),
-                      _number(b2, "betas[1]", "Adam", high=1.0))
-        self.eps = _number(eps, "eps", "Adam", low_open=True)
+        self.betas = (finite_number(b1, "betas[0]", "Adam", high=1.0),
+                      finite_number(b2, "betas[1]", "Adam", high=1.0))
+        self.eps = finite_number(eps, "eps", "Adam", low_open=True)
         self.m: dict[int, Any] = {}
         self.v: dict[int, Any] = {}
         self.t: dict[int, int] = {}

@@ -8,11 +8,13 @@ used, so the same seed always gives the same result.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["RngLike", "make_rng", "positive_int", "show_value"]
+__all__ = ["RngLike", "finite_number", "int_tuple", "make_rng", "positive_int", "show_value"]
 
 RngLike = int | np.integer[Any] | np.random.Generator | None
 """What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
@@ -51,3 +53,45 @@ def positive_int(value: object, name: str, fn: str) -> int:
     if value < 1:
         raise ValueError(f"{fn}: {name} must be a positive integer, got {show_value(value)}")
     return int(value)
+
+
+def finite_number(value: object, name: str, fn: str, *, low: float | None = 0.0,
+                  low_open: bool = False, high: float | None = None,
+                  high_open: bool = True) -> float:
+    """``value`` as a float if it is a finite real number in the range; TypeError for anything that
+    is not a real number (a bool, a string, None, a complex), else ValueError.
+
+    ``low``/``high`` bound the range (None: unbounded), open or closed; ``name`` is the argument's
+    name and ``fn`` the caller's, for the error message.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__} "
+                        f"{show_value(value)}")
+    try:
+        x = float(value)
+    except OverflowError:                      # an int beyond the float range
+        x = math.inf
+    too_low = low is not None and (x <= low if low_open else x < low)
+    too_high = high is not None and (x >= high if high_open else x > high)
+    if not math.isfinite(x) or too_low or too_high:
+        lo = "" if low is None else f" {'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"{' and' if lo else ''} {'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{fn}: {name} must be a finite number{lo}{hi}, got {show_value(value)}")
+    return x
+
+
+def int_tuple(values: Sequence[object], name: str, fn: str) -> tuple[int, ...]:
+    """``values`` as a tuple of ints; TypeError for anything else (2.7 is not truncated to 2).
+
+    ``name`` says what the integers are ("dimensions", "axes"), for the error message.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f"{fn}: {name} must be a sequence of integers, got "
+                        f"{type(values).__name__} {show_value(values)}")
+    out = []
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{fn}: expected integer {name}, got {tuple(values)!r}")
+        out.append(int(v))
+    return tuple(out)

@@ -22,6 +22,7 @@ from .context import STATE, Scope, check_finite, detect_anomaly, grad_recording,
 from .context import user_frames as _user_frames
 from .graph import toposort
 from .ops import Op
+from .validation import finite_number, int_tuple
 
 __all__ = ["STATE", "Scope", "Value", "apply", "backpropagate", "chain_rule_step",
            "detect_anomaly", "linear", "no_grad", "rule_args", "scope"]
@@ -36,7 +37,11 @@ def _as_data(data: Any, fn: str = "Value") -> Any:
     if isinstance(data, (bool, np.bool_)):
         return float(data)
     if isinstance(data, (int, float, np.integer, np.floating)):
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:                 # an int beyond 1.8e308
+            raise ValueError(f"{fn}: the integer {_short(data)} ({len(str(abs(data)))} digits) "
+                             f"is too large for a float64") from None
     if isinstance(data, (complex, np.complexfloating)):
         raise TypeError(f"{fn}: complex numbers are not supported, got {data!r}")
     if isinstance(data, np.ndarray):
@@ -206,8 +211,7 @@ class Value:
                 raise ValueError(f"backward: the root has shape {_fmt(data.shape)}; pass grad= "
                                  f"(an array of that shape) or reduce it to a scalar first")
             return np.ones(data.shape, dtype=data.dtype)
-        if isinstance(grad, Value):
-            grad = grad.data
+        grad = _as_data(grad.data if isinstance(grad, Value) else grad, "backward")
         if type(data) is float:
             if np.ndim(grad) != 0:
                 raise ValueError(f"backward: grad must be a number for a scalar root, got shape "
@@ -312,7 +316,8 @@ class Value:
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x where x > 0, else ``slope``·x."""
-        return _unary(ops.LEAKY_RELU, self, (float(slope),))
+        slope = finite_number(slope, "slope", "leaky_relu", low=None)
+        return _unary(ops.LEAKY_RELU, self, (slope,))
 
     def softplus(self) -> Value:
         """log(1 + eˣ), element-wise and overflow-free; softplus' = logistic φ."""
@@ -349,21 +354,23 @@ class Value:
         if not axes:
             perm = tuple(range(ndim - 1, -1, -1))
         else:
-            perm = tuple(int(a) % ndim if -ndim <= int(a) < ndim else -1 for a in axes)
+            axes = int_tuple(axes, "axes", "transpose")
+            perm = tuple(a % ndim if -ndim <= a < ndim else -1 for a in axes)
             if len(perm) != ndim or sorted(perm) != list(range(ndim)):
                 raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of the "
                                  f"{ndim} axes of a Value of shape {_fmt(self.shape)}")
         return _unary(ops.TRANSPOSE, self, (perm,))
 
-    def broadcast_to(self, shape: Sequence[int]) -> Value:
+    def broadcast_to(self, shape: int | Sequence[int]) -> Value:
         """Repeat the entries along new or length-1 axes to reach ``shape`` (NumPy rules)."""
-        shape = tuple(int(n) for n in shape)
+        target = int_tuple((shape,) if isinstance(shape, (int, np.integer)) else shape,
+                           "dimensions", "broadcast_to")
         try:
-            np.broadcast_shapes(self.shape, shape)
+            np.broadcast_shapes(self.shape, target)
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {_fmt(self.shape)} to "
-                             f"{_fmt(shape)}") from None
-        return _unary(ops.BROADCAST_TO, self, (shape,))
+                             f"{_fmt(target)}") from None
+        return _unary(ops.BROADCAST_TO, self, (target,))
 
     def softmax(self, axis: int = -1) -> Value:
         """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along ``axis`` (shifted by the max: stable)."""
@@ -646,10 +653,7 @@ def _one_axis(axis: Any, ndim: int, fn: str) -> int:
 
 def _check_reshape(old: tuple[int, ...], shape: tuple[Any, ...]) -> tuple[int, ...]:
     size = math.prod(old)
-    try:
-        new = tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"reshape: expected integer dimensions, got {shape!r}") from None
+    new = int_tuple(shape, "dimensions", "reshape")
     known = math.prod(n for n in new if n != -1)
     if new.count(-1) > 1 or any(n < -1 for n in new):
         raise ValueError(f"reshape: invalid target shape {new}")

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import functional as F
-from ..validation import make_rng, positive_int
+from ..validation import finite_number, make_rng, positive_int
 from ..value import Value
 from ..value import linear as fused_linear
 from . import init as init_
@@ -209,7 +209,7 @@ class LeakyReLU(Activation):
         lambda net, out, k: np.where(net > 0.0, 1.0, k))
 
     def __init__(self, slope: float = 0.01) -> None:
-        self.slope = F._check_slope(slope, "LeakyReLU")
+        self.slope = finite_number(slope, "slope", "LeakyReLU", low=None)
 
     def forward(self, x: Any) -> Value:
         """x where x > 0, else slope·x."""
