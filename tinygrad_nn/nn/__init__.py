@@ -24,7 +24,7 @@ from .layers import (
 from .losses import CrossEntropyLoss, Loss, MSELoss
 from .mlp import ACTIVATIONS, AUTO_INIT, mlp
 from .module import Module
-from .registry import LAYER_TYPES, from_config
+from .registry import LAYER_TYPES, from_config, parameter_shapes
 from .sequential import ROLE_LETTERS, Sequential, compose
 
 __all__ = [
@@ -50,4 +50,5 @@ __all__ = [
     "from_config",
     "init",
     "mlp",
+    "parameter_shapes",
 ]
