@@ -37,6 +37,7 @@ def _subtract(p: Value, delta: Any) -> None:
     data = p.data
     if type(data) is np.ndarray:
         data -= delta
+        p.data = data                         # stored back: a new version (see Value.data)
     else:
         p.data = float(data - delta)
 

@@ -85,14 +85,22 @@ class Value:
     ``op``, ``parents``, ``inputs`` (the parents' data as the op saw it, which its rules
     differentiate at) and ``params`` when an op makes the Value (``None`` and empty tuples for
     the leaves the user makes), and ``scope``, the module call it was made in.
+
+    ``data`` is a property over the slot ``_data`` (which the engine reads directly): assigning
+    it, also as ``p.data -= δ`` (an in-place change stored back), stamps ``version`` with the
+    next number of a global write counter, and a node made by an op stamps ``recorded_at`` with
+    the counter's value then.  ``backward`` refuses a node whose data or whose parent's data
+    was assigned after it was recorded: its gradient would be that of another function.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "op", "parents", "inputs", "params",
-                 "scope", "retains_grad", "_trace", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "op", "parents", "inputs", "params",
+                 "scope", "retains_grad", "version", "recorded_at", "_trace", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Value defers to Value's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
-        self.data = _as_data(data)
+        self._data = _as_data(data)
+        self.version = 0
+        self.recorded_at = 0
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -105,6 +113,18 @@ class Value:
         self._trace: Any = None
 
     @property
+    def data(self) -> Any:
+        """The number (a Python float) or the array (an ``np.ndarray``) this Value holds."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        global _writes
+        _writes += 1                           # a graph recorded before this write is stale
+        self._data = value
+        self.version = _writes
+
+    @property
     def is_leaf(self) -> bool:
         """True for Values made by the user rather than by an op."""
         return self.op is None
@@ -114,22 +134,22 @@ class Value:
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of ``data``: ``()`` for scalars."""
-        return () if type(self.data) is float else self.data.shape
+        return () if type(self._data) is float else self._data.shape
 
     @property
     def ndim(self) -> int:
         """Number of dimensions of ``data``."""
-        return 0 if type(self.data) is float else self.data.ndim
+        return 0 if type(self._data) is float else self._data.ndim
 
     @property
     def dtype(self) -> np.dtype[Any]:
         """NumPy dtype of ``data`` (float64 for Python-float scalars)."""
-        return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
+        return np.dtype(np.float64) if type(self._data) is float else self._data.dtype
 
     @property
     def size(self) -> int:
         """Number of entries of ``data``."""
-        return 1 if type(self.data) is float else int(self.data.size)
+        return 1 if type(self._data) is float else int(self._data.size)
 
     @property
     def T(self) -> Value:
@@ -138,28 +158,28 @@ class Value:
 
     def item(self) -> float:
         """The single number held by a one-entry Value, as a Python float."""
-        if type(self.data) is float:
-            return self.data
-        if self.data.size != 1:
+        if type(self._data) is float:
+            return self._data
+        if self._data.size != 1:
             raise ValueError(f"item: expected a Value with one entry, got shape "
-                             f"{_fmt(self.data.shape)}")
-        return float(self.data.reshape(()))
+                             f"{_fmt(self._data.shape)}")
+        return float(self._data.reshape(()))
 
     def numpy(self) -> np.ndarray:
         """A copy of ``data`` as an ndarray (changing it does not change the Value)."""
-        return np.array(self.data)
+        return np.array(self._data)
 
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name else ""
-        if type(self.data) is float:
+        if type(self._data) is float:
             grad = f", grad={self.grad:.6g}" if type(self.grad) is float else (
                 "" if self.grad is None else f", grad={self.grad!r}")
-            return f"Value(data={self.data:.6g}{grad}{name})"
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+            return f"Value(data={self._data:.6g}{grad}{name})"
+        body = np.array2string(self._data, precision=4, separator=", ", threshold=20)
         grad = "" if self.grad is None else ", grad=" + (
             np.array2string(np.asarray(self.grad), precision=4, separator=", ", threshold=20)
             if not isinstance(self.grad, Value) else repr(self.grad))
-        return f"Value({body}{grad}, shape={_fmt(self.data.shape)}{name})"
+        return f"Value({body}{grad}, shape={_fmt(self._data.shape)}{name})"
 
     # -- gradients -----------------------------------------------------------------------------
 
@@ -174,7 +194,7 @@ class Value:
 
     def detach(self) -> Value:
         """The same data as a new leaf that does not require grad (a constant)."""
-        return _leaf(self.data, False, self.name)
+        return _leaf(self._data, False, self.name)
 
     def requires_grad_(self, flag: bool = True) -> Value:
         """Set ``requires_grad`` on a leaf in place and return it."""
@@ -203,7 +223,7 @@ class Value:
 
     def _seed(self, grad: Any) -> Any:
         """∂E/∂self to start from: 1 for a one-entry root, else ``grad`` checked for its shape."""
-        data = self.data
+        data = self._data
         if grad is None:
             if type(data) is float:
                 return 1.0
@@ -211,7 +231,7 @@ class Value:
                 raise ValueError(f"backward: the root has shape {_fmt(data.shape)}; pass grad= "
                                  f"(an array of that shape) or reduce it to a scalar first")
             return np.ones(data.shape, dtype=data.dtype)
-        grad = _as_data(grad.data if isinstance(grad, Value) else grad, "backward")
+        grad = _as_data(grad._data if isinstance(grad, Value) else grad, "backward")
         if type(data) is float:
             if np.ndim(grad) != 0:
                 raise ValueError(f"backward: grad must be a number for a scalar root, got shape "
@@ -270,10 +290,10 @@ class Value:
 
     def __iter__(self) -> Iterator[Value]:
         """Iterate over the first axis, one Value per row (each in the graph)."""
-        if type(self.data) is float or self.data.ndim == 0:
+        if type(self._data) is float or self._data.ndim == 0:
             raise TypeError(f"iter: cannot iterate over a scalar Value (shape "
                             f"{_fmt(self.shape)})")
-        for i in range(self.data.shape[0]):
+        for i in range(self._data.shape[0]):
             yield self[i]
 
     def __getitem__(self, index: Any) -> Value:
@@ -389,11 +409,18 @@ class Value:
 # Node creation: the only place a Value gets an op and parents
 # ----------------------------------------------------------------------------------------------
 
+_writes = 0
+"""How many times a Value's ``data`` has been assigned: the clock ``version`` and ``recorded_at``
+are read on."""
+
+
 
 def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     """A leaf holding ``data`` as it is (already checked): a parameter, or a constant."""
     v = Value.__new__(Value)
-    v.data = data
+    v._data = data
+    v.version = 0
+    v.recorded_at = 0
     v.grad = None
     v.requires_grad = requires_grad
     v.name = name
@@ -435,6 +462,7 @@ def _record(op: Op, parents: tuple[Value, ...], inputs: tuple[Any, ...], data: A
                 v.parents = parents
                 v.inputs = inputs
                 v.params = params
+                v.recorded_at = _writes
                 break
     if STATE.anomaly:
         v._trace = _user_frames()
@@ -444,13 +472,13 @@ def _record(op: Op, parents: tuple[Value, ...], inputs: tuple[Any, ...], data: A
 
 def apply(op: Op, parents: tuple[Value, ...], params: tuple[Any, ...] = ()) -> Value:
     """Run ``op`` of the rule table forward on the parents' data and record the result."""
-    inputs = tuple([p.data for p in parents])
+    inputs = tuple([p._data for p in parents])
     return _record(op, parents, inputs, op.forward(*inputs, *params), params)
 
 
 def _unary(op: Op, x: Value, params: tuple[Any, ...] = ()) -> Value:
     """Apply a one-input op of the rule table to ``x``."""
-    return _record(op, (x,), (x.data,), op.forward(x.data, *params), params)
+    return _record(op, (x,), (x._data,), op.forward(x._data, *params), params)
 
 
 def _binary(op: Op, a: Any, b: Any) -> Value:
@@ -460,11 +488,11 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
     if type(b) is not Value:
         b = _constant(b, op.name)
     try:
-        data = op.forward(a.data, b.data)
+        data = op.forward(a._data, b._data)
     except ValueError:
         raise ValueError(f"{op.name}: shapes {_fmt(a.shape)} and {_fmt(b.shape)} cannot be "
                          f"broadcast together") from None
-    return _record(op, (a, b), (a.data, b.data), data)
+    return _record(op, (a, b), (a._data, b._data), data)
 
 
 def _matmul(a: Value, b: Any) -> Value:
@@ -475,21 +503,21 @@ def _matmul(a: Value, b: Any) -> Value:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
                          f"{_fmt(sa)} @ {_fmt(sb)} (use * for scalars)")
     try:
-        data = ops.MATMUL.forward(a.data, b.data)
+        data = ops.MATMUL.forward(a._data, b._data)
     except ValueError:
         inner_a = sa[-1]
         inner_b = sb[0] if len(sb) == 1 else sb[-2]
         why = (f"inner dimensions {inner_a} and {inner_b} differ" if inner_a != inner_b
                else "batch dimensions cannot be broadcast")
         raise ValueError(f"matmul: {_fmt(sa)} @ {_fmt(sb)}: {why}") from None
-    return _record(ops.MATMUL, (a, b), (a.data, b.data), data)
+    return _record(ops.MATMUL, (a, b), (a._data, b._data), data)
 
 
 def linear(x: Value, weight: Value, bias: Value | None = None) -> Value:
     """The affine layer map f: ``x @ W.T + b`` in one node; per sample net X = W · out X + B."""
     if type(x) is not Value:
         x = _constant(x, "linear")
-    xd, wd = x.data, weight.data
+    xd, wd = x._data, weight._data
     ws: tuple[int, ...] = () if type(wd) is float else wd.shape
     if len(ws) != 2:
         raise ValueError(f"linear: weight must be a matrix (out_features, in_features), got "
@@ -501,7 +529,7 @@ def linear(x: Value, weight: Value, bias: Value | None = None) -> Value:
                          f"shape {_fmt(ws)})")
     if bias is None:
         return _record(ops.LINEAR, (x, weight), (xd, wd), ops.LINEAR.forward(xd, wd))
-    bd = bias.data
+    bd = bias._data
     if type(bd) is float or bd.shape != (ws[0],):
         raise ValueError(f"linear: bias must have shape ({ws[0]},), got {_fmt(bias.shape)}")
     return _record(ops.LINEAR, (x, weight, bias), (xd, wd, bd), ops.LINEAR.forward(xd, wd, bd))
@@ -542,10 +570,17 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
 
 def rule_args(node: Value, g: Any, create_graph: bool = False) -> tuple[Any, ...]:
     """The arguments of ``node``'s rules: ``(g, ans, *inputs, *params)``, as the rule table's
-    contract gives them (Values, when the gradient's computation is recorded)."""
+    contract gives them (Values, when the gradient's computation is recorded).
+
+    Raises RuntimeError if the node's data or a parent's was assigned after the node was
+    recorded (an optimizer step before ``backward``): the rules would differentiate another
+    function.
+    """
+    if node.recorded_at != _writes:           # data was assigned since: was it this node's?
+        _check_unchanged(node)
     if create_graph:
         return (g, node, *node.parents, *node.params)
-    return (g, node.data, *node.inputs, *node.params)
+    return (g, node._data, *node.inputs, *node.params)
 
 
 def chain_rule_step(node: Value, i: int, args: tuple[Any, ...]) -> Any:
@@ -561,7 +596,7 @@ def chain_rule_step(node: Value, i: int, args: tuple[Any, ...]) -> Any:
     except (ZeroDivisionError, OverflowError):
         local = _ieee_rule(op.vjps[i], args)
     if op.broadcasts and type(local) is not float:
-        local = ops.sum_to(local, node.parents[i].data)
+        local = ops.sum_to(local, node.parents[i]._data)
     if STATE.anomaly:
         check_finite(local, op.name, node._trace, f"backward (gradient for input {i})")
     return local
@@ -588,6 +623,22 @@ def _accumulate(grads: dict[Value, Any], owned: set[Value], node: Value, local: 
             owned.add(node)
 
 
+def _check_unchanged(node: Value) -> None:
+    """Raise, naming the Value, if ``node``'s data or a parent's was assigned after ``node`` was
+    recorded (its ``version`` is newer than the node's ``recorded_at``)."""
+    op = node.op
+    assert op is not None, "_check_unchanged: a leaf has no recorded inputs"
+    for i, v in enumerate((node, *node.parents)):
+        if v.version > node.recorded_at:
+            role = f"the result of op '{op.name}'" if i == 0 else f"input {i - 1} of op '{op.name}'"
+            subject = f"{v.name!r} ({role}, shape {_fmt(v.shape)})" if v.name else \
+                f"{role} (shape {_fmt(v.shape)})"
+            raise RuntimeError(
+                f"backward: {subject} was assigned after the forward pass (an optimizer step, or "
+                f"a write to .data), so the gradient would be that of another function; call "
+                f"backward() before changing it, or run the forward pass again")
+
+
 def _made_by_rule(local: Any, args: tuple[Any, ...]) -> bool:
     """True for an array the rule made for this edge: it owns its memory and is not an argument."""
     return local.base is None and local.flags.writeable and all(local is not a for a in args)
@@ -599,7 +650,7 @@ def _keep_grad(node: Value, g: Any, owned: bool) -> None:
     if isinstance(g, Value):
         node.grad = g if node.grad is None else node.grad + g
         return
-    data = node.data
+    data = node._data
     if type(data) is float:
         g = float(g)
         node.grad = g if node.grad is None else float(node.grad + g)
@@ -676,12 +727,16 @@ def _normalize_index(index: Any) -> Any:
 
 
 def _normalize_index_part(part: Any) -> Any:
+    """One part of an index, with arrays copied: the node keeps the index its op used, even if the
+    caller changes their array afterwards."""
     if isinstance(part, Value):
-        part = part.data
-    if isinstance(part, list):
-        part = np.asarray(part)
-    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
-        if not np.all(part == np.round(part)):
-            raise IndexError("getitem: index arrays must hold integers")
-        part = part.astype(np.intp)
+        raise TypeError("getitem: index with integers, slices, lists or NumPy arrays (integer or "
+                        "boolean), not a Value: a Value holds floats, so a boolean mask in it "
+                        "would be read as the positions 0 and 1")
+    if isinstance(part, (list, np.ndarray)):
+        part = np.array(part)
+        if part.dtype.kind == "f":
+            if not np.all(part == np.round(part)):
+                raise IndexError("getitem: index arrays must hold integers")
+            part = part.astype(np.intp)
     return part

@@ -175,7 +175,9 @@ class Module:
             if type(p.data) is float:
                 p.data = float(arr)
             elif isinstance(p.data, np.ndarray) and p.data.flags.writeable:
-                np.copyto(p.data, arr)
+                data = p.data
+                np.copyto(data, arr)
+                p.data = data                 # stored back: a new version (see Value.data)
             else:
                 p.data = np.array(arr, copy=True)
 
