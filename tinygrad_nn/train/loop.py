@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from ..errors import TrainingDivergedError, TrainingWarning
+from ..functional import as_value
 from ..optim import grad_data
 from ..validation import positive_int
 from ..value import Value, no_grad
@@ -152,10 +153,17 @@ def _defer_sigint() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _as_input(x: Any) -> Value:
-    """Wrap a batch of inputs as a constant Value (no gradient is needed for the data)."""
-    return x if isinstance(x, Value) else Value(np.asarray(x, dtype=np.float64),
-                                                requires_grad=False)
+def _model_dtype(model: Any) -> np.dtype[Any] | None:
+    """The one dtype of the model's parameters (float32 for a float32 network), else None."""
+    parameters = getattr(model, "parameters", None)
+    dtypes = {p.dtype for p in parameters()} if callable(parameters) else set()
+    return dtypes.pop() if len(dtypes) == 1 else None
+
+
+def _samples(X: Any, fn: str, dtype: np.dtype[Any] | None) -> np.ndarray:
+    """The inputs as an array of real numbers in the model's dtype, as ``model(X)`` would take
+    them; ragged lists, strings and complex numbers are refused, naming ``fn``."""
+    return np.asarray(as_value(X, fn, dtype).data)
 
 
 def _loss_value(loss: Any, fn: str) -> float:
@@ -244,6 +252,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     params: list[Value] = list(getattr(optimizer, "params", None) or (
         model.parameters() if callable(getattr(model, "parameters", None)) else []))
     kind = _target_kind(getattr(loader, "Y", None))
+    dtype = _model_dtype(model)
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
     except TypeError:
@@ -269,7 +278,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 if batch == 1 and kind is None and not hasattr(loader, "Y"):
                     kind = _target_kind(yb)
                 with np.errstate(all="ignore"):
-                    out = model(_as_input(xb))                  # feed-forward
+                    out = model(as_value(xb, "fit", dtype))     # feed-forward
                     loss = loss_fn(out, yb)                     # calculate error E
                     if not isinstance(loss, Value):
                         raise TypeError(f"fit: loss_fn must return a Value (the error E), got "
@@ -377,10 +386,15 @@ def _learning_rate(optimizer: Any) -> Any:
     return getattr(optimizer, "lr", None)
 
 
-def _check_xy(X: Any, Y: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets as arrays with the same number of samples."""
-    Xa = np.asarray(X, dtype=np.float64)
-    Ya = np.asarray(Y)
+def _check_xy(X: Any, Y: Any, fn: str, dtype: np.dtype[Any] | None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (in the model's dtype) and targets as arrays with the same number of samples."""
+    Xa = _samples(X, fn, dtype)
+    try:
+        Ya = np.asarray(Y)
+    except ValueError:
+        raise ValueError(f"{fn}: Y must be a rectangular array of targets, got a ragged "
+                         f"{type(Y).__name__}") from None
     if Xa.ndim == 0 or Xa.shape[0] == 0:
         raise ValueError(f"{fn}: X must hold at least one sample, got shape {Xa.shape}")
     if Ya.ndim == 0 or Ya.shape[0] != Xa.shape[0]:
@@ -395,7 +409,8 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
 
     Runs under ``no_grad``; accuracy is None unless ``Y`` holds integer labels or one-hot rows.
     """
-    Xa, Ya = _check_xy(X, Y, "evaluate")
+    dtype = _model_dtype(model)
+    Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
     bs = positive_int(batch_size, "batch_size", "evaluate")
     kind = _target_kind(Ya)
     total = 0.0
@@ -405,7 +420,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     with no_grad(), np.errstate(all="ignore"):
         for i in range(0, n, bs):
             xb, yb = Xa[i:i + bs], Ya[i:i + bs]
-            out = model(_as_input(xb))
+            out = model(as_value(xb, "evaluate", dtype))
             total += _loss_value(loss_fn(out, yb), "evaluate") * len(xb)
             hits = _correct(out.data, _labels(yb, kind))
             if hits is not None:
@@ -418,8 +433,10 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``).
 
     ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
+    It runs in the model's dtype, as ``model(X)`` does (float32 for a float32 network).
     """
-    Xa = np.asarray(X, dtype=np.float64)
+    dtype = _model_dtype(model)
+    Xa = _samples(X, "predict", dtype)
     bs = positive_int(batch_size, "batch_size", "predict")
     if Xa.ndim == 0:
         raise ValueError("predict: X must be a sample (features,) or a batch (N, features), "
@@ -432,6 +449,7 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     parts = []
     with no_grad():
         for i in range(0, Xa.shape[0], bs):
-            parts.append(np.array(model(_as_input(Xa[i:i + bs])).data, copy=True))
+            parts.append(np.array(model(as_value(Xa[i:i + bs], "predict", dtype)).data,
+                                  copy=True))
     out = np.concatenate(parts, axis=0)
     return out[0] if single else out
