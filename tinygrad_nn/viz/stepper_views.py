@@ -1,0 +1,186 @@
+"""The stepper's views of a graph: which nodes each picture draws, laid out by Graphviz.
+
+A graph is split by its scopes (module calls, ``scope()`` blocks: f, φ, g, E).  The first view
+draws the whole graph when it has at most ``VIEW_NODES`` Values, each scope a cluster the page
+can collapse; a bigger graph is drawn collapsed, one box per top-level scope, and each box opens
+a view of its own (drawn the same way, recursively), which also shows the Values from outside
+that feed it.  Every view is laid out once, here, with ``dot``; the page only draws it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..value import Scope, Value
+from .computation_graph import scope_fill
+from .dot import label, new_digraph
+from .pages.layout import layout
+
+__all__ = ["MAX_VIEW_NODES", "VIEW_NODES", "View", "build_views"]
+
+VIEW_NODES = 400
+"""A scope with at most this many Values (all its sub-scopes included) is drawn in full."""
+MAX_VIEW_NODES = 2000
+"""A view with more nodes than this is not laid out (Graphviz would take minutes)."""
+
+
+@dataclass
+class View:
+    """One picture: its id (``"main"`` or a scope's id), the scope it opens (None: the graph),
+    the Value ids drawn in full, the scopes drawn as clusters and as collapsed boxes, the
+    outside Values drawn as stubs, and Graphviz's layout (None when too big to lay out)."""
+
+    id: str
+    scope: str | None
+    title: str
+    nodes: list[str] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)
+    boxes: list[str] = field(default_factory=list)
+    stubs: list[str] = field(default_factory=list)
+    layout: dict[str, Any] | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The view as the page reads it."""
+        return {"id": self.id, "scope": self.scope, "title": self.title, "nodes": self.nodes,
+                "clusters": self.clusters, "boxes": self.boxes, "stubs": self.stubs,
+                "layout": self.layout}
+
+
+class ScopeTree:
+    """The scopes of a graph as a tree, numbered ``s0, s1...`` in order of first appearance."""
+
+    def __init__(self, nodes: list[Value]) -> None:
+        self.ids: dict[Scope, str] = {}
+        self.children: dict[Scope | None, list[Scope]] = {None: []}
+        self.members: dict[Scope | None, list[Value]] = {None: []}
+        for v in nodes:
+            self._add(v.scope)
+            self.members[v.scope].append(v)
+        self.sizes: dict[Scope | None, int] = {}
+        for s in reversed([None, *self.ids]):
+            self.sizes[s] = len(self.members[s]) + sum(self.sizes[c] for c in self.children[s])
+
+    def _add(self, s: Scope | None) -> None:
+        chain: list[Scope] = []
+        while s is not None and s not in self.ids:
+            chain.append(s)
+            s = s.parent
+        for item in reversed(chain):
+            self.ids[item] = f"s{len(self.ids)}"
+            self.children[item] = []
+            self.members[item] = []
+            self.children[item.parent].append(item)
+
+    def subtree(self, s: Scope | None) -> list[Value]:
+        """Every Value in ``s`` and its sub-scopes."""
+        out = list(self.members[s])
+        for c in self.children[s]:
+            out.extend(self.subtree(c))
+        return out
+
+
+def build_views(nodes: list[Value], ids: dict[Value, str], tree: ScopeTree,
+                node_lines: Callable[[Value], list[str]], edge_labels: dict[tuple[str, str], str],
+                rankdir: str = "LR") -> list[View]:
+    """Every view of the graph, the first one (``"main"``) for the whole graph, each laid out."""
+    views: list[View] = []
+    _make_view(None, nodes, ids, tree, node_lines, edge_labels, rankdir, views)
+    return views
+
+
+def _make_view(s: Scope | None, nodes: list[Value], ids: dict[Value, str], tree: ScopeTree,
+               node_lines: Callable[[Value], list[str]],
+               edge_labels: dict[tuple[str, str], str], rankdir: str, views: list[View]) -> None:
+    sid = None if s is None else tree.ids[s]
+    title = "the whole graph" if s is None else "/".join(s.path())
+    view = View(id="main" if s is None else sid or "main", scope=sid, title=title)
+    views.append(view)
+    full = tree.sizes[s] <= VIEW_NODES
+    inside = set(tree.subtree(s))
+    owner: dict[Value, str] = {}            # a Value drawn inside a box: the box's id
+    graph = new_digraph(f"view_{view.id}", rankdir)
+    graph.attr(nodesep="0.25", ranksep="0.35")
+
+    def draw_value(v: Value, target: Any, stub: bool = False) -> None:
+        lines = node_lines(v)
+        attrs = {"label": label(*lines), "shape": "box", "margin": "0.12,0.05"}
+        if stub:
+            attrs["style"] = "dashed"
+        target.node(ids[v], **attrs)
+
+    def draw_scope(scope: Scope, target: Any) -> None:
+        cid = tree.ids[scope]
+        if full:
+            view.clusters.append(cid)
+            with target.subgraph(name=f"cluster_{cid}") as sub:
+                sub.attr(label=label(scope.label), style="rounded,filled",
+                         fillcolor=scope_fill(scope))
+                for v in tree.members[scope]:
+                    view.nodes.append(ids[v])
+                    draw_value(v, sub)
+                for child in tree.children[scope]:
+                    draw_scope(child, sub)
+            return
+        view.boxes.append(cid)
+        members = tree.subtree(scope)
+        for v in members:
+            owner[v] = cid
+        n_ops = sum(1 for v in members if v.op is not None)
+        target.node(cid, label=label(scope.label, f"{len(members)} Values, {n_ops} ops",
+                                     "done 0000/0000"),
+                    shape="box3d", style="filled", fillcolor=scope_fill(scope),
+                    margin="0.15,0.08")
+
+    own = tree.members[s]
+    drawn_count = len(own) + (sum(tree.sizes[c] for c in tree.children[s]) if full
+                              else len(tree.children[s]))
+    for v in own:
+        view.nodes.append(ids[v])
+        draw_value(v, graph)
+    for child in tree.children[s]:
+        draw_scope(child, graph)
+    if s is not None:                        # the Values from outside that feed this scope
+        stubs: list[Value] = []
+        seen: set[Value] = set()
+        for v in nodes:
+            if v in inside:
+                for p in v.parents:
+                    if p not in inside and p not in seen:
+                        seen.add(p)
+                        stubs.append(p)
+        for p in stubs:
+            view.stubs.append(ids[p])
+            draw_value(p, graph, stub=True)
+        drawn_count += len(stubs)
+
+    edges: dict[tuple[str, str], int] = {}
+    for v in nodes:
+        if v not in inside:
+            continue
+        head = owner.get(v, ids[v])
+        for p in v.parents:
+            if p not in inside and s is None:
+                continue
+            tail = owner.get(p, ids[p])
+            if tail == head:                 # inside one collapsed box
+                continue
+            edges[(tail, head)] = edges.get((tail, head), 0) + 1
+    for (tail, head), count in edges.items():
+        text = edge_labels.get((tail, head), "") if count == 1 else f"×{count}"
+        graph.edge(tail, head, **({"label": label(text)} if text else {}))
+    if drawn_count <= MAX_VIEW_NODES:
+        view.layout = layout(graph, "stepper")
+    if not full:
+        for child in tree.children[s]:
+            _make_view(child, nodes, ids, tree, node_lines, edge_labels, rankdir, views)
+
+
+def value_summary(x: Any) -> tuple[float, float]:
+    """The smallest and largest entry of an array (NaN-aware), for summaries."""
+    arr = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return float(np.nanmin(arr)), float(np.nanmax(arr))
