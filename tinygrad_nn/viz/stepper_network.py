@@ -72,6 +72,7 @@ def network_view(nodes: list[Value], ids: dict[Value, str]) -> dict[str, Any] | 
     inputs = {"net": None, "out": ids[first_input], "size": int(first_input.shape[-1]),
               "batch": int(first_input.size // first_input.shape[-1]), "activation": None}
     drawing = draw_network(model, max_neurons=12)
+    drawing.attr(nodesep="0.55")                 # room for δ under each neuron
     return {"scope": scope.label, "layers": [inputs, *neuron_layers],
             "max_neurons": 12, "layout": layout(drawing, "stepper")}
 

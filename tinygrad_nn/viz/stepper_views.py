@@ -51,29 +51,32 @@ class View:
 
 
 class ScopeTree:
-    """The scopes of a graph as a tree, numbered ``s0, s1...`` in order of first appearance."""
+    """The scopes of a graph as a tree, numbered ``s0, s1...`` in the order the data flows
+    through them (by their first op in the topological order; leaves made in a scope come
+    first in that order but are not where its computation starts)."""
 
     def __init__(self, nodes: list[Value]) -> None:
-        self.ids: dict[Scope, str] = {}
+        first: dict[Scope, tuple[int, int]] = {}
+        for i, v in enumerate(nodes):
+            s = v.scope
+            key = (0 if v.op is not None else 1, i)
+            while s is not None:
+                if s not in first or key < first[s]:
+                    first[s] = key
+                s = s.parent
+        ordered = sorted(first, key=lambda s: (first[s], len(s.path())))   # outer scopes first
+        self.ids: dict[Scope, str] = {s: f"s{k}" for k, s in enumerate(ordered)}
         self.children: dict[Scope | None, list[Scope]] = {None: []}
         self.members: dict[Scope | None, list[Value]] = {None: []}
+        for s in ordered:
+            self.children[s] = []
+            self.members[s] = []
+            self.children[s.parent].append(s)
         for v in nodes:
-            self._add(v.scope)
             self.members[v.scope].append(v)
         self.sizes: dict[Scope | None, int] = {}
-        for s in reversed([None, *self.ids]):
+        for s in reversed([None, *ordered]):
             self.sizes[s] = len(self.members[s]) + sum(self.sizes[c] for c in self.children[s])
-
-    def _add(self, s: Scope | None) -> None:
-        chain: list[Scope] = []
-        while s is not None and s not in self.ids:
-            chain.append(s)
-            s = s.parent
-        for item in reversed(chain):
-            self.ids[item] = f"s{len(self.ids)}"
-            self.children[item] = []
-            self.members[item] = []
-            self.children[item.parent].append(item)
 
     def subtree(self, s: Scope | None) -> list[Value]:
         """Every Value in ``s`` and its sub-scopes."""

@@ -23,7 +23,7 @@ __all__ = ["layout"]
 def layout(digraph: graphviz.Digraph, fn: str = "layout") -> dict[str, Any]:
     """Lay ``digraph`` out with Graphviz's ``dot``: ``{"width", "height", "nodes": {name: [x, y,
     w, h, lines]}, "edges": [[tail, head, path, label_x, label_y, label, color]], "clusters": {name:
-    [x0, y0, x1, y1, label_x, label_y, label]}}`` in points, y downwards; a label is the list of
+    [x0, y0, x1, y1, label_x, label_y, label, fill]}}`` in points, y downwards; a label is the list of
     its lines, the colour the edge's ``color`` attribute (or None). Raises ``GraphvizNotFoundError`` without ``dot``.
     """
     if shutil.which("dot") is None:
@@ -49,7 +49,8 @@ def layout(digraph: graphviz.Digraph, fn: str = "layout") -> dict[str, Any]:
                 lx, ly = point(obj["lp"]) if "lp" in obj else (round(a - x0, 1), 0.0)
                 clusters[obj["name"]] = [round(a - x0, 1), round(height - (d - y0), 1),
                                          round(c - x0, 1), round(height - (b - y0), 1), lx, ly,
-                                         _lines(obj.get("label", ""), obj["name"])]
+                                         _lines(obj.get("label", ""), obj["name"]),
+                                         obj.get("fillcolor")]
             continue
         names[obj["_gvid"]] = obj["name"]
         x, y = point(obj["pos"])
@@ -58,6 +59,8 @@ def layout(digraph: graphviz.Digraph, fn: str = "layout") -> dict[str, Any]:
                               _lines(obj.get("label", "\\N"), obj["name"])]
     edges: list[list[Any]] = []
     for edge in raw.get("edges", []):
+        if edge.get("style") == "invis":
+            continue
         path = _spline_path(edge["pos"], point)
         lx, ly = point(edge["lp"]) if "lp" in edge else (None, None)
         edges.append([names[edge["tail"]], names[edge["head"]], path, lx, ly,

@@ -94,7 +94,8 @@
     Object.keys(layout.clusters).forEach(function (name) {
       const c = layout.clusters[name];
       const g = el("g", { class: "tn-cluster", "data-name": name }, layers.clusters);
-      el("rect", { x: c[0], y: c[1], width: c[2] - c[0], height: c[3] - c[1], rx: 6 }, g);
+      el("rect", { x: c[0], y: c[1], width: c[2] - c[0], height: c[3] - c[1], rx: 6,
+        fill: c[7] || "#f5f5f5" }, g);
       if (hooks.cluster) hooks.cluster(g, name, c);
       else lines(g, c[4], c[5], c[6] || [], 13);
       out.clusters[name] = g;
@@ -102,7 +103,7 @@
     layout.edges.forEach(function (e) {
       const g = el("g", { class: "tn-edge", "data-tail": e[0], "data-head": e[1] }, layers.edges);
       const path = el("path", { d: e[2], "marker-end": "url(#tn-arrow)" }, g);
-      if (e[6]) path.setAttribute("stroke", e[6]);
+      if (e[6]) path.style.stroke = e[6];
       if (e[3] !== null && e[5] && e[5].length) lines(g, e[3], e[4], e[5], 9, "tn-edge-label");
       out.edges.push(g);
     });

@@ -340,7 +340,9 @@
   function where(id) {
     const n = nodes[id];
     const op = n.op ? "op " + n.op : n.kind === "param" ? "a leaf" : "a constant";
-    const c = n.cluster ? ", in " + clusters[n.cluster].label : "";
+    const path = [];
+    for (let c = n.cluster; c; c = clusters[c].parent) path.unshift(clusters[c].label);
+    const c = path.length ? ", in " + path.join(" / ") : "";
     return op + c + " · id " + id;
   }
 
@@ -523,7 +525,7 @@
       g.classList.add("tn-neuron");
       P.el("circle", { cx: b[0], cy: b[1], r: b[2] / 2 }, g);
       P.lines(g, b[0], b[1], b[4], 10);
-      const t = P.el("text", { x: b[0], y: b[1] + b[3] / 2 + 11, "font-size": 9,
+      const t = P.el("text", { x: b[0], y: b[1] + b[3] / 2 + 12, "font-size": 11,
         "text-anchor": "middle", class: "tn-delta" }, g);
       g.deltaText = t;
       g.layer = l; g.neuron = j;
