@@ -13,6 +13,7 @@ import importlib.util
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -60,6 +61,38 @@ torch = _package_fixture("torch", "torch")
 onnx = _package_fixture("onnx", "onnx")
 ort = _package_fixture("ort", "onnxruntime")
 safetensors = _package_fixture("safetensors", "safetensors")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (``tinygrad_nn.viz.pages.browser``), one for
+    the whole session; the test is skipped, with the reason, where either is missing (never in
+    CI, which installs both)."""
+    from tinygrad_nn.viz.pages.browser import chromium_path, launch
+    missing = []
+    if chromium_path() is None:
+        missing.append("Chromium (apt-get install chromium)")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("Playwright's Python package (pip install -e '.[dev]')")
+    if missing:
+        reason = f"needs {' and '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI installs the browser, but this test {reason}")
+        pytest.skip(reason)
+    with launch() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="session")
+def big_stepper() -> tuple[Any, Any]:
+    """The stepper of a 5,169-Value scalar MLP (stepper_graphs.scalar_mlp), built once: laying
+    out its 79 views takes seconds."""
+    import numpy as np
+    from stepper_graphs import BIG_SIZES, scalar_mlp
+
+    import tinygrad_nn as tn
+    E = scalar_mlp(BIG_SIZES, np.random.default_rng(0))
+    return E, tn.viz.stepper(E)
 
 
 _DOCTEST_IMPORT = re.compile(r"^\s*>>> (?:import|from) (\w+)", re.M)

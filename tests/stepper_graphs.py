@@ -17,25 +17,33 @@ from tinygrad_nn.graph import toposort
 from tinygrad_nn.value import chain_rule_step, rule_args
 
 
-def replay(root: Value) -> list[tuple[Value | None, dict[Value, Any]]]:
-    """For k = 0..count: (the node processed at step k, {node: gradient so far})."""
+def replay_changes(root: Value) -> list[tuple[Value, dict[Value, Any]]]:
+    """For steps k = 1..count: the node processed at step k and the gradients that step set (the
+    node's own, now final, and each parent's new sum)."""
     seed = 1.0 if type(root.data) is float else np.ones_like(root.data)
     pending: dict[Value, Any] = {root: seed}
-    shown: dict[Value, Any] = {}
-    states: list[tuple[Value | None, dict[Value, Any]]] = [(None, {})]
+    out: list[tuple[Value, dict[Value, Any]]] = []
     for node in reversed(toposort(root)):
         if node not in pending:
             continue
         g = pending.pop(node)
-        shown[node] = g
+        changes = {node: g}
         if node.op is not None:
             args = rule_args(node, g)
             for i, parent in enumerate(node.parents):
                 if parent.requires_grad:
                     c = chain_rule_step(node, i, args)
                     pending[parent] = c if parent not in pending else pending[parent] + c
-                    shown[parent] = pending[parent]
-        states.append((node, dict(shown)))
+                    changes[parent] = pending[parent]
+        out.append((node, changes))
+    return out
+
+
+def replay(root: Value) -> list[tuple[Value | None, dict[Value, Any]]]:
+    """For k = 0..count: (the node processed at step k, {node: gradient so far})."""
+    states: list[tuple[Value | None, dict[Value, Any]]] = [(None, {})]
+    for node, changes in replay_changes(root):
+        states.append((node, {**states[-1][1], **changes}))
     return states
 
 
@@ -86,4 +94,5 @@ def engine_grads(root: Value) -> dict[Value, Any]:
     return {v: v.grad for v in toposort(root) if v.grad is not None}
 
 
-__all__ = ["BIG_SIZES", "broadcast_program", "engine_grads", "replay", "scalar_mlp", "tn"]
+__all__ = ["BIG_SIZES", "broadcast_program", "engine_grads", "replay", "replay_changes",
+           "scalar_mlp", "tn"]

@@ -9,11 +9,12 @@ import html
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import graphviz
 import numpy as np
 import pytest
-from stepper_graphs import BIG_SIZES, broadcast_program, engine_grads, replay, scalar_mlp
+from stepper_graphs import broadcast_program, engine_grads, replay
 
 import tinygrad_nn as tn
 from tinygrad_nn import Value, scope
@@ -169,10 +170,9 @@ def test_repr_html_is_the_page_in_an_iframe() -> None:
     assert inner == s.html()
 
 
-def test_a_big_graph_opens_collapsed_by_layer() -> None:
-    E = scalar_mlp(BIG_SIZES, np.random.default_rng(0))
+def test_a_big_graph_opens_collapsed_by_layer(big_stepper: Any) -> None:
+    E, s = big_stepper
     assert len(toposort(E)) > 5000
-    s = tn.viz.stepper(E)
     views = {v["id"]: v for v in s.data["views"]}
     labels = {c["id"]: c["label"] for c in s.data["clusters"]}
     main = views["main"]

@@ -9,7 +9,9 @@ that feed it.  Every view is laid out once, here, with ``dot``; the page only dr
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,13 +93,19 @@ def build_views(nodes: list[Value], ids: dict[Value, str], tree: ScopeTree,
                 rankdir: str = "LR") -> list[View]:
     """Every view of the graph, the first one (``"main"``) for the whole graph, each laid out."""
     views: list[View] = []
-    _make_view(None, nodes, ids, tree, node_lines, edge_labels, rankdir, views)
+    drawings: list[tuple[View, Any]] = []
+    _make_view(None, nodes, ids, tree, node_lines, edge_labels, rankdir, views, drawings)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:   # one dot per view
+        layouts = list(pool.map(lambda item: layout(item[1], "stepper"), drawings))
+    for (view, _), laid_out in zip(drawings, layouts):
+        view.layout = laid_out
     return views
 
 
 def _make_view(s: Scope | None, nodes: list[Value], ids: dict[Value, str], tree: ScopeTree,
                node_lines: Callable[[Value], list[str]],
-               edge_labels: dict[tuple[str, str], str], rankdir: str, views: list[View]) -> None:
+               edge_labels: dict[tuple[str, str], str], rankdir: str, views: list[View],
+               drawings: list[tuple[View, Any]]) -> None:
     sid = None if s is None else tree.ids[s]
     title = "the whole graph" if s is None else "/".join(s.path())
     view = View(id="main" if s is None else sid or "main", scope=sid, title=title)
@@ -176,10 +184,11 @@ def _make_view(s: Scope | None, nodes: list[Value], ids: dict[Value, str], tree:
         text = edge_labels.get((tail, head), "") if count == 1 else f"×{count}"
         graph.edge(tail, head, **({"label": label(text)} if text else {}))
     if drawn_count <= MAX_VIEW_NODES:
-        view.layout = layout(graph, "stepper")
+        drawings.append((view, graph))
     if not full:
         for child in tree.children[s]:
-            _make_view(child, nodes, ids, tree, node_lines, edge_labels, rankdir, views)
+            _make_view(child, nodes, ids, tree, node_lines, edge_labels, rankdir, views,
+                       drawings)
 
 
 def value_summary(x: Any) -> tuple[float, float]:

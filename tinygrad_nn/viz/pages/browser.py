@@ -61,7 +61,7 @@ class Chromium:
         page.on("request", lambda req: session.requests.append(req.url)
                 if req.url != url else None)
         page.goto(url)
-        page.wait_for_function("window.tn !== undefined")
+        page.wait_for_function("() => window.tn !== undefined")
         return session
 
 

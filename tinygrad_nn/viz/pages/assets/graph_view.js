@@ -135,13 +135,19 @@
     });
     button("1:1", "actual size", function () { setScale(1); });
     setScale(1);
-    /** Scroll so that the point (x, y) of the layout is in view. */
+    /** Scroll so that the point (x, y) of the layout is in view, at the next frame (reading the
+        scroll position forces a layout; once a frame is enough, however many steps ran). */
+    let target = null;
     out.reveal = function (x, y) {
-      const px = (x + pad) * out.scale, py = (y + pad) * out.scale + bar.offsetHeight;
-      const left = container.scrollLeft, top = container.scrollTop;
-      const w = container.clientWidth, h = container.clientHeight;
-      if (px < left + 40 || px > left + w - 40) container.scrollLeft = px - w / 2;
-      if (py < top + 40 || py > top + h - 40) container.scrollTop = py - h / 2;
+      if (target === null) requestAnimationFrame(function () {
+        const px = (target[0] + pad) * out.scale, py = (target[1] + pad) * out.scale + bar.offsetHeight;
+        target = null;
+        const left = container.scrollLeft, top = container.scrollTop;
+        const w = container.clientWidth, h = container.clientHeight;
+        if (px < left + 40 || px > left + w - 40) container.scrollLeft = px - w / 2;
+        if (py < top + 40 || py > top + h - 40) container.scrollTop = py - h / 2;
+      });
+      target = [x, y];
     };
     return out;
   }

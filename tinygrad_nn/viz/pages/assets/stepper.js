@@ -34,6 +34,18 @@
       c = clusters[c].parent;
     }
   });
+  const finals = {};           // cluster id -> the sorted steps at which its members are final
+  Object.keys(members).forEach(function (c) {
+    finals[c] = members[c].filter(function (id) { return finalAt[id] !== undefined; })
+      .map(function (id) { return finalAt[id]; }).sort(function (a, b) { return a - b; });
+  });
+  /** How many members of cluster `c` have a final gradient after k steps, and of how many. */
+  function progress(c) {
+    const list = finals[c] || [];
+    let lo = 0, hi = list.length;
+    while (lo < hi) { const mid = (lo + hi) >> 1; if (list[mid] <= k) lo = mid + 1; else hi = mid; }
+    return [lo, list.length];
+  }
   const homeView = {};         // node id -> the view that draws it in full
   D.views.forEach(function (v) { v.nodes.forEach(function (id) { homeView[id] = v.id; }); });
 
@@ -288,11 +300,7 @@
     Object.keys(drawn.nodes).forEach(function (name) {
       const g = drawn.nodes[name];
       if (clusters[name]) {
-        const inside = members[name] || [];
-        let total = 0, done = 0;
-        inside.forEach(function (id) {
-          if (finalAt[id] !== undefined) { total += 1; if (finalAt[id] <= k) done += 1; }
-        });
+        const [done, total] = progress(name);
         g.classList.toggle("has-current", curShown === name);
         g.classList.toggle("all-final", total > 0 && done === total);
         if (drawn.progress[name]) drawn.progress[name].textContent = "final " + done + "/" + total;
@@ -316,12 +324,8 @@
         !!nodes[tail] && nodes[tail].kind !== "const");
     });
     Object.keys(drawn.covers).forEach(function (id) {
-      const inside = members[id] || [];
-      let total = 0, done = 0;
-      inside.forEach(function (m) {
-        if (finalAt[m] !== undefined) { total += 1; if (finalAt[m] <= k) done += 1; }
-      });
-      drawn.covers[id].classList.toggle("has-current", !!cur && inside.indexOf(cur) >= 0);
+      const [done, total] = progress(id);
+      drawn.covers[id].classList.toggle("has-current", !!cur && coverOf(cur) === id);
       drawn.covers[id].classList.toggle("all-final", total > 0 && done === total);
       drawn.covers[id].progressSpan.textContent = "final " + done + "/" + total;
     });
@@ -450,10 +454,14 @@
     box.appendChild(extra);
   }
 
+  let tableRows = null;         // input id -> its row in the table of inputs
+  let tableK = 0;              // the step the table shows
+
   function renderTable() {
     const box = $("tn-table");
-    if (!D.inputs.length) { box.textContent = ""; return; }
-    if (!box.firstChild) {
+    if (!D.inputs.length) return;
+    if (!tableRows) {
+      tableRows = {};
       box.appendChild(html("h3", "gradients of the inputs (" + D.inputs.length + ")"));
       const table = html("table", undefined, "tn-table");
       const head = html("tr");
@@ -467,26 +475,28 @@
         first.style.cursor = "pointer";
         first.addEventListener("click", function () { reveal(id); select(id); });
         row.appendChild(first);
-        row.appendChild(html("td", "", "tn-num"));
-        if (D.numeric) { row.appendChild(html("td", "", "tn-num")); row.appendChild(html("td", "", "tn-num")); }
+        row.appendChild(html("td", "—", "tn-num"));
+        if (D.numeric) { row.appendChild(html("td", "—", "tn-num")); row.appendChild(html("td", "", "tn-num")); }
         table.appendChild(row);
+        tableRows[id] = row;
       });
       box.appendChild(table);
     }
-    const rows = box.querySelectorAll("tr[data-id]");
-    rows.forEach(function (row) {
-      const id = row.getAttribute("data-id");
+    // only the rows whose gradient became final (or stopped being final) since the last render
+    const lo = Math.min(tableK, k), hi = Math.max(tableK, k);
+    for (let i = lo; i < hi; i++) {
+      const id = steps[i].node;
+      const row = tableRows[id];
+      if (!row) continue;
       const cells = row.children;
       const done = isFinal(id);
-      const text = done ? value(grads.get(id), GRAPH_DIGITS + 2) : "—";
-      if (cells[1].textContent !== text) cells[1].textContent = text;
+      cells[1].textContent = done ? value(grads.get(id), GRAPH_DIGITS + 2) : "—";
       if (D.numeric) {
-        const num = done ? value(D.numeric[id], GRAPH_DIGITS + 2) : "—";
-        if (cells[2].textContent !== num) cells[2].textContent = num;
-        const diff = done ? P.fmt(maxDiff(grads.get(id), D.numeric[id]), 2) : "";
-        if (cells[3].textContent !== diff) cells[3].textContent = diff;
+        cells[2].textContent = done ? value(D.numeric[id], GRAPH_DIGITS + 2) : "—";
+        cells[3].textContent = done ? P.fmt(maxDiff(grads.get(id), D.numeric[id]), 2) : "";
       }
-    });
+    }
+    tableK = k;
   }
 
   function maxDiff(a, b) {
@@ -640,7 +650,8 @@
   $("tn-tab-network").addEventListener("click", function () { showTab("network"); });
   document.addEventListener("keydown", function (ev) {
     const t = ev.target;
-    if (t && (t.tagName === "INPUT" || t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
+    if (t && (t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
+    if (t && t.tagName === "INPUT" && (t.type !== "range" || ev.key !== " ")) return;
     if (ev.key === "ArrowRight") { play(false); step(); ev.preventDefault(); }
     else if (ev.key === "ArrowLeft") { play(false); back(); ev.preventDefault(); }
     else if (ev.key === " ") { play(!timer); ev.preventDefault(); }
