@@ -85,7 +85,8 @@
     container.appendChild(svg);
     const defs = el("defs", {}, svg);
     const marker = el("marker", { id: "tn-arrow", viewBox: "0 0 10 10", refX: "9", refY: "5",
-      markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
+      markerWidth: "7", markerHeight: "7", markerUnits: "userSpaceOnUse",
+      orient: "auto-start-reverse" }, defs);
     el("path", { d: "M0,0 L10,5 L0,10 z", fill: "context-stroke" }, marker);
     const layers = { clusters: el("g", { class: "tn-clusters" }, svg),
       edges: el("g", { class: "tn-edges" }, svg), nodes: el("g", { class: "tn-nodes" }, svg),
