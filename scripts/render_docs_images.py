@@ -55,15 +55,15 @@ def stepper_screenshot(path: Path, node: str = "out x₁²") -> Path:
     E = worked_example_scalar(backward=False)
     page = stepper(E, numeric=True)
     k = next(i for i, s in enumerate(page.steps, 1) if s.node.name == node)
-    with tempfile.TemporaryDirectory() as tmp:
-        with open_page(page.save(Path(tmp) / "stepper.html"), width=1360, height=760) as session:
-            session.page.evaluate(f"tn.goto({k})")
-            session.page.wait_for_timeout(100)           # the scroll to the current node
-            session.page.screenshot(path=str(path))
-            if session.console_errors or session.page_errors or session.requests:
-                raise RuntimeError(f"stepper_screenshot: the page reported "
-                                   f"{session.console_errors + session.page_errors} and "
-                                   f"requested {session.requests}")
+    with tempfile.TemporaryDirectory() as tmp, \
+            open_page(page.save(Path(tmp) / "stepper.html"), width=1360, height=760) as session:
+        session.page.evaluate(f"tn.goto({k})")
+        session.page.wait_for_timeout(100)               # the scroll to the current node
+        session.page.screenshot(path=str(path))
+        if session.console_errors or session.page_errors or session.requests:
+            raise RuntimeError(f"stepper_screenshot: the page reported "
+                               f"{session.console_errors + session.page_errors} and "
+                               f"requested {session.requests}")
     return path
 
 

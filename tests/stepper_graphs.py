@@ -7,6 +7,7 @@ node processed at step k and every gradient accumulated so far, from ``graph.top
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -68,7 +69,7 @@ def scalar_mlp(sizes: list[int], rng: np.random.Generator) -> Value:
     per neuron, E = Σ out²."""
     xs = [Value(float(v), requires_grad=False, name=f"x{i + 1}")
           for i, v in enumerate(rng.normal(size=sizes[0]))]
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
         outs = []
         with scope(f"layer {l}"):
             for j in range(n_out):

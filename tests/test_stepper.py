@@ -134,7 +134,7 @@ def test_the_worked_example_page_is_small_and_requests_nothing(tmp_path: Path) -
 
 def test_a_failed_save_leaves_nothing(tmp_path: Path) -> None:
     s = tn.viz.stepper(worked_example_tensor(backward=False))
-    with pytest.raises(FileNotFoundError, match="Stepper.save"):
+    with pytest.raises(FileNotFoundError, match=r"Stepper\.save"):
         s.save(tmp_path / "missing" / "page.html")
     assert list(tmp_path.iterdir()) == []
 
@@ -204,7 +204,7 @@ def test_collapse_module_and_the_network_view() -> None:
 @pytest.mark.parametrize(("kwargs", "error", "match"), [
     ({"collapse": "layer"}, ValueError, "collapse must be None or 'module'"),
     ({"numeric": 1}, TypeError, "numeric must be True or False"),
-    ({"inputs": "w"}, TypeError, "inputs must be a Value or a list"),
+    ({"inputs": "w"}, TypeError, r"inputs must be a Value or a list"),
     ({"inputs": [3.0]}, TypeError, r"inputs\[0\] must be a Value, got float"),
     ({"inputs": [Value(1.0)]}, ValueError, r"inputs\[0\] is not part of the graph"),
 ])
@@ -242,7 +242,7 @@ def test_layout_reads_graphvizs_json() -> None:
     (edge,) = out["edges"]                                  # the invisible one is left out
     assert edge[:2] == ["a", "b"] and edge[2].startswith("M") and edge[5:] == [["0.5"],
                                                                              "#1f77b4"]
-    x0, y0, x1, y1, lx, ly, label, fill = out["clusters"]["cluster_f"]
+    x0, y0, x1, y1, _, _, label, fill = out["clusters"]["cluster_f"]
     assert x0 < x < x1 and y0 < y < y1 and label == ["f: Linear[0]"] and fill == "#e8f0fe"
 
 

@@ -131,7 +131,7 @@ def numbers(text: str) -> list[float]:
 
 
 def test_next_and_the_right_arrow_advance_one_step_and_the_text_shows_state(worked: Any) -> None:
-    session, s, E = worked
+    session, _, _ = worked
     page = session.page
     page.click("#tn-next")
     assert page.evaluate("tn.state().step") == 1
@@ -191,7 +191,7 @@ def test_play_pause_first_last_and_jump(worked: Any) -> None:
 
 
 def test_a_cluster_collapses_and_opens(worked: Any) -> None:
-    session, s, E = worked
+    session, _, _ = worked
     page = session.page
     page.locator("#tn-graph .tn-cluster text", has_text="g").first.click()
     cover = page.locator("#tn-graph .tn-cover")

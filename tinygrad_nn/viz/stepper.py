@@ -20,7 +20,7 @@ from ..graph import toposort
 from ..value import Value
 from .computation_graph import local_derivative, local_derivative_label, op_label, scope_fill
 from .dot import number
-from .pages.shell import html_page, iframe, json_value, save_page
+from .pages.shell import asset, html_page, iframe, json_value, save_page
 from .stepper_network import network_view
 from .stepper_views import ScopeTree, build_views, value_summary
 from .steps import BackwardStep, backward_steps, numeric_gradients, seed_of
@@ -65,8 +65,9 @@ class Stepper:
 
     def html(self) -> str:
         """The whole page as one string of HTML (styles, scripts and data inlined)."""
-        return html_page(title=f"Backprop stepper: {self.data['title']}", body=_BODY,
-                         data=self.data, styles=["page.css", "stepper.css"],
+        return html_page(title=f"Backprop stepper: {self.data['title']}",
+                         body=asset("stepper_body.html"), data=self.data,
+                         styles=["page.css", "stepper.css"],
                          scripts=["graph_view.js", "stepper.js"])
 
     def save(self, path: str | Path) -> Path:
@@ -230,37 +231,3 @@ def _step_json(step: BackwardStep, ids: dict[Value, str]) -> dict[str, Any]:
         edges.append({"parent": ids[parent], "input": e.index, "local": local,
                       "contribution": json_value(e.contribution), "total": json_value(e.total)})
     return {"node": ids[node], "g": json_value(step.grad), "edges": edges}
-
-
-_BODY = """\
-<header class="tn-bar">
-  <h1>Backprop stepper</h1>
-  <button type="button" id="tn-first" title="before backward (Home)">« first</button>
-  <button type="button" id="tn-back" title="previous step (←)">◀ back</button>
-  <button type="button" id="tn-next" title="next step (→)">next ▶</button>
-  <button type="button" id="tn-last" title="done (End)">last »</button>
-  <button type="button" id="tn-play" title="play / pause (space)">▶ play</button>
-  <label>speed <input type="range" id="tn-speed" min="1" max="30" value="4"></label>
-  <span id="tn-counter" class="tn-num"></span>
-  <label>jump to <input id="tn-jump" list="tn-jump-list" size="18"
-    placeholder="node name or id"></label>
-  <datalist id="tn-jump-list"></datalist>
-  <button type="button" id="tn-collapse" title="collapse or open every scope">collapse all</button>
-</header>
-<div class="tn-main">
-  <section class="tn-left">
-    <nav class="tn-tabs" role="tablist">
-      <button type="button" role="tab" id="tn-tab-graph" aria-selected="true">Computation graph</button>
-      <button type="button" role="tab" id="tn-tab-network" aria-selected="false" hidden>Network G(V, A)</button>
-      <span id="tn-crumbs" class="tn-crumbs"></span>
-    </nav>
-    <div id="tn-graph" class="tn-graph"></div>
-    <div id="tn-network" class="tn-graph" hidden></div>
-    <div id="tn-legend" class="tn-legend"></div>
-  </section>
-  <aside class="tn-panel">
-    <section id="tn-step" aria-live="polite"></section>
-    <section id="tn-detail"></section>
-    <section id="tn-table"></section>
-  </aside>
-</div>"""

@@ -22,9 +22,10 @@ __all__ = ["layout"]
 
 def layout(digraph: graphviz.Digraph, fn: str = "layout") -> dict[str, Any]:
     """Lay ``digraph`` out with Graphviz's ``dot``: ``{"width", "height", "nodes": {name: [x, y,
-    w, h, lines]}, "edges": [[tail, head, path, label_x, label_y, label, color]], "clusters": {name:
-    [x0, y0, x1, y1, label_x, label_y, label, fill]}}`` in points, y downwards; a label is the list of
-    its lines, the colour the edge's ``color`` attribute (or None). Raises ``GraphvizNotFoundError`` without ``dot``.
+    w, h, lines]}, "edges": [[tail, head, path, label_x, label_y, label, color]], "clusters":
+    {name: [x0, y0, x1, y1, label_x, label_y, label, fill]}}`` in points, y downwards; a label is
+    the list of its lines, ``color`` and ``fill`` the ``color`` and ``fillcolor`` attributes (or
+    None). Raises ``GraphvizNotFoundError`` without ``dot``.
     """
     if shutil.which("dot") is None:
         raise _missing_dot(fn)
@@ -39,8 +40,8 @@ def layout(digraph: graphviz.Digraph, fn: str = "layout") -> dict[str, Any]:
         x, y = text.split(",")[:2]
         return round(float(x) - x0, 1), round(height - (float(y) - y0), 1)
 
-    nodes: dict[str, list[float]] = {}
-    clusters: dict[str, list[float]] = {}
+    nodes: dict[str, list[Any]] = {}
+    clusters: dict[str, list[Any]] = {}
     names: dict[int, str] = {}
     for obj in raw.get("objects", []):
         if "nodes" in obj or "bb" in obj:              # a subgraph (cluster)
@@ -62,8 +63,8 @@ def layout(digraph: graphviz.Digraph, fn: str = "layout") -> dict[str, Any]:
         if edge.get("style") == "invis":
             continue
         path = _spline_path(edge["pos"], point)
-        lx, ly = point(edge["lp"]) if "lp" in edge else (None, None)
-        edges.append([names[edge["tail"]], names[edge["head"]], path, lx, ly,
+        at: tuple[float | None, float | None] = point(edge["lp"]) if "lp" in edge else (None, None)
+        edges.append([names[edge["tail"]], names[edge["head"]], path, at[0], at[1],
                       _lines(edge.get("label", ""), ""), edge.get("color")])
     return {"width": round(x1 - x0, 1), "height": round(height, 1), "nodes": nodes,
             "edges": edges, "clusters": clusters}
@@ -73,7 +74,9 @@ def _lines(text: str, name: str) -> list[str]:
     """A DOT label's lines as plain text (``\\N`` is the object's name)."""
     if not text:
         return []
-    out, line, i = [], [], 0
+    out: list[str] = []
+    line: list[str] = []
+    i = 0
     while i < len(text):
         ch = text[i]
         if ch == "\\" and i + 1 < len(text):
