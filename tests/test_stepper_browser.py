@@ -9,7 +9,10 @@ screen.  Skipped, with the reason, where Chromium or Playwright is missing (neve
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,6 +138,11 @@ def test_next_and_the_right_arrow_advance_one_step_and_the_text_shows_state(work
     page = session.page
     page.click("#tn-next")
     assert page.evaluate("tn.state().step") == 1
+    page.keyboard.press(" ")                         # after a click, space plays (not "next")
+    assert page.locator("#tn-play").inner_text() == "■ pause"
+    page.keyboard.press(" ")
+    assert page.locator("#tn-play").inner_text() == "▶ play"
+    page.evaluate("tn.goto(1)")
     page.keyboard.press("ArrowRight")
     assert page.evaluate("tn.state().step") == 2
     page.keyboard.press("ArrowLeft")
@@ -241,3 +249,30 @@ def test_non_finite_gradients_load(chromium: Chromium, tmp_path: Path) -> None:
     text = session.page.locator('#tn-graph .tn-node[data-name="v0"] .tn-grad').text_content()
     assert text == "grad inf"
     assert session.console_errors == [] and session.page_errors == []
+
+
+def test_collapse_module_opens_with_every_scope_collapsed(chromium: Chromium,
+                                                          tmp_path: Path) -> None:
+    T = worked_example_tensor(backward=False)
+    session, _ = open_stepper(chromium, T, tmp_path, collapse="module")
+    page = session.page
+    covers = page.locator("#tn-graph .tn-cover")
+    assert covers.count() == 2                                   # Sequential and E: MSELoss
+    assert page.locator("#tn-collapse").inner_text() == "open all"
+    page.evaluate("tn.goto(tn.count())")
+    assert all("final" in t for t in covers.all_text_contents())
+    page.click("#tn-collapse")
+    assert page.locator("#tn-graph .tn-cover").count() == 0
+    assert session.console_errors == [] and session.page_errors == []
+
+
+def test_the_docs_screenshot_is_taken_mid_backward(chromium: Chromium, tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parents[1] / "scripts" / "render_docs_images.py"
+    env = dict(os.environ, PYTHONPATH=str(script.parents[1]), PYTHONIOENCODING="utf-8")
+    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)],
+                            capture_output=True, text=True, check=True, env=env)
+    assert result.stdout.split()[-1] == str(tmp_path / "stepper.png")
+    png = (tmp_path / "stepper.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (1360, 760)

@@ -164,7 +164,9 @@ def _node_lines(v: Value) -> list[str]:
         lines.extend(_rows(np.asarray(data), lambda x: number(x, PRECISION)))
     else:
         lo, hi = value_summary(data)
+        head = np.asarray(data).reshape(-1)[:3]
         lines += [f"{tuple(v.shape)} {v.dtype}",
+                  "[" + ", ".join(number(x, PRECISION) for x in head) + ", …]",
                   f"min {number(lo, PRECISION)} max {number(hi, PRECISION)}"]
     return lines + _grad_room(v)
 

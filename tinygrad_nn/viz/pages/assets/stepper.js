@@ -611,6 +611,10 @@
     $("tn-play").textContent = timer ? "■ pause" : "▶ play";
   }
 
+  // a button clicked with the mouse gives the focus back, so that space plays again
+  document.querySelectorAll("header.tn-bar button").forEach(function (b) {
+    b.addEventListener("mouseup", function () { b.blur(); });
+  });
   $("tn-first").addEventListener("click", function () { play(false); goto(0); });
   $("tn-back").addEventListener("click", function () { play(false); back(); });
   $("tn-next").addEventListener("click", function () { play(false); step(); });
@@ -652,6 +656,7 @@
     const t = ev.target;
     if (t && (t.tagName === "SELECT" || t.tagName === "TEXTAREA")) return;
     if (t && t.tagName === "INPUT" && (t.type !== "range" || ev.key !== " ")) return;
+    if (t && t.tagName === "BUTTON" && ev.key === " ") return;   // space presses a focused button
     if (ev.key === "ArrowRight") { play(false); step(); ev.preventDefault(); }
     else if (ev.key === "ArrowLeft") { play(false); back(); ev.preventDefault(); }
     else if (ev.key === " ") { play(!timer); ev.preventDefault(); }
