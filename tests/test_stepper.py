@@ -160,6 +160,9 @@ def test_non_finite_numbers_are_embedded_as_strings() -> None:
     y = x.sqrt()                                        # ∂√x/∂x = 1/(2√x) = inf at 0
     data = tn.viz.stepper(y).data
     assert data["steps"][1]["g"] == "Infinity"
+    W = Value(np.full((5, 5), np.nan), name="W")         # a summarised tensor, all NaN
+    text = tn.viz.stepper((W * 2).sum()).data["nodes"][0]["text"]
+    assert text == ["leaf", "W", "(5, 5) float64", "[nan, nan, nan, …]", "min nan max nan"]
 
 
 def test_repr_html_is_the_page_in_an_iframe() -> None:

@@ -10,6 +10,7 @@ in docs/stepper.md): the data in ``<script type="application/json" id="tn-data">
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from .computation_graph import local_derivative, local_derivative_label, op_labe
 from .dot import number
 from .pages.shell import asset, html_page, iframe, json_value, save_page
 from .stepper_network import network_view
-from .stepper_views import ScopeTree, build_views, value_summary
+from .stepper_views import ScopeTree, build_views
 from .steps import BackwardStep, backward_steps, numeric_gradients, seed_of
 
 __all__ = ["COLLAPSE", "Stepper", "stepper"]
@@ -125,6 +126,14 @@ def stepper(root: Value, *, inputs: Sequence[Value] | Value | None = None,
     return Stepper(root, ids, steps, data)
 
 
+def value_summary(x: Any) -> tuple[float, float]:
+    """The smallest and largest entry of an array, NaNs left out (NaN if every entry is NaN)."""
+    arr = np.asarray(x, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # an all-NaN array
+        return float(np.nanmin(arr)), float(np.nanmax(arr))
+
+
 def _inputs(inputs: Any, nodes: list[Value], ids: dict[Value, str]) -> list[Value]:
     """The leaves the page's table lists: ``inputs`` checked, or every leaf that requires grad."""
     if inputs is None:
@@ -164,9 +173,9 @@ def _node_lines(v: Value) -> list[str]:
         lines.extend(_rows(np.asarray(data), lambda x: number(x, PRECISION)))
     else:
         lo, hi = value_summary(data)
-        head = np.asarray(data).reshape(-1)[:3]
+        first = np.asarray(data).reshape(-1)[:3]
         lines += [f"{tuple(v.shape)} {v.dtype}",
-                  "[" + ", ".join(number(x, PRECISION) for x in head) + ", …]",
+                  "[" + ", ".join(number(x, PRECISION) for x in first) + ", …]",
                   f"min {number(lo, PRECISION)} max {number(hi, PRECISION)}"]
     return lines + _grad_room(v)
 

@@ -15,8 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ..value import Scope, Value
 from .computation_graph import scope_fill
 from .dot import label, new_digraph
@@ -108,7 +106,7 @@ def _make_view(s: Scope | None, nodes: list[Value], ids: dict[Value, str], tree:
                drawings: list[tuple[View, Any]]) -> None:
     sid = None if s is None else tree.ids[s]
     title = "the whole graph" if s is None else "/".join(s.path())
-    view = View(id="main" if s is None else sid or "main", scope=sid, title=title)
+    view = View(id=sid or "main", scope=sid, title=title)
     views.append(view)
     full = tree.sizes[s] <= VIEW_NODES
     inside = set(tree.subtree(s))
@@ -142,7 +140,7 @@ def _make_view(s: Scope | None, nodes: list[Value], ids: dict[Value, str], tree:
             owner[v] = cid
         n_ops = sum(1 for v in members if v.op is not None)
         target.node(cid, label=label(scope.label, f"{len(members)} Values, {n_ops} ops",
-                                     "done 0000/0000"),
+                                     "final 0000/0000"),
                     shape="box3d", style="filled", fillcolor=scope_fill(scope),
                     margin="0.15,0.08")
 
@@ -173,9 +171,7 @@ def _make_view(s: Scope | None, nodes: list[Value], ids: dict[Value, str], tree:
         if v not in inside:
             continue
         head = owner.get(v, ids[v])
-        for p in v.parents:
-            if p not in inside and s is None:
-                continue
+        for p in v.parents:                  # a parent outside the scope is drawn as a stub
             tail = owner.get(p, ids[p])
             if tail == head:                 # inside one collapsed box
                 continue
@@ -190,9 +186,3 @@ def _make_view(s: Scope | None, nodes: list[Value], ids: dict[Value, str], tree:
             _make_view(child, nodes, ids, tree, node_lines, edge_labels, rankdir, views,
                        drawings)
 
-
-def value_summary(x: Any) -> tuple[float, float]:
-    """The smallest and largest entry of an array (NaN-aware), for summaries."""
-    arr = np.asarray(x, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        return float(np.nanmin(arr)), float(np.nanmax(arr))
