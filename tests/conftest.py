@@ -100,8 +100,8 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def big_stepper() -> tuple[Any, Any]:
-    """The stepper of a 5,169-Value scalar MLP (stepper_graphs.scalar_mlp), built once: laying
-    out its 79 views takes seconds."""
+    """The stepper of a 5,169-Value scalar MLP (the graph of benchmarks/stepper_page.py), built
+    once: laying out its 79 views takes seconds."""
     import numpy as np
     from stepper_graphs import BIG_SIZES, scalar_mlp
 
