@@ -4,7 +4,7 @@
     python -m benchmarks.stepper_page --repeats 9 --out /tmp/stepper_page.md
 
 The graph is a scalar MLP 10-32-32-10 in micrograd's style (one Value per number, a scope per
-layer and per neuron, E = Σ out²): 5,169 Values and 5,168 backward steps, the browser tests' big
+layer and per neuron, E = Σ out²): 5,169 Values and 5,159 backward steps, the browser tests' big
 graph.  The page is built and saved once; then each repetition opens it in a fresh tab of
 Debian's Chromium (Playwright, the tests' ``viz.pages.browser``) and measures, in the page with
 ``performance.now()``:
