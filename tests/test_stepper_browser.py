@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from stepper_graphs import broadcast_program, engine_grads, replay, replay_changes, scalar_mlp
+from stepper_graphs import broadcast_program, engine_grads, replay, replay_changes
 
 import tinygrad_nn as tn
 from tinygrad_nn import Value
@@ -278,16 +278,16 @@ def test_the_docs_screenshot_is_taken_mid_backward(chromium: Chromium, tmp_path:
     assert (width, height) == (1360, 760)
 
 
-def test_the_page_benchmark_times_every_walk(chromium: Chromium) -> None:
-    """benchmarks/stepper_page.py on a smaller collapsed graph (929 Values, one page load): every
-    figure is there and positive, the neuron view is open, and the table has a row for each."""
+def test_the_page_benchmark_times_every_walk(chromium: Chromium, big_stepper: Any) -> None:
+    """benchmarks/stepper_page.py on its own 5,169-Value graph, shortened (one page load, 3
+    stretches of 20 steps): every figure is there and positive, the neuron view is open, and
+    the table has a row for each."""
     from benchmarks import stepper_page as bench  # importable: stepper_graphs put it on the path
 
-    E = scalar_mlp([10, 12, 12, 2], np.random.default_rng(0))
-    s = tn.viz.stepper(E)
+    _, s = big_stepper
     result = bench.measure(chromium, s, repeats=1, batch=20, samples=3)
-    assert result["steps"] == len(s) and result["values"] == len(s.node_ids()) > 400
-    assert result["drawn"] == 3 * 12 + 2 + 12               # a neuron of layer 2 and its inputs
+    assert result["steps"] == len(s) and result["values"] == len(s.node_ids()) > 5000
+    assert result["drawn"] == 98 + 32                      # a neuron of layer 2 and its inputs
     assert list(result["figures"]) == ["open", "step, collapsed", "back, collapsed",
                                        "step, neuron", "back, neuron", "jump to the end",
                                        "jump to the start"]
