@@ -15,6 +15,7 @@ __all__ = [
     "GradcheckError",
     "GraphvizNotFoundError",
     "LearnerError",
+    "TraceError",
     "TrainingDivergedError",
     "UsageError",
 ]
@@ -53,6 +54,12 @@ class GraphvizNotFoundError(RuntimeError):
 
 class LearnerError(ValueError):
     """A learner's own backprop failed, or returned something that is not a backprop quantity."""
+
+
+class TraceError(ValueError):
+    """A function cannot be traced or compiled as asked: it returns something other than Values,
+    its Python control flow depends on the data, or it changes its inputs while it runs (the
+    message says which)."""
 
 
 class UsageError(Exception):
