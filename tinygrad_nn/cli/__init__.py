@@ -1,6 +1,6 @@
 """Command line: ``python -m tinygrad_nn COMMAND`` (also ``tinygrad-nn``).
 
-The commands: demo, check, graph, train, predict, export.
+The commands: demo, check, graph, train, predict, export, trace.
 
 One module per command, each with its one-line ``HELP``, ``configure(parser)`` declaring its
 options and ``run(args) -> int`` running it; ``inputs`` reads the data of ``train`` and
@@ -17,12 +17,13 @@ from types import ModuleType
 
 from ..errors import UsageError
 from ..version import __version__
-from . import check, demo, export, graph, predict, train
+from . import check, demo, export, graph, predict, trace, train
 
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
 COMMANDS: dict[str, ModuleType] = {"demo": demo, "check": check, "graph": graph,
-                                   "train": train, "predict": predict, "export": export}
+                                   "train": train, "predict": predict, "export": export,
+                                   "trace": trace}
 """The subcommands, in the order ``--help`` lists them, and the module that holds each."""
 
 

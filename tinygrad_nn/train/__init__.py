@@ -7,7 +7,7 @@ The ``train`` and ``predict`` commands of ``python -m tinygrad_nn`` live in ``ti
 
 from ..errors import TrainingDivergedError
 from .history import History
-from .loop import Callback, EpochCallback, Evaluation, evaluate, fit, predict
+from .loop import Callback, EpochCallback, Evaluation, evaluate, fit, predict, training_step
 
 __all__ = [
     "Callback",
@@ -18,4 +18,5 @@ __all__ = [
     "evaluate",
     "fit",
     "predict",
+    "training_step",
 ]
