@@ -88,7 +88,8 @@ def generate(program: Program, values: dict[Any, Any] | None = None,
                               for s in program.steps):
         return plain
     local = writer.run_for_locals(values)
-    chosen = writer.bufferable(local, _flat(got))
+    chosen = writer.bufferable(local, [None if v is None else local.get(writer.ref(v))
+                                       for v in writer.result_values()])
     if not chosen:
         return plain
     buffered = writer.compile(buffered=chosen, example=local)
@@ -387,7 +388,11 @@ class _Writer:
         return tuple(flags)
 
     def bufferable(self, local: dict[str, Any], results: list[Any]) -> set[Step]:
-        """The steps whose values stay inside the call: they may write into reused buffers."""
+        """The steps whose values stay inside the call: they may write into reused buffers.
+
+        ``local`` holds every variable of one run, ``results`` what that run returned."""
+        if not local:
+            return set()
         escaping = [r for r in results if isinstance(r, np.ndarray)]
         chosen = set()
         for step in self.program.steps:

@@ -164,11 +164,8 @@ class Compiled:
         entry = self.cache.get(key)
         if entry is None:
             entry = self._trace(args, key)
-        elif entry.calls == 1 and self.check:
-            self._check_same_graph(args, entry)
         else:
             self.cache.move_to_end(key)
-        entry.calls += 1
         program = entry.traced.program
         params = [p.data for p in program.param_values]   # read now: an optimizer changes them
         if entry.param_specs is not None:
@@ -181,6 +178,9 @@ class Compiled:
         else:
             for p, spec in zip(program.param_values, program.params):
                 _param_data(p, spec)
+        if entry.calls == 1 and self.check:
+            self._check_same_graph(args, entry)
+        entry.calls += 1
         outs, grads = entry.generated.function(*data, *params)
         return outs, grads, entry
 
