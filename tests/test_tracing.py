@@ -11,6 +11,7 @@ tutorial's quantities.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from pathlib import Path
@@ -38,7 +39,7 @@ def bits(x: Any) -> bytes:
 def mlp_params(sizes: tuple[int, ...], seed: int = 0, dtype: Any = np.float64) -> list[Value]:
     rng = np.random.default_rng(seed)
     params = []
-    for n_in, n_out in zip(sizes, sizes[1:]):
+    for n_in, n_out in itertools.pairwise(sizes):
         params.append(Value((rng.standard_normal((n_out, n_in)) / n_in ** 0.5).astype(dtype)))
         params.append(Value(np.zeros(n_out, dtype=dtype)))
     return params
@@ -400,7 +401,7 @@ def test_the_worked_example_program_has_the_tutorials_steps_and_gradients() -> N
     # the program's gradients are the engine's
     model, loss_fn = tn.tutorial.worked_model(), nn.MSELoss()
     loss_fn(model(np.array([[0.5, 0.25]])), np.array([[0.0, 1.0]])).backward()
-    outs, grads = program.generated.function(np.array([[0.5, 0.25]]), np.array([[0.0, 1.0]]),
+    _, grads = program.generated.function(np.array([[0.5, 0.25]]), np.array([[0.0, 1.0]]),
                                              *[p.data for p in model.parameters()])
     assert [bits(g) for g in grads] == [bits(p.grad) for p in model.parameters()]
 
