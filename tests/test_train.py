@@ -309,6 +309,38 @@ def test_real_sigint_during_an_update_lands_after_the_whole_step() -> None:
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_real_sigint_between_updates_interrupts_at_once() -> None:
+    """A SIGINT during the forward pass (no update running) stops fit before that step's update,
+    through the handler SIGINT had before fit, which fit gives back."""
+    model, loader = _xor()
+    loss_fn = nn.CrossEntropyLoss()
+    calls = [0]
+
+    def loss(out: Value, target: Any) -> Value:
+        calls[0] += 1
+        if calls[0] == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        return loss_fn(out, target)
+
+    seen: list[int] = []
+
+    def count(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, count)
+    try:
+        history = fit(model, loss, SGD(model.parameters(), lr=0.5), loader, epochs=3,
+                      progress=False)
+        assert signal.getsignal(signal.SIGINT) is count
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert history.interrupted and history.steps == 3 and seen == [signal.SIGINT]
+
+
 # ---------------------------------------------------------------------------------------------
 # evaluate / predict
 # ---------------------------------------------------------------------------------------------

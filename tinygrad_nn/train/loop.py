@@ -23,8 +23,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -105,35 +104,60 @@ def _correct(out: Any, labels: np.ndarray | None) -> int | None:
 # ---------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _defer_sigint() -> Iterator[None]:
-    """Hold back Ctrl-C while the block runs; deliver it (KeyboardInterrupt) when it ends.
+class _CtrlC:
+    """Ctrl-C during ``fit``: held back while a parameter update runs, delivered when it ends.
 
-    Makes a parameter update atomic: an interrupt lands before or after the whole step.
-    Only possible in the main thread; elsewhere the block runs unprotected.
+    Makes a parameter update atomic: an interrupt lands before or after the whole step.  One
+    handler serves the whole of ``fit`` (installed by ``install``, removed by ``uninstall``):
+    outside an update it passes the interrupt on at once, as the previous handler would.
+    Only possible in the main thread; elsewhere nothing is held.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
 
-    def hold(signum: int, frame: Any) -> None:
-        received.append(signum)
+    def __init__(self) -> None:
+        self.holding = False
+        self.received = False
+        self.previous: Any = None
+        self.installed = False
 
-    try:
-        previous = signal.signal(signal.SIGINT, hold)
-    except (ValueError, OSError):  # pragma: no cover - no signal support here
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous != signal.SIG_IGN:
-                raise KeyboardInterrupt
+    def install(self) -> None:
+        """Take over SIGINT (in the main thread) until ``uninstall``."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except (ValueError, OSError):  # pragma: no cover - no signal support here
+            return
+        self.installed = True
+
+    def uninstall(self) -> None:
+        """Give SIGINT back to the handler it had before ``install``."""
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
+            self.installed = False
+
+    def hold(self) -> None:
+        """An update starts: an interrupt now waits for ``release``."""
+        self.holding = True
+
+    def release(self) -> None:
+        """The update is complete: deliver an interrupt that arrived during it."""
+        self.holding = False
+        if self.received:
+            self.received = False
+            self._deliver(None)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.holding:
+            self.received = True
+        else:
+            self._deliver(frame)
+
+    def _deliver(self, frame: Any) -> None:
+        previous = self.previous
+        if callable(previous):
+            previous(signal.SIGINT, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
 
 
 # ---------------------------------------------------------------------------------------------
@@ -241,6 +265,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     if hasattr(model, "zero_grad"):
         model.zero_grad()
     epoch = batch = 0
+    ctrl_c = _CtrlC()
+    ctrl_c.install()
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
@@ -272,10 +298,13 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                     if bad is not None:
                         raise TrainingDivergedError(epoch, batch, bad[1],
                                                     f"gradient of parameter {bad[0]}")
-                    with _defer_sigint():
+                    ctrl_c.hold()
+                    try:
                         optimizer.step()                        # W ← W − η ∂E/∂W
                         optimizer.zero_grad()                   # reset gradients
                         history.steps += 1
+                    finally:
+                        ctrl_c.release()
                 n = len(xb)
                 total += value * n
                 seen += n
@@ -296,9 +325,12 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 if ev.accuracy is not None:
                     record["val_accuracy"] = ev.accuracy
             record["seconds"] = time.perf_counter() - start
-            with _defer_sigint():
+            ctrl_c.hold()
+            try:
                 for key, val in record.items():
                     getattr(history, key).append(val)
+            finally:
+                ctrl_c.release()
             bar.end_epoch(epoch_summary(epoch, epochs, record))
             if checkpoint is not None:
                 _save_checkpoint(model, checkpoint, history)
@@ -316,6 +348,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         optimizer.zero_grad()  # no half-accumulated gradients survive an error
         raise
     finally:
+        ctrl_c.uninstall()
         bar.close()
     return history
 
