@@ -201,6 +201,20 @@ def test_nan_loss_at_step_k_keeps_the_parameters_of_step_k_minus_1() -> None:
     _assert_params_equal(model, snapshots[k - 1])
 
 
+def test_huge_finite_gradients_whose_sum_overflows_are_not_divergence() -> None:
+    """The check sums each gradient first; an overflowing sum of finite entries is re-checked
+    entry by entry, and training goes on."""
+    w = Value(np.array([1e-10, 1e-10]))
+
+    def model(x: Value) -> Value:
+        return (x * w).sum(axis=1)
+
+    X = np.full((1, 2), 1e308)                      # ∂E/∂w = (1e308, 1e308): Σ = inf
+    history = fit(model, lambda out, yb: out.sum(), SGD([w], lr=1e-300),
+                  DataLoader(X, np.zeros(1), batch_size=1), epochs=1, progress=False)
+    assert history.steps == 1 and np.all(np.isfinite(w.data))
+
+
 def test_infinite_gradient_is_caught_before_the_update() -> None:
     model = nn.Linear(1, 1, rng=0)
     model.weight.data[...] = 0.0

@@ -201,6 +201,8 @@ def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
         g = grad_data(p)
         if g is None:
             continue
+        if type(g) is np.ndarray and math.isfinite(np.add.reduce(g, axis=None)):
+            continue                # a NaN or ±inf entry makes the sum NaN or ±inf: all finite
         arr = np.asarray(g)
         finite = np.isfinite(arr)
         if not finite.all():        # the method: np.all's Python wrapper costs more, every step
