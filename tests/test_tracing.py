@@ -25,11 +25,11 @@ from tinygrad_nn import Value, nn
 from tinygrad_nn import functional as F
 from tinygrad_nn.checkpoint import load
 from tinygrad_nn.cli import main
-from tinygrad_nn.cli.trace import worked_example_program
 from tinygrad_nn.data import DataLoader, load_digits, one_hot
 from tinygrad_nn.optim import SGD
 from tinygrad_nn.tracing import TraceError, compile_value_and_grad
 from tinygrad_nn.train import fit, training_step
+from tinygrad_nn.tutorial import worked_example_program
 
 
 def bits(x: Any) -> bytes:
@@ -404,6 +404,13 @@ def test_the_worked_example_program_has_the_tutorials_steps_and_gradients() -> N
     _, grads = program.generated.function(np.array([[0.5, 0.25]]), np.array([[0.0, 1.0]]),
                                              *[p.data for p in model.parameters()])
     assert [bits(g) for g in grads] == [bits(p.grad) for p in model.parameters()]
+
+
+def test_a_scalar_result_is_made_an_array_once() -> None:
+    """mse's rule already ends in np.asarray: the program does not wrap its result again."""
+    source = worked_example_program().source
+    assert "    v5 = np.asarray(v5_total / 2)\n" in source
+    assert "v5 = np.asarray(v5)" not in source
 
 
 def test_shared_values_accumulate_in_the_engines_order() -> None:

@@ -257,7 +257,8 @@ class _Writer:
         if code is None:
             code = [ast.Assign([ast.Name(target, ast.Store())], self._call(step, holes))]
         facts = step.facts
-        if not step.backward and facts is not None and facts.kind == "array" and not facts.shape:
+        if not step.backward and facts is not None and facts.kind == "array" and not facts.shape \
+                and not _ends_in_asarray(code, target):
             # as value._record does: a NumPy scalar result is stored as a 0-d array
             asarray = ast.Attribute(ast.Name("np", ast.Load()), "asarray", ast.Load())
             code.append(ast.Assign([ast.Name(target, ast.Store())],
@@ -410,6 +411,14 @@ class _Writer:
                 continue
             chosen.add(step)
         return chosen
+
+
+def _ends_in_asarray(code: list[ast.stmt], target: str) -> bool:
+    """True when the lines already end in ``target = np.asarray(...)``."""
+    last = code[-1]
+    return (isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name)
+            and last.targets[0].id == target and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Attribute) and last.value.func.attr == "asarray")
 
 
 def _fill(variable: str, holes: dict[str, str]) -> str:
