@@ -22,7 +22,9 @@ from tinygrad_nn import Value, checkpoint, nn
 from tinygrad_nn import functional as F
 from tinygrad_nn.cli import main as cli_main
 from tinygrad_nn.data import DataLoader, one_hot, train_test_split
-from tinygrad_nn.optim import SGD, Adam
+from tinygrad_nn.nn.utils import clip_grad_norm_
+from tinygrad_nn.optim import SGD, Adam, AdamW
+from tinygrad_nn.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 from tinygrad_nn.train import evaluate, fit, predict
 from tinygrad_nn.value import linear
 from tinygrad_nn.viz import draw_graph
@@ -215,6 +217,20 @@ CATALOGUE: list[Case] = [
          r"^Adam: got an empty parameter list"),
     Case("adam-betas", lambda: Adam(P, lr=0.1, betas=(1.5, 0.9)), ValueError,
          r"^Adam: betas\[0\] must be a finite number >= 0 and < 1, got 1.5"),
+    Case("adamw-weight-decay", lambda: AdamW(P, weight_decay=-0.1), ValueError,
+         r"^AdamW: weight_decay must be a finite number >= 0, got -0.1"),
+    Case("sgd-nesterov-without-momentum", lambda: SGD(P, lr=0.1, nesterov=True), ValueError,
+         r"^SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum=0"),
+    Case("sgd-group-typo", lambda: SGD([{"params": P, "lr_": 0.1}]), ValueError,
+         r"^SGD: params\[0\] has unknown option 'lr_'"),
+    Case("step-lr-step-size", lambda: StepLR(SGD(P), step_size=0), ValueError,
+         r"^StepLR: step_size must be a positive integer, got 0"),
+    Case("plateau-mode", lambda: ReduceLROnPlateau(SGD(P), mode="lower"), ValueError,
+         r"^ReduceLROnPlateau: mode must be one of \['min', 'max'\], got 'lower'"),
+    Case("clip-grad-norm", lambda: clip_grad_norm_(P, max_norm=-1), ValueError,
+         r"^clip_grad_norm_: max_norm must be a finite number >= 0, got -1"),
+    Case("module-to-int", lambda: nn.mlp([2, 1], rng=0).to(np.int64), TypeError,
+         r"^Sequential.to: dtype must be float64 or float32, got int64"),
     # -- model building, data helpers and checkpoints
     Case("mlp-sizes", lambda: nn.mlp([784]), ValueError,
          r"^mlp: sizes must list at least the input and output sizes, .* got \[784\]"),
@@ -245,9 +261,55 @@ CATALOGUE: list[Case] = [
     Case("predict-features", lambda: predict(NET, np.ones((4, 5))), ValueError,
          r"Linear\[0\]: expected 2 features, got 5 \(input shape \(4, 5\)\)"),
     Case("functional-leaky-slope", lambda: F.leaky_relu(np.ones(3), slope=untyped("a")),
-         TypeError, r"^leaky_relu: slope must be a number, got str 'a'"),
+         TypeError, r"^leaky_relu: slope must be a real number, got str 'a'"),
     Case("draw-graph-root", lambda: draw_graph(untyped(3)), TypeError,
          r"^draw_graph: expected a Value as root, got int"),
+    # -- issue 23: raw Python/NumPy errors and silent truncations found by fuzzing
+    Case("value-huge-int", lambda: Value(10**400), ValueError,
+         r"^Value: the integer 1000.* \(401 digits\) is too large for a float64"),
+    Case("transpose-not-int", lambda: Value(M34).transpose(untyped("a"), 1), TypeError,
+         r"^transpose: expected integer axes, got \('a', 1\)"),
+    Case("transpose-float-axis", lambda: Value(M34).transpose(untyped(1.9), 0), TypeError,
+         r"^transpose: expected integer axes, got \(1.9, 0\)"),
+    Case("reshape-float", lambda: Value(M34).reshape(untyped(2.7), 6), TypeError,
+         r"^reshape: expected integer dimensions, got \(2.7, 6\)"),
+    Case("broadcast-to-str", lambda: Value(M34).broadcast_to(untyped("ab")), TypeError,
+         r"^broadcast_to: dimensions must be a sequence of integers, got str 'ab'"),
+    Case("broadcast-to-float", lambda: Value(M34).broadcast_to(untyped((2.9, 3, 4))), TypeError,
+         r"^broadcast_to: expected integer dimensions, got \(2.9, 3, 4\)"),
+    Case("leaky-relu-method-str", lambda: Value(M34).leaky_relu(untyped("a")), TypeError,
+         r"^leaky_relu: slope must be a real number, got str 'a'"),
+    Case("leaky-relu-module-nan", lambda: nn.LeakyReLU(float("nan")), ValueError,
+         r"^LeakyReLU: slope must be a finite number, got nan"),
+    Case("leaky-relu-functional-inf", lambda: F.leaky_relu(M34, float("inf")), ValueError,
+         r"^leaky_relu: slope must be a finite number, got inf"),
+    Case("backward-grad-strings", lambda: Value(np.ones(2)).exp().backward(["a", "b"]),
+         TypeError, r"^backward: expected numbers, got \['a', 'b'\]"),
+    Case("backward-grad-string", lambda: Value(2.0).exp().backward("2.5"), TypeError,
+         r"^backward: expected a number, .* got str '2.5'"),
+    Case("backward-grad-ragged", lambda: Value(np.ones(2)).exp().backward([[1], [1, 2]]),
+         ValueError, r"^backward: expected a rectangular \(non-ragged\) nested list"),
+    Case("backward-grad-nones", lambda: Value(np.ones(2)).exp().backward([None, None]),
+         ValueError, r"^backward: expected a rectangular nested list of numbers, got "
+         r"\[None, None\]"),
+    Case("linear-ragged", lambda: nn.Linear(2, 2, rng=0)([[1, 2], [3]]), ValueError,
+         r"^Linear: expected a rectangular \(non-ragged\) nested list, got \[\[1, 2\], \[3\]\]"),
+    Case("predict-ragged", lambda: predict(NET, [[1, 2], [3]]), ValueError,
+         r"^predict: expected a rectangular \(non-ragged\) nested list"),
+    Case("predict-str", lambda: predict(NET, [[1, "a"]]), TypeError,
+         r"^predict: expected numbers, got \[\[1, 'a'\]\]"),
+    Case("predict-complex", lambda: predict(NET, np.array([[1 + 1j, 2.0]])), TypeError,
+         r"^predict: expected a real numeric array, got an array of dtype complex128"),
+    Case("evaluate-ragged", lambda: evaluate(NET, nn.MSELoss(), [[1, 2], [3]], np.ones((2, 1))),
+         ValueError, r"^evaluate: expected a rectangular \(non-ragged\) nested list"),
+    Case("evaluate-ragged-targets", lambda: evaluate(NET, nn.MSELoss(), np.ones((2, 2)),
+                                                     [[1], [2, 3]]),
+         ValueError, r"^evaluate: Y must be a rectangular array of targets, got a ragged list"),
+    Case("cross-entropy-huge-label", lambda: F.cross_entropy(np.zeros((1, 3)), np.array([1e30])),
+         ValueError, r"^cross_entropy: labels must be in \[0, 2\] for 3 classes, got 1e\+30"),
+    Case("gradcheck-eps-str", lambda: tn.gradcheck(lambda a: a * 2.0, [Value(1.0)],
+                                                   eps=untyped("a")),
+         TypeError, r"^gradcheck: eps must be a real number, got str 'a'"),
     # -- command line: exit status 2, a usage line, no traceback (pattern matched on stderr)
     Case("cli-unknown-option", cli("--bogus"), SystemExit,
          r"tinygrad-nn: error: unrecognized arguments: --bogus"),

@@ -1,8 +1,9 @@
 """Every exception class of tinygrad_nn, in one module that imports nothing of the package.
 
 Each is raised by one part of the package and re-exported there, so ``tn.GradcheckError``,
-``tn.CheckpointError``, ``tn.train.TrainingDivergedError`` and
-``tn.viz.GraphvizNotFoundError`` name the same classes as ``tn.errors.<Name>``.  Each derives
+``tn.CheckpointError``, ``tn.train.TrainingDivergedError``, ``tn.train.TrainingWarning`` (a
+warning, not an error) and ``tn.viz.GraphvizNotFoundError`` name the same classes as
+``tn.errors.<Name>``.  Each derives
 from the built-in exception a caller would expect, so ``except ValueError`` still catches a
 ``CheckpointError``.
 """
@@ -10,6 +11,7 @@ from the built-in exception a caller would expect, so ``except ValueError`` stil
 from __future__ import annotations
 
 __all__ = [
+    "CannotInline",
     "CheckpointError",
     "ExportError",
     "GradcheckError",
@@ -17,6 +19,7 @@ __all__ = [
     "LearnerError",
     "TraceError",
     "TrainingDivergedError",
+    "TrainingWarning",
     "UsageError",
 ]
 
@@ -48,12 +51,22 @@ class TrainingDivergedError(FloatingPointError):
             f"learning rate.")
 
 
+class TrainingWarning(UserWarning):
+    """Training finished but did not learn: the loss grew by orders of magnitude, or the accuracy
+    stayed at chance; the message names the likely cause (usually the learning rate)."""
+
+
 class GraphvizNotFoundError(RuntimeError):
     """Graphviz's ``dot`` executable is missing, so a picture cannot be rendered."""
 
 
 class LearnerError(ValueError):
     """A learner's own backprop failed, or returned something that is not a backprop quantity."""
+
+
+class CannotInline(Exception):
+    """Internal to the tracer: a rule of the table uses a construct ``tracing.inline`` does not
+    write out; caught there, and the program calls the rule instead.  Never reaches a user."""
 
 
 class TraceError(ValueError):

@@ -1,4 +1,4 @@
-"""Argument checks shared by data, nn and train: each error names the function, what was
+"""Argument checks shared by data, nn, optim and train: each error names the function, what was
 expected and what was given.
 
 Randomness always comes from a ``np.random.Generator`` that ``make_rng`` builds from an ``rng``
@@ -8,11 +8,14 @@ used, so the same seed always gives the same result.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["RngLike", "make_rng", "positive_int", "show_value"]
+__all__ = ["FLOAT_DTYPES", "RngLike", "flag", "float_dtype", "int_tuple", "make_rng",
+           "nonnegative_int", "positive_int", "real_number", "show_value"]
 
 RngLike = int | np.integer[Any] | np.random.Generator | None
 """What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
@@ -51,3 +54,80 @@ def positive_int(value: object, name: str, fn: str) -> int:
     if value < 1:
         raise ValueError(f"{fn}: {name} must be a positive integer, got {show_value(value)}")
     return int(value)
+
+
+def nonnegative_int(value: object, name: str, fn: str) -> int:
+    """``value`` as an int if it is an integer >= 0; TypeError for a non-integer, else ValueError.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}: {name} must be a non-negative integer, got {show_value(value)}")
+    if value < 0:
+        raise ValueError(f"{fn}: {name} must be a non-negative integer, got {show_value(value)}")
+    return int(value)
+
+
+def real_number(value: object, name: str, fn: str, *, low: float | None = 0.0,
+                low_open: bool = False, high: float | None = None,
+                high_open: bool = True) -> float:
+    """``value`` as a float if it is a finite real number in the range [low, high) (by default).
+
+    ``low``/``high`` bound the range (None: unbounded), ``low_open``/``high_open`` exclude the
+    ends.  TypeError for anything that is not a real number (a bool, a string, None, a complex),
+    ValueError for one out of range; ``name`` is the argument's name and ``fn`` the caller's.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__} "
+                        f"{show_value(value)}")
+    try:
+        x = float(value)
+    except OverflowError:                      # an int beyond the float range
+        x = math.inf
+    too_low = low is not None and (x <= low if low_open else x < low)
+    too_high = high is not None and (x >= high if high_open else x > high)
+    if not math.isfinite(x) or too_low or too_high:
+        lo = "" if low is None else f" {'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"{' and' if lo else ''} {'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{fn}: {name} must be a finite number{lo}{hi}, got {show_value(value)}")
+    return x
+
+
+def int_tuple(values: Sequence[object], name: str, fn: str) -> tuple[int, ...]:
+    """``values`` as a tuple of ints; TypeError for anything else (2.7 is not truncated to 2).
+
+    ``name`` says what the integers are ("dimensions", "axes"), for the error message.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f"{fn}: {name} must be a sequence of integers, got "
+                        f"{type(values).__name__} {show_value(values)}")
+    out = []
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{fn}: expected integer {name}, got {tuple(values)!r}")
+        out.append(int(v))
+    return tuple(out)
+
+
+def flag(value: object, name: str, fn: str) -> bool:
+    """``value`` as a bool if it is True or False (NumPy's bool too); TypeError otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be True or False, got {show_value(value)}")
+    return bool(value)
+
+
+FLOAT_DTYPES = ("float64", "float32")
+"""The dtypes parameters may have."""
+
+
+def float_dtype(dtype: Any, fn: str) -> np.dtype[Any]:
+    """``dtype`` as a NumPy dtype if it is float64 or float32 (a name, type or dtype).
+
+    TypeError for anything else, naming ``fn``.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dtype!r}") from None
+    if dt.name not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dt.name}")
+    return dt

@@ -13,15 +13,27 @@ A Value reachable twice (a shared parameter) is listed once, under its first nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from ..validation import flag, float_dtype
 from ..value import Value, scope
 from .registry import LAYER_TYPES
 
 __all__ = ["Module"]
+
+M = TypeVar("M", bound="Module")
+
+
+def _as_dtype(data: Any, dtype: np.dtype[Any]) -> Any:
+    """``data`` in ``dtype``: float64 scalars stay Python floats, arrays are converted (copied)."""
+    if data is None or isinstance(data, Value):
+        return data
+    if type(data) is float and dtype == np.float64:
+        return data
+    return np.asarray(data).astype(dtype)
 
 
 class Module:
@@ -93,18 +105,22 @@ class Module:
                     if isinstance(item, Module):
                         yield f"{key}.{i}", item
 
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """``(dotted name, Value)`` for every parameter, depth first in attribute order."""
+    def named_parameters(self, remove_duplicate: bool = True) -> list[tuple[str, Value]]:
+        """``(dotted name, Value)`` for every parameter, depth first in attribute order.
+
+        A Value reachable by several names (a layer used twice) is listed under its first name
+        only, unless ``remove_duplicate=False``.
+        """
         out: list[tuple[str, Value]] = []
-        seen: set[int] = set()
-        self._collect("", out, seen)
+        self._collect("", out, set() if remove_duplicate else None)
         return out
 
-    def _collect(self, prefix: str, out: list[tuple[str, Value]], seen: set[int]) -> None:
+    def _collect(self, prefix: str, out: list[tuple[str, Value]], seen: set[int] | None) -> None:
         for key, value in vars(self).items():
             if isinstance(value, Value):
-                if id(value) not in seen:
-                    seen.add(id(value))
+                if seen is None or id(value) not in seen:
+                    if seen is not None:
+                        seen.add(id(value))
                     out.append((prefix + key, value))
             elif isinstance(value, Module):
                 value._collect(f"{prefix}{key}.", out, seen)
@@ -125,6 +141,63 @@ class Module:
     def num_parameters(self) -> int:
         """How many numbers the parameters hold (weights and biases)."""
         return sum(p.size for p in self.parameters())
+
+    # -- every sub-module or parameter at once -------------------------------------------------
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module ("") and every sub-module, depth first.
+
+        A module reachable twice (a shared layer) is listed once, under its first name.
+        """
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            kids = [(f"{name}.{key}" if name else key, child)
+                    for key, child in module.children()]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module, depth first, each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def apply(self: M, fn: Callable[[Module], Any]) -> M:
+        """Call ``fn(module)`` on every sub-module (children first), then on this one; return self.
+
+        E.g. ``model.apply(init_weights)`` to re-initialise every Linear the same way.
+        """
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: fn must be a function of a module, "
+                            f"got {type(fn).__name__}")
+        for _, child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self: M, dtype: Any) -> M:
+        """Convert every parameter (and its gradient) to ``dtype``, float32 or float64; return self.
+
+        The parameters stay the same Value objects (an optimizer made before keeps working);
+        their ``data`` become new arrays.  One device only: there is nothing else to move to.
+        """
+        dt = float_dtype(dtype, f"{type(self).__name__}.to")
+        converted = [(p, _as_dtype(p.data, dt), _as_dtype(p.grad, dt))
+                     for p in self.parameters()]
+        for p, data, grad in converted:    # every conversion made before any is kept
+            p.data, p.grad = data, grad
+        return self
+
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
+        """Set ``requires_grad`` on every parameter (False freezes the module); return self."""
+        on = flag(requires_grad, "requires_grad", f"{type(self).__name__}.requires_grad_")
+        for p in self.parameters():
+            p.requires_grad = on
+        return self
 
     # -- checkpoints ---------------------------------------------------------------------------
 
@@ -171,13 +244,22 @@ class Module:
             if type(p.data) is float:
                 p.data = float(arr)
             elif isinstance(p.data, np.ndarray) and p.data.flags.writeable:
-                np.copyto(p.data, arr)
+                data = p.data
+                np.copyto(data, arr)
+                p.data = data                 # stored back: a new version (see Value.data)
             else:
                 p.data = np.array(arr, copy=True)
 
     def config(self) -> dict[str, Any]:
         """JSON-serialisable constructor arguments: ``type(self)(**config())`` rebuilds it."""
         return {}
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
+        """The shapes ``from_config(config)`` would give the parameters, by dotted name, worked out
+        without making them (``checkpoint.load`` compares them with the file first); None when
+        the class cannot tell, as here: a subclass with parameters overrides it."""
+        return None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Module:

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .. import ops
+from ..errors import CannotInline
 from .rules import RuleSource, helper_source
 
 __all__ = ["Dyn", "Facts", "Static", "inline"]
@@ -93,10 +94,6 @@ class Static:
 Folded = Dyn | Static
 
 
-class CannotInline(Exception):
-    """The rule uses a construct this module does not write out: the program calls it instead."""
-
-
 # ----------------------------------------------------------------------------------------------
 # Names the rules use besides their arguments
 # ----------------------------------------------------------------------------------------------
@@ -135,7 +132,9 @@ _ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
     ast.Div: lambda a, b: a / b, ast.Pow: lambda a, b: a ** b, ast.Mod: lambda a, b: a % b,
     ast.FloorDiv: lambda a, b: a // b, ast.BitOr: lambda a, b: a | b,
+    ast.BitAnd: lambda a, b: a & b, ast.BitXor: lambda a, b: a ^ b,
 }
+_BITWISE = (ast.BitOr, ast.BitAnd, ast.BitXor)
 _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: lambda a, b: a == b, ast.NotEq: lambda a, b: a != b, ast.Lt: lambda a, b: a < b,
     ast.LtE: lambda a, b: a <= b, ast.Gt: lambda a, b: a > b, ast.GtE: lambda a, b: a >= b,
@@ -431,7 +430,7 @@ class _Inliner:
                         [ast.keyword(k, self.code(v)) for k, v in kwargs.items()])
         facts = None
         if isinstance(func, Static) and isinstance(func.value, np.ufunc) and "out" not in kwargs:
-            facts = _elementwise_facts(args)
+            facts = _elementwise_facts(args, "ufunc")
         return Dyn(code, facts)
 
     def _known_call(self, func: Any, args: list[Folded]) -> Folded | None:
@@ -486,7 +485,8 @@ class _Inliner:
                 result = _try_static(lambda: fold(left.value, right.value))
                 if result is not None:
                     return result
-        facts = None if isinstance(node.op, ast.MatMult) else _elementwise_facts([left, right])
+        facts = None if isinstance(node.op, ast.MatMult) else _elementwise_facts(
+            [left, right], "bitwise" if isinstance(node.op, _BITWISE) else "arithmetic")
         return Dyn(ast.BinOp(self.code(left), node.op, self.code(right)), facts)
 
     def _unary(self, node: ast.UnaryOp, env: dict[str, Any]) -> Folded:
@@ -619,29 +619,37 @@ def _try_static(compute: Callable[[], Any]) -> Static | None:
     return Static(value)
 
 
-def _elementwise_facts(operands: list[Folded]) -> Facts | None:
-    """The facts of an element-wise result: floats give a float; arrays broadcast (a 0-d result
-    is a NumPy scalar, so nothing is known about it)."""
+def _elementwise_facts(operands: list[Folded], python: str = "arithmetic") -> Facts | None:
+    """The facts of an element-wise result: arrays broadcast (a 0-d result is a NumPy scalar,
+    so nothing is known about it).  Without arrays, ``python`` says what Python gives:
+    ``"arithmetic"`` a float when a float takes part (``bool + bool`` is an int: unknown),
+    ``"bitwise"`` a bool for bools (``a | b``), ``"ufunc"`` a NumPy scalar (unknown)."""
     dtypes: list[Any] = []
     shapes: list[tuple[int, ...]] = []
-    any_array = False
+    scalars: set[type] = set()
     for operand in operands:
         if isinstance(operand, Static):
             if type(operand.value) not in (int, float, bool):
                 return None
             dtypes.append(operand.value)
+            scalars.add(type(operand.value))
             continue
         facts = operand.facts
         if facts is None:
             return None
         if facts.kind != "array":
-            dtypes.append(0.0 if facts.kind == "float" else False)
+            kind = float if facts.kind == "float" else bool
+            dtypes.append(kind())
+            scalars.add(kind)
         else:
-            any_array = True
             dtypes.append(facts.dtype)
             shapes.append(facts.shape)
-    if not any_array:
-        return _FLOAT
+    if not shapes:
+        if python == "bitwise":
+            return _BOOL if scalars == {bool} else None
+        if python == "arithmetic" and float in scalars:
+            return _FLOAT
+        return None
     try:
         shape = np.broadcast_shapes(*shapes)
         dtype = np.result_type(*dtypes)

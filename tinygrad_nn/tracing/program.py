@@ -81,7 +81,7 @@ class Program:
     gradients: list[tuple[Input, Value | None]]
     root: Value | None = None                 # E, where the backward pass starts
     function_name: str = "program"
-    generated: Any = field(default=None, repr=False)   # codegen.Generated, once written
+    generated: Any = field(default=None, repr=False)   # codegen.Generated, set by the tracer
 
     # -- reading it ------------------------------------------------------------------------------
 
@@ -98,10 +98,8 @@ class Program:
     @property
     def source(self) -> str:
         """The Python/NumPy source the program runs (``def program(...)``), each line from the
-        rule table; a compiled function executes exactly this text."""
-        if self.generated is None:
-            from .codegen import generate
-            self.generated = generate(self)
+        rule table; a compiled function executes exactly this text (written by ``trace`` and
+        ``compile``, which check it against the engine)."""
         return str(self.generated.source)
 
     def __str__(self) -> str:
