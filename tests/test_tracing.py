@@ -341,6 +341,42 @@ def test_fit_compiled_trains_exactly_as_eager_for_ten_epochs() -> None:
     assert h_eager.val_loss == h_compiled.val_loss
 
 
+def _small_run(compile: bool, epochs: int, dtype: Any = np.float64, lr: float = 5.0,
+               checkpoint: Path | None = None, resume: Path | None = None) -> tuple[Any, Any]:
+    X, y = load_digits()
+    X, Y = X[:100], one_hot(y[:100], 10)
+    model = nn.mlp([64, 12, 10], activation="sigmoid", rng=np.random.default_rng(1)).to(dtype)
+    loss_fn = nn.MSELoss()
+    loader = DataLoader(X, Y, batch_size=32, shuffle=True, rng=0)
+    history = fit(model, loss_fn, SGD(model.parameters(), lr=lr), loader, epochs,
+                  progress=False, compile=compile, checkpoint=checkpoint, resume=resume)
+    return model, history
+
+
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+def test_fit_compiled_gives_a_float32_model_float32_targets_as_eager_does() -> None:
+    eager, h_eager = _small_run(False, 3, np.float32)
+    compiled, h_compiled = _small_run(True, 3, np.float32)
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert a.data.dtype == np.float32 and bits(a.data) == bits(b.data)
+    assert h_eager.loss == h_compiled.loss
+
+
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+def test_fit_compiled_resumes_and_warns_as_eager_does(tmp_path: Path) -> None:
+    _small_run(False, 2, checkpoint=tmp_path / "half.npz")
+    eager, _ = _small_run(False, 2, resume=tmp_path / "half.npz")
+    compiled, _ = _small_run(True, 2, resume=tmp_path / "half.npz")
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert bits(a.data) == bits(b.data)
+    messages = []
+    for compile in (False, True):             # a learning rate far too small: the same warning
+        with pytest.warns(tn.errors.TrainingWarning, match="has not learned") as caught:
+            _small_run(compile, 2, lr=1e-6)
+        messages.append([str(w.message) for w in caught])
+    assert len(messages[0]) == 1 and messages[0] == messages[1]
+
+
 def test_fit_compile_must_be_a_flag_or_a_step() -> None:
     with pytest.raises(TypeError, match="fit: compile must be True, False or a step"):
         _digits_run("yes", epochs=1)

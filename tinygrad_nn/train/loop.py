@@ -32,6 +32,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .. import tracing
 from ..errors import TrainingDivergedError, TrainingWarning
 from ..functional import as_value
 from ..optim import grad_data
@@ -322,7 +323,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                             raise TypeError(f"fit: loss_fn must return a Value (the error E), "
                                             f"got {type(loss).__name__}")
                     else:                                       # forward, E and ∂E/∂W at once
-                        loss, out = step(x, yb)
+                        loss, out = step(x, as_value(yb, "fit", dtype))
                     value = _loss_value(loss, "fit")
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, batch, value)
@@ -392,16 +393,17 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     return history
 
 
-def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> Any:
+def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> tracing.Compiled:
     """One minibatch as one compiled program: ``step(x, target) -> (E, out)``, with ∂E/∂W
-    accumulated into the parameters' ``.grad`` (``tn.compile`` of forward, E and backward)."""
-    from ..tracing import compile as compile_function
+    accumulated into the parameters' ``.grad`` (``tn.compile`` of forward, E and backward).
 
+    The program receives ``target`` as a Value, so give it in the model's dtype (``fit`` does):
+    a loss converts a target *array* to the prediction's dtype, a Value it takes as it is."""
     def training_step(x: Value, target: Value) -> tuple[Value, Value]:
         out = model(x)
         return loss_fn(out, target), out
 
-    return compile_function(training_step)
+    return tracing.compile(training_step)
 
 
 def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any], Value]) -> Any:
