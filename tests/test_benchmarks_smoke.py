@@ -41,6 +41,13 @@ def test_baselines_are_present_with_ratio_one(tables: list[cases.Table]) -> None
     assert "tinygrad_nn float32" in {row[0] for row in by_key["large_step"].rows}
 
 
+def test_the_compiled_rows_are_timed(tables: list[cases.Table]) -> None:
+    by_key = {t.key: {row[0] for row in t.rows} for t in tables}
+    assert "tinygrad_nn compiled (gc off)" in by_key["scalar_mlp"]
+    assert "tinygrad_nn compiled" in by_key["small_step"]
+    assert "tinygrad_nn train.fit compiled" in by_key["epoch"]
+
+
 def test_micrograd_recursion_is_reported_not_raised(tables: list[cases.Table]) -> None:
     chain = next(t for t in tables if t.key == "chain")
     rows = {row[0]: row for row in chain.rows}
