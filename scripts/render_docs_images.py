@@ -5,11 +5,11 @@ the stepper mid-backward as a PNG screenshot.
 
 Needs Graphviz's ``dot`` (Debian/Ubuntu: ``apt-get install graphviz``), and for the screenshot
 Debian's ``chromium`` with Playwright's Python package (``pip install -e ".[dev]"``). The
-drawings are the ones ``python -m tinygrad_nn graph`` makes
-(tinygrad_nn.tutorial.worked_example_drawings), so the docs and the command line show the same
-pictures; only the computation graph runs top to bottom (``--rankdir TB``), which fits the width
-of a documentation page. The screenshot is the page ``python -m tinygrad_nn step`` writes for the
-scalar build, at the step where the hidden neuron out x₁² sums its two children's contributions.
+drawings are the ones ``python -m tinygrad_nn graph`` makes by default
+(tinygrad_nn.tutorial.worked_example_drawings: the computation graph top to bottom, the network
+left to right), so the docs and the command line show the same pictures. The screenshot is the
+page ``python -m tinygrad_nn step`` writes for the scalar build, at the step where the hidden
+neuron out x₁² sums its two children's contributions.
 """
 
 from __future__ import annotations
@@ -34,11 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="skip the stepper's screenshot (needs chromium and playwright)")
     args = parser.parse_args(argv)
     try:
-        drawings = {"worked_example_graph":
-                    worked_example_drawings("scalar", "TB")["worked_example_graph"],
-                    "worked_example_network":
-                    worked_example_drawings("scalar", "LR")["worked_example_network"]}
-        for stem, drawing in drawings.items():
+        for stem, drawing in worked_example_drawings().items():
             print(render(drawing, args.out / f"{stem}.svg", format="svg"))
         if args.screenshot:
             print(stepper_screenshot(args.out / "stepper.png"))
