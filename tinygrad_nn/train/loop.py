@@ -38,6 +38,7 @@ from ..functional import as_value
 from ..optim import grad_data
 from ..validation import positive_int
 from ..value import Value, no_grad
+from . import targets
 from .health import training_problems
 from .history import History
 from .progress import epoch_summary, make_progress
@@ -65,51 +66,6 @@ class Evaluation(NamedTuple):
     loss: float
     accuracy: float | None
     n: int
-
-
-# ---------------------------------------------------------------------------------------------
-# Targets and accuracy
-# ---------------------------------------------------------------------------------------------
-
-
-def _target_kind(Y: Any) -> str | None:
-    """'labels' for 1-D integer class labels, 'onehot' for one-hot rows, None otherwise."""
-    if Y is None:
-        return None
-    Y = np.asarray(Y)
-    if Y.ndim == 1 and Y.dtype.kind in "iu":
-        return "labels"
-    if (Y.ndim == 2 and Y.shape[1] >= 2 and Y.dtype.kind in "biuf" and Y.size
-            and np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)):
-        return "onehot"
-    return None
-
-
-def _labels(Y: Any, kind: str | None) -> np.ndarray | None:
-    """Class indices of the targets (argmax of one-hot rows), or None for non-class targets."""
-    if kind == "labels":
-        return np.asarray(Y)
-    if kind == "onehot":
-        return np.asarray(np.argmax(np.asarray(Y), axis=1))
-    return None
-
-
-def _chance(Y: Any) -> float | None:
-    """The accuracy of always guessing the most common class of ``Y`` (None: not classes)."""
-    labels = _labels(Y, _target_kind(Y))
-    if labels is None or labels.size == 0 or labels.min() < 0:
-        return None
-    return float(np.bincount(labels).max() / labels.size)
-
-
-def _correct(out: Any, labels: np.ndarray | None) -> int | None:
-    """How many rows of ``out`` have their argmax at the label (None if not applicable)."""
-    if labels is None:
-        return None
-    out = np.asarray(out)
-    if out.ndim != 2 or out.shape[1] < 2 or out.shape[0] != labels.shape[0]:
-        return None
-    return int(np.count_nonzero(np.argmax(out, axis=1) == labels))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,7 +207,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             else Resumed(0, 0))
     params: list[Value] = list(getattr(optimizer, "params", None) or (
         model.parameters() if callable(getattr(model, "parameters", None)) else []))
-    kind = _target_kind(getattr(loader, "Y", None))
+    kind = targets.target_kind(getattr(loader, "Y", None))
     dtype = _model_dtype(model)
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
@@ -276,7 +232,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             counted = 0
             for batch, (xb, yb) in enumerate(loader, start=1):
                 if batch == 1 and kind is None and not hasattr(loader, "Y"):
-                    kind = _target_kind(yb)
+                    kind = targets.target_kind(yb)
                 with np.errstate(all="ignore"):
                     out = model(as_value(xb, "fit", dtype))     # feed-forward
                     loss = loss_fn(out, yb)                     # calculate error E
@@ -300,7 +256,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 n = len(xb)
                 total += value * n
                 seen += n
-                hits = _correct(out.data, _labels(yb, kind))
+                hits = targets.correct(out.data, targets.labels_of(yb, kind))
                 if hits is not None:
                     correct += hits
                     counted += n
@@ -368,10 +324,11 @@ def _warn_if_not_learning(history: History, first_loss: float, moved: float | No
     """Issue a ``TrainingWarning`` for each of ``health.training_problems`` of the run: the test
     accuracy is judged when ``val_data`` was given, else the training accuracy."""
     if val_data is not None:
-        accuracies, what, chance = history.val_accuracy, "test accuracy", _chance(val_data[1])
+        accuracies, what = history.val_accuracy, "test accuracy"
+        chance = targets.chance(val_data[1])
     else:
         accuracies, what = history.accuracy, "training accuracy"
-        chance = _chance(loader.Y) if hasattr(loader, "Y") else None
+        chance = targets.chance(loader.Y) if hasattr(loader, "Y") else None
     lr = _learning_rate(optimizer)
     for message in training_problems(history.loss, first_loss, accuracies, chance, moved,
                                      lr if isinstance(lr, (int, float)) else None, what):
@@ -412,7 +369,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     dtype = _model_dtype(model)
     Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
     bs = positive_int(batch_size, "batch_size", "evaluate")
-    kind = _target_kind(Ya)
+    kind = targets.target_kind(Ya)
     total = 0.0
     correct = 0
     counted = 0
@@ -422,7 +379,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
             xb, yb = Xa[i:i + bs], Ya[i:i + bs]
             out = model(as_value(xb, "evaluate", dtype))
             total += _loss_value(loss_fn(out, yb), "evaluate") * len(xb)
-            hits = _correct(out.data, _labels(yb, kind))
+            hits = targets.correct(out.data, targets.labels_of(yb, kind))
             if hits is not None:
                 correct += hits
                 counted += len(xb)
