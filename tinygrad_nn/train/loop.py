@@ -42,6 +42,7 @@ from . import targets
 from .health import training_problems
 from .history import History
 from .progress import epoch_summary, make_progress
+from .record import Recorder
 from .resume import Resumed, resume_training, save_training
 
 __all__ = ["Callback", "EpochCallback", "Evaluation", "evaluate", "fit", "predict"]
@@ -162,7 +163,8 @@ def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
 def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, loader: Iterable[Any],
         epochs: int, val_data: tuple[Any, Any] | None = None,
         callbacks: Iterable[Callback] = (), progress: bool = True,
-        checkpoint: PathLike | None = None, resume: PathLike | None = None) -> History:
+        checkpoint: PathLike | None = None, resume: PathLike | None = None,
+        record: Recorder | None = None) -> History:
     """Minibatch training: per epoch, per minibatch forward, E, backward, W ← W − η∂E/∂W, reset.
 
     ``loader`` yields ``(xb, yb)`` minibatches (a DataLoader reshuffles every epoch).
@@ -179,8 +181,14 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     (built as before) get the saved parameters, buffers and epoch order, and ``epochs`` more
     epochs are trained, numbered on from the saved count; the History holds the new ones.
     Resumed from the end of an epoch, the parameters are bit for bit those of one long run.
+
+    ``record=Recorder()`` records snapshots of the run (parameters, gradient norms, mean |δ| per
+    layer, losses, accuracies, η) for ``viz.playground``; see ``train.record``.
     """
     epochs = positive_int(epochs, "epochs", "fit")
+    if record is not None and not isinstance(record, Recorder):
+        raise TypeError(f"fit: record must be a train.Recorder or None, got "
+                        f"{type(record).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"fit: loss_fn must be callable (out, target) -> Value, got "
                         f"{type(loss_fn).__name__}")
@@ -222,6 +230,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     epoch = batch = 0
     first_loss: float | None = None
     initial = [np.array(p.data, copy=True) for p in params]    # to tell how far they moved
+    if record is not None:
+        record.start(model, loss_fn, loader, val_data, done.epochs, epochs, done.steps,
+                     _learning_rate(optimizer))
     try:
         for epoch in range(done.epochs + 1, done.epochs + epochs + 1):
             start = time.perf_counter()
@@ -264,21 +275,24 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             if seen == 0:
                 raise ValueError("fit: the loader yielded no minibatches (empty dataset, or "
                                  "drop_last with fewer samples than batch_size)")
-            record: dict[str, float] = {"loss": total / seen}
+            means: dict[str, float] = {"loss": total / seen}
             if counted:
-                record["accuracy"] = correct / counted
+                means["accuracy"] = correct / counted
             if val_data is not None:
                 ev = evaluate(model, loss_fn, val_data[0], val_data[1])
-                record["val_loss"] = ev.loss
+                means["val_loss"] = ev.loss
                 if ev.accuracy is not None:
-                    record["val_accuracy"] = ev.accuracy
-            record["seconds"] = time.perf_counter() - start
+                    means["val_accuracy"] = ev.accuracy
+            means["seconds"] = time.perf_counter() - start
             with _defer_sigint():
-                for key, val in record.items():
+                for key, val in means.items():
                     getattr(history, key).append(val)
-            bar.end_epoch(epoch_summary(epoch, done.epochs + epochs, record))
+            bar.end_epoch(epoch_summary(epoch, done.epochs + epochs, means))
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, model, optimizer, loader, history, done)
+            if record is not None:
+                record.epoch_end(model, epoch, done.steps + history.steps,
+                                 _learning_rate(optimizer), last=epoch == done.epochs + epochs)
             for hook in hooks:
                 hook(epoch, history)
     except KeyboardInterrupt:
@@ -294,6 +308,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         raise
     finally:
         bar.close()
+    if record is not None:
+        record.finish(model, history, done.steps + history.steps, _learning_rate(optimizer))
     if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
         _warn_if_not_learning(history, first_loss, _moved(params, initial), optimizer,
                               val_data, loader)
