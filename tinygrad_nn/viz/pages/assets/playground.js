@@ -284,7 +284,7 @@
   const view = { canvas: null, images: [], confusion: null };
 
   function drawData() {
-    const box = $("tn-data-view");
+    const box = $("tn-dataset-view");
     const wrap = document.createElement("div");
     wrap.className = "tn-dataset";
     box.appendChild(wrap);
