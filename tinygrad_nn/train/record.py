@@ -21,7 +21,6 @@ parameters bit for bit as an unrecorded one.  ``fit`` without ``record`` runs no
 from __future__ import annotations
 
 import copy
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +63,9 @@ class Snapshot:
 class Recorder:
     """Records a training run when passed to ``fit(..., record=Recorder())``.
 
-    ``every``: a snapshot every this many epochs (and after the last); default: about
-    ``snapshots`` snapshots spread evenly over the run.  After ``fit``, ``snapshots`` holds the
+    ``every``: a snapshot every this many epochs (and after the last); default: ``snapshots``
+    snapshots (counting the one before training) at evenly spread epochs, round(i·E/(n−1)), or
+    one after every epoch in a run of fewer epochs.  After ``fit``, ``snapshots`` holds the
     ``Snapshot``s in order, ``history`` the run's ``History``, ``model`` a twin of the model
     (holding the last snapshot's parameters), ``train_data`` the probe set and ``test_data`` the
     ``val_data`` (or None).  ``tinygrad_nn.viz.playground(recorder)`` makes the page.
@@ -84,7 +84,7 @@ class Recorder:
         self.train_data: tuple[np.ndarray, np.ndarray] | None = None
         self.test_data: tuple[np.ndarray, np.ndarray] | None = None
         self._first_epoch = 0
-        self._interval = 1
+        self._planned: set[int] = set()
         self._mean_loss = True
 
     def __len__(self) -> int:
@@ -118,12 +118,15 @@ class Recorder:
         self.snapshots = []
         self.history = None
         self._first_epoch = first_epoch
-        self._interval = self.every or max(1, math.ceil(epochs / (self.target_snapshots - 1)))
+        n = min(self.target_snapshots, epochs + 1)
+        self._planned = ({round(i * epochs / (n - 1)) for i in range(n)} if self.every is None
+                         else set(range(0, epochs + 1, self.every)) | {epochs})
         self._take(model, first_epoch, step, lr)
 
     def epoch_end(self, model: Any, epoch: int, step: int, lr: Any, last: bool) -> None:
-        """After ``epoch``: a snapshot when it is an ``every``-th epoch or the last."""
-        if last or (epoch - self._first_epoch) % self._interval == 0:
+        """After ``epoch``: a snapshot when it is an ``every``-th epoch (or one of the evenly
+        spread ones) or the last."""
+        if last or epoch - self._first_epoch in self._planned:
             self._take(model, epoch, step, lr)
 
     def finish(self, model: Any, history: History, step: int, lr: Any) -> None:

@@ -40,7 +40,8 @@
       return;
     }
     const layers = NET.layers;
-    const W = 620, H = 520, top = 24, bottom = 16;
+    const widest = Math.max.apply(null, layers.map(function (layer) { return layer.size; }));
+    const W = 620, top = 24, bottom = 16, H = Math.min(520, Math.max(220, widest * 34 + top + bottom));
     const xs = layers.map(function (_, l) { return 40 + l * (W - 80) / (layers.length - 1); });
     const ys = layers.map(function (layer) {
       const n = layer.size, span = H - top - bottom;
@@ -158,7 +159,8 @@
     terms.forEach(function (t) { net_ += t[3]; });
     const shown = terms.slice().sort(function (p, q) { return Math.abs(q[3]) - Math.abs(p[3]); })
       .slice(0, 6).sort(function (p, q) { return p[0] - q[0]; });
-    let sum = shown.map(function (t) { return fmt(t[1], 3) + "·" + fmt(t[2], 3); }).join(" + ");
+    const factor = function (v) { return v < 0 ? "(" + fmt(v, 3) + ")" : fmt(v, 3); };
+    let sum = shown.map(function (t) { return fmt(t[1], 3) + "·" + factor(t[2]); }).join(" + ");
     if (terms.length > shown.length) sum += " + … (" + (terms.length - shown.length) + " more)";
     sum += " + " + fmt(b, 3);
     lines.push("    = " + (phi ? phi + "(" : "") + sum + (phi ? ")" : ""));
@@ -291,12 +293,26 @@
     if (DATA.kind === "plane" && DATA.grid) {
       const fig = document.createElement("figure");
       fig.className = "tn-boundary";
+      const names = DATA.feature_names || ["x1", "x2"];
       fig.innerHTML = "<figcaption class=\"tn-note\">Decision boundary at this snapshot " +
         "(shade: how sure; dots: training set, rings: test set)</figcaption>";
+      const axes = document.createElement("div");
+      axes.className = "tn-note";
+      axes.textContent = "horizontal: " + names[0] + ", vertical: " + names[1] + "; classes:";
+      const count = DATA.classes ? DATA.classes.length : (S[0].outputs ?
+        S[0].outputs[S[0].outputs.length - 1][0].length : 0);
+      for (let c = 0; c < count; c++) {
+        const swatch = document.createElement("span");
+        swatch.className = "tn-legend-line";
+        swatch.style.background = color(c);
+        axes.appendChild(swatch);
+        axes.appendChild(document.createTextNode(className(c)));
+      }
       const canvas = document.createElement("canvas");
       canvas.width = 360; canvas.height = 360;
       canvas.id = "tn-boundary";
       fig.appendChild(canvas);
+      fig.appendChild(axes);
       wrap.appendChild(fig);
       view.canvas = canvas;
     }
