@@ -159,3 +159,25 @@ def test_the_default_digits_network_at_20_snapshots_fits_in_5_mb(tmp_path: Path)
     size = len(page.save(tmp_path / "run.html").read_bytes())
     assert size <= 5_000_000 - 150 * 4 * 25                  # room for 150 epochs of curves
     assert json.loads(json.dumps(page.data["snapshots"][0]["params"]))  # plain JSON
+
+
+def test_an_interrupted_run_ends_with_a_snapshot_of_its_last_step() -> None:
+    X, y = tn.data.make_xor(16, noise=0.05, rng=0)
+    model = tn.nn.mlp([2, 4, 2], activation="tanh", output_activation=None, rng=0)
+
+    def stop(epoch: int, history: object) -> None:
+        if epoch == 3:
+            raise KeyboardInterrupt
+    recorder = Recorder(every=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", tn.errors.TrainingWarning)
+        history = tn.train.fit(model, tn.nn.CrossEntropyLoss(),
+                               tn.optim.SGD(model.parameters(), lr=0.1),
+                               tn.data.DataLoader(X, y, batch_size=8, rng=0), 10,
+                               callbacks=[stop], progress=False, record=recorder)
+    assert history.interrupted
+    assert [(s.epoch, s.step) for s in recorder.snapshots] == [(0, 0), (3, 6)]
+    assert recorder.snapshots[-1].loss["test"] is None                  # no val_data
+    for name, p in model.state_dict().items():
+        np.testing.assert_array_equal(recorder.snapshots[-1].params[name], p)
+    assert tn.viz.playground(recorder).data["history"]["epochs"] == [1, 2, 3]

@@ -11,7 +11,10 @@ with the reason, where Chromium or Playwright is missing (never in CI).
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,3 +176,47 @@ def test_a_thinned_page_says_so(moons: tuple[Run, Path], opened: Any, tmp_path: 
                                    f"{(full - 1) / 1e6:.1f} MB.")
     assert session.page.locator("#tn-thinned").count() == 1
     assert opened(moons[1]).page.locator("#tn-thinned").is_hidden()
+
+
+class TwoLayers(tn.nn.Module):
+    """A model that is not a Sequential: no G(V, A), no δ, the rest of the page as usual."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = tn.nn.Linear(3, 4, rng=0)
+        self.second = tn.nn.Linear(4, 2, rng=1)
+
+    def forward(self, x: Any) -> Any:
+        return self.second(self.first(x).tanh())
+
+
+def test_a_model_of_ones_own_on_a_table_still_gets_a_page(opened: Any, tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    model = TwoLayers()
+    recorder = Recorder(every=2)
+    tn.train.fit(model, tn.nn.CrossEntropyLoss(), tn.optim.SGD(model.parameters(), lr=0.5),
+                 tn.data.DataLoader(X[:45], y[:45], batch_size=15, rng=0), 4,
+                 val_data=(X[45:], y[45:]), progress=False, record=recorder)
+    page = tn.viz.playground(recorder)
+    assert page.data["network"] is None and page.data["data"]["kind"] == "table"
+    session = opened(page.save(tmp_path / "own.html"))
+    assert "not a Sequential" in session.page.locator("#tn-net").inner_text()
+    assert session.page.locator("#tn-confusion tr").count() == 3
+    state = json.loads(session.page.evaluate("JSON.stringify(tn.state())"))
+    assert state["epoch"] == 4 and set(state["params"]) == set(model.state_dict())
+
+
+def test_the_docs_screenshots_script(tmp_path: Path) -> None:
+    """scripts/render_playground_images.py (which made docs/img/playground_*.png), on 2 epochs."""
+    script = Path(__file__).resolve().parents[1] / "scripts" / "render_playground_images.py"
+    env = dict(os.environ, PYTHONPATH=str(script.parents[1]), PYTHONIOENCODING="utf-8")
+    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path), "--epochs",
+                             "2"], capture_output=True, text=True, check=True, env=env)
+    names = ["playground_moons.png", "playground_digits.png"]
+    assert result.stdout.split() == [str(tmp_path / name) for name in names]
+    for name in names:
+        header = (tmp_path / name).read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(header[16:20], "big") == 1400                  # the width

@@ -160,9 +160,13 @@
     const shown = terms.slice().sort(function (p, q) { return Math.abs(q[3]) - Math.abs(p[3]); })
       .slice(0, 6).sort(function (p, q) { return p[0] - q[0]; });
     const factor = function (v) { return v < 0 ? "(" + fmt(v, 3) + ")" : fmt(v, 3); };
-    let sum = shown.map(function (t) { return fmt(t[1], 3) + "·" + factor(t[2]); }).join(" + ");
+    // w·x terms joined by their sign: "0.635·1 − 0.419·0.756 + …"
+    let sum = shown.map(function (t, i) {
+      const w = i === 0 ? fmt(t[1], 3) : (t[1] < 0 ? " − " + fmt(-t[1], 3) : " + " + fmt(t[1], 3));
+      return w + "·" + factor(t[2]);
+    }).join("");
     if (terms.length > shown.length) sum += " + … (" + (terms.length - shown.length) + " more)";
-    sum += " + " + fmt(b, 3);
+    sum += b < 0 ? " − " + fmt(-b, 3) : " + " + fmt(b, 3);
     lines.push("    = " + (phi ? phi + "(" : "") + sum + (phi ? ")" : ""));
     lines.push("    = " + (phi ? phi + "(" + fmt(net_, 5) + ")" : fmt(net_, 5)) +
       (out ? " = " + fmt(out[j], 5) : ""));
