@@ -62,10 +62,7 @@ def screenshot(page: Path, path: Path, hover: tuple[int, int]) -> Path:
         session.page.locator(f"#tn-net circle[data-layer='{layer}'][data-neuron='{neuron}']"
                              ).hover()
         session.page.screenshot(path=str(path), full_page=True)
-        if session.console_errors or session.page_errors or session.requests:
-            raise RuntimeError(f"screenshot: the page reported "
-                               f"{session.console_errors + session.page_errors} and "
-                               f"requested {session.requests}")
+        session.check("screenshot")
     return path
 
 

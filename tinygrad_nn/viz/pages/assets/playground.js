@@ -289,17 +289,27 @@
   // --- the data: decision boundary, or test images and the confusion matrix --------------------
   const view = { canvas: null, images: [], confusion: null };
 
+  /** A <figure> with its caption, appended to `parent`. */
+  function figure(parent, caption) {
+    const fig = document.createElement("figure");
+    const cap = document.createElement("figcaption");
+    cap.className = "tn-note";
+    cap.textContent = caption;
+    fig.appendChild(cap);
+    parent.appendChild(fig);
+    return fig;
+  }
+
   function drawData() {
     const box = $("tn-dataset-view");
     const wrap = document.createElement("div");
     wrap.className = "tn-dataset";
     box.appendChild(wrap);
     if (DATA.kind === "plane" && DATA.grid) {
-      const fig = document.createElement("figure");
+      const fig = figure(wrap, "Decision boundary at this snapshot (shade: how sure; dots: " +
+        "training set, rings: test set)");
       fig.className = "tn-boundary";
       const names = DATA.feature_names || ["x1", "x2"];
-      fig.innerHTML = "<figcaption class=\"tn-note\">Decision boundary at this snapshot " +
-        "(shade: how sure; dots: training set, rings: test set)</figcaption>";
       const axes = document.createElement("div");
       axes.className = "tn-note";
       axes.textContent = "horizontal: " + names[0] + ", vertical: " + names[1] + "; classes:";
@@ -317,13 +327,11 @@
       canvas.id = "tn-boundary";
       fig.appendChild(canvas);
       fig.appendChild(axes);
-      wrap.appendChild(fig);
       view.canvas = canvas;
     }
     if (DATA.kind === "image" && DATA.shown.x.length) {
-      const fig = document.createElement("figure");
-      fig.innerHTML = "<figcaption class=\"tn-note\">Test images: predicted / true " +
-        "(wrong ones in red; click one to use it for the neurons)</figcaption>";
+      const fig = figure(wrap, "Test images: predicted / true (wrong ones in red; click one " +
+        "to use it for the neurons)");
       const grid = document.createElement("div");
       grid.className = "tn-images";
       grid.id = "tn-images";
@@ -352,17 +360,14 @@
         view.images.push({ cell: cell, caption: caption });
       });
       fig.appendChild(grid);
-      wrap.appendChild(fig);
     }
     if (DATA.test_labels && S[0].predictions) {
-      const fig = document.createElement("figure");
-      fig.innerHTML = "<figcaption class=\"tn-note\">Confusion matrix of the test set " +
-        "(rows: true class, columns: predicted)</figcaption>";
+      const fig = figure(wrap, "Confusion matrix of the test set (rows: true class, columns: " +
+        "predicted)");
       const table = document.createElement("table");
       table.className = "tn-table tn-confusion";
       table.id = "tn-confusion";
       fig.appendChild(table);
-      wrap.appendChild(fig);
       view.confusion = table;
     }
   }
