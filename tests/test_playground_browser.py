@@ -106,6 +106,10 @@ def test_the_slider_changes_the_drawing(moons: tuple[Run, Path], opened: Any) ->
     assert "snapshot 5 of 5 · epoch 12" in page.locator("#tn-counter").inner_text()
     assert page.locator("#tn-net").screenshot() != net_before
     assert page.locator("#tn-boundary").screenshot() != boundary_before
+    page.locator("body").press("ArrowLeft")                 # the keys step through too
+    assert page.evaluate("tn.state().snapshot") == 3
+    page.locator("body").press("ArrowRight")
+    assert page.evaluate("tn.state().snapshot") == 4
 
 
 def test_play_runs_to_the_last_snapshot(moons: tuple[Run, Path], opened: Any) -> None:
