@@ -181,3 +181,14 @@ def test_an_interrupted_run_ends_with_a_snapshot_of_its_last_step() -> None:
     for name, p in model.state_dict().items():
         np.testing.assert_array_equal(recorder.snapshots[-1].params[name], p)
     assert tn.viz.playground(recorder).data["history"]["epochs"] == [1, 2, 3]
+
+
+def test_named_features_are_a_table_even_when_their_number_is_square(tmp_path: Path) -> None:
+    run = recorded_run(tmp_path, "digits", epochs=4, recorder=Recorder(every=4))
+    assert tn.viz.playground(run.recorder).data["data"]["kind"] == "image"
+    names = [f"column {i}" for i in range(64)]
+    page = tn.viz.playground(run.recorder, feature_names=names,
+                             class_names=[str(c) for c in range(10)])
+    assert page.data["data"]["kind"] == "table" and page.data["data"]["image_side"] is None
+    with pytest.raises(ValueError, match="playground: feature_names must name 64 items, got 2"):
+        tn.viz.playground(run.recorder, feature_names=["a", "b"])

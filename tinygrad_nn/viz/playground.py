@@ -91,7 +91,8 @@ def playground(recorder: Recorder, *, title: str = "training run",
     """The page of a run that ``fit(..., record=recorder)`` recorded.
 
     ``class_names`` name the output classes (default 0, 1, ...), ``feature_names`` the inputs
-    (default x₁, x₂, ... or the pixel's row and column).  A page whose data would pass
+    (default x₁, x₂, ... or the pixel's row and column).  Inputs of a square number of unnamed
+    features (64, 784) are shown as images; named ones are a table.  A page whose data would pass
     ``max_bytes`` keeps fewer snapshots, evenly spaced, always the first and the last.
     """
     if not isinstance(recorder, Recorder):
@@ -106,10 +107,10 @@ def playground(recorder: Recorder, *, title: str = "training run",
     network = _network(model)
     X_shown, y_shown, points = _samples(recorder)
     n_features = int(X_shown.shape[1]) if X_shown.ndim == 2 else 0
-    kind = _kind(n_features)
     n_classes = _classes(recorder)
     names = _names(class_names, n_classes, "class_names")
     features = _names(feature_names, n_features, "feature_names")
+    kind = _kind(n_features, named=features is not None)
     grid = _grid(points) if kind == "plane" and n_classes else None
     snapshots = [_snapshot_json(s, model, network, X_shown, grid) for s in recorder.snapshots]
     test = recorder.test_data
@@ -164,13 +165,13 @@ def _network(model: Any) -> dict[str, Any] | None:
     return {"layers": layers}
 
 
-def _kind(n_features: int) -> str:
+def _kind(n_features: int, named: bool) -> str:
     """"plane" for two features (a decision boundary), "image" for a square number of at least 16
-    (a grid of pictures), else "table"."""
+    unnamed ones (pixels: a grid of pictures), else "table" (also named columns, however many)."""
     if n_features == 2:
         return "plane"
     side = math.isqrt(n_features)
-    return "image" if n_features >= 16 and side * side == n_features else "table"
+    return "image" if not named and n_features >= 16 and side * side == n_features else "table"
 
 
 def _class_labels(Y: np.ndarray) -> np.ndarray | None:
