@@ -26,7 +26,8 @@ DOCS_IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Render docs/img/worked_example_graph.svg and docs/img/worked_example_network.svg."""
+    """Render docs/img/worked_example_graph.svg, docs/img/worked_example_network.svg and
+    docs/img/stepper.png."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DOCS_IMG,
                         help=f"directory to write to (default: {DOCS_IMG})")

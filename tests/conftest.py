@@ -9,6 +9,9 @@ them all, a missing one fails instead.
 Graphviz's ``dot`` program is optional too: a test marked ``needs_dot`` is skipped where it is
 not on PATH, and so is a doctest example of the docs whose line says ``# needs `dot```` (the
 rest of its file still runs; the summary lists the examples left out).  CI never skips them.
+
+The browser tests take the ``chromium`` fixture: Debian's Chromium driven headless by
+Playwright, skipped with the reason where either is missing (failed in CI, which installs both).
 """
 
 from __future__ import annotations
@@ -68,6 +71,12 @@ onnx = _package_fixture("onnx", "onnx")
 ort = _package_fixture("ort", "onnxruntime")
 safetensors = _package_fixture("safetensors", "safetensors")
 
+NEEDS_DOT = re.compile(r"#\s*needs `dot`")
+"""How a doctest example in the docs says that it runs the `dot` program."""
+
+SKIPPED_DOT_EXAMPLES: list[str] = []
+"""The doctest examples skipped in this run because `dot` is missing (file:line)."""
+
 
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
@@ -91,8 +100,8 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def big_stepper() -> tuple[Any, Any]:
-    """The stepper of a 5,169-Value scalar MLP (stepper_graphs.scalar_mlp), built once: laying
-    out its 79 views takes seconds."""
+    """The stepper of a 5,169-Value scalar MLP (the graph of benchmarks/stepper_page.py), built
+    once: laying out its 79 views takes seconds."""
     import numpy as np
     from stepper_graphs import BIG_SIZES, scalar_mlp
 
@@ -100,12 +109,6 @@ def big_stepper() -> tuple[Any, Any]:
     E = scalar_mlp(BIG_SIZES, np.random.default_rng(0))
     return E, tn.viz.stepper(E)
 
-
-NEEDS_DOT = re.compile(r"#\s*needs `dot`")
-"""How a doctest example in the docs says that it runs the `dot` program."""
-
-SKIPPED_DOT_EXAMPLES: list[str] = []
-"""The doctest examples skipped in this run because `dot` is missing (file:line)."""
 
 _DOCTEST_IMPORT = re.compile(r"^\s*>>> (?:import|from) (\w+)", re.M)
 

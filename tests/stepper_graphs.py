@@ -7,7 +7,8 @@ node processed at step k and every gradient accumulated so far, from ``graph.top
 
 from __future__ import annotations
 
-import itertools
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,12 @@ import tinygrad_nn as tn
 from tinygrad_nn import Value, scope
 from tinygrad_nn.graph import toposort
 from tinygrad_nn.value import chain_rule_step, rule_args
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:                 # benchmarks/ is not part of the installed package
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.stepper_page import BIG_SIZES, scalar_mlp  # noqa: E402  (the benchmark's graph)
 
 
 def replay_changes(root: Value) -> list[tuple[Value, dict[Value, Any]]]:
@@ -62,29 +69,6 @@ def broadcast_program(rng: np.random.Generator) -> tuple[Value, list[Value]]:
     with scope("E"):
         E = (y ** 2).mean()
     return E, [A, b, W]
-
-
-def scalar_mlp(sizes: list[int], rng: np.random.Generator) -> Value:
-    """A scalar MLP in the style of micrograd (one Value per number), one scope per layer and
-    per neuron, E = Σ out²."""
-    xs = [Value(float(v), requires_grad=False, name=f"x{i + 1}")
-          for i, v in enumerate(rng.normal(size=sizes[0]))]
-    for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
-        outs = []
-        with scope(f"layer {l}"):
-            for j in range(n_out):
-                with scope(f"neuron {j + 1}"):
-                    acc = Value(0.0, name=f"b{j + 1}")
-                    for x in xs:
-                        acc = acc + x * Value(float(rng.normal() / np.sqrt(n_in)))
-                    outs.append(acc.tanh())
-        xs = outs
-    with scope("E"):
-        return sum((x * x for x in xs[1:]), xs[0] * xs[0])
-
-
-BIG_SIZES = [10, 32, 32, 10]
-"""A 5,169-Value scalar MLP: the stepper's big graph."""
 
 
 def engine_grads(root: Value) -> dict[Value, Any]:

@@ -69,6 +69,41 @@ def test_the_stepper_never_changes_a_grad() -> None:
         np.testing.assert_array_equal(v.data, d)      # the numeric check restores the data
 
 
+def test_the_numeric_check_writes_no_data_so_backward_still_runs() -> None:
+    E = worked_example_scalar(backward=False)              # scalar leaves: float data
+    order = toposort(E)
+    stamps = [(v.data, v.version) for v in order]
+    s = tn.viz.stepper(E, numeric=True)
+    assert [(v.data, v.version) for v in order] == stamps  # not even a write of the same data
+    E.backward()                                            # so the graph is not stale
+    ids = s.node_ids()
+    leaves = [v for v in order if v.op is None and v.requires_grad]
+    assert s.data["inputs"] == [ids[v] for v in leaves] and len(leaves) == 12
+    for v in leaves:
+        assert s.data["numeric"][ids[v]] == pytest.approx(v.grad, abs=1e-8)
+
+
+def test_a_parameter_changed_since_the_forward_pass_is_refused() -> None:
+    refused = (r"^stepper: cannot replay the backward pass of this graph: backward: "
+               r"'Linear\[[02]\]\.weight' \(input 1 of op 'linear', shape \(2, 2\)\) was assigned "
+               r"after the forward pass .* or run the forward pass again$")
+    T = worked_example_tensor(backward=False)
+    W = next(v for v in toposort(T) if v.name == "Linear[0].weight")
+    W.data = W.data * 2                                     # an update before making the page
+    with pytest.raises(RuntimeError, match=refused):
+        tn.viz.stepper(T)
+    T = worked_example_tensor(backward=True)                # after backward and an SGD step
+    params = [v for v in toposort(T) if v.op is None and v.requires_grad]
+    grads = [v.grad.copy() for v in params]
+    tn.optim.SGD(params, lr=0.1).step()
+    with pytest.raises(RuntimeError, match=refused):
+        tn.viz.stepper(T)
+    for v, g in zip(params, grads):                         # the refusal changed nothing
+        np.testing.assert_array_equal(v.grad, g)
+    T = worked_example_tensor(backward=False)               # the forward pass again: fine
+    assert len(tn.viz.stepper(T)) == len(backward_steps(T)) == 9
+
+
 def test_node_ids_and_the_data_contract() -> None:
     E = worked_example_scalar(backward=False)
     s = tn.viz.stepper(E)

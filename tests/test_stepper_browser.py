@@ -276,3 +276,25 @@ def test_the_docs_screenshot_is_taken_mid_backward(chromium: Chromium, tmp_path:
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1360, 760)
+
+
+def test_the_page_benchmark_times_every_walk(chromium: Chromium, big_stepper: Any) -> None:
+    """benchmarks/stepper_page.py on its own 5,169-Value graph, shortened (one page load, 3
+    stretches of 20 steps): every figure is there and positive, the neuron view is open, and
+    the table has a row for each."""
+    from benchmarks import stepper_page as bench  # importable: stepper_graphs put it on the path
+
+    _, s = big_stepper
+    result = bench.measure(chromium, s, repeats=1, batch=20, samples=3)
+    assert result["steps"] == len(s) and result["values"] == len(s.node_ids()) > 5000
+    assert result["drawn"] == 98 + 32                      # a neuron of layer 2 and its inputs
+    assert list(result["figures"]) == ["open", "step, collapsed", "back, collapsed",
+                                       "step, neuron", "back, neuron", "jump to the end",
+                                       "jump to the start"]
+    for key, values in result["figures"].items():
+        assert len(values) == 1 and 0 < values[0] < 60_000, key
+    assert set(result["worst"]) == {k for k in result["figures"] if "," in k}
+    table = bench.to_markdown(result, 1.5, "python -m benchmarks.stepper_page --repeats 1")
+    rows = [line for line in table.splitlines() if line.startswith(("| step", "| back"))]
+    assert len(rows) == 4 and all(line.count("|") == 5 for line in rows)
+    assert f"{len(s):,} backward steps" in table and "built (laid out by dot) in 1.5 s" in table

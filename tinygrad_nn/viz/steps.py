@@ -7,12 +7,14 @@ parent that requires grad one chain-rule step ``value.chain_rule_step(node, i,
 value.rule_args(node, g))`` whose result is summed into the parent's pending gradient.  The
 local factors come from the rule table through those two functions, so there is one
 implementation of a chain-rule step; this module only writes down what each step did.  It never
-touches ``.grad``: the pending gradients live in a table of its own.
+touches ``.grad`` (the pending gradients live in a table of its own) nor ``.data`` (the central
+differences perturb stand-ins for the leaves).  Like ``backward()``, it refuses a graph whose
+data was assigned after the forward pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,14 +65,16 @@ def seed_of(root: Value, fn: str) -> Any:
     return root._seed(None)
 
 
-def backward_steps(root: Value) -> list[BackwardStep]:
+def backward_steps(root: Value, fn: str = "backward_steps") -> list[BackwardStep]:
     """The steps of ``root.backward()``, in the engine's order, without changing any ``.grad``.
 
     For node in reversed(toposort(root)): g = pending.pop(node) (skip the node if no gradient
     reached it); for each parent i that requires grad: pending[parent] += chain_rule_step(node,
-    i, rule_args(node, g)), i.e. ∂E/∂parent += ∂E/∂node · ∂node/∂parent.
+    i, rule_args(node, g)), i.e. ∂E/∂parent += ∂E/∂node · ∂node/∂parent.  Raises RuntimeError,
+    as ``backward()`` does, if a Value's data was assigned after the forward pass (``fn`` names
+    the caller in the message).
     """
-    pending: dict[Value, Any] = {root: seed_of(root, "backward_steps")}
+    pending: dict[Value, Any] = {root: seed_of(root, fn)}
     steps: list[BackwardStep] = []
     for node in reversed(toposort(root)):
         g = pending.pop(node, None)
@@ -78,7 +82,11 @@ def backward_steps(root: Value) -> list[BackwardStep]:
             continue
         edges: list[EdgeStep] = []
         if node.op is not None:
-            args = rule_args(node, g)
+            try:
+                args = rule_args(node, g)
+            except RuntimeError as exc:        # data assigned since the forward pass
+                raise RuntimeError(f"{fn}: cannot replay the backward pass of this graph: "
+                                   f"{exc}") from None
             for i, parent in enumerate(node.parents):
                 if parent.requires_grad:
                     contribution = chain_rule_step(node, i, args)
@@ -90,13 +98,14 @@ def backward_steps(root: Value) -> list[BackwardStep]:
     return steps
 
 
-def forward_again(order: Sequence[Value]) -> Any:
-    """The last node of ``order`` (a topological order) computed again from the leaves' current
-    data with the rule table's forward maps: the graph as a function of its leaves."""
+def forward_again(order: Sequence[Value], leaf_data: Mapping[Value, Any]) -> Any:
+    """The last node of ``order`` (a topological order) computed again with the rule table's
+    forward maps, each leaf in ``leaf_data`` taking the data given there instead of its own: the
+    graph as a function of those leaves."""
     values: dict[Value, Any] = {}
     for v in order:
         if v.op is None:
-            values[v] = v.data
+            values[v] = leaf_data.get(v, v._data)
         else:
             values[v] = v.op.forward(*[values[p] for p in v.parents], *v.params)
     return values[order[-1]]
@@ -104,7 +113,14 @@ def forward_again(order: Sequence[Value]) -> Any:
 
 def numeric_gradients(root: Value, leaves: Sequence[Value], eps: float = 1e-6) -> list[Any]:
     """Central differences (E(x + ε) − E(x − ε)) / 2ε for every entry of every leaf, E being the
-    graph of ``root`` evaluated again (``forward_again``); the leaves' data are restored."""
+    graph of ``root`` evaluated again (``forward_again``) with stand-ins for the leaves, so the
+    leaves themselves are never written (not even their version stamps)."""
     order = toposort(root)
+    stand_ins = [Value(np.array(v._data) if type(v._data) is np.ndarray else v._data)
+                 for v in leaves]
+
+    def E(*data: Value) -> Any:
+        return forward_again(order, {v: s._data for v, s in zip(leaves, data)})
+
     with np.errstate(all="ignore"):
-        return numeric_grad(lambda *_: forward_again(order), list(leaves), eps)
+        return numeric_grad(E, stand_ins, eps)
