@@ -26,7 +26,8 @@ def tables() -> list[cases.Table]:
 
 def test_every_case_has_a_section(tables: list[cases.Table]) -> None:
     keys = [t.key for t in tables]
-    assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "chain", "memory"]
+    assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "record", "chain",
+                    "memory"]
     for table in tables:
         for row in table.rows:
             assert len(row) == len(table.header), (table.key, row)
