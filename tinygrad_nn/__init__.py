@@ -1,15 +1,27 @@
 """tinygrad_nn: reverse-mode automatic differentiation on NumPy, built to follow the tutorials.
 
-``import tinygrad_nn as tn`` gives the engine (``tn.Value``, ``tn.no_grad``), gradient checking
-(``tn.gradcheck``, ``tn.numeric_grad``), checkpoints (``tn.save``, ``tn.load``) and every
-submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``, ``tn.viz``,
-``tn.data``, ``tn.optim``, ``tn.train``, ``tn.export``, and ``tn.errors`` (every exception class).
+``import tinygrad_nn as tn`` gives the engine (``tn.Value``, ``tn.no_grad``; the functions of
+several Values ``tn.concatenate``, ``tn.stack``, ``tn.where``, ``tn.minimum``, ``tn.maximum``),
+gradient checking (``tn.gradcheck``, ``tn.numeric_grad``), checkpoints (``tn.save``,
+``tn.load``) and every submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``,
+``tn.viz``, ``tn.data``, ``tn.optim``, ``tn.train``, ``tn.export``, and ``tn.errors`` (every
+exception class).
 """
 
 from . import data, errors, export, functional, nn, optim, train, tutorial, viz
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
-from .value import Value, detect_anomaly, no_grad, scope
+from .value import (
+    Value,
+    concatenate,
+    detect_anomaly,
+    maximum,
+    minimum,
+    no_grad,
+    scope,
+    stack,
+    where,
+)
 from .version import __version__
 
 __all__ = [
@@ -17,6 +29,7 @@ __all__ = [
     "GradcheckError",
     "Value",
     "__version__",
+    "concatenate",
     "data",
     "detect_anomaly",
     "errors",
@@ -24,13 +37,17 @@ __all__ = [
     "functional",
     "gradcheck",
     "load",
+    "maximum",
+    "minimum",
     "nn",
     "no_grad",
     "numeric_grad",
     "optim",
     "save",
     "scope",
+    "stack",
     "train",
     "tutorial",
     "viz",
+    "where",
 ]
