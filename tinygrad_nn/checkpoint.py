@@ -5,7 +5,8 @@ A checkpoint is a NumPy ``.npz`` archive holding
 * ``__architecture__``: UTF-8 JSON as a ``uint8`` array --
   ``{"format": "tinygrad_nn.checkpoint", "version": 1, "type": <class name>,
   "config": model.config(), "metadata": {...}}``;
-* one float array per parameter, named as in ``model.state_dict()``.
+* one array per parameter and buffer (BatchNorm's running statistics), named as in
+  ``model.state_dict()``.
 
 ``save`` writes it atomically (a temporary file in the same directory, flushed and
 fsync'ed, then ``os.replace``), so a crash leaves either the old checkpoint or the new one,
@@ -234,7 +235,8 @@ def load_with_metadata(path: PathLike) -> tuple[Any, dict[str, Any]]:
         model = nn.from_config(kind, header["config"])
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: cannot rebuild {kind} from its config: {exc}") from None
-    expected = dict(model.named_parameters())    # names, shapes and dtypes: no copies needed
+    expected = {**dict(model.named_parameters()),   # names, shapes and dtypes: no copies
+                **dict(model.named_buffers())}
     missing = [k for k in expected if k not in arrays]
     extra = [k for k in arrays if k not in expected]
     if missing:

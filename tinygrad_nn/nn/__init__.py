@@ -6,10 +6,15 @@ networks, and ``nn.LAYER_TYPES`` + ``nn.from_config`` rebuild one from its ``con
 
 The modules, bottom up: ``registry`` (the layer types by name), ``module`` (the ``Module`` base),
 ``by_hand`` (φ and φ' by hand, for the tutorial), ``init`` (initialisers), ``layers`` (``Linear``
-and the activations), ``losses`` (the error functions), ``sequential`` (composition) and ``mlp``.
+and the activations), ``losses`` (the error functions), ``conv`` (``Conv2d``, pooling,
+``Flatten``), ``norm`` (``LayerNorm``, ``BatchNorm1d``), ``dropout``, ``embedding``,
+``sequential`` (composition) and ``mlp``.
 """
 
 from . import init
+from .conv import AvgPool2d, Conv2d, Flatten, MaxPool2d
+from .dropout import Dropout
+from .embedding import Embedding
 from .layers import (
     Activation,
     Identity,
@@ -24,6 +29,7 @@ from .layers import (
 from .losses import CrossEntropyLoss, Loss, MSELoss
 from .mlp import ACTIVATIONS, AUTO_INIT, mlp
 from .module import Module
+from .norm import BatchNorm1d, LayerNorm
 from .registry import LAYER_TYPES, from_config
 from .sequential import ROLE_LETTERS, Sequential, compose
 
@@ -33,12 +39,20 @@ __all__ = [
     "LAYER_TYPES",
     "ROLE_LETTERS",
     "Activation",
+    "AvgPool2d",
+    "BatchNorm1d",
+    "Conv2d",
     "CrossEntropyLoss",
+    "Dropout",
+    "Embedding",
+    "Flatten",
     "Identity",
+    "LayerNorm",
     "LeakyReLU",
     "Linear",
     "Loss",
     "MSELoss",
+    "MaxPool2d",
     "Module",
     "ReLU",
     "Sequential",

@@ -126,26 +126,83 @@ class Module:
         """How many numbers the parameters hold (weights and biases)."""
         return sum(p.size for p in self.parameters())
 
+    # -- modes and buffers ---------------------------------------------------------------------
+
+    training: bool = True
+    """Training mode (the default) or evaluation mode (``eval()``): Dropout drops entries and
+    BatchNorm normalises by the batch's statistics only while training."""
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and every sub-module in training mode (``mode=False``: evaluation
+        mode); returns the module."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got "
+                            f"{mode!r}")
+        self.training = bool(mode)
+        for _, child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (``train(False)``): Dropout is the identity, BatchNorm uses its
+        running statistics; returns the module."""
+        return self.train(False)
+
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Keep ``array`` as the attribute ``name``: state that is not a parameter (BatchNorm's
+        running statistics), saved by ``state_dict`` and checkpoints, never given to an optimizer.
+        Update it in place (``+=``, ``np.copyto``) so that loading a state keeps it current."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"{type(self).__name__}.register_buffer: name must be an "
+                            f"identifier, got {name!r}")
+        setattr(self, name, np.array(array))
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+
+    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+        """``(dotted name, array)`` for every buffer, own buffers first, then each child's in
+        attribute order; an array reachable twice is listed once."""
+        out: list[tuple[str, np.ndarray]] = []
+        seen: set[int] = set()
+        for name, array in self._own_and_children_buffers():
+            if id(array) not in seen:
+                seen.add(id(array))
+                out.append((name, array))
+        return out
+
+    def _own_and_children_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for name in self.__dict__.get("_buffer_names", ()):
+            yield name, getattr(self, name)
+        for key, child in self.children():
+            for name, array in child._own_and_children_buffers():
+                yield f"{key}.{name}", array
+
     # -- checkpoints ---------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's data by its dotted name (changing it changes nothing)."""
-        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        """A copy of every parameter's data and every buffer by its dotted name (changing it
+        changes nothing)."""
+        state = {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Copy ``state``'s arrays into the parameters, after checking keys, shapes and dtypes.
+        """Copy ``state``'s arrays into the parameters and buffers, after checking keys, shapes
+        and dtypes.
 
-        Every key must name a parameter and every parameter must be present, with the same shape
-        and the same dtype.  Everything is checked before anything is written, so a failed load
-        leaves the module unchanged.
+        Every key must name a parameter or buffer and every one must be present, with the same
+        shape and the same dtype.  Everything is checked before anything is written, so a failed
+        load leaves the module unchanged.
         """
         fn = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, Mapping):
             raise TypeError(f"{fn}: expected a mapping of parameter names to arrays, got "
                             f"{type(state).__name__}")
-        params = dict(self.named_parameters())
-        missing = [k for k in params if k not in state]
-        unexpected = [k for k in state if k not in params]
+        entries: dict[str, Value | np.ndarray] = {**dict(self.named_parameters()),
+                                                   **dict(self.named_buffers())}
+        missing = [k for k in entries if k not in state]
+        unexpected = [k for k in state if k not in entries]
         if missing or unexpected:
             parts = []
             if missing:
@@ -153,9 +210,9 @@ class Module:
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
             raise ValueError(f"{fn}: {'; '.join(parts)} (the module has parameters "
-                           f"{list(params)})")
-        arrays: list[tuple[Value, np.ndarray]] = []
-        for key, p in params.items():
+                             f"and buffers {list(entries)})")
+        arrays: list[tuple[Value | np.ndarray, np.ndarray]] = []
+        for key, p in entries.items():
             given = state[key]
             if isinstance(given, Value):
                 given = given.data
@@ -168,7 +225,9 @@ class Module:
                                  f"holds dtype {arr.dtype}")
             arrays.append((p, arr))
         for p, arr in arrays:
-            if type(p.data) is float:
+            if isinstance(p, np.ndarray):             # a buffer: updated in place
+                np.copyto(p, arr)
+            elif type(p.data) is float:
                 p.data = float(arr)
             elif isinstance(p.data, np.ndarray) and p.data.flags.writeable:
                 np.copyto(p.data, arr)

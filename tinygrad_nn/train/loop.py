@@ -13,6 +13,9 @@ A NaN/inf loss or gradient stops ``fit`` before the update (``TrainingDivergedEr
 Ctrl-C is held back during an update, so it lands between two steps.
 Test process: ``evaluate`` (mean error over a test set, and accuracy for classes).
 Using the network: ``predict`` (feed-forward only, under ``no_grad``).
+``fit`` runs the model in training mode and ``evaluate`` / ``predict`` in evaluation mode
+(``Module.train()`` / ``eval()``: Dropout drops only while training, BatchNorm learns its running
+statistics); each puts the model back in the mode it found it in.
 """
 
 from __future__ import annotations
@@ -140,6 +143,27 @@ def _defer_sigint() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 
 
+def _switch_mode(model: Any, training: bool) -> bool | None:
+    """Put a module in training (or evaluation) mode; returns the mode it was in, None for a
+    model without modes (a plain function)."""
+    before = getattr(model, "training", None)
+    if not isinstance(before, bool) or not callable(getattr(model, "train", None)):
+        return None
+    model.train(training)
+    return before
+
+
+@contextmanager
+def _in_mode(model: Any, training: bool) -> Iterator[None]:
+    """Run the block with the model in training (or evaluation) mode, then restore its mode."""
+    before = _switch_mode(model, training)
+    try:
+        yield
+    finally:
+        if before is not None:
+            model.train(before)
+
+
 def _as_input(x: Any) -> Value:
     """Wrap a batch of inputs as a constant Value (no gradient is needed for the data)."""
     return x if isinstance(x, Value) else Value(np.asarray(x, dtype=np.float64),
@@ -195,7 +219,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     A NaN/inf loss or gradient raises ``TrainingDivergedError`` before the update, so the
     model keeps its last finite parameters.  Ctrl-C stops at a step boundary: the model keeps
     the parameters of the last completed step, the checkpoint is written, and the returned
-    History has ``interrupted=True``.
+    History has ``interrupted=True``.  The model trains in training mode (validation runs in
+    evaluation mode) and is left in the mode it was in.
     """
     epochs = positive_int(epochs, "epochs", "fit")
     if not callable(loss_fn):
@@ -230,6 +255,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
 
     history = History()
     bar = make_progress(progress)
+    mode_before = _switch_mode(model, True)     # restored in `finally`
     optimizer.zero_grad()
     if hasattr(model, "zero_grad"):
         model.zero_grad()
@@ -304,6 +330,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         raise
     finally:
         bar.close()
+        if mode_before is not None:
+            model.train(mode_before)
     return history
 
 
@@ -330,7 +358,8 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
              batch_size: int = 256) -> Evaluation:
     """The test process: mean error E = Σ_b E_b·n_b / N, accuracy = mean(argmax out == label).
 
-    Runs under ``no_grad``; accuracy is None unless ``Y`` holds integer labels or one-hot rows.
+    Runs under ``no_grad`` in evaluation mode; accuracy is None unless ``Y`` holds integer labels
+    or one-hot rows.
     """
     Xa, Ya = _check_xy(X, Y, "evaluate")
     bs = positive_int(batch_size, "batch_size", "evaluate")
@@ -339,7 +368,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     correct = 0
     counted = 0
     n = Xa.shape[0]
-    with no_grad(), np.errstate(all="ignore"):
+    with no_grad(), np.errstate(all="ignore"), _in_mode(model, False):
         for i in range(0, n, bs):
             xb, yb = Xa[i:i + bs], Ya[i:i + bs]
             out = model(_as_input(xb))
@@ -352,7 +381,8 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
 
 
 def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
-    """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``).
+    """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``,
+    in evaluation mode).
 
     ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
     """
@@ -367,7 +397,7 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     if Xa.shape[0] == 0:
         raise ValueError(f"predict: X holds no samples (shape {Xa.shape})")
     parts = []
-    with no_grad():
+    with no_grad(), _in_mode(model, False):
         for i in range(0, Xa.shape[0], bs):
             parts.append(np.array(model(_as_input(Xa[i:i + bs])).data, copy=True))
     out = np.concatenate(parts, axis=0)
