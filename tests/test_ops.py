@@ -231,10 +231,11 @@ def _windows_ref(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
-    out = np.zeros(x.shape[:2] + (ho, wo, kh, kw))
+    out = np.zeros((kh, kw, x.shape[1], x.shape[0], ho, wo))
     for p in range(ho):
         for q in range(wo):
-            out[:, :, p, q] = xp[:, :, p * sh:p * sh + kh, q * sw:q * sw + kw]
+            window = xp[:, :, p * sh:p * sh + kh, q * sw:q * sw + kw]     # (N, C, kh, kw)
+            out[:, :, :, :, p, q] = window.transpose(2, 3, 1, 0)
     return out
 
 
@@ -242,15 +243,16 @@ def _fold_ref(cols: Any, shape: tuple[int, ...], kernel: tuple[int, int],
               stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     out = np.zeros((shape[0], shape[1], shape[2] + 2 * ph, shape[3] + 2 * pw))
-    for p in range(cols.shape[2]):
-        for q in range(cols.shape[3]):
-            out[:, :, p * sh:p * sh + kh, q * sw:q * sw + kw] += cols[:, :, p, q]
+    for p in range(cols.shape[4]):
+        for q in range(cols.shape[5]):
+            window = cols[..., p, q].transpose(3, 2, 0, 1)                # (N, C, kh, kw)
+            out[:, :, p * sh:p * sh + kh, q * sw:q * sw + kw] += window
     return out[:, :, ph:ph + shape[2], pw:pw + shape[3]]
 
 
 def _conv_ref(x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
     cols = _windows_ref(x, w.shape[2:], stride, padding)
-    return np.einsum("ncpqij,ocij->nopq", cols, w)
+    return np.einsum("ijcnpq,ocij->nopq", cols, w)
 
 
 # (kernel, stride, padding) on images (2, 3, 5, 6): overlapping, strided, uneven and 1x1
@@ -273,10 +275,10 @@ add("conv2d", "bias", lambda x, w, b: tn.functional.conv2d(x, w, b, padding=1),
     lambda x, w, b: _conv_ref(x, w, (1, 1), (1, 1)) + b[:, None, None],
     lambda: [sample((2, 3, 5, 6), 39), sample((4, 3, 3, 3), 40), sample((4,), 41)])
 add("unfold", "max_pool2d", lambda x: tn.functional.max_pool2d(x, 2),
-    lambda x: _windows_ref(x, (2, 2), (2, 2), (0, 0)).max(axis=(4, 5)),
+    lambda x: _windows_ref(x, (2, 2), (2, 2), (0, 0)).max(axis=(0, 1)).transpose(1, 0, 2, 3),
     lambda: [sample((2, 3, 5, 6), 42)])
 add("unfold", "avg_pool2d", lambda x: tn.functional.avg_pool2d(x, (2, 3), stride=1),
-    lambda x: _windows_ref(x, (2, 3), (1, 1), (0, 0)).mean(axis=(4, 5)),
+    lambda x: _windows_ref(x, (2, 3), (1, 1), (0, 0)).mean(axis=(0, 1)).transpose(1, 0, 2, 3),
     lambda: [sample((2, 3, 5, 6), 43)])
 
 

@@ -270,12 +270,14 @@ def _check_images(x: Value, kernel: tuple[int, int], padding: tuple[int, int], f
 
 def unfold(x: Any, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] = 1,
            padding: int | tuple[int, int] = 0) -> Value:
-    """The sliding windows of images (N, C, H, W) (im2col), shape (N, C, Ho, Wo, kh, kw).
+    """The sliding windows of images (N, C, H, W) (im2col), shape (kh, kw, C, N, Ho, Wo).
 
-    ``out[n, c, p, q]`` is the kh × kw window of image n, channel c at output position (p, q):
-    rows p·s … p·s + kh − 1 of the input padded with ``padding`` zeros.  Ho = ⌊(H + 2·padding
-    − kh) / stride⌋ + 1.  (PyTorch's ``F.unfold`` lays the same numbers out as
-    (N, C·kh·kw, Ho·Wo).)  One node (``unfold``); its VJP adds the windows back (``fold``).
+    ``out[i, j, c, n, p, q]`` is entry (i, j) of the kh × kw window at output position (p, q)
+    of image n, channel c: ``x_pad[n, c, p·s + i, q·s + j]``, with ``x`` padded by ``padding``
+    zeros.  Reshaped to (kh·kw·C, N·Ho·Wo) it is the im2col matrix, one window per column.
+    Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1.  (PyTorch's ``F.unfold`` lays the same numbers
+    out as (N, C·kh·kw, Ho·Wo).)  One node (``unfold``); its VJP adds the windows back
+    (``fold``).
     """
     x = as_value(x, "unfold")
     kernel = _pair(kernel_size, "kernel_size", "unfold", 1)
@@ -325,16 +327,19 @@ def _pooling_windows(x: Any, kernel_size: Any, stride: Any, fn: str) -> Value:
 def max_pool2d(x: Any, kernel_size: int | tuple[int, int],
                stride: int | tuple[int, int] | None = None) -> Value:
     """The maximum of every kh × kw window of images (N, C, H, W), windows ``stride`` apart (the
-    kernel size by default): ``unfold`` then ``max`` over each window, so the gradient goes to
-    the entry that was the maximum (shared equally among ties)."""
-    return _pooling_windows(x, kernel_size, stride, "max_pool2d").max(axis=(4, 5))
+    kernel size by default): ``unfold``, ``max`` over each window, and the channels back in
+    place; the gradient goes to the entry that was the maximum (shared equally among ties)."""
+    return _pooling_windows(x, kernel_size, stride, "max_pool2d").max(axis=(0, 1)).transpose(
+        1, 0, 2, 3)
 
 
 def avg_pool2d(x: Any, kernel_size: int | tuple[int, int],
                stride: int | tuple[int, int] | None = None) -> Value:
     """The mean of every kh × kw window of images (N, C, H, W), windows ``stride`` apart (the
-    kernel size by default): ``unfold`` then ``mean``; each entry of a window gets g / (kh·kw)."""
-    return _pooling_windows(x, kernel_size, stride, "avg_pool2d").mean(axis=(4, 5))
+    kernel size by default): ``unfold``, ``mean`` over each window, and the channels back in
+    place; each entry of a window gets g / (kh·kw)."""
+    return _pooling_windows(x, kernel_size, stride, "avg_pool2d").mean(axis=(0, 1)).transpose(
+        1, 0, 2, 3)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -685,13 +685,13 @@ def pad(x: Any, widths: tuple[tuple[int, int], ...], value: float = 0.0) -> Any:
 
 def unfold(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
            padding: tuple[int, int]) -> Any:
-    """The sliding windows (im2col) of images (N, C, H, W): shape (N, C, Ho, Wo, kh, kw)."""
+    """The sliding windows (im2col) of images (N, C, H, W): shape (kh, kw, C, N, Ho, Wo)."""
     return apply_op(UNFOLD, (x,), (kernel, stride, padding))
 
 
 def fold(cols: Any, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
          padding: tuple[int, int]) -> Any:
-    """Windows (N, C, Ho, Wo, kh, kw) added back into images of ``shape`` (col2im)."""
+    """Windows (kh, kw, C, N, Ho, Wo) added back into images of ``shape`` (col2im)."""
     return apply_op(FOLD, (cols,), (shape, kernel, stride, padding))
 
 
@@ -922,57 +922,86 @@ def _pad_vjp(g: Any, ans: Any, x: Any, widths: tuple[tuple[int, int], ...], valu
     return g[tuple(slice(before, before + n) for (before, _), n in zip(widths, shape_of(x)))]
 
 
+def _pad_images(x: Any, padding: tuple[int, int]) -> Any:
+    """Images (N, C, H, W) with ``padding`` rows and columns of zeros around each (stored
+    channel by channel, the order unfold reads them in)."""
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    n, c, h, w = x.shape
+    padded = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype).transpose(1, 0, 2, 3)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
 def _unfold_fwd(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
                 padding: tuple[int, int]) -> Any:
-    """Window (p, q) of image n, channel c is ``out[n, c, p, q] = x_pad[n, c, p·s:p·s+kh, ...]``.
-
-    A read-only view of (the padded) x: NumPy's stride tricks make no copy.
-    """
-    (ph, pw), (sh, sw) = padding, stride
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    windows = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
-    return windows[:, :, ::sh, ::sw]
+    """The im2col matrix as a 6-D array: out[i, j, c, n, p, q] = x_pad[n, c, p·s + i, q·s + j],
+    entry (i, j) of window (p, q) of image n, channel c.  Reshaped to (kh·kw·C, N·Ho·Wo), each
+    column is one window.  One strided slice of the padded images per kernel offset (i, j),
+    copied at once for all windows."""
+    (kh, kw), (sh, sw) = kernel, stride
+    padded = _pad_images(x, padding)
+    n, c, h, w = padded.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.empty((kh, kw, c, n, ho, wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[i, j] = padded[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw].transpose(1, 0, 2, 3)
+    return out
 
 
 def _fold_fwd(cols: Any, shape: tuple[int, ...], kernel: tuple[int, int],
               stride: tuple[int, int], padding: tuple[int, int]) -> Any:
-    """Each window entry added back where it was taken from; overlapping windows add up.
-
-    One vectorised addition per kernel offset (i, j), over all windows at once.
-    """
+    """Every window entry added back where unfold took it from (overlapping windows add up):
+    for each kernel offset (i, j), cols[i, j] is added at once for all windows."""
     n, c, h, w = shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = cols.shape[2], cols.shape[3]
-    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    ho, wo = cols.shape[4:]
+    out = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)    # channel by channel
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += cols[:, :, :, :, i, j]
-    return out[:, :, ph:ph + h, pw:pw + w] if ph or pw else out
+            out[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += cols[i, j]
+    return out[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+
+
+# The convolution as one matrix product (im2col): the windows are the columns of unfold's
+# (kh·kw·C, N·Ho·Wo) matrix, the kernels the rows of W reshaped to (O, kh·kw·C).
+
+
+def _windows_matrix(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                    padding: tuple[int, int]) -> Any:
+    """im2col: the windows of x as the columns of a (kh·kw·C, N·Ho·Wo) matrix."""
+    cols = unfold(x, kernel, stride, padding)                  # (kh, kw, C, N, Ho, Wo)
+    kh, kw, c, n, ho, wo = shape_of(cols)
+    return cols.reshape(kh * kw * c, n * ho * wo)
+
+
+def _kernels_matrix(w: Any) -> Any:
+    """The kernels W (O, C, kh, kw) as the rows of an (O, kh·kw·C) matrix."""
+    o, c, kh, kw = shape_of(w)
+    return w.transpose(0, 2, 3, 1).reshape(o, kh * kw * c)
 
 
 def _conv2d_fwd(x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int]) -> Any:
-    """y[n, o, p, q] = Σ_{c,i,j} x_pad[n, c, p·s + i, q·s + j] · W[o, c, i, j].
-
-    im2col: the windows become the rows of a matrix (N·Ho·Wo, C·kh·kw), the kernels the
-    columns of W reshaped to (O, C·kh·kw)ᵀ, and one matrix product computes every output.
-    """
-    o, c, kh, kw = shape_of(w)
-    cols = _unfold_fwd(x, (kh, kw), stride, padding)             # (N, C, Ho, Wo, kh, kw)
-    n, _, ho, wo, _, _ = cols.shape
-    rows = cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
-    out = rows @ w.reshape(o, c * kh * kw).T                       # (N·Ho·Wo, O)
-    return out.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+    """y[n, o, p, q] = Σ_{c,i,j} x_pad[n, c, p·s + i, q·s + j] · W[o, c, i, j]: one matrix product
+    of the kernels and the windows (im2col)."""
+    o, _, kh, kw = shape_of(w)
+    n, _, h, wd = shape_of(x)
+    ho, wo = ((size + 2 * pad - k) // step + 1
+              for size, pad, k, step in zip((h, wd), padding, (kh, kw), stride))
+    out = _kernels_matrix(w) @ _windows_matrix(x, (kh, kw), stride, padding)   # (O, N·Ho·Wo)
+    return out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
 
 
 def _conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, stride: tuple[int, int],
                   padding: tuple[int, int]) -> Any:
-    """∂E/∂x: every window's gradient Σ_o g[n, o, p, q] · W[o] (one matrix product), added
+    """∂E/∂x: every window's gradient Σ_o W[o] · g[n, o, p, q] (one matrix product), added
     back where the windows overlap (fold)."""
     o, c, kh, kw = shape_of(w)
     n, _, ho, wo = shape_of(g)
-    rows = g.transpose(0, 2, 3, 1).reshape(n * ho * wo, o) @ w.reshape(o, c * kh * kw)
-    cols = rows.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+    g_rows = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+    cols = (_kernels_matrix(w).T @ g_rows).reshape(kh, kw, c, n, ho, wo)
     return fold(cols, shape_of(x), (kh, kw), stride, padding)
 
 
@@ -981,9 +1010,9 @@ def _conv2d_vjp_w(g: Any, ans: Any, x: Any, w: Any, stride: tuple[int, int],
     """∂E/∂W[o] = Σ over samples and positions of g[n, o, p, q] · window (n, p, q) of x."""
     o, c, kh, kw = shape_of(w)
     n, _, ho, wo = shape_of(g)
-    cols = unfold(x, (kh, kw), stride, padding)
-    rows = cols.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
-    return (g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo) @ rows).reshape(o, c, kh, kw)
+    g_rows = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+    grad = g_rows @ _windows_matrix(x, (kh, kw), stride, padding).T       # (O, kh·kw·C)
+    return grad.reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
 
 
 # ----------------------------------------------------------------------------------------------

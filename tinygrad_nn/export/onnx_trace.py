@@ -275,13 +275,14 @@ def _pad(t: Tracer, node: Any) -> str:
 
 
 def _unfold(t: Tracer, node: Any) -> str:
-    """One strided Slice per kernel offset (i, j), each (N, C, Ho, Wo), joined into the windows."""
+    """One strided Slice per kernel offset (i, j), each (N, C, Ho, Wo), stacked in front, the
+    channels before the images: (kh·kw, C, N, Ho, Wo), reshaped to (kh, kw, C, N, Ho, Wo)."""
     g = t.graph
     (kh, kw), (sh, sw), (ph, pw) = node.params
     x = t.arg(node, 0)
     if ph or pw:
         x = g.node("Pad", [x, _ints(g, [0, 0, ph, pw, 0, 0, ph, pw], "pads")], mode="constant")
-    n, c, ho, wo = shape_of(node)[:4]
+    ho, wo = shape_of(node)[4:]
     parts = []
     for i in range(kh):
         for j in range(kw):
@@ -289,9 +290,9 @@ def _unfold(t: Tracer, node: Any) -> str:
                                     _ints(g, [i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1],
                                           "ends"),
                                     _ints(g, [2, 3], "axes"), _ints(g, [sh, sw], "steps")])
-            parts.append(g.node("Unsqueeze", [part, _ints(g, [4], "axes")]))
-    joined = g.node("Concat", parts, axis=4)
-    return g.node("Reshape", [joined, _ints(g, [n, c, ho, wo, kh, kw], "shape")])
+            parts.append(g.node("Unsqueeze", [part, _ints(g, [0], "axes")]))
+    joined = g.node("Transpose", [g.node("Concat", parts, axis=0)], perm=[0, 2, 1, 3, 4])
+    return g.node("Reshape", [joined, _ints(g, list(shape_of(node)), "shape")])
 
 
 def _conv2d(t: Tracer, node: Any) -> str:
