@@ -16,7 +16,7 @@ import numpy as np
 
 from . import ops
 from .validation import RngLike, make_rng, positive_int
-from .value import Value, _leaf, apply
+from .value import Value, apply
 from .value import linear as _linear
 
 __all__ = [
@@ -43,20 +43,13 @@ __all__ = [
 ]
 
 
-_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
-
-
 def as_value(x: Any, fn: str = "as_value", dtype: Any = None) -> Value:
     """``x`` itself if it is a Value, else a constant Value (``requires_grad=False``) holding it.
 
     ``dtype`` (optional) converts a wrapped array, e.g. float64 inputs for a float32 layer; a
     Value is never converted (that would cut it out of the graph).
     """
-    if type(x) is np.ndarray:                 # a float array needs no conversion: no checks
-        dt = x.dtype
-        if dt is dtype or (dt in _FLOATS and (dtype is None or dt == dtype)):
-            return _leaf(x, False, None)
-    elif isinstance(x, Value):
+    if isinstance(x, Value):
         return x
     if dtype is not None and isinstance(x, (np.ndarray, list, tuple)):
         arr = np.asarray(x)

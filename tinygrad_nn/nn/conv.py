@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..validation import make_rng, positive_int
+from ..validation import float_dtype, make_rng, positive_int
 from ..value import Value
 from . import init as init_
 from .init import Initializer, RngLike
-from .layers import _dtype
 from .module import Module
 from .registry import layer_type
 
@@ -62,7 +61,7 @@ class Conv2d(Module):
         self.padding = F._pair(padding, "padding", fn, 0)
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"{fn}: bias must be True or False, got {bias!r}")
-        dt = _dtype(dtype, fn)
+        dt = float_dtype(dtype, fn)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         w = np.asarray(init_.get_init(init, fn)(shape, make_rng(rng, fn)))
         if w.shape != shape:

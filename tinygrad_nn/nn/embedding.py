@@ -7,12 +7,11 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..validation import make_rng, positive_int
+from ..validation import float_dtype, make_rng, positive_int
 from ..value import Value
 from . import init as init_
 from .conv import _named
 from .init import RngLike
-from .layers import _dtype
 from .module import Module
 from .registry import layer_type
 
@@ -36,7 +35,7 @@ class Embedding(Module):
         self.num_embeddings = positive_int(num_embeddings, "num_embeddings", fn)
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim", fn)
         table = init_.normal((self.num_embeddings, self.embedding_dim), make_rng(rng, fn))
-        self.weight = Value(table.astype(_dtype(dtype, fn)), name="weight")
+        self.weight = Value(table.astype(float_dtype(dtype, fn)), name="weight")
         self._renamed()
 
     def _renamed(self) -> None:

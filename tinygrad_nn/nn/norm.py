@@ -14,10 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..validation import positive_int
+from ..validation import float_dtype, positive_int
 from ..value import Value
 from .conv import _named
-from .layers import _dtype
 from .module import Module
 from .registry import layer_type
 
@@ -53,7 +52,7 @@ class LayerNorm(Module):
         self.eps = F.check_eps(eps, fn)
         affine = _flag(elementwise_affine, "elementwise_affine", fn)
         with_bias = _flag(bias, "bias", fn) and affine
-        dt = _dtype(dtype, fn)
+        dt = float_dtype(dtype, fn)
         self.weight: Value | None = (
             Value(np.ones(self.normalized_shape, dtype=dt), name="weight") if affine else None)
         self.bias: Value | None = (
@@ -109,7 +108,7 @@ class BatchNorm1d(Module):
         self.momentum = None if momentum is None else float(momentum)
         affine = _flag(affine, "affine", fn)
         self.track_running_stats = _flag(track_running_stats, "track_running_stats", fn)
-        dt = _dtype(dtype, fn)
+        dt = float_dtype(dtype, fn)
         c = self.num_features
         self.weight: Value | None = Value(np.ones(c, dtype=dt), name="weight") if affine else None
         self.bias: Value | None = Value(np.zeros(c, dtype=dt), name="bias") if affine else None
