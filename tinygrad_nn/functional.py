@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .validation import RngLike, make_rng, positive_int
-from .value import Value, apply
+from .validation import RngLike, make_rng, positive_int, real_number, show_value
+from .value import Value, _as_data, _leaf, apply
 from .value import linear as _linear
 
 __all__ = [
@@ -51,14 +51,10 @@ def as_value(x: Any, fn: str = "as_value", dtype: Any = None) -> Value:
     """
     if isinstance(x, Value):
         return x
-    if dtype is not None and isinstance(x, (np.ndarray, list, tuple)):
-        arr = np.asarray(x)
-        if arr.dtype.kind in "biuf":
-            x = arr.astype(dtype, copy=False)
-    try:
-        return Value(x, requires_grad=False)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{fn}: {exc}") from None
+    data = _as_data(x, fn)                    # numbers, rectangular lists, real arrays only
+    if dtype is not None and type(data) is np.ndarray and data.dtype != dtype:
+        data = data.astype(dtype)
+    return _leaf(data, False, None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -105,7 +101,7 @@ def relu(x: Any) -> Value:
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Value:
     """φ(x) = x for x > 0, slope·x otherwise; φ'(x) = 1 for x > 0, ``slope`` otherwise."""
-    return as_value(x, "leaky_relu").leaky_relu(_check_slope(slope, "leaky_relu"))
+    return as_value(x, "leaky_relu").leaky_relu(slope)
 
 
 def softplus(x: Any) -> Value:
@@ -126,12 +122,6 @@ def softmax(x: Any, axis: int = -1) -> Value:
 def log_softmax(x: Any, axis: int = -1) -> Value:
     """log softmax(x)_i = x_i − log Σ_j e^{x_j} along ``axis``; ∂/∂x_j = δ_ij − softmax(x)_j."""
     return as_value(x, "log_softmax").log_softmax(axis)
-
-
-def _check_slope(slope: Any, fn: str) -> float:
-    if isinstance(slope, bool) or not isinstance(slope, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}: slope must be a number, got {type(slope).__name__} {slope!r}")
-    return float(slope)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -210,11 +200,11 @@ def _target_rows(target: Any, n: int, c: int, dtype: Any) -> np.ndarray:
                 bad = float(t[~whole][0])
                 raise ValueError(f"cross_entropy: labels must be integers, got {bad} (for "
                                  f"probabilities pass an (N, C) = {(n, c)} array)")
-        labels = t.astype(np.int64)
-        out = (labels < 0) | (labels >= c)
+        out = (t < 0) | (t >= c)             # before the cast: 1e30 is no int64
         if np.any(out):
             raise ValueError(f"cross_entropy: labels must be in [0, {c - 1}] for {c} classes, got "
-                             f"{int(labels[out][0])}")
+                             f"{show_value(t[out][0])}")
+        labels = t.astype(np.int64)
         rows = np.zeros((n, c), dtype=dtype)
         rows[np.arange(n), labels] = 1.0
         return rows
@@ -340,28 +330,11 @@ def avg_pool2d(x: Any, kernel_size: int | tuple[int, int],
 # ----------------------------------------------------------------------------------------------
 
 
-def check_probability(p: Any, fn: str) -> float:
-    """A dropout probability: a number with 0 ≤ p < 1 (p = 1 would drop everything)."""
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer,
-                                                              np.floating)) or not 0 <= p < 1:
-        raise ValueError(f"{fn}: p must be a number with 0 ≤ p < 1, got {p!r}")
-    return float(p)
-
-
-def check_eps(eps: Any, fn: str) -> float:
-    """The ε added to a variance before its square root: a positive finite number."""
-    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, (int, float, np.integer,
-                                                                  np.floating)) \
-            or not 0 < eps < np.inf:
-        raise ValueError(f"{fn}: eps must be a positive number, got {eps!r}")
-    return float(eps)
-
-
 def dropout(x: Any, p: float = 0.5, training: bool = True, rng: RngLike = None) -> Value:
     """Inverted dropout: each entry is zeroed with probability p and the others scaled by
     1/(1 − p), so the expected value is unchanged; ∂out/∂x is the same mask.  ``x`` itself when
     not ``training`` or p = 0.  ``rng``: a seed or Generator (the global RNG is never used)."""
-    p = check_probability(p, "dropout")
+    p = real_number(p, "p", "dropout", high=1.0)
     x = as_value(x, "dropout")
     if not training or p == 0.0:
         return x
@@ -390,7 +363,7 @@ def layer_norm(x: Any, normalized_shape: int | tuple[int, ...], weight: Any = No
                          f"{tuple(x.shape)}")
     axes = tuple(range(x.ndim - k, x.ndim))
     y = _normalize(x, x.mean(axes, keepdims=True), x.var(axes, keepdims=True),
-                   check_eps(eps, fn))
+                   real_number(eps, "eps", fn, low_open=True))
     if weight is not None:
         y = y * weight
     return y if bias is None else y + bias
@@ -404,7 +377,7 @@ def batch_norm(x: Any, running_mean: np.ndarray | None, running_var: np.ndarray 
     ``training``: mean and (biased) variance of the batch, over every axis but the channels'; the
     running statistics (arrays, updated in place when given) move towards them,
     r ← (1 − momentum)·r + momentum·batch, the variance as its unbiased estimate.  Otherwise
-    the running statistics are used (constants).
+    the running statistics are used (constants: copies of them as they are now).
     """
     fn = "batch_norm"
     x = as_value(x, fn)
@@ -418,7 +391,7 @@ def batch_norm(x: Any, running_mean: np.ndarray | None, running_var: np.ndarray 
         if stat is not None and np.shape(stat) != (channels,):
             raise ValueError(f"{fn}: {name} must have shape ({channels},), got "
                              f"{np.shape(stat)}")
-    eps = check_eps(eps, fn)
+    eps = real_number(eps, "eps", fn, low_open=True)
     if training or running_mean is None or running_var is None:
         count = x.size // channels
         if count < 2:
@@ -431,8 +404,9 @@ def batch_norm(x: Any, running_mean: np.ndarray | None, running_var: np.ndarray 
             running_var *= 1.0 - momentum
             running_var += momentum * var.data.reshape(channels) * (count / (count - 1))
     else:
-        mean = as_value(np.reshape(running_mean, stats_shape), fn)
-        var = as_value(np.reshape(running_var, stats_shape), fn)
+        # copies: a later in-place update of the buffers must not change this recorded graph
+        mean = as_value(np.array(running_mean).reshape(stats_shape), fn)
+        var = as_value(np.array(running_var).reshape(stats_shape), fn)
     y = _normalize(x, mean, var, eps)
     if weight is not None:
         y = y * as_value(weight, fn).reshape(stats_shape)

@@ -9,17 +9,17 @@ Images are arrays (N, C, H, W), as in PyTorch.  Each layer is one function of
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from .. import functional as F
-from ..validation import float_dtype, make_rng, positive_int
+from ..validation import flag, float_dtype, make_rng, positive_int
 from ..value import Value
 from . import init as init_
 from .init import Initializer, RngLike
-from .module import Module
+from .module import Module, checked_config
 from .registry import layer_type
 
 __all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d"]
@@ -59,8 +59,7 @@ class Conv2d(Module):
         self.kernel_size = F._pair(kernel_size, "kernel_size", fn, 1)
         self.stride = F._pair(stride, "stride", fn, 1)
         self.padding = F._pair(padding, "padding", fn, 0)
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"{fn}: bias must be True or False, got {bias!r}")
+        with_bias = flag(bias, "bias", fn)
         dt = float_dtype(dtype, fn)
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         w = np.asarray(init_.get_init(init, fn)(shape, make_rng(rng, fn)))
@@ -68,7 +67,7 @@ class Conv2d(Module):
             raise ValueError(f"{fn}: init returned shape {w.shape}, expected {shape}")
         self.weight = Value(w.astype(dt), name="weight")
         self.bias: Value | None = (
-            Value(np.zeros(self.out_channels, dtype=dt), name="bias") if bias else None)
+            Value(np.zeros(self.out_channels, dtype=dt), name="bias") if with_bias else None)
         self._renamed()
 
     def _renamed(self) -> None:
@@ -85,6 +84,20 @@ class Conv2d(Module):
         """y = x ⋆ W + b for images x (N, in_channels, H, W); arrays are wrapped as constants."""
         return _named(self, lambda: F.conv2d(x, self.weight, self.bias, self.stride,
                                              self.padding))
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """``weight`` (out_channels, in_channels, kh, kw) and ``bias`` (out_channels,), from the
+        config."""
+        fn = "Conv2d.parameter_shapes"
+        config = checked_config(config, fn)
+        n_in = positive_int(config.get("in_channels"), "in_channels", fn)
+        n_out = positive_int(config.get("out_channels"), "out_channels", fn)
+        kernel = F._pair(config.get("kernel_size"), "kernel_size", fn, 1)
+        shapes: dict[str, tuple[int, ...]] = {"weight": (n_out, n_in, *kernel)}
+        if flag(config.get("bias", True), "bias", fn):
+            shapes["bias"] = (n_out,)
+        return shapes
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments (kernel_size, stride and padding as (H, W) pairs)."""
@@ -111,6 +124,11 @@ class _Pool2d(Module):
         fn = type(self).__name__
         self.kernel_size = F._pair(kernel_size, "kernel_size", fn, 1)
         self.stride = self.kernel_size if stride is None else F._pair(stride, "stride", fn, 1)
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """No shapes: pooling has no parameters."""
+        return {}
 
     def forward(self, x: Any) -> Value:
         """One value per window of images x (N, C, H, W)."""
@@ -151,6 +169,11 @@ class Flatten(Module):
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
                 raise TypeError(f"Flatten: {name} must be an int, got {value!r}")
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """No shapes: a reshape has no parameters."""
+        return {}
 
     def forward(self, x: Any) -> Value:
         """``x.flatten(start_dim, end_dim)``."""

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import functional as F
-from ..validation import make_rng
+from ..validation import make_rng, real_number
 from ..value import Value
 from .init import RngLike
 from .module import Module
@@ -25,8 +26,13 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5, rng: RngLike = None) -> None:
-        self.p = F.check_probability(p, "Dropout")
+        self.p = real_number(p, "p", "Dropout", high=1.0)
         self.rng = make_rng(rng, "Dropout")
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """No shapes: dropout has no parameters."""
+        return {}
 
     def forward(self, x: Any) -> Value:
         """x · mask / (1 − p) while training, x in evaluation mode."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..value import Value
 from . import init as init_
 from .conv import _named
 from .init import RngLike
-from .module import Module
+from .module import Module, checked_config
 from .registry import layer_type
 
 __all__ = ["Embedding"]
@@ -47,6 +48,14 @@ class Embedding(Module):
             return _named(self, lambda: F.embedding(indices, self.weight))
         except TypeError as exc:
             raise TypeError(f"{self.name}: {str(exc).split(': ', 1)[-1]}") from None
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """``weight`` (num_embeddings, embedding_dim), from the config."""
+        fn = "Embedding.parameter_shapes"
+        config = checked_config(config, fn)
+        return {"weight": (positive_int(config.get("num_embeddings"), "num_embeddings", fn),
+                           positive_int(config.get("embedding_dim"), "embedding_dim", fn))}
 
     def config(self) -> dict[str, Any]:
         """``{"num_embeddings", "embedding_dim", "dtype"}``."""

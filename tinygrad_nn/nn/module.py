@@ -22,7 +22,7 @@ from ..validation import flag, float_dtype
 from ..value import Value, scope
 from .registry import LAYER_TYPES
 
-__all__ = ["Module"]
+__all__ = ["Module", "checked_config"]
 
 M = TypeVar("M", bound="Module")
 
@@ -34,6 +34,14 @@ def _as_dtype(data: Any, dtype: np.dtype[Any]) -> Any:
     if type(data) is float and dtype == np.float64:
         return data
     return np.asarray(data).astype(dtype)
+
+
+def checked_config(config: Any, fn: str) -> Mapping[str, Any]:
+    """``config`` if it is a dict (any Mapping), as ``config()`` returns; TypeError naming ``fn``
+    for anything else (a checkpoint's JSON may hold a list or a number there)."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{fn}: expected a dict, got {type(config).__name__}")
+    return config
 
 
 class Module:
@@ -105,18 +113,22 @@ class Module:
                     if isinstance(item, Module):
                         yield f"{key}.{i}", item
 
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """``(dotted name, Value)`` for every parameter, depth first in attribute order."""
+    def named_parameters(self, remove_duplicate: bool = True) -> list[tuple[str, Value]]:
+        """``(dotted name, Value)`` for every parameter, depth first in attribute order.
+
+        A Value reachable by several names (a layer used twice) is listed under its first name
+        only, unless ``remove_duplicate=False``.
+        """
         out: list[tuple[str, Value]] = []
-        seen: set[int] = set()
-        self._collect("", out, seen)
+        self._collect("", out, set() if remove_duplicate else None)
         return out
 
-    def _collect(self, prefix: str, out: list[tuple[str, Value]], seen: set[int]) -> None:
+    def _collect(self, prefix: str, out: list[tuple[str, Value]], seen: set[int] | None) -> None:
         for key, value in vars(self).items():
             if isinstance(value, Value):
-                if id(value) not in seen:
-                    seen.add(id(value))
+                if seen is None or id(value) not in seen:
+                    if seen is not None:
+                        seen.add(id(value))
                     out.append((prefix + key, value))
             elif isinstance(value, Module):
                 value._collect(f"{prefix}{key}.", out, seen)
@@ -212,12 +224,9 @@ class Module:
     def train(self, mode: bool = True) -> Module:
         """Put this module and every sub-module in training mode (``mode=False``: evaluation
         mode); returns the module."""
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"{type(self).__name__}.train: mode must be True or False, got "
-                            f"{mode!r}")
-        self.training = bool(mode)
+        self.training = flag(mode, "mode", f"{type(self).__name__}.train")
         for _, child in self.children():
-            child.train(mode)
+            child.train(self.training)
         return self
 
     def eval(self) -> Module:
@@ -237,13 +246,17 @@ class Module:
         if name not in names:
             names.append(name)
 
-    def named_buffers(self) -> list[tuple[str, np.ndarray]]:
+    def named_buffers(self, remove_duplicate: bool = True) -> list[tuple[str, np.ndarray]]:
         """``(dotted name, array)`` for every buffer, own buffers first, then each child's in
-        attribute order; an array reachable twice is listed once."""
+        attribute order.
+
+        An array reachable by several names (a layer used twice) is listed under its first name
+        only, unless ``remove_duplicate=False``.
+        """
         out: list[tuple[str, np.ndarray]] = []
         seen: set[int] = set()
         for name, array in self._own_and_children_buffers():
-            if id(array) not in seen:
+            if not remove_duplicate or id(array) not in seen:
                 seen.add(id(array))
                 out.append((name, array))
         return out
@@ -307,7 +320,9 @@ class Module:
             elif type(p.data) is float:
                 p.data = float(arr)
             elif isinstance(p.data, np.ndarray) and p.data.flags.writeable:
-                np.copyto(p.data, arr)
+                data = p.data
+                np.copyto(data, arr)
+                p.data = data                 # stored back: a new version (see Value.data)
             else:
                 p.data = np.array(arr, copy=True)
 
@@ -316,11 +331,17 @@ class Module:
         return {}
 
     @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
+        """The shapes ``from_config(config)`` would give the parameters and buffers (every entry
+        of ``state_dict()``), by dotted name, worked out without making them
+        (``checkpoint.load`` compares them with the file first); None when the class cannot
+        tell, as here: a subclass with parameters or buffers overrides it."""
+        return None
+
+    @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Module:
         """Build the module from ``config()``'s output (parameters come from a state dict)."""
-        if not isinstance(config, Mapping):
-            raise TypeError(f"{cls.__name__}.from_config: expected a dict, got "
-                            f"{type(config).__name__}")
+        checked_config(config, f"{cls.__name__}.from_config")
         try:
             return cls(**config)
         except TypeError as exc:

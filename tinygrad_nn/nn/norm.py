@@ -9,24 +9,31 @@ The derivatives come from the rule table through ``functional.layer_norm`` / ``b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from .. import functional as F
-from ..validation import float_dtype, positive_int
+from ..validation import flag, float_dtype, positive_int, real_number
 from ..value import Value
 from .conv import _named
-from .module import Module
+from .module import Module, checked_config
 from .registry import layer_type
 
 __all__ = ["BatchNorm1d", "LayerNorm"]
 
 
-def _flag(value: Any, name: str, fn: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{fn}: {name} must be True or False, got {value!r}")
-    return bool(value)
+def _normalized_shape(value: Any, fn: str) -> tuple[int, ...]:
+    """LayerNorm's ``normalized_shape``: an int or a non-empty tuple of positive ints."""
+    shape = (value,) if isinstance(value, (int, np.integer)) else value
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)):
+        raise TypeError(f"{fn}: normalized_shape must be an int or a tuple of ints, got "
+                        f"{value!r}")
+    dims = tuple(positive_int(n, "every entry of normalized_shape", fn) for n in shape)
+    if not dims:
+        raise ValueError(f"{fn}: normalized_shape must name at least one axis, got ()")
+    return dims
 
 
 @layer_type
@@ -43,15 +50,10 @@ class LayerNorm(Module):
                  elementwise_affine: bool = True, bias: bool = True,
                  dtype: Any = np.float64) -> None:
         fn = "LayerNorm"
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) \
-            else tuple(normalized_shape)
-        self.normalized_shape = tuple(positive_int(n, "every entry of normalized_shape", fn)
-                                      for n in shape)
-        if not self.normalized_shape:
-            raise ValueError(f"{fn}: normalized_shape must name at least one axis, got ()")
-        self.eps = F.check_eps(eps, fn)
-        affine = _flag(elementwise_affine, "elementwise_affine", fn)
-        with_bias = _flag(bias, "bias", fn) and affine
+        self.normalized_shape = _normalized_shape(normalized_shape, fn)
+        self.eps = real_number(eps, "eps", fn, low_open=True)
+        affine = flag(elementwise_affine, "elementwise_affine", fn)
+        with_bias = flag(bias, "bias", fn) and affine
         dt = float_dtype(dtype, fn)
         self.weight: Value | None = (
             Value(np.ones(self.normalized_shape, dtype=dt), name="weight") if affine else None)
@@ -64,6 +66,15 @@ class LayerNorm(Module):
         return _named(self, lambda: F.layer_norm(F.as_value(x, self.name, self._dtype),
                                                  self.normalized_shape, self.weight, self.bias,
                                                  self.eps))
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """``weight`` and ``bias`` of shape ``normalized_shape`` (those it has), from the config."""
+        fn = "LayerNorm.parameter_shapes"
+        shape = _normalized_shape(checked_config(config, fn).get("normalized_shape"), fn)
+        affine = flag(config.get("elementwise_affine", True), "elementwise_affine", fn)
+        with_bias = flag(config.get("bias", True), "bias", fn) and affine
+        return {**({"weight": shape} if affine else {}), **({"bias": shape} if with_bias else {})}
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments (the dtype where there are parameters to have one)."""
@@ -100,14 +111,11 @@ class BatchNorm1d(Module):
                  dtype: Any = np.float64) -> None:
         fn = "BatchNorm1d"
         self.num_features = positive_int(num_features, "num_features", fn)
-        self.eps = F.check_eps(eps, fn)
-        if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(
-                momentum, (int, float, np.integer, np.floating)) or not 0 <= momentum <= 1):
-            raise ValueError(f"{fn}: momentum must be a number from 0 to 1 or None, got "
-                             f"{momentum!r}")
-        self.momentum = None if momentum is None else float(momentum)
-        affine = _flag(affine, "affine", fn)
-        self.track_running_stats = _flag(track_running_stats, "track_running_stats", fn)
+        self.eps = real_number(eps, "eps", fn, low_open=True)
+        self.momentum = None if momentum is None else real_number(
+            momentum, "momentum", fn, low=0.0, high=1.0, high_open=False)
+        affine = flag(affine, "affine", fn)
+        self.track_running_stats = flag(track_running_stats, "track_running_stats", fn)
         dt = float_dtype(dtype, fn)
         c = self.num_features
         self.weight: Value | None = Value(np.ones(c, dtype=dt), name="weight") if affine else None
@@ -134,6 +142,19 @@ class BatchNorm1d(Module):
         if updating:                       # counted once the batch was accepted
             self.num_batches_tracked += 1
         return out
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """``weight`` and ``bias`` (C,) if affine; the buffers ``running_mean`` and
+        ``running_var`` (C,) and ``num_batches_tracked`` () if it tracks running statistics."""
+        fn = "BatchNorm1d.parameter_shapes"
+        c = positive_int(checked_config(config, fn).get("num_features"), "num_features", fn)
+        shapes: dict[str, tuple[int, ...]] = {}
+        if flag(config.get("affine", True), "affine", fn):
+            shapes.update(weight=(c,), bias=(c,))
+        if flag(config.get("track_running_stats", True), "track_running_stats", fn):
+            shapes.update(running_mean=(c,), running_var=(c,), num_batches_tracked=())
+        return shapes
 
     def config(self) -> dict[str, Any]:
         """The constructor arguments (the dtype where there are parameters or buffers)."""
