@@ -18,6 +18,7 @@ import pytest
 import tinygrad_nn as tn
 from tinygrad_nn import Value, gradcheck, nn, optim, train
 from tinygrad_nn.data import DataLoader
+from tinygrad_nn.graph import toposort
 
 
 def normal(*shape: int, seed: int = 0) -> np.ndarray:
@@ -285,6 +286,119 @@ def test_every_layer_rebuilds_from_its_config(layer: nn.Module) -> None:
     assert repr(rebuilt) == repr(layer)
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {
         k: v.shape for k, v in layer.state_dict().items()}
+
+
+# Every new layer type with non-default arguments and an input it takes.
+LAYER_CASES: dict[str, tuple[Callable[[], nn.Module], Callable[[], Any]]] = {
+    "Conv2d": (lambda: nn.Conv2d(2, 3, (3, 1), stride=(2, 1), padding=(0, 1), rng=3),
+               lambda: normal(2, 2, 5, 4)),
+    "Conv2d-float32-no-bias": (lambda: nn.Conv2d(1, 2, 2, bias=False, dtype="float32", rng=4),
+                               lambda: normal(1, 1, 3, 3)),
+    "MaxPool2d": (lambda: nn.MaxPool2d(3, 1), lambda: normal(1, 2, 5, 5)),
+    "AvgPool2d": (lambda: nn.AvgPool2d((2, 3)), lambda: normal(1, 1, 4, 6)),
+    "Flatten": (lambda: nn.Flatten(2, -1), lambda: normal(2, 3, 4, 5)),
+    "Dropout": (lambda: nn.Dropout(0.25, rng=0), lambda: normal(3, 4)),
+    "LayerNorm": (lambda: nn.LayerNorm((3, 4), eps=1e-3, bias=False), lambda: normal(2, 3, 4)),
+    "LayerNorm-no-affine": (lambda: nn.LayerNorm(2, elementwise_affine=False),
+                            lambda: normal(3, 2)),
+    "BatchNorm1d": (lambda: nn.BatchNorm1d(5, momentum=0.3), lambda: normal(4, 5)),
+    "BatchNorm1d-3d-cumulative": (lambda: nn.BatchNorm1d(2, momentum=None, affine=False),
+                                  lambda: normal(3, 2, 4)),
+    "BatchNorm1d-no-stats": (lambda: nn.BatchNorm1d(3, track_running_stats=False),
+                             lambda: normal(4, 3)),
+    "Embedding": (lambda: nn.Embedding(7, 2, dtype="float32", rng=5),
+                  lambda: np.array([[0, 6, 6], [3, 1, 0]])),
+}
+
+
+def _trained_layer(name: str) -> tuple[nn.Module, Any]:
+    """The layer of LAYER_CASES[name] with parameters moved off their initial values and, for
+    BatchNorm, running statistics of three batches; and its input."""
+    make, make_input = LAYER_CASES[name]
+    layer = make()
+    rng = np.random.default_rng(11)
+    for p in layer.parameters():
+        p.data = p.data + rng.normal(size=p.shape).astype(p.dtype)
+    for seed in range(3):
+        if name.startswith("BatchNorm1d"):
+            layer(make_input() + seed)
+    return layer, make_input()
+
+
+@pytest.mark.parametrize("name", LAYER_CASES)
+def test_parameter_shapes_of_every_layer_come_from_its_config_alone(name: str) -> None:
+    """checkpoint.load compares them, buffers included, with the file before building."""
+    layer, _ = _trained_layer(name)
+    shapes = nn.parameter_shapes(type(layer).__name__, layer.config())
+    assert shapes == {key: value.shape for key, value in layer.state_dict().items()}
+
+
+@pytest.mark.parametrize("name", LAYER_CASES)
+def test_every_layer_round_trips_through_a_checkpoint(name: str, tmp_path: Path) -> None:
+    layer, x = _trained_layer(name)
+    back = tn.load(tn.save(layer, tmp_path / "layer.npz"))
+    assert type(back) is type(layer) and back.config() == layer.config()
+    ours, theirs = layer.state_dict(), back.state_dict()
+    assert list(theirs) == list(ours)
+    for key, value in ours.items():
+        assert theirs[key].dtype == value.dtype, key
+        np.testing.assert_array_equal(theirs[key], value, err_msg=key)
+    layer.eval()
+    back.eval()
+    np.testing.assert_array_equal(back(x).data, layer(x).data)
+
+
+def test_a_batch_norm_network_trains_step_after_step() -> None:
+    """Forward, backward, optimizer step, five times: the buffers' in-place updates never make a
+    backward refuse, and the running mean follows r ← 0.9·r + 0.1·(batch mean)."""
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.BatchNorm1d(4), nn.Tanh(),
+                          nn.Linear(4, 2, rng=1))
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    X, Y = normal(8, 3, seed=1), normal(8, 2, seed=2) * 0.1
+    expected_mean = np.zeros(4)
+    losses = []
+    for _ in range(5):
+        with tn.no_grad():
+            batch_mean = model.layers[0](X).data.mean(axis=0)
+        expected_mean = 0.9 * expected_mean + 0.1 * batch_mean
+        opt.zero_grad()
+        loss = nn.MSELoss()(model(X), Y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    bn = model.layers[1]
+    np.testing.assert_allclose(bn.running_mean, expected_mean, rtol=1e-12, atol=1e-15)
+    assert int(bn.num_batches_tracked) == 5
+    assert losses[-1] < losses[0]
+    assert all(p.grad is not None and np.all(p.grad != 0) for p in model.parameters())
+
+
+def test_a_graph_recorded_in_evaluation_keeps_the_running_statistics_it_used() -> None:
+    """A later training-mode call updates the buffers in place; the recorded graph's constants
+    stay the statistics the evaluation used (they are copies, not views of the buffers)."""
+    bn = nn.BatchNorm1d(3)
+    bn(normal(6, 3, seed=1))
+    mean, var = bn.running_mean.copy(), bn.running_var.copy()
+    bn.eval()
+    out = bn(Value(normal(2, 3, seed=2)))
+    bn.train()
+    bn(normal(6, 3, seed=3) + 5.0)                 # moves the running statistics
+    assert not np.allclose(bn.running_mean, mean)
+    constants = [node.data.reshape(3) for node in toposort(out)
+                 if node.op is None and node.shape == (1, 3)]
+    assert len(constants) == 2                     # the mean, and √(var + ε) folded
+    np.testing.assert_array_equal(constants[0], mean)
+    np.testing.assert_array_equal(constants[1], np.sqrt(var + bn.eps))
+
+
+def test_to_converts_the_buffers_and_keeps_shared_ones_shared() -> None:
+    bn = nn.BatchNorm1d(2)
+    model = nn.Sequential(bn, nn.Tanh(), nn.BatchNorm1d(2))
+    model.layers[2].running_mean = bn.running_mean      # two modules, one buffer
+    model.to("float32")
+    assert bn.running_mean.dtype == np.float32 and bn.running_var.dtype == np.float32
+    assert model.layers[2].running_mean is bn.running_mean
+    assert bn.num_batches_tracked.dtype == np.int64
 
 
 # -- bad arguments and inputs --------------------------------------------------------------------

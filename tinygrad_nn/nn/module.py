@@ -192,16 +192,20 @@ class Module:
 
         ``dtype`` is float32 or float64.  The parameters stay the same Value objects (an optimizer
         made before keeps working); their ``data`` become new arrays, and so do the buffers (a
-        counter such as ``num_batches_tracked`` stays an integer).  One device only: there is
-        nothing else to move to.
+        counter such as ``num_batches_tracked`` stays an integer; a buffer that two modules
+        share stays shared).  One device only: there is nothing else to move to.
         """
         dt = float_dtype(dtype, f"{type(self).__name__}.to")
         converted = [(p, _as_dtype(p.data, dt), _as_dtype(p.grad, dt))
                      for p in self.parameters()]
-        buffers = [(module, name, getattr(module, name).astype(dt))
-                   for module in self.modules()
-                   for name in module.__dict__.get("_buffer_names", ())
-                   if getattr(module, name).dtype.kind == "f"]
+        new_arrays: dict[int, np.ndarray] = {}        # by id of the old array: one copy each
+        buffers = []
+        for module in self.modules():
+            for name in module.__dict__.get("_buffer_names", ()):
+                array = getattr(module, name)
+                if array.dtype.kind == "f":
+                    buffers.append((module, name,
+                                    new_arrays.setdefault(id(array), array.astype(dt))))
         for p, data, grad in converted:    # every conversion made before any is kept
             p.data, p.grad = data, grad
         for module, name, array in buffers:
