@@ -268,6 +268,57 @@ def test_conv2d_in_float32_stays_float32(torch: Any) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
+# NaN: chosen like a maximum, on every path (docs/reliability.md)
+# ----------------------------------------------------------------------------------------------
+
+NAN = float("nan")
+
+
+@pytest.mark.parametrize("form", ["float", "0d", "1d"])
+@pytest.mark.parametrize("pick", [tn.maximum, tn.minimum], ids=["maximum", "minimum"])
+def test_maximum_and_minimum_hand_the_gradient_to_a_nan_input(form: str, pick: Any) -> None:
+    """The output is the NaN, so its input gets the gradient (as max hands it to a NaN entry);
+    two NaNs or two equal numbers split it."""
+    def held(x: float) -> Value:
+        return Value(x) if form == "float" else Value(np.array(x if form == "0d" else [x]))
+
+    for a, b, grad_a, grad_b in [(NAN, 1.0, 1.0, 0.0), (-1.0, NAN, 0.0, 1.0),
+                                 (NAN, NAN, 0.5, 0.5), (2.0, 2.0, 0.5, 0.5)]:
+        x, y = held(a), held(b)
+        out = pick(x, y)
+        out.sum().backward()
+        assert np.isnan(out.data).all() == (a != a or b != b)
+        assert (np.asarray(x.grad).item(), np.asarray(y.grad).item()) == (grad_a, grad_b), (a, b)
+
+
+def test_min_hands_its_tangent_and_gradient_to_a_nan_entry() -> None:
+    """The JVP picks the same entries as the VJP (they are one Jacobian), NaN entries included."""
+    x = np.array([[1.0, NAN, 3.0], [4.0, 0.5, 0.5]])
+    ans = ops.MIN.forward(x, (1,), False)
+    t = normal(2, 3, seed=3)
+    np.testing.assert_array_equal(ops.MIN.jvps[0](t, ans, x, (1,), False),
+                                  [t[0, 1], (t[1, 1] + t[1, 2]) / 2])
+    np.testing.assert_array_equal(ops.MIN.vjps[0](np.ones(2), ans, x, (1,), False),
+                                  [[0.0, 1.0, 0.0], [0.0, 0.5, 0.5]])
+
+
+@pytest.mark.parametrize("x", [float("inf"), -float("inf"), NAN, 2.5])
+def test_one_entry_logsumexp_and_var_agree_on_every_path(x: float) -> None:
+    """A float (the scalar path) gives the value and gradient a one-entry array gives: NaN where
+    e^{x − x} or x − x is NaN, as NumPy and PyTorch compute them."""
+    for reduce in (Value.logsumexp, Value.var):
+        results = []
+        for data in (x, np.array(x), np.array([x])):
+            v = Value(data)
+            with np.errstate(invalid="ignore"):     # NumPy's own ∞ − ∞ in the array forms
+                out = reduce(v)
+                out.backward()
+            results.append((np.asarray(out.data).item(), np.asarray(v.grad).item()))
+        np.testing.assert_array_equal(results[0], results[1])
+        np.testing.assert_array_equal(results[0], results[2])
+
+
+# ----------------------------------------------------------------------------------------------
 # Second derivatives: the rules run on Values (backward(create_graph=True))
 # ----------------------------------------------------------------------------------------------
 

@@ -514,10 +514,15 @@ def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: b
     shape = shape_of(x)
     if not shape:
         return g
+    return _broadcast_back(g, shape, axis, keepdims) * _extremum_share(x, ans, axis)
+
+
+def _extremum_share(x: Any, ans: Any, axis: tuple[int, ...] | None) -> Any:
+    """1/k for each of the k entries that reached the maximum (or minimum) ``ans``, 0 elsewhere;
+    a NaN is the extremum (NumPy, PyTorch), so NaN entries are the ones that reached it."""
     xd = data(x)
-    hit = (xd == np.reshape(data(ans), keepdims_shape(shape, axis))) | np.isnan(xd)  # NaN wins
-    share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return _broadcast_back(g, shape, axis, keepdims) * share
+    hit = (xd == np.reshape(data(ans), keepdims_shape(shape_of(x), axis))) | np.isnan(xd)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
 def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
@@ -808,9 +813,11 @@ def _minimum_fwd(a: Any, b: Any) -> Any:
 
 def _share_of_first(a: Any, b: Any, first_wins: Any) -> Any:
     """1 where ``a`` was chosen, 1/2 where a = b (the gradient is split between the two, as in
-    PyTorch), 0 where ``b`` was: ``first_wins`` is the comparison that picks ``a``."""
+    PyTorch), 0 where ``b`` was: ``first_wins`` is the comparison that picks ``a``.  A NaN is
+    chosen over a number (the output is that NaN, as for ``max``) and two NaNs split it."""
     a, b = data(a), data(b)
-    share = first_wins(a, b) + 0.5 * (a == b)
+    a_nan, b_nan = a != a, b != b                 # x != x only for NaN, floats and arrays alike
+    share = (first_wins(a, b) | (a_nan & (b == b))) + 0.5 * ((a == b) | (a_nan & b_nan))
     return share if type(share) is float else share.astype(np.result_type(a, b), copy=False)
 
 
@@ -857,11 +864,9 @@ def _min_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
 def _extremum_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
                   keepdims: bool) -> Any:
     """The tangent of the entries that reached the minimum (or maximum), averaged over ties."""
-    shape = shape_of(x)
-    if not shape:
+    if not shape_of(x):
         return t
-    hit = data(x) == np.reshape(data(ans), keepdims_shape(shape, axis))
-    return (t * (hit / np.sum(hit, axis=axis, keepdims=True))).sum(axis=axis, keepdims=keepdims)
+    return (t * _extremum_share(x, ans, axis)).sum(axis=axis, keepdims=keepdims)
 
 
 def _logsumexp_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
@@ -876,31 +881,31 @@ def _logsumexp_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
 
 
 def _softmax_weights(ans: Any, x: Any, axis: tuple[int, ...] | None) -> Any:
-    """softmax(x) over ``axis`` as e^{x − logsumexp(x)}: the derivative of logsumexp."""
+    """softmax(x) over ``axis`` as e^{x − logsumexp(x)}: the derivative of logsumexp (1 for a
+    single finite entry; NaN where x is ±inf or NaN, as in PyTorch, on every path)."""
+    if type(x) is float:
+        return exp(x - ans)
     return exp(x - ans.reshape(keepdims_shape(shape_of(x), axis)))
 
 
 def _logsumexp_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
                    keepdims: bool) -> Any:
     """∂ logsumexp(x)/∂x = softmax(x): each entry gets g · e^{x − logsumexp(x)}."""
-    shape = shape_of(x)
-    if not shape:
-        return g
-    return _broadcast_back(g, shape, axis, keepdims) * _softmax_weights(ans, x, axis)
+    return _broadcast_back(g, shape_of(x), axis, keepdims) * _softmax_weights(ans, x, axis)
 
 
 def _logsumexp_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
                    keepdims: bool) -> Any:
     """Σ softmax(x) · t over the reduced axes."""
-    if not shape_of(x):
-        return t
+    if type(x) is float:
+        return t * _softmax_weights(ans, x, axis)
     return (t * _softmax_weights(ans, x, axis)).sum(axis=axis, keepdims=keepdims)
 
 
 def _var_fwd(x: Any, axis: tuple[int, ...] | None, ddof: int, keepdims: bool) -> Any:
     """Σ (x − mean)² / (n − ddof) over ``axis``."""
-    if type(x) is float:
-        return 0.0                                # one entry (Value.var requires ddof = 0)
+    if type(x) is float:                          # one entry, its own mean (ddof = 0):
+        return (x - x) * (x - x)                  # 0, or NaN at ±inf and NaN as in NumPy
     return np.asarray(np.var(x, axis=axis, ddof=ddof, keepdims=keepdims))
 
 
@@ -913,7 +918,7 @@ def _var_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, ddof: int,
              keepdims: bool) -> Any:
     """∂ var/∂x_k = 2(x_k − mean)/(n − ddof) (the mean's own dependence on x_k sums to 0)."""
     if type(x) is float:
-        return 0.0 * g
+        return g * (2.0 * (x - x))
     return _broadcast_back(g, shape_of(x), axis, keepdims) * _deviation_scaled(x, axis, ddof)
 
 
@@ -921,7 +926,7 @@ def _var_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, ddof: int,
              keepdims: bool) -> Any:
     """Σ 2(x − mean)/(n − ddof) · t over the reduced axes."""
     if type(x) is float:
-        return 0.0 * t
+        return t * (2.0 * (x - x))
     return (t * _deviation_scaled(x, axis, ddof)).sum(axis=axis, keepdims=keepdims)
 
 
