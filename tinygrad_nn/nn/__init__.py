@@ -6,10 +6,10 @@ networks, and ``nn.LAYER_TYPES`` + ``nn.from_config`` rebuild one from its ``con
 ``Module`` subclass of your own decorated with ``@nn.layer_type`` joins them (and checkpoints).
 
 The modules, bottom up: ``registry`` (the layer types by name), ``module`` (the ``Module`` base),
-``by_hand`` (φ and φ' by hand, for the tutorial), ``init`` (initialisers), ``layers`` (``Linear``
-and the activations), ``losses`` (the error functions), ``conv`` (``Conv2d``, pooling,
-``Flatten``), ``norm`` (``LayerNorm``, ``BatchNorm1d``), ``dropout``, ``embedding``,
-``sequential`` (composition), ``mlp`` and ``utils`` (gradient clipping).
+``by_hand`` (φ and φ' by hand, for the tutorial), ``init`` (initialisers), ``layers``
+(``AffineMap``, ``Linear`` and the activations), ``losses`` (the error functions), ``conv``
+(``Conv2d``, pooling, ``Flatten``), ``norm`` (``LayerNorm``, ``BatchNorm1d``), ``dropout``,
+``embedding``, ``sequential`` (composition), ``mlp`` and ``utils`` (gradient clipping).
 """
 
 from . import init, utils
@@ -18,6 +18,7 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .layers import (
     Activation,
+    AffineMap,
     Identity,
     LeakyReLU,
     Linear,
@@ -40,6 +41,7 @@ __all__ = [
     "LAYER_TYPES",
     "ROLE_LETTERS",
     "Activation",
+    "AffineMap",
     "AvgPool2d",
     "BatchNorm1d",
     "Conv2d",

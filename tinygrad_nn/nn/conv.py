@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..validation import flag, float_dtype, make_rng, positive_int
+from ..validation import flag, positive_int
 from ..value import Value
-from . import init as init_
 from .init import Initializer, RngLike
+from .layers import AffineMap
 from .module import Module, checked_config
 from .registry import layer_type
 
@@ -35,7 +35,7 @@ def _named(layer: Module, call: Callable[[], Value]) -> Value:
 
 
 @layer_type
-class Conv2d(Module):
+class Conv2d(AffineMap):
     """The convolution layer, an affine map of images: y[n, o] = Σ_c x[n, c] ⋆ W[o, c] + b[o].
 
     ``weight`` has shape (out_channels, in_channels, kh, kw): kernel W[o, c] slides over channel
@@ -47,8 +47,6 @@ class Conv2d(Module):
     "he" suits ReLU networks); ``rng`` seeds it.
     """
 
-    role: str | None = "f"
-
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
                  stride: int | tuple[int, int] = 1, padding: int | tuple[int, int] = 0,
                  bias: bool = True, init: str | Initializer = "xavier", rng: RngLike = None,
@@ -59,26 +57,8 @@ class Conv2d(Module):
         self.kernel_size = F._pair(kernel_size, "kernel_size", fn, 1)
         self.stride = F._pair(stride, "stride", fn, 1)
         self.padding = F._pair(padding, "padding", fn, 0)
-        with_bias = flag(bias, "bias", fn)
-        dt = float_dtype(dtype, fn)
-        shape = (self.out_channels, self.in_channels, *self.kernel_size)
-        w = np.asarray(init_.get_init(init, fn)(shape, make_rng(rng, fn)))
-        if w.shape != shape:
-            raise ValueError(f"{fn}: init returned shape {w.shape}, expected {shape}")
-        self.weight = Value(w.astype(dt), name="weight")
-        self.bias: Value | None = (
-            Value(np.zeros(self.out_channels, dtype=dt), name="bias") if with_bias else None)
-        self._renamed()
-
-    def _renamed(self) -> None:
-        self.weight.name = f"{self.name}.weight"
-        if self.bias is not None:
-            self.bias.name = f"{self.name}.bias"
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """The parameters' dtype (float64 or float32)."""
-        return self.weight.dtype
+        self._make_parameters((self.out_channels, self.in_channels, *self.kernel_size), bias,
+                              init, rng, dtype, fn)
 
     def forward(self, x: Any) -> Value:
         """y = x ⋆ W + b for images x (N, in_channels, H, W); arrays are wrapped as constants."""
