@@ -51,6 +51,13 @@ def test_the_cnn_cases_compare_with_torch_on_one_thread(tables: list[cases.Table
             assert rows["torch 1 thread"][3] == "1.00" and "torch" in rows
 
 
+def test_the_compiled_rows_are_timed(tables: list[cases.Table]) -> None:
+    by_key = {t.key: {row[0] for row in t.rows} for t in tables}
+    assert "tinygrad_nn compiled (gc off)" in by_key["scalar_mlp"]
+    assert "tinygrad_nn compiled" in by_key["small_step"]
+    assert "tinygrad_nn train.fit compiled" in by_key["epoch"]
+
+
 def test_micrograd_recursion_is_reported_not_raised(tables: list[cases.Table]) -> None:
     chain = next(t for t in tables if t.key == "chain")
     rows = {row[0]: row for row in chain.rows}

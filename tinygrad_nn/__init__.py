@@ -6,11 +6,14 @@ gradient checking (``tn.gradcheck``, ``tn.numeric_grad``), checkpoints (``tn.sav
 ``tn.load``) and every submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``,
 ``tn.viz``, ``tn.data``, ``tn.optim``, ``tn.train``, ``tn.export``, and ``tn.errors`` (every
 exception class).
+``tn.trace`` and ``tn.compile`` (``tn.tracing``) write a function's forward and backward pass out
+as a program and replay it.
 """
 
-from . import data, errors, export, functional, nn, optim, train, tutorial, viz
+from . import data, errors, export, functional, nn, optim, tracing, train, tutorial, viz
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, gradcheck, numeric_grad
+from .tracing import TraceError, compile, trace
 from .value import (
     Value,
     concatenate,
@@ -27,8 +30,10 @@ from .version import __version__
 __all__ = [
     "CheckpointError",
     "GradcheckError",
+    "TraceError",
     "Value",
     "__version__",
+    "compile",
     "concatenate",
     "data",
     "detect_anomaly",
@@ -46,6 +51,8 @@ __all__ = [
     "save",
     "scope",
     "stack",
+    "trace",
+    "tracing",
     "train",
     "tutorial",
     "viz",

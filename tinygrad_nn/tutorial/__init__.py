@@ -9,6 +9,8 @@
 * ``worked_example``, ``one_neuron_chain`` — the tutorials' numeric examples, three ways;
 * ``worked_example_scalar`` / ``worked_example_tensor`` / ``worked_example_drawings`` — the
   worked example's computation graph and network drawing (``python -m tinygrad_nn graph``);
+* ``worked_example_program`` — its forward and backward pass as a program
+  (``python -m tinygrad_nn trace``);
 * ``diagnose`` — runs a learner's own backprop and names its first wrong quantity and the
   mistake (``KINDS`` is the catalogue; ``python -m tinygrad_nn check my_backprop.py``);
 * ``format_report`` — the text report ``python -m tinygrad_nn demo`` prints;
@@ -50,6 +52,7 @@ from .manual import (
 )
 from .mistakes import KINDS
 from .pictures import worked_example_drawings, worked_example_scalar, worked_example_tensor
+from .programs import worked_example_program
 from .report import format_report
 
 __all__ = [
@@ -85,6 +88,7 @@ __all__ = [
     "seed004_pseudocode",
     "worked_example",
     "worked_example_drawings",
+    "worked_example_program",
     "worked_example_scalar",
     "worked_example_tensor",
     "worked_model",
