@@ -818,5 +818,112 @@ def case_memory(sizes: Sizes = FULL) -> Table:
                   "are NumPy's small-buffer cache holding a different number of blocks."])
 
 
+# ----------------------------------------------------------------------------------------------
+# (7) one epoch of the small CNN of examples/digits_cnn.py, against the same network in PyTorch
+# ----------------------------------------------------------------------------------------------
+
+
+def digits_images(sizes: Sizes) -> tuple[np.ndarray, ...]:
+    """The digits as images (N, 1, 8, 8) in [0, 1], split 80/20 (stratified, seed 0) as in
+    examples/digits_cnn.py; ``(x_train, x_test, y_train, y_test)``."""
+    from tinygrad_nn.data import load_digits, train_test_split
+
+    images, labels = load_digits(flatten=False)
+    x_train, x_test, y_train, y_test = train_test_split(images[:, None], labels, test_size=0.2,
+                                                        rng=0, stratify=True)
+    if sizes.epoch_limit is not None:
+        x_train, y_train = x_train[:sizes.epoch_limit], y_train[:sizes.epoch_limit]
+    return x_train, x_test, y_train, y_test
+
+
+def small_cnn(dtype: str, seed: int = 0) -> Any:
+    """examples/digits_cnn.py's network: two 3×3 convolutions (16 and 32 channels, ReLU),
+    2×2 max pooling, a linear head on the 32·4·4 features."""
+    from tinygrad_nn import nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1, init="he", rng=seed, dtype=dtype), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1, init="he", rng=seed + 1, dtype=dtype), nn.ReLU(),
+        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4 * 4, 10, rng=seed + 2, dtype=dtype))
+
+
+CNN_LR = 0.002
+CNN_BATCH = 32
+
+
+def _cnn_case(key: str, dtype: str, sizes: Sizes) -> Case:
+    case = Case(key, f"({'7' if dtype == 'float64' else '8'}) One epoch of the small CNN on the "
+                f"embedded digits, {dtype}", "torch 1 thread", {})
+    try:
+        from tinygrad_nn import nn, optim, train
+        from tinygrad_nn.data import DataLoader
+        from tinygrad_nn.export import to_torch
+    except ImportError as exc:
+        case.notes.append(f"Skipped: {exc}.")
+        return case
+    x_train, x_test, y_train, y_test = (a.astype(dtype) if a.dtype.kind == "f" else a
+                                        for a in digits_images(sizes))
+    model = small_cnn(dtype)
+    loss_fn = nn.CrossEntropyLoss()
+    opt = optim.Adam(model.parameters(), lr=CNN_LR)
+    loader = DataLoader(x_train, y_train, batch_size=CNN_BATCH, rng=0)
+
+    def ours() -> float:
+        history = train.fit(model, loss_fn, opt, loader, 1, val_data=(x_test, y_test),
+                            progress=False)
+        return history.loss[-1]
+
+    case.runners["tinygrad_nn"] = ours
+    torch = peers.load("torch")
+    if torch is None:
+        case.baseline = "tinygrad_nn"
+        case.notes.append("torch is not installed: no baseline peer.")
+        return case
+    twin = to_torch(small_cnn(dtype))                 # the same network, the same weights
+    twin_opt = torch.optim.Adam(twin.parameters(), lr=CNN_LR)
+    twin_loss = torch.nn.CrossEntropyLoss()
+    xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train)
+    xt_test, yt_test = torch.from_numpy(x_test), torch.from_numpy(y_test)
+    order_rng = np.random.default_rng(0)
+
+    def theirs() -> float:
+        twin.train()
+        order = torch.from_numpy(order_rng.permutation(len(x_train)))
+        loss = twin_loss(twin(xt[:1]), yt[:1])
+        for start in range(0, len(order), CNN_BATCH):
+            idx = order[start:start + CNN_BATCH]
+            twin_opt.zero_grad()
+            loss = twin_loss(twin(xt[idx]), yt[idx])
+            loss.backward()
+            twin_opt.step()
+        twin.eval()
+        with torch.no_grad():                         # the validation pass of fit
+            twin_loss(twin(xt_test), yt_test)
+        return float(loss.item())
+
+    case.runners["torch"] = theirs
+    case.runners["torch 1 thread"] = _one_thread(torch, theirs)
+    case.notes.append(
+        f"{len(x_train)} training images (1×8×8), batch {CNN_BATCH}, Adam lr={CNN_LR:g}, "
+        f"cross-entropy, then the validation pass over {len(x_test)} test images; the network "
+        "of examples/digits_cnn.py (Conv2d 1→16, ReLU, Conv2d 16→32, ReLU, MaxPool2d 2, "
+        "Flatten, Linear 512→10). 'tinygrad_nn' is train.fit with a DataLoader; 'torch' is "
+        "the same network built by export.to_torch (same weights) with the usual PyTorch "
+        "loop. The baseline is torch on one thread, as NumPy's BLAS is with --blas-threads 1; "
+        f"'torch' keeps its default {torch.get_num_threads()} threads.")
+    return case
+
+
+def case_cnn_epoch(sizes: Sizes = FULL) -> Case:
+    """(7) one epoch (training and validation) of the digits CNN, float64, against PyTorch."""
+    return _cnn_case("cnn_epoch", "float64", sizes)
+
+
+def case_cnn_epoch_float32(sizes: Sizes = FULL) -> Case:
+    """(8) the same in float32, where PyTorch's convolution kernels are fastest."""
+    return _cnn_case("cnn_epoch_float32", "float32", sizes)
+
+
 TIMED_CASES: tuple[Callable[[Sizes], Case], ...] = (
-    case_scalar_mlp, case_small_step, case_large_step, case_epoch, case_record, case_chain)
+    case_scalar_mlp, case_small_step, case_large_step, case_epoch, case_record, case_chain,
+    case_cnn_epoch, case_cnn_epoch_float32)

@@ -27,7 +27,7 @@ def tables() -> list[cases.Table]:
 def test_every_case_has_a_section(tables: list[cases.Table]) -> None:
     keys = [t.key for t in tables]
     assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "record", "chain",
-                    "memory"]
+                    "cnn_epoch", "cnn_epoch_float32", "memory"]
     for table in tables:
         for row in table.rows:
             assert len(row) == len(table.header), (table.key, row)
@@ -40,6 +40,15 @@ def test_baselines_are_present_with_ratio_one(tables: list[cases.Table]) -> None
         assert rows["numpy"][3] == "1.00"
         assert "tinygrad_nn" in rows
     assert "tinygrad_nn float32" in {row[0] for row in by_key["large_step"].rows}
+
+
+def test_the_cnn_cases_compare_with_torch_on_one_thread(tables: list[cases.Table]) -> None:
+    by_key = {t.key: t for t in tables}
+    for key in ("cnn_epoch", "cnn_epoch_float32"):
+        rows = {row[0]: row for row in by_key[key].rows}
+        assert "tinygrad_nn" in rows
+        if cases.peers.load("torch") is not None:
+            assert rows["torch 1 thread"][3] == "1.00" and "torch" in rows
 
 
 def test_the_compiled_rows_are_timed(tables: list[cases.Table]) -> None:

@@ -783,3 +783,86 @@ def test_crafted_headers_load_or_raise_checkpoint_error_within_the_files_size(
         peak, error = _peak_bytes_while_loading(path)
         assert error is None or isinstance(error, CheckpointError), repr(error)
         assert peak < 2**20 + 20 * path.stat().st_size
+
+
+# -- buffers (BatchNorm's running statistics) ----------------------------------------------------
+
+
+def _batch_norm_model() -> nn.Sequential:
+    """A BatchNorm1d used twice, with running statistics of three batches."""
+    bn = nn.BatchNorm1d(3)
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), bn, nn.Tanh(), bn)
+    for seed in range(3):
+        model(np.random.default_rng(seed).standard_normal((5, 2)))
+    return model
+
+
+def test_a_batch_norm_used_twice_round_trips_with_its_buffers_shared(tmp_path: Path) -> None:
+    model = _batch_norm_model()
+    path = save(model, tmp_path / "bn.npz")
+    assert _header(path)["shared"] == {
+        f"layers.3.{name}": f"layers.1.{name}"
+        for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")}
+    again = load(path)
+    first, second = again.layers[1], again.layers[3]
+    assert first is not second                               # rebuilt as two objects...
+    for name in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+        assert getattr(second, name) is getattr(first, name), name     # ...sharing everything
+    assert int(first.num_batches_tracked) == 6               # two calls per forward pass
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[key], value, err_msg=key)
+    x = np.random.default_rng(7).standard_normal((4, 2))
+    np.testing.assert_array_equal(predict(again, x), predict(model, x))
+    model(x)
+    again(x)                                                 # training mode: updates once each
+    np.testing.assert_array_equal(again.layers[3].running_mean, model.layers[1].running_mean)
+
+
+@pytest.mark.parametrize("name, stored, message", [
+    ("layers.1.running_var", np.ones(4), "parameter 'layers.1.running_var' has shape (4,) in "
+                                         "the file but the architecture expects (3,)"),
+    ("layers.1.num_batches_tracked", np.zeros(1, dtype=np.int64),
+     "parameter 'layers.1.num_batches_tracked' has shape (1,) in the file but the architecture "
+     "expects ()"),
+    ("layers.1.num_batches_tracked", np.array(2.5), "buffer 'layers.1.num_batches_tracked' "
+                                                    "counts in int64"),
+    ("layers.1.num_batches_tracked", np.array(2.0**70), "counts in int64"),
+])
+def test_a_crafted_buffer_is_refused(tmp_path: Path, name: str, stored: np.ndarray,
+                                     message: str) -> None:
+    path = save(_batch_norm_model(), tmp_path / "bn.npz")
+    _rewrite(path, {**_arrays(path), name: stored})
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load(path)
+
+
+def test_a_shared_map_may_not_make_a_parameter_a_buffer(tmp_path: Path) -> None:
+    path = save(_batch_norm_model(), tmp_path / "bn.npz")
+    header = _header(path)
+    header["shared"] = {**header["shared"], "layers.3.weight": "layers.1.running_mean"}
+    _rewrite(path, _arrays(path), header)
+    with pytest.raises(CheckpointError, match=re.escape(
+            "shared parameter 'layers.3.weight' -> 'layers.1.running_mean' does not match")):
+        load(path)
+
+
+def test_a_tiny_file_asking_for_a_huge_batch_norm_is_refused_before_allocating(
+        tmp_path: Path) -> None:
+    """The buffers' shapes come from the config too, so they are compared before building."""
+    n = 2**27                                     # five (n,) arrays: 4 GiB
+    header = {"format": "tinygrad_nn.checkpoint", "version": 1, "type": "BatchNorm1d",
+              "config": {"num_features": n, "affine": False}}
+    members = {}
+    arrays = {ARCH_KEY: np.frombuffer(json.dumps(header).encode(), np.uint8),
+              "running_mean": np.zeros(2), "running_var": np.ones(2),
+              "num_batches_tracked": np.array(0)}
+    for key, arr in arrays.items():
+        buffer = io.BytesIO()
+        np.save(buffer, arr)
+        members[f"{key}.npy"] = buffer.getvalue()
+    path = _crafted(tmp_path / "big.npz", members)
+    peak, error = _peak_bytes_while_loading(path)
+    assert isinstance(error, CheckpointError)
+    assert f"parameter 'running_mean' has shape (2,) in the file but the architecture expects " \
+           f"({n},)" in str(error)
+    assert peak < 2**20, f"load allocated {peak} bytes for a {path.stat().st_size}-byte file"

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from tinygrad_nn import Value, ops
 from tinygrad_nn import functional as F
-from tinygrad_nn.value import linear
+from tinygrad_nn.value import linear, maximum, minimum, where
 
 INF, NAN = math.inf, math.nan
 TINY = 5e-324                                   # the smallest subnormal
@@ -60,6 +60,10 @@ UNARY: dict[str, Callable[[Value], Value]] = {
     "sum": lambda x: x.sum(),
     "mean": lambda x: x.mean(),
     "max": lambda x: x.max(),
+    "min": lambda x: x.min(),
+    "clip": lambda x: x.clip(-1.0, 2.0),              # SPECIAL holds both bounds
+    "logsumexp": lambda x: x.logsumexp(),
+    "var": lambda x: x.var(),
     "reshape": lambda x: x.reshape(1, 1),
     "transpose": lambda x: x.T,
     "broadcast_to": lambda x: x.broadcast_to((2,)),
@@ -73,6 +77,9 @@ BINARY: dict[str, Callable[[Value, Value], Value]] = {
     "div": lambda a, b: a / b,
     "pow": lambda a, b: a ** b,
     "mse": lambda a, b: F.mse_loss(a, b),
+    "maximum": maximum,
+    "minimum": minimum,
+    "where": lambda a, b: where(a > b, a, b),         # the larger, NaN losing to a number
 }
 
 NO_SCALAR_PATH = {
@@ -83,6 +90,12 @@ NO_SCALAR_PATH = {
     "softmax": "normalises along an axis",
     "log_softmax": "normalises along an axis",
     "cross_entropy": "takes logits of shape (N, C)",
+    "concatenate": "joins along an existing axis",
+    "stack": "makes an array with a new axis of its inputs",
+    "pad": "adds entries along the axes of an array",
+    "unfold": "takes images (N, C, H, W)",
+    "fold": "the VJP of unfold: only ever made from an array",
+    "conv2d": "takes images (N, C, H, W) and kernels",
 }
 
 
@@ -227,6 +240,25 @@ DEVIATIONS = (
 )
 
 
+def _nan_beside_a_number(a: float, b: float) -> bool:
+    return math.isnan(a) and not math.isnan(b)
+
+
+DEVIATIONS += (
+    Deviation(("maximum", "minimum"), 1, lambda a, b: _nan_beside_a_number(b, a),
+              lambda a, b: 0.0,
+              "a NaN is chosen over a number (the output is that NaN), so the gradient goes to "
+              "the NaN input alone, as max hands it to a NaN entry; PyTorch passes it to both"),
+    Deviation(("maximum", "minimum"), 2, _nan_beside_a_number, lambda a, b: 0.0,
+              "the same for the second input"),
+    Deviation(("maximum", "minimum"), 1, lambda a, b: math.isnan(a) and math.isnan(b),
+              lambda a, b: 0.5, "two NaNs split the gradient like a tie; PyTorch gives each "
+                                "all of it"),
+    Deviation(("maximum", "minimum"), 2, lambda a, b: math.isnan(a) and math.isnan(b),
+              lambda a, b: 0.5, "the same for the second input"),
+)
+
+
 def deviation(name: str, output: int, numbers: Sequence[float]) -> Deviation | None:
     """The listed deviation that applies to ``output`` of op ``name`` at ``numbers``, if any."""
     args = [*numbers, _powc_exponent(name)] if name.startswith("powc") else list(numbers)
@@ -251,6 +283,10 @@ def torch_function(torch: Any, name: str) -> Callable[..., Any] | None:
         "leaky_relu": lambda x: tf.leaky_relu(x, 0.2),
         "softplus": lambda x: torch.logaddexp(torch.zeros(()), x),   # softplus without its
         "sum": torch.sum, "mean": torch.mean, "max": torch.max,       # threshold
+        "min": torch.min, "clip": lambda x: torch.clamp(x, -1.0, 2.0),
+        "logsumexp": lambda x: torch.logsumexp(x, 0), "var": lambda x: torch.var(x, 0, False),
+        "maximum": torch.maximum, "minimum": torch.minimum,
+        "where": lambda a, b: torch.where(a > b, a, b),
         "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
         "div": lambda a, b: a / b, "pow": lambda a, b: a ** b,
         "mse": lambda a, b: tf.mse_loss(a, b),

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from onnx_runner import run_onnx
 
+import tinygrad_nn as tn
 from tinygrad_nn import Value, nn, no_grad, ops
 from tinygrad_nn import functional as F
 from tinygrad_nn.export import ExportError, to_onnx, trace_to_onnx
@@ -107,6 +109,8 @@ A, B = RNG.normal(size=(3, 4)), RNG.normal(size=(4, 5))
 POS = RNG.uniform(0.5, 2.0, size=(3, 4))
 W, BIAS = RNG.normal(size=(5, 4)), RNG.normal(size=5)
 TARGET = RNG.normal(size=(3, 4))
+IMAGES, KERNELS, KERNEL_BIAS = (RNG.normal(size=(2, 3, 5, 6)), RNG.normal(size=(4, 3, 3, 3)),
+                                RNG.normal(size=4))
 
 TRACES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "arithmetic": (lambda a, p: ((a + p) * (a - 2.0) / p - (-a)) * 0.1 + p ** (a * a), (A, POS)),
@@ -131,6 +135,18 @@ TRACES: dict[str, tuple[Callable[..., Any], tuple[Any, ...]]] = {
     "scalars": (lambda s, t: (s * t + 1.0).tanh(), (0.5, 2.0)),
     "an input is an output": (lambda a: (a, a * 2.0), (A,)),
     "a model": (lambda x: nn.mlp([4, 6, 2], activation="relu", rng=0)(x), (A,)),
+    "joining": (lambda a, p: (tn.concatenate([a, p * 2.0], axis=1), tn.stack([a, -p], axis=-1),
+                              tn.stack([a[0, 0], p[1, 1]])), (A, POS)),
+    "selecting": (lambda a, p: tn.where(A > 0, a, 0.5 * p) + tn.maximum(a, 0.1)
+                  - tn.minimum(a, p) + a.clip(-0.5, 0.5) + p.clip(max=1.2), (A, POS)),
+    "more reductions": (lambda a: a.min(axis=0) + a.logsumexp(axis=0) + a.var(axis=0, ddof=1)
+                        + a.logsumexp() + a.var(), (A,)),
+    "pad": (lambda a: a.pad(((1, 0), (2, 3)), 0.5), (A,)),
+    "convolution": (lambda x: F.max_pool2d(F.conv2d(x, KERNELS, KERNEL_BIAS, padding=1).relu(), 2)
+                    .sum(axis=1) + F.avg_pool2d(x, (2, 3), stride=1)[:, 0, :2, :3], (IMAGES,)),
+    "convolution float32": (lambda x: F.conv2d(x, KERNELS.astype(np.float32), stride=(2, 1),
+                                               padding=(0, 1)), (IMAGES.astype(np.float32),)),
+    "windows": (lambda x: F.unfold(x, (2, 3), stride=(2, 1), padding=1), (IMAGES,)),
 }
 
 
@@ -152,7 +168,7 @@ def test_trace_matches_the_engine(case: str, tmp_path: Path, onnx: Any, ort: Any
     fn, args = TRACES[case]
     path = trace_to_onnx(fn, *args, path=tmp_path / "f.onnx")
     onnx.checker.check_model(onnx.load(path), full_check=True)
-    got = run(ort, path, *[np.asarray(a) for a in args])
+    got = run_onnx(ort, onnx, path, *[np.asarray(a) for a in args])
     want = fn(*[Value(a) for a in args])
     want = want if isinstance(want, tuple) else (want,)
     assert len(got) == len(want)

@@ -123,7 +123,7 @@ class Doubler(nn.Module):
      r"layer 2 \(MSELoss\[2\]\) is the error function MSELoss \(E\); losses are not exported"),
     (nn.Sequential(nn.Linear(2, 2), Doubler()),
      r"layer 1 \(Doubler\[1\]\) is test_export_torch.Doubler, which has no export mapping; "
-     r"layers that export: Sequential, Identity, LeakyReLU, Linear"),
+     r"layers that export: Sequential, AvgPool2d, BatchNorm1d, Conv2d, Dropout"),
     (Doubler(), r"the model \(Doubler\) is test_export_torch.Doubler"),
 ])
 def test_unsupported_layers_are_named_and_nothing_is_written(tmp_path: Path, model: Any,
@@ -208,9 +208,9 @@ def test_float32_stays_float32_both_ways(torch: Any) -> None:
 
 
 @pytest.mark.parametrize("make, message", [
-    (lambda t: t.nn.Sequential(t.nn.Linear(2, 2), t.nn.Dropout()),
-     r"layer '1' is torch.nn.modules.dropout.Dropout, which tinygrad_nn has no equivalent for; "
-     r"torch.nn layers that import: Sequential, Identity"),
+    (lambda t: t.nn.Sequential(t.nn.Linear(2, 2), t.nn.Dropout2d()),
+     r"layer '1' is torch.nn.modules.dropout.Dropout2d, which tinygrad_nn has no equivalent for; "
+     r"torch.nn layers that import: Sequential, AvgPool2d, BatchNorm1d"),
     (lambda t: t.nn.Sequential(t.nn.Sequential(t.nn.Conv1d(1, 1, 1))),
      r"layer '0.0' is torch.nn.modules.conv.Conv1d"),
     (lambda t: t.nn.Softplus(beta=2.0),

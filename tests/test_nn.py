@@ -213,7 +213,8 @@ def test_from_config_only_builds_registered_types() -> None:
     own = {name for name, cls in nn.LAYER_TYPES.items()
            if cls.__module__.startswith("tinygrad_nn.")}      # a docs page registers a user's
     assert own == {"Linear", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "Softplus", "Identity",
-                   "Softmax", "Sequential", "MSELoss", "CrossEntropyLoss"}
+                   "Softmax", "Sequential", "MSELoss", "CrossEntropyLoss", "Conv2d", "MaxPool2d",
+                   "AvgPool2d", "Flatten", "Dropout", "LayerNorm", "BatchNorm1d", "Embedding"}
     assert all(issubclass(cls, nn.Module) for cls in nn.LAYER_TYPES.values())
     with pytest.raises(ValueError, match=r"from_config: unknown module type 'os\.system'"):
         nn.from_config("os.system", {})
@@ -700,7 +701,8 @@ def test_init_errors() -> None:
     with pytest.raises(ValueError, match="uniform: k must be a positive number, got -1"):
         init.uniform((2, 2), 0, k=-1)
     with pytest.raises(ValueError, match=r"xavier_uniform: expected a non-empty weight shape "
-                                         r"\(out_features, in_features\), got \(3,\)"):
+                                         r"\(out_features, in_features\) or \(out_channels, "
+                                         r"in_channels, kh, kw\), got \(3,\)"):
         init.xavier_uniform(3, 0)
     with pytest.raises(ValueError, match="make_rng: rng seed must be a non-negative integer"):
         init.make_rng(-1)

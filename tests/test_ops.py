@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import tinygrad_nn as tn
 from tinygrad_nn import Value, detect_anomaly, gradcheck, ops
 from tinygrad_nn.graph import toposort
 from tinygrad_nn.value import linear
@@ -133,7 +134,12 @@ add("powc", "p=3-negative-base", lambda x: x ** 3, lambda x: x ** 3,
 
 # -- reductions: every axis and keepdims -----------------------------------------------------
 
-REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max}
+def _logsumexp_ref(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return np.log(np.sum(np.exp(x), axis=axis, keepdims=keepdims))
+
+
+REDUCTIONS = {"sum": np.sum, "mean": np.mean, "max": np.max, "min": np.min,
+              "logsumexp": _logsumexp_ref, "var": np.var}
 AXES: dict[tuple[int, ...], list[Any]] = {
     (4,): [None, 0, -1, (0,)],
     (3, 4): [None, 0, 1, -1, (0, 1), (1, 0)],
@@ -147,11 +153,133 @@ for _name, _npf in REDUCTIONS.items():
                 lambda x, n=_name, ax=_ax, kd=_kd: getattr(x, n)(axis=ax, keepdims=kd),
                 lambda x, f=_npf, ax=_ax, kd=_kd: f(x, axis=ax, keepdims=kd),
                 lambda s=_s: [sample(s, 10)])
-    add(_name, "float", lambda x, n=_name: getattr(x, n)(), lambda x: x, lambda: [sample(None, 11)])
+    add(_name, "float", lambda x, n=_name: getattr(x, n)(), lambda x, f=_npf: f(x),
+        lambda: [sample(None, 11)])
     add(_name, "0d", lambda x, n=_name: getattr(x, n)(), lambda x, f=_npf: f(x),
         lambda: [sample((), 11)])
     add(_name, "0d-keepdims", lambda x, n=_name: getattr(x, n)(keepdims=True),
         lambda x, f=_npf: f(x, keepdims=True), lambda: [sample((), 11)])
+
+
+for _s, _axes in AXES.items():                   # the unbiased variance: every axis is ≥ 2 long
+    for _ax in _axes:
+        add("var", f"{_s}-axis={_ax}-ddof=1", lambda x, ax=_ax: x.var(axis=ax, ddof=1),
+            lambda x, ax=_ax: np.var(x, axis=ax, ddof=1), lambda s=_s: [sample(s, 10)])
+        add("var", f"{_s}-axis={_ax}-std", lambda x, ax=_ax: x.std(axis=ax, ddof=1),
+            lambda x, ax=_ax: np.std(x, axis=ax, ddof=1), lambda s=_s: [sample(s, 10)])
+
+
+# -- minimum and maximum on every broadcast pair, where on every pair and two conditions -----
+
+for _name, _npf, _tnf in (("maximum", np.maximum, tn.maximum), ("minimum", np.minimum,
+                                                               tn.minimum)):
+    for (_na, _sa), (_nb, _sb) in itertools.product(SHAPES.items(), repeat=2):
+        add(_name, f"{_na},{_nb}", _tnf, _npf,
+            lambda sa=_sa, sb=_sb: [sample(sa, 1), sample(sb, 2)])
+    add(_name, "value-number", lambda a, f=_tnf: f(a, 0.3), lambda a, f=_npf: f(a, 0.3),
+        lambda: [sample((3, 4), 3)])
+    add(_name, "ndarray-value", lambda b, f=_tnf: f(np.linspace(-1, 1, 4), b),
+        lambda b, f=_npf: f(np.linspace(-1, 1, 4), b), lambda: [sample((3, 1), 6)])
+
+_COND = np.array([True, False, False, True])
+for (_na, _sa), (_nb, _sb) in itertools.product(SHAPES.items(), repeat=2):
+    if _sa is None and _sb is None:
+        continue                                  # two floats: the scalar cases below
+    add("where", f"{_na},{_nb}", lambda a, b: tn.where(_COND, a, b),
+        lambda a, b: np.where(_COND, a, b), lambda sa=_sa, sb=_sb: [sample(sa, 1), sample(sb, 2)])
+add("where", "float-true", lambda a, b: tn.where(True, a, b), lambda a, b: a,
+    lambda: [sample(None, 1), sample(None, 2)])
+add("where", "float-false", lambda a, b: tn.where(np.array(False), a, b), lambda a, b: b,
+    lambda: [sample(None, 1), sample(None, 2)])
+add("where", "value-condition-and-number", lambda a: tn.where(a > 0.5, a, -1.0),
+    lambda a: np.where(a > 0.5, a, -1.0), lambda: [sample((3, 4), 3)])
+
+for _sn, _s in UNARY_SHAPES.items():
+    for _low, _high in ((-0.5, 1.0), (None, 0.3), (-0.2, None)):
+        add("clip", f"{_sn}-[{_low},{_high}]", lambda x, lo=_low, hi=_high: x.clip(lo, hi),
+            lambda x, lo=_low, hi=_high: np.clip(x, lo, hi), lambda s=_s: [sample(s, 7)])
+
+
+# -- joining ---------------------------------------------------------------------------------
+
+for _shapes, _ax in [(((2, 3), (4, 3)), 0), (((3, 1), (3, 4), (3, 2)), 1),
+                     (((3, 1), (3, 4), (3, 2)), -1), (((2, 3, 4), (2, 1, 4)), 1), (((4,),), 0)]:
+    add("concatenate", f"{_shapes}-axis={_ax}", lambda *xs, a=_ax: tn.concatenate(xs, axis=a),
+        lambda *xs, a=_ax: np.concatenate(xs, axis=a),
+        lambda ss=_shapes: [sample(s, 30 + i) for i, s in enumerate(ss)])
+add("concatenate", "with-an-ndarray", lambda x: tn.concatenate([np.ones((1, 4)), x, x]),
+    lambda x: np.concatenate([np.ones((1, 4)), x, x]), lambda: [sample((3, 4), 33)])
+
+for _shape, _n in [(None, 3), ((), 2), ((4,), 3), ((3, 4), 2)]:
+    for _ax in range(-(len(_shape or ()) + 1), len(_shape or ()) + 1):
+        add("stack", f"{_shape}x{_n}-axis={_ax}", lambda *xs, a=_ax: tn.stack(xs, axis=a),
+            lambda *xs, a=_ax: np.stack(xs, axis=a),
+            lambda s=_shape, n=_n: [sample(s, 34 + i) for i in range(n)])
+
+
+# -- padding, sliding windows, convolution ---------------------------------------------------
+
+for _s, _width, _value in [((4,), 2, 0.0), ((3, 4), ((1, 0), (2, 3)), 0.5), ((3, 4), (0, 1), -1.0),
+                           ((2, 3, 4), ((0, 0), (1, 1), (0, 2)), 0.0)]:
+    add("pad", f"{_s}-{_width}-{_value}", lambda x, w=_width, v=_value: x.pad(w, v),
+        lambda x, w=_width, v=_value: np.pad(x, w, constant_values=v), lambda s=_s: [sample(s, 36)])
+
+
+def _windows_ref(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int]) -> np.ndarray:
+    """im2col by loops over the output positions (the reference the vectorised op must match)."""
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    ho, wo = (xp.shape[2] - kh) // sh + 1, (xp.shape[3] - kw) // sw + 1
+    out = np.zeros((kh, kw, x.shape[1], x.shape[0], ho, wo))
+    for p in range(ho):
+        for q in range(wo):
+            window = xp[:, :, p * sh:p * sh + kh, q * sw:q * sw + kw]     # (N, C, kh, kw)
+            out[:, :, :, :, p, q] = window.transpose(2, 3, 1, 0)
+    return out
+
+
+def _fold_ref(cols: Any, shape: tuple[int, ...], kernel: tuple[int, int],
+              stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    out = np.zeros((shape[0], shape[1], shape[2] + 2 * ph, shape[3] + 2 * pw))
+    for p in range(cols.shape[4]):
+        for q in range(cols.shape[5]):
+            window = cols[..., p, q].transpose(3, 2, 0, 1)                # (N, C, kh, kw)
+            out[:, :, p * sh:p * sh + kh, q * sw:q * sw + kw] += window
+    return out[:, :, ph:ph + shape[2], pw:pw + shape[3]]
+
+
+def _conv_ref(x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
+    cols = _windows_ref(x, w.shape[2:], stride, padding)
+    return np.einsum("ijcnpq,ocij->nopq", cols, w)
+
+
+# (kernel, stride, padding) on images (2, 3, 5, 6): overlapping, strided, uneven and 1x1
+WINDOWS = [((2, 3), (1, 1), (0, 0)), ((3, 3), (2, 1), (1, 0)), ((3, 2), (2, 2), (1, 1)),
+           ((1, 1), (1, 1), (0, 0)), ((5, 6), (1, 1), (0, 0)), ((2, 2), (2, 2), (0, 0))]
+for _k, _st, _p in WINDOWS:
+    _id = f"k={_k}-s={_st}-p={_p}"
+    add("unfold", _id, lambda x, k=_k, st=_st, p=_p: tn.functional.unfold(x, k, st, p),
+        lambda x, k=_k, st=_st, p=_p: _windows_ref(x, k, st, p),
+        lambda: [sample((2, 3, 5, 6), 37)])
+    _cols_shape = _windows_ref(np.zeros((2, 3, 5, 6)), _k, _st, _p).shape
+    add("fold", _id, lambda c, k=_k, st=_st, p=_p: Value._apply_op(
+            ops.FOLD, (c,), ((2, 3, 5, 6), k, st, p)),
+        lambda c, k=_k, st=_st, p=_p: _fold_ref(c, (2, 3, 5, 6), k, st, p),
+        lambda s=_cols_shape: [sample(s, 38)])
+    add("conv2d", _id, lambda x, w, st=_st, p=_p: tn.functional.conv2d(x, w, stride=st, padding=p),
+        lambda x, w, st=_st, p=_p: _conv_ref(x, w, st, p),
+        lambda k=_k: [sample((2, 3, 5, 6), 39), sample((4, 3) + k, 40)])
+add("conv2d", "bias", lambda x, w, b: tn.functional.conv2d(x, w, b, padding=1),
+    lambda x, w, b: _conv_ref(x, w, (1, 1), (1, 1)) + b[:, None, None],
+    lambda: [sample((2, 3, 5, 6), 39), sample((4, 3, 3, 3), 40), sample((4,), 41)])
+add("unfold", "max_pool2d", lambda x: tn.functional.max_pool2d(x, 2),
+    lambda x: _windows_ref(x, (2, 2), (2, 2), (0, 0)).max(axis=(0, 1)).transpose(1, 0, 2, 3),
+    lambda: [sample((2, 3, 5, 6), 42)])
+add("unfold", "avg_pool2d", lambda x: tn.functional.avg_pool2d(x, (2, 3), stride=1),
+    lambda x: _windows_ref(x, (2, 3), (1, 1), (0, 0)).mean(axis=(0, 1)).transpose(1, 0, 2, 3),
+    lambda: [sample((2, 3, 5, 6), 43)])
 
 
 # -- shape ops -------------------------------------------------------------------------------
@@ -285,7 +413,8 @@ def test_table_names_match_their_keys() -> None:
     for name, op in ops.TABLE.items():
         assert op.name == name
         assert op.label and isinstance(op.label, str)
-        assert callable(op.forward) and op.vjps and all(callable(v) for v in op.vjps)
+        rules = [op.vjps.rule] if isinstance(op.vjps, ops.PerInput) else op.vjps
+        assert callable(op.forward) and rules and all(callable(v) for v in rules)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
@@ -325,7 +454,7 @@ def test_grad_shape_and_dtype(case: Case) -> None:
 
 
 SCALAR_CASES = [c for c in CASES if all(type(v.data) is float for v in c.inputs())
-                and c.op not in ("reshape", "broadcast_to")]
+                and c.op not in ("reshape", "broadcast_to", "stack")]
 
 
 def test_scalar_cases_cover_every_elementwise_op() -> None:

@@ -5,7 +5,8 @@ A checkpoint is a NumPy ``.npz`` archive holding
 * ``__architecture__``: UTF-8 JSON as a ``uint8`` array --
   ``{"format": "tinygrad_nn.checkpoint", "version": 1, "type": <class name>,
   "config": model.config(), "metadata": {...}}``;
-* one float array per parameter, named as in ``model.state_dict()``;
+* one array per parameter and buffer (BatchNorm's running statistics), named as in
+  ``model.state_dict()``;
 * with ``save(..., optimizer=opt)``, the optimizer's state as well: its type and parameter
   groups (options, and the parameters by their names in the model) under ``"optimizer"`` in the
   JSON, and its buffers (momentum, moments) as arrays named ``__optimizer__.<i>.<buffer>``.
@@ -129,9 +130,9 @@ def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None,
 
 def _check_rebuildable(model: Any, config: dict[str, Any]) -> None:
     """Refuse to save what ``load`` could not rebuild: the type built from the JSON ``config``
-    must have the model's parameter names and shapes, a parameter reached twice (a layer used
-    twice) counted under each of its names (every type it names registered, every constructor
-    argument in ``config()``)."""
+    must have the model's parameter and buffer names and shapes, one reached twice (a layer
+    used twice) counted under each of its names (every type it names registered, every
+    constructor argument in ``config()``)."""
     from . import nn
 
     kind = type(model).__name__
@@ -141,8 +142,8 @@ def _check_rebuildable(model: Any, config: dict[str, Any]) -> None:
         raise CheckpointError(f"save: load() could not rebuild this {kind} from its config(): "
                               f"{exc}; a Module subclass of your own needs @nn.layer_type, and "
                               f"config() must return its constructor's arguments") from None
-    want = [(name, p.shape) for name, p in model.named_parameters(remove_duplicate=False)]
-    got = [(name, p.shape) for name, p in rebuilt.named_parameters(remove_duplicate=False)]
+    want = [(name, p.shape) for name, p in _named_arrays(model, remove_duplicate=False)]
+    got = [(name, p.shape) for name, p in _named_arrays(rebuilt, remove_duplicate=False)]
     if got != want:
         raise CheckpointError(f"save: {kind} rebuilt from its config() would have the "
                               f"parameters {got}, not the model's {want}; load() could not "
@@ -181,12 +182,18 @@ def _optimizer_entries(model: Any, optimizer: Any) -> tuple[dict[str, Any], dict
     return {"type": type(optimizer).__name__, "param_groups": groups, "state": buffers}, arrays
 
 
+def _named_arrays(model: Any, remove_duplicate: bool = True) -> list[tuple[str, Any]]:
+    """Every parameter (a Value) and buffer (an array) by its dotted name, as ``state_dict``
+    names them; one reached twice under its first name only, unless ``remove_duplicate=False``."""
+    return [*model.named_parameters(remove_duplicate), *model.named_buffers(remove_duplicate)]
+
+
 def _shared_names(model: Any) -> dict[str, str]:
-    """Every further name of a parameter reached more than once, with the name it is saved under
-    (``{"layers.2.weight": "layers.0.weight"}`` for ``Sequential(lin, φ, lin)``)."""
+    """Every further name of a parameter or buffer reached more than once, with the name it is
+    saved under (``{"layers.2.weight": "layers.0.weight"}`` for ``Sequential(lin, φ, lin)``)."""
     first: dict[int, str] = {}
     shared = {}
-    for name, p in model.named_parameters(remove_duplicate=False):
+    for name, p in _named_arrays(model, remove_duplicate=False):
         if id(p) in first:
             shared[name] = first[id(p)]
         else:
@@ -467,7 +474,7 @@ def load_with_metadata(path: PathLike) -> tuple[Any, dict[str, Any]]:
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: cannot rebuild {kind} from its config: {exc}") from None
     _share_parameters(model, shared, where)
-    expected = dict(model.named_parameters())    # names, shapes and dtypes: no copies needed
+    expected = dict(_named_arrays(model))    # names, shapes and dtypes: no copies needed
     missing = [k for k in expected if k not in arrays]
     extra = [k for k in arrays if k not in expected]
     if missing:
@@ -488,12 +495,23 @@ def load_with_metadata(path: PathLike) -> tuple[Any, dict[str, Any]]:
                                   f"expected floating-point numbers")
         if not np.all(np.isfinite(arr)):
             raise CheckpointError(f"{where}: parameter {name!r} holds NaN or infinite values")
+        if current.dtype.kind in "iu" and not _whole_numbers(arr, current.dtype):
+            raise CheckpointError(f"{where}: buffer {name!r} counts in {current.dtype}, but the "
+                                  f"file holds {arr.dtype} values that are not such integers")
         state[name] = arr.astype(current.dtype, copy=True)
     try:
         model.load_state_dict(state)
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: {exc}") from None
     return model, _metadata(header)
+
+
+def _whole_numbers(arr: np.ndarray, dtype: np.dtype[Any]) -> bool:
+    """Whether every entry of ``arr`` (finite) is an integer that ``dtype`` holds exactly."""
+    info = np.iinfo(dtype)
+    if arr.dtype.kind in "iu":
+        return arr.size == 0 or bool(info.min <= arr.min() and arr.max() <= info.max)
+    return bool(np.all((arr == np.round(arr)) & (arr >= info.min) & (arr < info.max)))
 
 
 def load_optimizer_state(path: PathLike, optimizer: Any, model: Any) -> None:
@@ -568,12 +586,14 @@ def _check_shapes(shapes: dict[str, tuple[int, ...]], shared: dict[str, str],
 
 
 def _share_parameters(model: Any, shared: dict[str, str], where: str) -> None:
-    """Make each shared name refer to the same Value as the name it is stored under again."""
+    """Make each shared name refer to the same Value (or buffer array) as the name it is stored
+    under again; a parameter never stands for a buffer or the other way round."""
     if not shared:
         return
-    params = dict(model.named_parameters(remove_duplicate=False))
+    params = dict(_named_arrays(model, remove_duplicate=False))
     for alias, name in shared.items():
         if alias not in params or name not in params or alias == name or name in shared \
+                or type(params[alias]) is not type(params[name]) \
                 or params[alias].shape != params[name].shape \
                 or params[alias].dtype != params[name].dtype:
             raise CheckpointError(f"{where}: shared parameter {alias!r} -> {name!r} does not "

@@ -1,4 +1,5 @@
-"""The layer maps as plain functions: the affine map f, the activations φ and the error functions E.
+"""The layer maps as plain functions: the affine map f, the activations φ, the error functions E,
+and convolution, pooling, dropout, normalisation and embedding.
 
 Every function takes Values (or NumPy arrays / numbers, which are wrapped as constants that do not
 require grad) and returns a ``Value`` recorded in the graph, so ``backward()`` differentiates it.
@@ -14,23 +15,31 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .validation import one_of, show_value
+from .validation import RngLike, make_rng, one_of, positive_int, real_number, show_value
 from .value import Value, _as_data, _leaf, apply
 from .value import linear as _linear
 
 __all__ = [
     "as_value",
+    "avg_pool2d",
+    "batch_norm",
+    "conv2d",
     "cross_entropy",
+    "dropout",
+    "embedding",
     "identity",
+    "layer_norm",
     "leaky_relu",
     "linear",
     "log_softmax",
+    "max_pool2d",
     "mse_loss",
     "relu",
     "sigmoid",
     "softmax",
     "softplus",
     "tanh",
+    "unfold",
 ]
 
 
@@ -207,3 +216,212 @@ def _target_rows(target: Any, n: int, c: int, dtype: Any) -> np.ndarray:
     raise ValueError(f"cross_entropy: expected a target of shape ({n},) (labels) or {(n, c)} "
                      f"(one-hot/probabilities) for logits of shape {(n, c)}, got "
                      f"{tuple(t.shape)}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Convolution and pooling, on images (N, C, H, W)
+# ----------------------------------------------------------------------------------------------
+
+
+def _pair(value: Any, name: str, fn: str, least: int) -> tuple[int, int]:
+    """An int or a pair of ints (along H and W), each at least ``least``."""
+    items = value if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2 or any(isinstance(v, (bool, np.bool_)) or not isinstance(
+            v, (int, np.integer)) or v < least for v in items):
+        raise ValueError(f"{fn}: {name} must be an integer ≥ {least} or a pair of them, got "
+                         f"{value!r}")
+    return int(items[0]), int(items[1])
+
+
+def _check_images(x: Value, kernel: tuple[int, int], padding: tuple[int, int], fn: str) -> None:
+    """Images (N, C, H, W) whose padded height and width hold at least one kernel window."""
+    if x.ndim != 4:
+        raise ValueError(f"{fn}: expected images of shape (N, C, H, W), got shape "
+                         f"{tuple(x.shape)}")
+    height, width = x.shape[2] + 2 * padding[0], x.shape[3] + 2 * padding[1]
+    if kernel[0] > height or kernel[1] > width:
+        raise ValueError(f"{fn}: the kernel {kernel} is larger than the input's {(height, width)} "
+                         f"(height, width{', padded' if any(padding) else ''}; input shape "
+                         f"{tuple(x.shape)})")
+
+
+def unfold(x: Any, kernel_size: int | tuple[int, int], stride: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] = 0) -> Value:
+    """The sliding windows of images (N, C, H, W) (im2col), shape (kh, kw, C, N, Ho, Wo).
+
+    ``out[i, j, c, n, p, q]`` is entry (i, j) of the kh × kw window at output position (p, q)
+    of image n, channel c: ``x_pad[n, c, p·s + i, q·s + j]``, with ``x`` padded by ``padding``
+    zeros.  Reshaped to (kh·kw·C, N·Ho·Wo) it is the im2col matrix, one window per column.
+    Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1.  (PyTorch's ``F.unfold`` lays the same numbers
+    out as (N, C·kh·kw, Ho·Wo).)  One node (``unfold``); its VJP adds the windows back
+    (``fold``).
+    """
+    x = as_value(x, "unfold")
+    kernel = _pair(kernel_size, "kernel_size", "unfold", 1)
+    pads = _pair(padding, "padding", "unfold", 0)
+    _check_images(x, kernel, pads, "unfold")
+    return apply(ops.UNFOLD, (x,), (kernel, _pair(stride, "stride", "unfold", 1), pads))
+
+
+def conv2d(x: Any, weight: Any, bias: Any = None, stride: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] = 0) -> Value:
+    """The convolution layer map y[n, o] = Σ_c x[n, c] ⋆ W[o, c] + b[o] (a cross-correlation, as
+    in PyTorch): y[n, o, p, q] = Σ_{c,i,j} x_pad[n, c, p·s + i, q·s + j] · W[o, c, i, j] + b[o].
+
+    ``x``: images (N, C, H, W); ``weight``: kernels (O, C, kh, kw); ``bias``: (O,) or None.  The
+    output has shape (N, O, Ho, Wo), Ho = ⌊(H + 2·padding − kh) / stride⌋ + 1.  One node of
+    the rule table (``conv2d``: im2col, then one matrix product), then the bias by broadcasting.
+    """
+    fn = "conv2d"
+    w = weight if type(weight) is Value else as_value(weight, fn)
+    x = x if type(x) is Value else as_value(x, fn, w.dtype)
+    if w.ndim != 4:
+        raise ValueError(f"{fn}: weight must have shape (out_channels, in_channels, kh, kw), got "
+                         f"shape {tuple(w.shape)}")
+    out_channels, in_channels, kh, kw = w.shape
+    pads = _pair(padding, "padding", fn, 0)
+    _check_images(x, (kh, kw), pads, fn)
+    if x.shape[1] != in_channels:
+        raise ValueError(f"{fn}: expected {in_channels} input channels, got {x.shape[1]} (input "
+                         f"shape {tuple(x.shape)}, weight shape {tuple(w.shape)})")
+    out = apply(ops.CONV2D, (x, w), (_pair(stride, "stride", fn, 1), pads))
+    if bias is None:
+        return out
+    b = bias if type(bias) is Value else as_value(bias, fn)
+    if b.shape != (out_channels,):
+        raise ValueError(f"{fn}: bias must have shape ({out_channels},), got {tuple(b.shape)}")
+    return out + b.reshape(1, out_channels, 1, 1)
+
+
+def _pooling_windows(x: Any, kernel_size: Any, stride: Any, fn: str) -> Value:
+    x = as_value(x, fn)
+    kernel = _pair(kernel_size, "kernel_size", fn, 1)
+    steps = kernel if stride is None else _pair(stride, "stride", fn, 1)
+    _check_images(x, kernel, (0, 0), fn)
+    return apply(ops.UNFOLD, (x,), (kernel, steps, (0, 0)))
+
+
+def max_pool2d(x: Any, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None) -> Value:
+    """The maximum of every kh × kw window of images (N, C, H, W), windows ``stride`` apart (the
+    kernel size by default): ``unfold``, ``max`` over each window, and the channels back in
+    place; the gradient goes to the entry that was the maximum (shared equally among ties)."""
+    return _pooling_windows(x, kernel_size, stride, "max_pool2d").max(axis=(0, 1)).transpose(
+        1, 0, 2, 3)
+
+
+def avg_pool2d(x: Any, kernel_size: int | tuple[int, int],
+               stride: int | tuple[int, int] | None = None) -> Value:
+    """The mean of every kh × kw window of images (N, C, H, W), windows ``stride`` apart (the
+    kernel size by default): ``unfold``, ``mean`` over each window, and the channels back in
+    place; each entry of a window gets g / (kh·kw)."""
+    return _pooling_windows(x, kernel_size, stride, "avg_pool2d").mean(axis=(0, 1)).transpose(
+        1, 0, 2, 3)
+
+
+# ----------------------------------------------------------------------------------------------
+# Dropout, normalisation and embedding
+# ----------------------------------------------------------------------------------------------
+
+
+def dropout(x: Any, p: float = 0.5, training: bool = True, rng: RngLike = None) -> Value:
+    """Inverted dropout: each entry is zeroed with probability p and the others scaled by
+    1/(1 − p), so the expected value is unchanged; ∂out/∂x is the same mask.  ``x`` itself when
+    not ``training`` or p = 0.  ``rng``: a seed or Generator (the global RNG is never used)."""
+    p = real_number(p, "p", "dropout", high=1.0)
+    x = as_value(x, "dropout")
+    if not training or p == 0.0:
+        return x
+    keep = make_rng(rng, "dropout").random(x.shape) >= p
+    return x * (keep / (1.0 - p)).astype(x.dtype)
+
+
+def _normalize(x: Value, mean: Value, var: Value, eps: float) -> Value:
+    """(x − mean) / √(var + ε)."""
+    return (x - mean) / (var + eps).sqrt()
+
+
+def layer_norm(x: Any, normalized_shape: int | tuple[int, ...], weight: Any = None,
+               bias: Any = None, eps: float = 1e-5) -> Value:
+    """y = (x − mean) / √(var + ε) · weight + bias, mean and (biased) variance taken over the last
+    axes, those of ``normalized_shape``, separately for every sample."""
+    fn = "layer_norm"
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(
+        normalized_shape)
+    for n in shape:
+        positive_int(n, "every entry of normalized_shape", fn)
+    x = as_value(x, fn)
+    k = len(shape)
+    if not k or x.shape[x.ndim - k:] != shape or x.ndim < k:
+        raise ValueError(f"{fn}: expected inputs whose last axes are {shape}, got shape "
+                         f"{tuple(x.shape)}")
+    axes = tuple(range(x.ndim - k, x.ndim))
+    y = _normalize(x, x.mean(axes, keepdims=True), x.var(axes, keepdims=True),
+                   real_number(eps, "eps", fn, low_open=True))
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+def batch_norm(x: Any, running_mean: np.ndarray | None, running_var: np.ndarray | None,
+               weight: Any = None, bias: Any = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Value:
+    """y = (x − mean) / √(var + ε) · weight + bias per channel, for x of shape (N, C) or (N, C, L).
+
+    ``training``: mean and (biased) variance of the batch, over every axis but the channels'; the
+    running statistics (arrays, updated in place when given) move towards them,
+    r ← (1 − momentum)·r + momentum·batch, the variance as its unbiased estimate.  Otherwise
+    the running statistics are used (constants: copies of them as they are now).
+    """
+    fn = "batch_norm"
+    x = as_value(x, fn)
+    if x.ndim not in (2, 3):
+        raise ValueError(f"{fn}: expected inputs of shape (N, C) or (N, C, L), got "
+                         f"{tuple(x.shape)}")
+    channels = x.shape[1]
+    axes = (0,) if x.ndim == 2 else (0, 2)
+    stats_shape = (1, channels) if x.ndim == 2 else (1, channels, 1)
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None and np.shape(stat) != (channels,):
+            raise ValueError(f"{fn}: {name} must have shape ({channels},), got "
+                             f"{np.shape(stat)}")
+    eps = real_number(eps, "eps", fn, low_open=True)
+    if training or running_mean is None or running_var is None:
+        count = x.size // channels
+        if count < 2:
+            raise ValueError(f"{fn}: batch statistics need more than one value per channel, got "
+                             f"input shape {tuple(x.shape)}")
+        mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
+        if training and running_mean is not None and running_var is not None:
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean.data.reshape(channels)
+            running_var *= 1.0 - momentum
+            running_var += momentum * var.data.reshape(channels) * (count / (count - 1))
+    else:
+        # copies: a later in-place update of the buffers must not change this recorded graph
+        mean = as_value(np.array(running_mean).reshape(stats_shape), fn)
+        var = as_value(np.array(running_var).reshape(stats_shape), fn)
+    y = _normalize(x, mean, var, eps)
+    if weight is not None:
+        y = y * as_value(weight, fn).reshape(stats_shape)
+    return y if bias is None else y + as_value(bias, fn).reshape(stats_shape)
+
+
+def embedding(indices: Any, weight: Any) -> Value:
+    """Row ``indices[...]`` of the table ``weight`` (num_embeddings, dim): out[..., :] =
+    weight[i, :], a lookup (one ``getitem`` node); each row's gradient is the sum of the
+    gradients of the places it was looked up."""
+    fn = "embedding"
+    w = as_value(weight, fn)
+    if w.ndim != 2:
+        raise ValueError(f"{fn}: weight must have shape (num_embeddings, embedding_dim), got "
+                         f"{tuple(w.shape)}")
+    raw = np.asarray(indices.data if isinstance(indices, Value) else indices)
+    if raw.dtype.kind not in "iuf" or (raw.dtype.kind == "f" and not np.all(raw == np.round(raw))):
+        raise TypeError(f"{fn}: indices must be integers, got {raw.dtype} values")
+    index = raw.astype(np.intp)
+    bad = (index < 0) | (index >= w.shape[0])
+    if np.any(bad):
+        raise ValueError(f"{fn}: indices must be in [0, {w.shape[0] - 1}] for "
+                         f"{w.shape[0]} embeddings, got {int(index[bad].reshape(-1)[0])}")
+    return w[index]

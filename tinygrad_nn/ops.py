@@ -32,6 +32,11 @@ it.
     output's shape (a Jacobian-vector product); the output's tangent is the sum over the inputs
     that carry one.  For element-wise ops it is the VJP's formula with ``t`` in place of ``g``.
 
+``PerInput(rule)`` in place of the rules: an op that takes any number of inputs
+    (``concatenate``, ``stack``) has one rule for all of them, ``rule(i, g, ans, *inputs,
+    *params)`` (and ``rule(i, t, ...)`` for its JVP), told which input it serves; ``vjps[i]``
+    gives the rule for input ``i`` as for any other op.
+
 Three kinds of arguments reach a rule, and each rule is one line that serves all three:
 
 * **The scalar path**: every input is a Python ``float``; ``g`` and ``ans`` are floats too.
@@ -50,9 +55,10 @@ Three kinds of arguments reach a rule, and each rule is one line that serves all
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, cast
 
 import numpy as np
 
@@ -72,20 +78,44 @@ class Op:
 
     __slots__ = ("name", "label", "forward", "vjps", "jvps", "broadcasts")
 
-    def __init__(self, name: str, label: str, forward: Rule, *vjps: Rule,
-                 jvps: tuple[Rule, ...] = (), broadcasts: bool = False) -> None:
+    def __init__(self, name: str, label: str, forward: Rule, *vjps: Rule | PerInput,
+                 jvps: tuple[Rule, ...] | PerInput = (), broadcasts: bool = False) -> None:
         if name in TABLE:
             raise ValueError(f"Op: an op named {name!r} is already in the table")
         self.name = name
         self.label = label
         self.forward = forward
-        self.vjps = vjps
+        first = vjps[0] if vjps else None
+        self.vjps = first if isinstance(first, PerInput) else cast(tuple[Rule, ...], vjps)
         self.jvps = jvps
         self.broadcasts = broadcasts
         TABLE[name] = self
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+class PerInput:
+    """The rules of an op that takes any number of inputs: ``rules[i]`` is ``rule`` told ``i``.
+
+    ``rule(i, g, ans, *inputs, *params)`` serves input ``i`` (see the contract above).  There is
+    no fixed list of rules to iterate over: index it by the input's position.
+    """
+
+    __slots__ = ("rule",)
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+
+    def __getitem__(self, i: int) -> Rule:
+        return functools.partial(self.rule, i)
+
+    def __iter__(self) -> Iterator[Rule]:
+        raise TypeError(f"PerInput: {self.rule.__name__} serves any number of inputs; index "
+                        f"it by the input's position instead of iterating")
+
+    def __repr__(self) -> str:
+        return f"PerInput({self.rule.__name__})"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -484,10 +514,15 @@ def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: b
     shape = shape_of(x)
     if not shape:
         return g
+    return _broadcast_back(g, shape, axis, keepdims) * _extremum_share(x, ans, axis)
+
+
+def _extremum_share(x: Any, ans: Any, axis: tuple[int, ...] | None) -> Any:
+    """1/k for each of the k entries that reached the maximum (or minimum) ``ans``, 0 elsewhere;
+    a NaN is the extremum (NumPy, PyTorch), so NaN entries are the ones that reached it."""
     xd = data(x)
-    hit = (xd == np.reshape(data(ans), keepdims_shape(shape, axis))) | np.isnan(xd)  # NaN wins
-    share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return _broadcast_back(g, shape, axis, keepdims) * share
+    hit = (xd == np.reshape(data(ans), keepdims_shape(shape_of(x), axis))) | np.isnan(xd)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
 def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
@@ -638,3 +673,420 @@ LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vj
 MSE = Op("mse", "mse", _mse_fwd, _mse_vjp_p, _mse_vjp_t)         # ∂E/∂p = 2(p − t)/N
 CROSS_ENTROPY = Op("cross_entropy", "cross_entropy", _cross_entropy_fwd,
                    _cross_entropy_vjp)                           # (softmax − t)/N
+
+
+# ----------------------------------------------------------------------------------------------
+# Joining, selecting, clipping, more reductions, padding and convolution
+# ----------------------------------------------------------------------------------------------
+# These rules are written like the ones above: operators, methods Values and arrays share, and
+# the dual functions below (``where``, ``pad``, ``unfold``, ``fold``, ``conv2d``), which apply an
+# op of this table to plain data or, when an argument is a Value, record it (``apply_op``).
+# Their JVPs sit beside their VJPs.
+
+
+def apply_op(op: Op, inputs: tuple[Any, ...], params: tuple[Any, ...] = ()) -> Any:
+    """``op`` on ``inputs``: its forward map on plain data, a new graph node when an input is a
+    Value (``backward(create_graph=True)``).  How one rule uses another op of the table."""
+    for x in inputs:
+        if is_value(x):
+            return x._apply_op(op, inputs, params)
+    return op.forward(*inputs, *params)
+
+
+def where(cond: Any, a: Any, b: Any) -> Any:
+    """``a`` where the constant ``cond`` holds, else ``b`` (broadcast together)."""
+    return apply_op(WHERE, (a, b), (cond,))
+
+
+def pad(x: Any, widths: tuple[tuple[int, int], ...], value: float = 0.0) -> Any:
+    """``x`` with ``widths[k] = (before, after)`` entries of ``value`` added along axis k."""
+    return apply_op(PAD, (x,), (widths, value))
+
+
+def unfold(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+           padding: tuple[int, int]) -> Any:
+    """The sliding windows (im2col) of images (N, C, H, W): shape (kh, kw, C, N, Ho, Wo)."""
+    return apply_op(UNFOLD, (x,), (kernel, stride, padding))
+
+
+def fold(cols: Any, shape: tuple[int, ...], kernel: tuple[int, int], stride: tuple[int, int],
+         padding: tuple[int, int]) -> Any:
+    """Windows (kh, kw, C, N, Ho, Wo) added back into images of ``shape`` (col2im)."""
+    return apply_op(FOLD, (cols,), (shape, kernel, stride, padding))
+
+
+def conv2d(x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+    """The cross-correlation of images x (N, C, H, W) with kernels w (O, C, kh, kw)."""
+    return apply_op(CONV2D, (x, w), (stride, padding))
+
+
+def _to_shape(x: Any, shape: tuple[int, ...]) -> Any:
+    """``x`` broadcast to ``shape`` (the output's shape a JVP must have)."""
+    if shape_of(x) == shape:
+        return x
+    return x.broadcast_to(shape) if is_value(x) else np.broadcast_to(x, shape)
+
+
+def _like_input(g: Any, x: Any) -> Any:
+    """``g`` as a float when the input ``x`` is one (the scalar path), else unchanged."""
+    return float(g) if type(x) is float and not is_value(g) else g
+
+
+def _along(axis: int, part: Any) -> tuple[Any, ...]:
+    """The index that takes ``part`` (an int or a slice) along ``axis`` and everything else."""
+    return (slice(None),) * axis + (part,)
+
+
+def _widths_along(ndim: int, axis: int, before: int, after: int) -> tuple[tuple[int, int], ...]:
+    """Pad widths that add ``before`` and ``after`` entries along ``axis`` only."""
+    return tuple((before, after) if k == axis else (0, 0) for k in range(ndim))
+
+
+# -- joining: concatenate and stack (any number of inputs) -----------------------------------
+
+
+def _concatenate_fwd(*inputs_and_axis: Any) -> Any:
+    *inputs, axis = inputs_and_axis
+    return np.concatenate(inputs, axis=axis)
+
+
+def _offset(i: int, inputs: list[Any], axis: int) -> int:
+    """Where input ``i`` starts along ``axis`` in the concatenation."""
+    return sum(shape_of(x)[axis] for x in inputs[:i])
+
+
+def _concatenate_vjp(i: int, g: Any, ans: Any, *inputs_and_axis: Any) -> Any:
+    """∂E/∂input_i is the slice of g where input i was placed."""
+    *inputs, axis = inputs_and_axis
+    start = _offset(i, inputs, axis)
+    return g[_along(axis, slice(start, start + shape_of(inputs[i])[axis]))]
+
+
+def _concatenate_jvp(i: int, t: Any, ans: Any, *inputs_and_axis: Any) -> Any:
+    """The tangent of input i in its slice of the output, zeros elsewhere."""
+    *inputs, axis = inputs_and_axis
+    before = _offset(i, inputs, axis)
+    after = shape_of(ans)[axis] - before - shape_of(inputs[i])[axis]
+    return pad(t, _widths_along(len(shape_of(ans)), axis, before, after))
+
+
+def _stack_fwd(*inputs_and_axis: Any) -> Any:
+    *inputs, axis = inputs_and_axis
+    return np.stack(inputs, axis=axis)
+
+
+def _stack_vjp(i: int, g: Any, ans: Any, *inputs_and_axis: Any) -> Any:
+    """∂E/∂input_i is entry i of g along the new axis."""
+    *inputs, axis = inputs_and_axis
+    return _like_input(g[_along(axis, i)], inputs[i])
+
+
+def _stack_jvp(i: int, t: Any, ans: Any, *inputs_and_axis: Any) -> Any:
+    """The tangent of input i at entry i of the new axis, zeros elsewhere."""
+    *inputs, axis = inputs_and_axis
+    shape = list(shape_of(inputs[i]))
+    shape.insert(axis, 1)
+    t = t.reshape(tuple(shape)) if is_value(t) else np.reshape(t, shape)
+    return pad(t, _widths_along(len(shape), axis, i, len(inputs) - 1 - i))
+
+
+# -- selecting: where, minimum, maximum, clip ------------------------------------------------
+
+
+def _where_fwd(a: Any, b: Any, cond: Any) -> Any:
+    if type(a) is float and type(b) is float and type(cond) is bool:
+        return a if cond else b
+    return np.where(cond, a, b)
+
+
+def _maximum_fwd(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a if a > b or a != a else b       # NaN wins, as in NumPy
+    return np.maximum(a, b)
+
+
+def _minimum_fwd(a: Any, b: Any) -> Any:
+    if type(a) is float and type(b) is float:
+        return a if a < b or a != a else b
+    return np.minimum(a, b)
+
+
+def _share_of_first(a: Any, b: Any, first_wins: Any) -> Any:
+    """1 where ``a`` was chosen, 1/2 where a = b (the gradient is split between the two, as in
+    PyTorch), 0 where ``b`` was: ``first_wins`` is the comparison that picks ``a``.  A NaN is
+    chosen over a number (the output is that NaN, as for ``max``) and two NaNs split it."""
+    a, b = data(a), data(b)
+    a_nan, b_nan = a != a, b != b                 # x != x only for NaN, floats and arrays alike
+    share = (first_wins(a, b) | (a_nan & (b == b))) + 0.5 * ((a == b) | (a_nan & b_nan))
+    return share if type(share) is float else share.astype(np.result_type(a, b), copy=False)
+
+
+def _greater(a: Any, b: Any) -> Any:
+    return a > b
+
+
+def _less(a: Any, b: Any) -> Any:
+    return a < b
+
+
+def _clip_fwd(x: Any, low: float | None, high: float | None) -> Any:
+    if type(x) is float:
+        if low is not None and x < low:
+            x = low
+        if high is not None and x > high:
+            x = high
+        return x                                  # NaN stays NaN, as in NumPy
+    return np.clip(x, low, high)
+
+
+def _inside(x: Any, low: float | None, high: float | None) -> Any:
+    """1 where low ≤ x ≤ high (the gradient passes), 0 where x was clipped: a constant."""
+    x = data(x)
+    if type(x) is float:
+        return float((low is None or x >= low) and (high is None or x <= high))
+    mask = np.ones(x.shape, dtype=bool)
+    if low is not None:
+        mask &= x >= low
+    if high is not None:
+        mask &= x <= high
+    return mask
+
+
+# -- more reductions: min, logsumexp, var ----------------------------------------------------
+
+
+def _min_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    if type(x) is float:
+        return x
+    return np.asarray(np.min(x, axis=axis, keepdims=keepdims))
+
+
+def _extremum_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
+                  keepdims: bool) -> Any:
+    """The tangent of the entries that reached the minimum (or maximum), averaged over ties."""
+    if not shape_of(x):
+        return t
+    return (t * _extremum_share(x, ans, axis)).sum(axis=axis, keepdims=keepdims)
+
+
+def _logsumexp_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
+    """log Σ eˣ = m + log Σ e^{x − m} with m the maximum, so nothing overflows."""
+    if type(x) is float:
+        return x
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0).astype(x.dtype)   # all −inf (or +inf): no shift
+    with np.errstate(divide="ignore"):                     # log 0 = −inf for an all −inf slice
+        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=keepdims))
+    return np.asarray(out + m.reshape(out.shape))
+
+
+def _softmax_weights(ans: Any, x: Any, axis: tuple[int, ...] | None) -> Any:
+    """softmax(x) over ``axis`` as e^{x − logsumexp(x)}: the derivative of logsumexp (1 for a
+    single finite entry; NaN where x is ±inf or NaN, as in PyTorch, on every path)."""
+    if type(x) is float:
+        return exp(x - ans)
+    return exp(x - ans.reshape(keepdims_shape(shape_of(x), axis)))
+
+
+def _logsumexp_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
+                   keepdims: bool) -> Any:
+    """∂ logsumexp(x)/∂x = softmax(x): each entry gets g · e^{x − logsumexp(x)}."""
+    return _broadcast_back(g, shape_of(x), axis, keepdims) * _softmax_weights(ans, x, axis)
+
+
+def _logsumexp_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
+                   keepdims: bool) -> Any:
+    """Σ softmax(x) · t over the reduced axes."""
+    if type(x) is float:
+        return t * _softmax_weights(ans, x, axis)
+    return (t * _softmax_weights(ans, x, axis)).sum(axis=axis, keepdims=keepdims)
+
+
+def _var_fwd(x: Any, axis: tuple[int, ...] | None, ddof: int, keepdims: bool) -> Any:
+    """Σ (x − mean)² / (n − ddof) over ``axis``."""
+    if type(x) is float:                          # one entry, its own mean (ddof = 0):
+        return (x - x) * (x - x)                  # 0, or NaN at ±inf and NaN as in NumPy
+    return np.asarray(np.var(x, axis=axis, ddof=ddof, keepdims=keepdims))
+
+
+def _deviation_scaled(x: Any, axis: tuple[int, ...] | None, ddof: int) -> Any:
+    """2(x − mean)/(n − ddof): the derivative of the variance with respect to each entry."""
+    return (x - x.mean(axis=axis, keepdims=True)) * (2.0 / (_count(shape_of(x), axis) - ddof))
+
+
+def _var_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, ddof: int,
+             keepdims: bool) -> Any:
+    """∂ var/∂x_k = 2(x_k − mean)/(n − ddof) (the mean's own dependence on x_k sums to 0)."""
+    if type(x) is float:
+        return g * (2.0 * (x - x))
+    return _broadcast_back(g, shape_of(x), axis, keepdims) * _deviation_scaled(x, axis, ddof)
+
+
+def _var_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, ddof: int,
+             keepdims: bool) -> Any:
+    """Σ 2(x − mean)/(n − ddof) · t over the reduced axes."""
+    if type(x) is float:
+        return t * (2.0 * (x - x))
+    return (t * _deviation_scaled(x, axis, ddof)).sum(axis=axis, keepdims=keepdims)
+
+
+# -- padding, sliding windows and convolution ------------------------------------------------
+
+
+def _pad_fwd(x: Any, widths: tuple[tuple[int, int], ...], value: float) -> Any:
+    return np.pad(x, widths, mode="constant", constant_values=value)
+
+
+def _pad_vjp(g: Any, ans: Any, x: Any, widths: tuple[tuple[int, int], ...], value: float) -> Any:
+    """∂E/∂x is the part of g inside the padding (the padded entries are constants)."""
+    return g[tuple(slice(before, before + n) for (before, _), n in zip(widths, shape_of(x)))]
+
+
+def _pad_images(x: Any, padding: tuple[int, int]) -> Any:
+    """Images (N, C, H, W) with ``padding`` rows and columns of zeros around each (stored
+    channel by channel, the order unfold reads them in)."""
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    n, c, h, w = x.shape
+    padded = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=x.dtype).transpose(1, 0, 2, 3)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def _unfold_fwd(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                padding: tuple[int, int]) -> Any:
+    """The im2col matrix as a 6-D array: out[i, j, c, n, p, q] = x_pad[n, c, p·s + i, q·s + j],
+    entry (i, j) of window (p, q) of image n, channel c.  Reshaped to (kh·kw·C, N·Ho·Wo), each
+    column is one window.  One strided slice of the padded images per kernel offset (i, j),
+    copied at once for all windows."""
+    (kh, kw), (sh, sw) = kernel, stride
+    padded = _pad_images(x, padding)
+    n, c, h, w = padded.shape
+    ho, wo = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.empty((kh, kw, c, n, ho, wo), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            out[i, j] = padded[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw].transpose(1, 0, 2, 3)
+    return out
+
+
+def _fold_fwd(cols: Any, shape: tuple[int, ...], kernel: tuple[int, int],
+              stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+    """Every window entry added back where unfold took it from (overlapping windows add up):
+    for each kernel offset (i, j), cols[i, j] is added at once for all windows."""
+    n, c, h, w = shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = cols.shape[4:]
+    out = np.zeros((c, n, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)    # channel by channel
+    for i in range(kh):
+        for j in range(kw):
+            out[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += cols[i, j]
+    return out[:, :, ph:ph + h, pw:pw + w].transpose(1, 0, 2, 3)
+
+
+# The convolution as one matrix product (im2col): the windows are the columns of unfold's
+# (kh·kw·C, N·Ho·Wo) matrix, the kernels the rows of W reshaped to (O, kh·kw·C).
+
+
+def _windows_matrix(x: Any, kernel: tuple[int, int], stride: tuple[int, int],
+                    padding: tuple[int, int]) -> Any:
+    """im2col: the windows of x as the columns of a (kh·kw·C, N·Ho·Wo) matrix."""
+    cols = unfold(x, kernel, stride, padding)                  # (kh, kw, C, N, Ho, Wo)
+    kh, kw, c, n, ho, wo = shape_of(cols)
+    return cols.reshape(kh * kw * c, n * ho * wo)
+
+
+def _kernels_matrix(w: Any) -> Any:
+    """The kernels W (O, C, kh, kw) as the rows of an (O, kh·kw·C) matrix."""
+    o, c, kh, kw = shape_of(w)
+    return w.transpose(0, 2, 3, 1).reshape(o, kh * kw * c)
+
+
+def _conv2d_fwd(x: Any, w: Any, stride: tuple[int, int], padding: tuple[int, int]) -> Any:
+    """y[n, o, p, q] = Σ_{c,i,j} x_pad[n, c, p·s + i, q·s + j] · W[o, c, i, j]: one matrix product
+    of the kernels and the windows (im2col)."""
+    o, _, kh, kw = shape_of(w)
+    n, _, h, wd = shape_of(x)
+    ho, wo = ((size + 2 * pad - k) // step + 1
+              for size, pad, k, step in zip((h, wd), padding, (kh, kw), stride))
+    out = _kernels_matrix(w) @ _windows_matrix(x, (kh, kw), stride, padding)   # (O, N·Ho·Wo)
+    return out.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
+
+
+def _conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, stride: tuple[int, int],
+                  padding: tuple[int, int]) -> Any:
+    """∂E/∂x: every window's gradient Σ_o W[o] · g[n, o, p, q] (one matrix product), added
+    back where the windows overlap (fold)."""
+    o, c, kh, kw = shape_of(w)
+    n, _, ho, wo = shape_of(g)
+    g_rows = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+    cols = (_kernels_matrix(w).T @ g_rows).reshape(kh, kw, c, n, ho, wo)
+    return fold(cols, shape_of(x), (kh, kw), stride, padding)
+
+
+def _conv2d_vjp_w(g: Any, ans: Any, x: Any, w: Any, stride: tuple[int, int],
+                  padding: tuple[int, int]) -> Any:
+    """∂E/∂W[o] = Σ over samples and positions of g[n, o, p, q] · window (n, p, q) of x."""
+    o, c, kh, kw = shape_of(w)
+    n, _, ho, wo = shape_of(g)
+    g_rows = g.transpose(1, 0, 2, 3).reshape(o, n * ho * wo)
+    grad = g_rows @ _windows_matrix(x, (kh, kw), stride, padding).T       # (O, kh·kw·C)
+    return grad.reshape(o, kh, kw, c).transpose(0, 3, 1, 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Their entries in the table
+# ----------------------------------------------------------------------------------------------
+
+# joining (any number of inputs: one rule serves every input)
+CONCATENATE = Op("concatenate", "concat", _concatenate_fwd, PerInput(_concatenate_vjp),
+                 jvps=PerInput(_concatenate_jvp))
+STACK = Op("stack", "stack", _stack_fwd, PerInput(_stack_vjp), jvps=PerInput(_stack_jvp))
+
+# selecting, with the element-wise binary ops' broadcasting
+WHERE = Op("where", "where", _where_fwd,
+           lambda g, ans, a, b, cond: where(cond, g, 0.0),          # ∂/∂a = [cond]
+           lambda g, ans, a, b, cond: where(cond, 0.0, g),          # ∂/∂b = [not cond]
+           jvps=(lambda t, ans, a, b, cond: _to_shape(where(cond, t, 0.0), shape_of(ans)),
+                 lambda t, ans, a, b, cond: _to_shape(where(cond, 0.0, t), shape_of(ans))),
+           broadcasts=True)
+MAXIMUM = Op("maximum", "maximum", _maximum_fwd,
+             lambda g, ans, a, b: g * _share_of_first(a, b, _greater),    # [a > b], ½ at a = b
+             lambda g, ans, a, b: g * _share_of_first(b, a, _greater),
+             jvps=(lambda t, ans, a, b: t * _share_of_first(a, b, _greater),
+                   lambda t, ans, a, b: t * _share_of_first(b, a, _greater)),
+             broadcasts=True)
+MINIMUM = Op("minimum", "minimum", _minimum_fwd,
+             lambda g, ans, a, b: g * _share_of_first(a, b, _less),       # [a < b], ½ at a = b
+             lambda g, ans, a, b: g * _share_of_first(b, a, _less),
+             jvps=(lambda t, ans, a, b: t * _share_of_first(a, b, _less),
+                   lambda t, ans, a, b: t * _share_of_first(b, a, _less)),
+             broadcasts=True)
+CLIP = Op("clip", "clip", _clip_fwd,
+          lambda g, ans, x, low, high: g * _inside(x, low, high),   # 1 inside [low, high], else 0
+          jvps=(lambda t, ans, x, low, high: t * _inside(x, low, high),))
+
+# reductions
+MIN = Op("min", "min", _min_fwd,
+         _max_vjp,                         # the same rule as max: to the entries that reached it
+         jvps=(_extremum_jvp,))
+LOGSUMEXP = Op("logsumexp", "logsumexp", _logsumexp_fwd, _logsumexp_vjp,  # ∂/∂x = softmax(x)
+               jvps=(_logsumexp_jvp,))
+VAR = Op("var", "var", _var_fwd, _var_vjp,                       # ∂/∂x = 2(x − mean)/(n − ddof)
+         jvps=(_var_jvp,))
+
+# padding, sliding windows and convolution (each one's derivative is another of them)
+PAD = Op("pad", "pad", _pad_fwd, _pad_vjp,                       # the VJP crops the padding
+         jvps=(lambda t, ans, x, widths, value: pad(t, widths),))
+UNFOLD = Op("unfold", "unfold", _unfold_fwd,                     # im2col; its VJP is fold
+            lambda g, ans, x, kernel, stride, padding: fold(g, shape_of(x), kernel, stride,
+                                                            padding),
+            jvps=(lambda t, ans, x, kernel, stride, padding: unfold(t, kernel, stride, padding),))
+FOLD = Op("fold", "fold", _fold_fwd,                             # col2im; its VJP is unfold
+          lambda g, ans, cols, shape, kernel, stride, padding: unfold(g, kernel, stride, padding),
+          jvps=(lambda t, ans, cols, shape, kernel, stride, padding:
+                fold(t, shape, kernel, stride, padding),))
+CONV2D = Op("conv2d", "conv2d", _conv2d_fwd, _conv2d_vjp_x, _conv2d_vjp_w,
+            jvps=(lambda t, ans, x, w, stride, padding: conv2d(t, w, stride, padding),  # linear
+                  lambda t, ans, x, w, stride, padding: conv2d(x, t, stride, padding)))  # in each

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import nn
 from ..errors import ExportError
-from .onnx_graph import leaky_relu, linear
+from .onnx_graph import leaky_relu, linear, reduce
 
 if TYPE_CHECKING:
     from .onnx_graph import OnnxGraph
@@ -96,6 +96,168 @@ def _softmax_layer_args(module: Any) -> Args:
     return {"axis": int(module.dim)}
 
 
+def _same_or_refuse(fn_name: str, **settings: tuple[Any, Any]) -> None:
+    """ValueError naming every PyTorch setting ``name=(given, wanted)`` that differs from the only
+    one tinygrad_nn's layer ``fn_name`` has."""
+    different = ", ".join(f"{k}={given!r}" for k, (given, wanted) in settings.items()
+                          if given != wanted)
+    if different:
+        wanted = ", ".join(f"{k}={w!r}" for k, (_, w) in settings.items())
+        raise ValueError(f"{different} has no equivalent; tinygrad_nn's {fn_name} has {wanted}")
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    """PyTorch keeps sizes as an int or a tuple: always an (H, W) pair here."""
+    return (int(value[0]), int(value[1])) if isinstance(value, (tuple, list)) else (
+        int(value), int(value))
+
+
+def _conv_torch_args(layer: nn.Conv2d) -> Args:
+    return {"in_channels": layer.in_channels, "out_channels": layer.out_channels,
+            "kernel_size": layer.kernel_size, "stride": layer.stride, "padding": layer.padding,
+            "bias": layer.bias is not None, "dtype": layer.dtype.name}
+
+
+def _conv_layer_args(module: Any) -> Args:
+    if isinstance(module.padding, str):
+        raise ValueError(f"padding={module.padding!r} has no equivalent; give the padding as "
+                         f"numbers")
+    _same_or_refuse("Conv2d", dilation=(_pair(module.dilation), (1, 1)),
+                    groups=(module.groups, 1), padding_mode=(module.padding_mode, "zeros"))
+    return {"in_channels": module.in_channels, "out_channels": module.out_channels,
+            "kernel_size": _pair(module.kernel_size), "stride": _pair(module.stride),
+            "padding": _pair(module.padding), "bias": module.bias is not None,
+            "dtype": _torch_dtype_name(module.weight.dtype)}
+
+
+def _conv_onnx(g: OnnxGraph, layer: nn.Conv2d, x: str, example: np.ndarray) -> str:
+    ph, pw = layer.padding
+    inputs = [x, g.constant(layer.weight.data, "weight")]
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, "bias"))
+    return g.node("Conv", inputs, kernel_shape=list(layer.kernel_size),
+                  strides=list(layer.stride), pads=[ph, pw, ph, pw])
+
+
+def _pool(layer: type[nn.Module], torch_class: str, onnx_op: str) -> LayerMapping:
+    """MaxPool2d and AvgPool2d: windows without padding, ``stride`` apart."""
+    def layer_args(module: Any) -> Args:
+        if onnx_op == "MaxPool":
+            _same_or_refuse(layer.__name__, padding=(_pair(module.padding), (0, 0)),
+                            dilation=(_pair(module.dilation), (1, 1)),
+                            ceil_mode=(module.ceil_mode, False),
+                            return_indices=(module.return_indices, False))
+        else:
+            _same_or_refuse(layer.__name__, padding=(_pair(module.padding), (0, 0)),
+                            ceil_mode=(module.ceil_mode, False),
+                            divisor_override=(module.divisor_override, None))
+        return {"kernel_size": _pair(module.kernel_size), "stride": _pair(module.stride)}
+
+    return LayerMapping(
+        layer, torch_class,
+        lambda pool: {"kernel_size": pool.kernel_size, "stride": pool.stride},
+        layer_args,
+        lambda g, pool, x, _example: g.node(onnx_op, [x], kernel_shape=list(pool.kernel_size),
+                                            strides=list(pool.stride)))
+
+
+def _flatten_onnx(g: OnnxGraph, layer: nn.Flatten, x: str, example: np.ndarray) -> str:
+    """Reshape: the axes before start_dim copied (0), the merged ones inferred (−1), the rest as
+    in the example (the batch axis is never a constant)."""
+    ndim = example.ndim
+    start, end = layer.start_dim % ndim, layer.end_dim % ndim
+    shape = [0] * start + [-1] + list(example.shape[end + 1:])
+    return g.node("Reshape", [x, g.constant(np.array(shape, dtype=np.int64), "shape")])
+
+
+def _with_dtype(args: Args, layer: nn.Module) -> Args:
+    """``args`` and the layer's dtype, if it has one (a layer without parameters or buffers
+    has none: it computes in its input's)."""
+    return {**args, **{k: v for k, v in layer.config().items() if k == "dtype"}}
+
+
+def _dtype_of(*tensors: Any) -> Args:
+    """``{"dtype": ...}`` of a PyTorch module's first parameter or buffer, {} when it has none."""
+    for t in tensors:
+        if t is not None:
+            return {"dtype": _torch_dtype_name(t.dtype)}
+    return {}
+
+
+def _layer_norm_torch_args(layer: nn.LayerNorm) -> Args:
+    return _with_dtype({"normalized_shape": layer.normalized_shape, "eps": layer.eps,
+                        "elementwise_affine": layer.weight is not None,
+                        "bias": layer.bias is not None}, layer)
+
+
+def _layer_norm_layer_args(module: Any) -> Args:
+    return {"normalized_shape": tuple(module.normalized_shape), "eps": float(module.eps),
+            "elementwise_affine": module.elementwise_affine, "bias": module.bias is not None,
+            **_dtype_of(module.weight)}
+
+
+def _layer_norm_onnx(g: OnnxGraph, layer: nn.LayerNorm, x: str, example: np.ndarray) -> str:
+    """LayerNormalization over the last axes; the scale is ones without an affine map."""
+    scale = layer.weight.data if layer.weight is not None else np.ones(layer.normalized_shape,
+                                                                        dtype=example.dtype)
+    inputs = [x, g.constant(scale, "scale")]
+    if layer.bias is not None:
+        inputs.append(g.constant(layer.bias.data, "bias"))
+    return g.node("LayerNormalization", inputs, axis=-len(layer.normalized_shape),
+                  epsilon=layer.eps)
+
+
+def _batch_norm_torch_args(layer: nn.BatchNorm1d) -> Args:
+    return _with_dtype({"num_features": layer.num_features, "eps": layer.eps,
+                        "momentum": layer.momentum, "affine": layer.weight is not None,
+                        "track_running_stats": layer.track_running_stats}, layer)
+
+
+def _batch_norm_layer_args(module: Any) -> Args:
+    return {"num_features": module.num_features, "eps": float(module.eps),
+            "momentum": module.momentum, "affine": module.affine,
+            "track_running_stats": module.track_running_stats,
+            **_dtype_of(module.weight, module.running_mean)}
+
+
+def _batch_norm_onnx(g: OnnxGraph, layer: nn.BatchNorm1d, x: str, example: np.ndarray) -> str:
+    """Evaluation mode: BatchNormalization with the running statistics (or, without them, the
+    batch's: ReduceMean and the variance written out)."""
+    c, dtype = layer.num_features, example.dtype
+    scale = g.constant(layer.weight.data if layer.weight is not None else np.ones(c, dtype),
+                       "scale")
+    shift = g.constant(layer.bias.data if layer.bias is not None else np.zeros(c, dtype),
+                       "bias")
+    if layer.track_running_stats:
+        return g.node("BatchNormalization", [x, scale, shift,
+                                             g.constant(layer.running_mean, "mean"),
+                                             g.constant(layer.running_var, "var")],
+                      epsilon=layer.eps)
+    axes = [0] if example.ndim == 2 else [0, 2]
+    per_channel = [1, c] if example.ndim == 2 else [1, c, 1]
+    d = g.node("Sub", [x, reduce(g, "ReduceMean", x, axes, True)])
+    var = reduce(g, "ReduceMean", g.node("Mul", [d, d]), axes, True)
+    std = g.node("Sqrt", [g.node("Add", [var, g.constant(np.asarray(layer.eps, dtype), "eps")])])
+    shape = g.constant(np.array(per_channel, dtype=np.int64), "shape")
+    y = g.node("Mul", [g.node("Div", [d, std]), g.node("Reshape", [scale, shape])])
+    return g.node("Add", [y, g.node("Reshape", [shift, shape])])
+
+
+def _embedding_layer_args(module: Any) -> Args:
+    _same_or_refuse("Embedding", padding_idx=(module.padding_idx, None),
+                    max_norm=(module.max_norm, None),
+                    scale_grad_by_freq=(module.scale_grad_by_freq, False),
+                    sparse=(module.sparse, False))
+    return {"num_embeddings": module.num_embeddings, "embedding_dim": module.embedding_dim,
+            "dtype": _torch_dtype_name(module.weight.dtype)}
+
+
+def _embedding_onnx(g: OnnxGraph, layer: nn.Embedding, x: str, example: np.ndarray) -> str:
+    """Gather rows of the table; the input (the model's float type) is cast to int64 first."""
+    index = g.node("Cast", [x], to=g.onnx.TensorProto.INT64)
+    return g.node("Gather", [g.constant(layer.weight.data, "weight"), index], axis=0)
+
+
 LAYERS: tuple[LayerMapping, ...] = (
     LayerMapping(nn.Linear, "Linear", _linear_torch_args, _linear_layer_args, _linear_onnx),
     _activation(nn.Sigmoid, "Sigmoid", "Sigmoid"),
@@ -112,6 +274,25 @@ LAYERS: tuple[LayerMapping, ...] = (
                  lambda layer: {"dim": layer.axis},
                  _softmax_layer_args,
                  lambda g, layer, x, _example: g.node("Softmax", [x], axis=layer.axis)),
+    LayerMapping(nn.Conv2d, "Conv2d", _conv_torch_args, _conv_layer_args, _conv_onnx),
+    _pool(nn.MaxPool2d, "MaxPool2d", "MaxPool"),
+    _pool(nn.AvgPool2d, "AvgPool2d", "AveragePool"),
+    LayerMapping(nn.Flatten, "Flatten",
+                 lambda layer: {"start_dim": layer.start_dim, "end_dim": layer.end_dim},
+                 lambda module: {"start_dim": module.start_dim, "end_dim": module.end_dim},
+                 _flatten_onnx),
+    LayerMapping(nn.Dropout, "Dropout",                  # exported as it evaluates: the identity
+                 lambda layer: {"p": layer.p}, lambda module: {"p": float(module.p)},
+                 lambda g, _layer, x, _example: g.node("Identity", [x])),
+    LayerMapping(nn.LayerNorm, "LayerNorm", _layer_norm_torch_args, _layer_norm_layer_args,
+                 _layer_norm_onnx),
+    LayerMapping(nn.BatchNorm1d, "BatchNorm1d", _batch_norm_torch_args, _batch_norm_layer_args,
+                 _batch_norm_onnx),
+    LayerMapping(nn.Embedding, "Embedding",
+                 lambda layer: {"num_embeddings": layer.num_embeddings,
+                                "embedding_dim": layer.embedding_dim,
+                                "dtype": layer.weight.dtype.name},
+                 _embedding_layer_args, _embedding_onnx),
 )
 """Every exportable layer type (Sequential, the container, is handled by ``walk``)."""
 

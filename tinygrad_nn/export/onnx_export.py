@@ -3,8 +3,9 @@
 Each layer appends its nodes (``LayerMapping.onnx``); the parameters become initializers in
 the model's dtype.  The input is called "input" and the result "output"; with
 ``dynamic_batch=True`` their first axis is the symbolic "batch", so one file serves any batch
-size.  The model is run once on zeros of ``input_shape`` first, which checks the shape and
-gives every layer the shape of its input.
+size.  The model is run once on zeros of ``input_shape`` first, in evaluation mode, which checks
+the shape and gives every layer the shape of its input; the file computes what the model
+computes in evaluation mode (Dropout is the identity, BatchNorm uses its running statistics).
 """
 
 from __future__ import annotations
@@ -50,14 +51,19 @@ def to_onnx(model: nn.Module, path: PathLike, *, input_shape: Sequence[int],
     batch: list[int | str] = ["batch"] if dynamic_batch else []
     value = graph.add_input("input", dtype, batch + list(shape[len(batch):]))
     sample = np.zeros(shape, dtype=dtype)
-    with no_grad():
-        for _, _, layer, mapping in layers:
-            value = mapping.onnx(graph, layer, value, sample)
-            try:
-                sample = np.asarray(layer(sample).data)
-            except (TypeError, ValueError) as exc:
-                raise ExportError(f"{fn}: the model does not take inputs of shape {shape}: "
-                                  f"{exc}") from None
+    mode = model.training                 # the file is the model as it evaluates: Dropout off,
+    model.eval()                          # BatchNorm by its running statistics (kept as they are)
+    try:
+        with no_grad():
+            for _, _, layer, mapping in layers:
+                value = mapping.onnx(graph, layer, value, sample)
+                try:
+                    sample = np.asarray(layer(sample).data)
+                except (TypeError, ValueError) as exc:
+                    raise ExportError(f"{fn}: the model does not take inputs of shape {shape}: "
+                                      f"{exc}") from None
+    finally:
+        model.train(mode)
     out_shape = batch + list(sample.shape[len(batch):])
     return graph.save(path, [(value, "output", dtype, out_shape)], version)
 

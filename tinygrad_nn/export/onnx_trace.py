@@ -231,6 +231,77 @@ def _slice(g: OnnxGraph, x: str, part: slice, axis: int, shape: list[int]) -> st
     return g.node("Slice", [x, *ints])
 
 
+def _ints(g: OnnxGraph, values: Sequence[int], hint: str) -> str:
+    """An int64 constant (axes, shapes, pads, slice bounds)."""
+    return g.constant(np.array(values, dtype=np.int64), hint)
+
+
+def _stack(t: Tracer, node: Any) -> str:
+    """Each input gets the new axis (Unsqueeze), then Concat joins them along it."""
+    axis = node.params[0]
+    parts = [t.graph.node("Unsqueeze", [x, _ints(t.graph, [axis], "axes")]) for x in t.args(node)]
+    return t.graph.node("Concat", parts, axis=axis)
+
+
+def _where(t: Tracer, node: Any) -> str:
+    cond = t.graph.constant(np.asarray(node.params[0], dtype=bool), "condition")
+    return t.graph.node("Where", [cond, *t.args(node)])
+
+
+def _clip(t: Tracer, node: Any) -> str:
+    """Clip's bounds are optional inputs: "" leaves one out."""
+    low, high = node.params
+    bounds = ["" if b is None else t.constant(node, b) for b in (low, high)]
+    return t.graph.node("Clip", [t.arg(node, 0), *bounds])
+
+
+def _var(t: Tracer, node: Any) -> str:
+    """Σ (x − mean)² / (n − ddof), the mean kept on the reduced axes."""
+    g, x = t.graph, t.arg(node, 0)
+    axes, ddof, keepdims = node.params
+    d = g.node("Sub", [x, reduce(g, "ReduceMean", x, axes, True)])
+    total = reduce(g, "ReduceSum", g.node("Mul", [d, d]), axes, keepdims)
+    shape = shape_of(node.parents[0])
+    n = math.prod(shape) if axes is None else math.prod(shape[a] for a in axes)
+    return g.node("Div", [total, t.constant(node, n - ddof)])
+
+
+def _pad(t: Tracer, node: Any) -> str:
+    """ONNX lists every axis's "before" count, then every "after" count."""
+    widths, value = node.params
+    pads = [b for b, _ in widths] + [a for _, a in widths]
+    return t.graph.node("Pad", [t.arg(node, 0), _ints(t.graph, pads, "pads"),
+                                t.constant(node, value)], mode="constant")
+
+
+def _unfold(t: Tracer, node: Any) -> str:
+    """One strided Slice per kernel offset (i, j), each (N, C, Ho, Wo), stacked in front, the
+    channels before the images: (kh·kw, C, N, Ho, Wo), reshaped to (kh, kw, C, N, Ho, Wo)."""
+    g = t.graph
+    (kh, kw), (sh, sw), (ph, pw) = node.params
+    x = t.arg(node, 0)
+    if ph or pw:
+        x = g.node("Pad", [x, _ints(g, [0, 0, ph, pw, 0, 0, ph, pw], "pads")], mode="constant")
+    ho, wo = shape_of(node)[4:]
+    parts = []
+    for i in range(kh):
+        for j in range(kw):
+            part = g.node("Slice", [x, _ints(g, [i, j], "starts"),
+                                    _ints(g, [i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1],
+                                          "ends"),
+                                    _ints(g, [2, 3], "axes"), _ints(g, [sh, sw], "steps")])
+            parts.append(g.node("Unsqueeze", [part, _ints(g, [0], "axes")]))
+    joined = g.node("Transpose", [g.node("Concat", parts, axis=0)], perm=[0, 2, 1, 3, 4])
+    return g.node("Reshape", [joined, _ints(g, list(shape_of(node)), "shape")])
+
+
+def _conv2d(t: Tracer, node: Any) -> str:
+    stride, (ph, pw) = node.params
+    kernel = list(shape_of(node.parents[1])[2:])
+    return t.graph.node("Conv", t.args(node), kernel_shape=kernel, strides=list(stride),
+                        pads=[ph, pw, ph, pw])
+
+
 OPS: dict[str, Emit] = {
     "add": _same("Add"), "sub": _same("Sub"), "mul": _same("Mul"), "div": _same("Div"),
     "neg": _same("Neg"), "pow": _same("Pow"), "powc": _powc, "matmul": _same("MatMul"),
@@ -247,11 +318,16 @@ OPS: dict[str, Emit] = {
     "getitem": _getitem,
     "softmax": _axis_op("Softmax"), "log_softmax": _axis_op("LogSoftmax"),
     "linear": _linear, "mse": _mse, "cross_entropy": _cross_entropy,
+    "concatenate": lambda t, node: t.graph.node("Concat", t.args(node), axis=node.params[0]),
+    "stack": _stack, "where": _where, "clip": _clip,
+    "maximum": _same("Max"), "minimum": _same("Min"), "min": _reduction("ReduceMin"),
+    "logsumexp": _reduction("ReduceLogSumExp"), "var": _var, "pad": _pad, "unfold": _unfold,
+    "conv2d": _conv2d,
 }
 """Every rule-table op that exports, by name, to the function that appends its ONNX nodes."""
 
-UNSUPPORTED: dict[str, str] = {
-    "scatter": "it only appears in graphs recorded by backward(create_graph=True), and "
-               "trace_to_onnx exports forward computations",
-}
+_BACKWARD_ONLY = ("it only appears in graphs recorded by backward(create_graph=True), and "
+                  "trace_to_onnx exports forward computations")
+
+UNSUPPORTED: dict[str, str] = {"scatter": _BACKWARD_ONLY, "fold": _BACKWARD_ONLY}
 """The rule-table ops that do not export, with the reason the error gives."""

@@ -52,7 +52,8 @@ def _source(model: Any, fn: str, prefix: str, indent: str) -> str:
 
 
 def torch_state_dict(model: nn.Module, fn: str = "torch_state_dict") -> dict[str, np.ndarray]:
-    """A copy of every parameter under PyTorch's key for it ("0.weight", "2.bias", ...)."""
+    """A copy of every parameter and buffer under PyTorch's key for it ("0.weight", "2.bias",
+    "1.running_mean", ...)."""
     return {place.torch_prefix + name: array for place in walk(model, fn)
             for name, array in place.layer.state_dict().items()}
 
@@ -66,14 +67,14 @@ def load_torch_state_dict(model: nn.Module, state: Mapping[str, Any],
     wrong, with what was expected and what was given.
     """
     keys = {place.torch_prefix + name: place.prefix + name for place in walk(model, fn)
-            for name, _ in place.layer.named_parameters()}
+            for name in place.layer.state_dict()}
     missing = [k for k in keys if k not in state]
     unexpected = [k for k in state if k not in keys]
     if missing or unexpected:
         raise ExportError(f"{fn}: the state does not match the model: missing keys {missing}, "
                           f"unexpected keys {unexpected} (the model's PyTorch keys are "
                           f"{list(keys)})")
-    own = dict(model.named_parameters())      # a shared parameter is listed once, here too
+    own = model.state_dict()                  # a shared parameter is listed once, here too
     try:
         model.load_state_dict({keys[k]: state[k] for k in keys if keys[k] in own})
     except (TypeError, ValueError) as exc:     # checked before anything is written
@@ -87,7 +88,8 @@ def load_torch_state_dict(model: nn.Module, state: Mapping[str, Any],
 def to_torch(model: nn.Module) -> Any:
     """The equivalent ``torch.nn`` module (``torch.nn.Sequential`` for a Sequential), same weights.
 
-    Same dtype, parameters copied bit for bit; an unknown layer or a loss raises ExportError
+    Same dtype, parameters and buffers (BatchNorm's running statistics) copied bit for bit, in the
+    same training or evaluation mode; an unknown layer or a loss raises ExportError
     naming it.  Needs PyTorch (install it yourself: it is large).
     """
     torch = require("torch", "to_torch")
@@ -95,7 +97,7 @@ def to_torch(model: nn.Module) -> Any:
     module = _torch_module(torch, model)
     module.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()},
                            strict=True)
-    return module
+    return module.train(model.training)
 
 
 def _torch_module(torch: Any, model: Any) -> Any:
@@ -112,11 +114,12 @@ def from_torch(module: Any) -> nn.Module:
 
     ``torch.nn.Sequential`` (nested too) becomes ``nn.Sequential``; each layer must be one of
     the types in the layer table (exactly that class), otherwise ExportError names the layer.
+    Buffers come along and the model is in the module's training or evaluation mode.
     """
     torch = require("torch", "from_torch")
     model = _layer_from_torch(torch, module, "")
     state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
-    return load_torch_state_dict(model, state, "from_torch")
+    return load_torch_state_dict(model, state, "from_torch").train(module.training)
 
 
 def _layer_from_torch(torch: Any, module: Any, path: str) -> nn.Module:

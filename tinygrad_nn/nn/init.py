@@ -2,7 +2,9 @@
 
 ``rng`` is an ``int`` seed, an ``np.random.Generator`` or ``None`` (fresh OS entropy); the global
 NumPy RNG is never used, so the same seed always gives the same weights.  For a weight matrix of
-shape (out_features, in_features), fan_in = in_features (m) and fan_out = out_features (n).
+shape (out_features, in_features), fan_in = in_features (m) and fan_out = out_features (n); for
+convolution kernels (out_channels, in_channels, kh, kw), fan_in = in_channels·kh·kw and fan_out =
+out_channels·kh·kw.
 """
 
 from __future__ import annotations
@@ -48,11 +50,13 @@ def _shape(shape: Shape, fn: str) -> tuple[int, ...]:
 
 
 def _fans(shape: tuple[int, ...], fn: str) -> tuple[int, int]:
-    """(fan_in, fan_out) of a weight of shape (out_features, in_features)."""
-    if len(shape) != 2 or 0 in shape:
-        raise ValueError(f"{fn}: expected a non-empty weight shape (out_features, in_features), "
-                         f"got {shape}")
-    return shape[1], shape[0]
+    """(fan_in, fan_out) of a weight of shape (out_features, in_features), or of convolution
+    kernels (out_channels, in_channels, kh, kw): each channel counts kh·kw inputs."""
+    if len(shape) < 2 or 0 in shape:
+        raise ValueError(f"{fn}: expected a non-empty weight shape (out_features, in_features) "
+                         f"or (out_channels, in_channels, kh, kw), got {shape}")
+    window = math.prod(shape[2:])
+    return shape[1] * window, shape[0] * window
 
 
 def _positive(x: Any, name: str, fn: str) -> float:

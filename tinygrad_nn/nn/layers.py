@@ -15,17 +15,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import functional as F
-from ..validation import float_dtype, make_rng, positive_int, real_number
+from ..validation import flag, float_dtype, make_rng, positive_int, real_number
 from ..value import Value
 from ..value import linear as fused_linear
 from . import init as init_
 from .by_hand import PhiByHand, logistic
 from .init import Initializer, RngLike
-from .module import Module
+from .module import Module, checked_config
 from .registry import layer_type
 
 __all__ = [
     "Activation",
+    "AffineMap",
     "Identity",
     "LeakyReLU",
     "Linear",
@@ -41,8 +42,42 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 
+class AffineMap(Module):
+    """Base of the affine maps f, g, ... (``Linear``, ``Conv2d``): a ``weight`` drawn by an
+    initialiser and a ``bias`` that starts at zero, both named after the layer."""
+
+    role: str | None = "f"
+    weight: Value
+    bias: Value | None
+
+    def _make_parameters(self, shape: tuple[int, ...], bias: Any, init: str | Initializer,
+                         rng: RngLike, dtype: Any, fn: str) -> None:
+        """``weight`` of ``shape`` from ``init``, and ``bias`` (shape[0],) of zeros if ``bias``;
+        every argument checked first, naming ``fn``."""
+        with_bias = flag(bias, "bias", fn)
+        dt = float_dtype(dtype, fn)
+        make = init_.get_init(init, fn)
+        gen = make_rng(rng, fn)
+        w = np.asarray(make(shape, gen))
+        if w.shape != shape:
+            raise ValueError(f"{fn}: init returned shape {w.shape}, expected {shape}")
+        self.weight = Value(w.astype(dt), name="weight")
+        self.bias = Value(np.zeros(shape[0], dtype=dt), name="bias") if with_bias else None
+        self._renamed()
+
+    def _renamed(self) -> None:
+        self.weight.name = f"{self.name}.weight"
+        if self.bias is not None:
+            self.bias.name = f"{self.name}.bias"
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The parameters' dtype (float64 or float32)."""
+        return self.weight.dtype
+
+
 @layer_type
-class Linear(Module):
+class Linear(AffineMap):
     """The affine map f: ``y = x @ W.T + b`` on a batch of rows; per sample net X = W·out X + B.
 
     ``weight`` has shape (out_features, in_features): row j holds the weights *into* neuron j, so
@@ -63,36 +98,13 @@ class Linear(Module):
     ``rng``: int seed, Generator or None (fresh entropy; the global NumPy RNG is never used).
     """
 
-    role: str | None = "f"
-
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  init: str | Initializer = "xavier", rng: RngLike = None,
                  dtype: Any = np.float64) -> None:
         self.in_features = positive_int(in_features, "in_features", "Linear")
         self.out_features = positive_int(out_features, "out_features", "Linear")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"Linear: bias must be True or False, got {bias!r}")
-        dt = float_dtype(dtype, "Linear")
-        make = init_.get_init(init, "Linear")
-        gen = make_rng(rng, "Linear")
-        shape = (self.out_features, self.in_features)
-        w = np.asarray(make(shape, gen))
-        if w.shape != shape:
-            raise ValueError(f"Linear: init returned shape {w.shape}, expected {shape}")
-        self.weight = Value(w.astype(dt), name="weight")
-        self.bias: Value | None = (
-            Value(np.zeros(self.out_features, dtype=dt), name="bias") if bias else None)
-        self._renamed()
-
-    def _renamed(self) -> None:
-        self.weight.name = f"{self.name}.weight"
-        if self.bias is not None:
-            self.bias.name = f"{self.name}.bias"
-
-    @property
-    def dtype(self) -> np.dtype[Any]:
-        """The parameters' dtype (float64 or float32)."""
-        return self.weight.dtype
+        self._make_parameters((self.out_features, self.in_features), bias, init, rng, dtype,
+                              "Linear")
 
     def forward(self, x: Any) -> Value:
         """y = x·Wᵀ + b for x of shape (..., in_features); arrays are wrapped as constants."""
@@ -109,9 +121,7 @@ class Linear(Module):
     @classmethod
     def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
         """``weight`` (out_features, in_features) and ``bias`` (out_features,), from the config."""
-        if not isinstance(config, Mapping):
-            raise TypeError(f"Linear.parameter_shapes: expected a dict, got "
-                            f"{type(config).__name__}")
+        checked_config(config, "Linear.parameter_shapes")
         n_in = positive_int(config.get("in_features"), "in_features", "Linear")
         n_out = positive_int(config.get("out_features"), "out_features", "Linear")
         shapes: dict[str, tuple[int, ...]] = {"weight": (n_out, n_in)}

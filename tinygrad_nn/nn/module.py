@@ -22,7 +22,7 @@ from ..validation import flag, float_dtype
 from ..value import Value, scope
 from .registry import LAYER_TYPES
 
-__all__ = ["Module"]
+__all__ = ["Module", "checked_config"]
 
 M = TypeVar("M", bound="Module")
 
@@ -34,6 +34,14 @@ def _as_dtype(data: Any, dtype: np.dtype[Any]) -> Any:
     if type(data) is float and dtype == np.float64:
         return data
     return np.asarray(data).astype(dtype)
+
+
+def checked_config(config: Any, fn: str) -> Mapping[str, Any]:
+    """``config`` if it is a dict (any Mapping), as ``config()`` returns; TypeError naming ``fn``
+    for anything else (a checkpoint's JSON may hold a list or a number there)."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{fn}: expected a dict, got {type(config).__name__}")
+    return config
 
 
 class Module:
@@ -180,16 +188,28 @@ class Module:
         return self
 
     def to(self: M, dtype: Any) -> M:
-        """Convert every parameter (and its gradient) to ``dtype``, float32 or float64; return self.
+        """Convert the parameters, their gradients and the float buffers to ``dtype``; return self.
 
-        The parameters stay the same Value objects (an optimizer made before keeps working);
-        their ``data`` become new arrays.  One device only: there is nothing else to move to.
+        ``dtype`` is float32 or float64.  The parameters stay the same Value objects (an optimizer
+        made before keeps working); their ``data`` become new arrays, and so do the buffers (a
+        counter such as ``num_batches_tracked`` stays an integer; a buffer that two modules
+        share stays shared).  One device only: there is nothing else to move to.
         """
         dt = float_dtype(dtype, f"{type(self).__name__}.to")
         converted = [(p, _as_dtype(p.data, dt), _as_dtype(p.grad, dt))
                      for p in self.parameters()]
+        new_arrays: dict[int, np.ndarray] = {}        # by id of the old array: one copy each
+        buffers = []
+        for module in self.modules():
+            for name in module.__dict__.get("_buffer_names", ()):
+                array = getattr(module, name)
+                if array.dtype.kind == "f":
+                    buffers.append((module, name,
+                                    new_arrays.setdefault(id(array), array.astype(dt))))
         for p, data, grad in converted:    # every conversion made before any is kept
             p.data, p.grad = data, grad
+        for module, name, array in buffers:
+            setattr(module, name, array)
         return self
 
     def requires_grad_(self: M, requires_grad: bool = True) -> M:
@@ -199,26 +219,84 @@ class Module:
             p.requires_grad = on
         return self
 
+    # -- modes and buffers ---------------------------------------------------------------------
+
+    training: bool = True
+    """Training mode (the default) or evaluation mode (``eval()``): Dropout drops entries and
+    BatchNorm normalises by the batch's statistics only while training."""
+
+    def train(self, mode: bool = True) -> Module:
+        """Put this module and every sub-module in training mode (``mode=False``: evaluation
+        mode); returns the module."""
+        self.training = flag(mode, "mode", f"{type(self).__name__}.train")
+        for _, child in self.children():
+            child.train(self.training)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (``train(False)``): Dropout is the identity, BatchNorm uses its
+        running statistics; returns the module."""
+        return self.train(False)
+
+    def register_buffer(self, name: str, array: np.ndarray) -> None:
+        """Keep ``array`` as the attribute ``name``: state that is not a parameter (BatchNorm's
+        running statistics), saved by ``state_dict`` and checkpoints, never given to an optimizer.
+        Update it in place (``+=``, ``np.copyto``) so that loading a state keeps it current."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise TypeError(f"{type(self).__name__}.register_buffer: name must be an "
+                            f"identifier, got {name!r}")
+        setattr(self, name, np.array(array))
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+
+    def named_buffers(self, remove_duplicate: bool = True) -> list[tuple[str, np.ndarray]]:
+        """``(dotted name, array)`` for every buffer, own buffers first, then each child's in
+        attribute order.
+
+        An array reachable by several names (a layer used twice) is listed under its first name
+        only, unless ``remove_duplicate=False``.
+        """
+        out: list[tuple[str, np.ndarray]] = []
+        seen: set[int] = set()
+        for name, array in self._own_and_children_buffers():
+            if not remove_duplicate or id(array) not in seen:
+                seen.add(id(array))
+                out.append((name, array))
+        return out
+
+    def _own_and_children_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
+        for name in self.__dict__.get("_buffer_names", ()):
+            yield name, getattr(self, name)
+        for key, child in self.children():
+            for name, array in child._own_and_children_buffers():
+                yield f"{key}.{name}", array
+
     # -- checkpoints ---------------------------------------------------------------------------
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's data by its dotted name (changing it changes nothing)."""
-        return {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        """A copy of every parameter's data and every buffer by its dotted name (changing it
+        changes nothing)."""
+        state = {name: np.array(p.data, copy=True) for name, p in self.named_parameters()}
+        state.update((name, np.array(b, copy=True)) for name, b in self.named_buffers())
+        return state
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Copy ``state``'s arrays into the parameters, after checking keys, shapes and dtypes.
+        """Copy ``state``'s arrays into the parameters and buffers, after checking keys, shapes
+        and dtypes.
 
-        Every key must name a parameter and every parameter must be present, with the same shape
-        and the same dtype.  Everything is checked before anything is written, so a failed load
-        leaves the module unchanged.
+        Every key must name a parameter or buffer and every one must be present, with the same
+        shape and the same dtype.  Everything is checked before anything is written, so a failed
+        load leaves the module unchanged.
         """
         fn = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, Mapping):
             raise TypeError(f"{fn}: expected a mapping of parameter names to arrays, got "
                             f"{type(state).__name__}")
-        params = dict(self.named_parameters())
-        missing = [k for k in params if k not in state]
-        unexpected = [k for k in state if k not in params]
+        entries: dict[str, Value | np.ndarray] = {**dict(self.named_parameters()),
+                                                   **dict(self.named_buffers())}
+        missing = [k for k in entries if k not in state]
+        unexpected = [k for k in state if k not in entries]
         if missing or unexpected:
             parts = []
             if missing:
@@ -226,9 +304,9 @@ class Module:
             if unexpected:
                 parts.append(f"unexpected keys {unexpected}")
             raise ValueError(f"{fn}: {'; '.join(parts)} (the module has parameters "
-                           f"{list(params)})")
-        arrays: list[tuple[Value, np.ndarray]] = []
-        for key, p in params.items():
+                             f"and buffers {list(entries)})")
+        arrays: list[tuple[Value | np.ndarray, np.ndarray]] = []
+        for key, p in entries.items():
             given = state[key]
             if isinstance(given, Value):
                 given = given.data
@@ -241,7 +319,9 @@ class Module:
                                  f"holds dtype {arr.dtype}")
             arrays.append((p, arr))
         for p, arr in arrays:
-            if type(p.data) is float:
+            if isinstance(p, np.ndarray):             # a buffer: updated in place
+                np.copyto(p, arr)
+            elif type(p.data) is float:
                 p.data = float(arr)
             elif isinstance(p.data, np.ndarray) and p.data.flags.writeable:
                 data = p.data
@@ -256,17 +336,16 @@ class Module:
 
     @classmethod
     def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
-        """The shapes ``from_config(config)`` would give the parameters, by dotted name, worked out
-        without making them (``checkpoint.load`` compares them with the file first); None when
-        the class cannot tell, as here: a subclass with parameters overrides it."""
+        """The shapes ``from_config(config)`` would give the parameters and buffers (every entry
+        of ``state_dict()``), by dotted name, worked out without making them
+        (``checkpoint.load`` compares them with the file first); None when the class cannot
+        tell, as here: a subclass with parameters or buffers overrides it."""
         return None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Module:
         """Build the module from ``config()``'s output (parameters come from a state dict)."""
-        if not isinstance(config, Mapping):
-            raise TypeError(f"{cls.__name__}.from_config: expected a dict, got "
-                            f"{type(config).__name__}")
+        checked_config(config, f"{cls.__name__}.from_config")
         try:
             return cls(**config)
         except TypeError as exc:

@@ -13,6 +13,7 @@ from typing import Any, overload
 
 import numpy as np
 
+from .conv import Conv2d
 from .layers import Linear
 from .module import Module
 from .registry import from_config, layer_type, parameter_shapes
@@ -27,8 +28,9 @@ ROLE_LETTERS = ("f", "g", "h", "k", "p", "q", "r", "s", "t", "u", "v", "w")
 class Sequential(Module):
     """Layers applied in data order: ``Sequential(f, φ, g, φ)(x) = φ(g(φ(f(x))))``.
 
-    Each layer is named f"{Class}[{i}]" by its position i, successive Linear layers get the roles
-    "f", "g", "h", "k", "p", "q"... (activations keep "φ", losses "E").  A module therefore
+    Each layer is named f"{Class}[{i}]" by its position i, successive affine maps (Linear and
+    Conv2d layers) get the roles "f", "g", "h", "k", "p", "q"... (activations keep "φ", losses
+    "E").  A module therefore
     takes the name and role of the last Sequential it was put in.  A module object listed twice
     (``compose(φ, g, φ, f)`` with one φ) is stored the second time as a shallow copy, so each
     position has its own name; a repeated Linear still shares its weight and bias Values.
@@ -59,7 +61,7 @@ class Sequential(Module):
         affine = 0
         for i, layer in enumerate(self.layers):
             layer.name = f"{type(layer).__name__}[{i}]"
-            if isinstance(layer, Linear):
+            if isinstance(layer, (Linear, Conv2d)):        # the affine maps
                 layer.role = (ROLE_LETTERS[affine] if affine < len(ROLE_LETTERS)
                               else f"f{affine + 1}")
                 affine += 1

@@ -15,6 +15,9 @@ not learned (the loss grew by orders of magnitude, or the accuracy is at chance)
 ``TrainingWarning`` naming the likely cause (see ``health``).
 Test process: ``evaluate`` (mean error over a test set, and accuracy for classes).
 Using the network: ``predict`` (feed-forward only, under ``no_grad``).
+``fit`` runs the model in training mode and ``evaluate`` / ``predict`` in evaluation mode
+(``Module.train()`` / ``eval()``: Dropout drops only while training, BatchNorm learns its running
+statistics); each puts the model back in the mode it found it in.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -136,6 +140,27 @@ class _CtrlC:
 # ---------------------------------------------------------------------------------------------
 
 
+def _switch_mode(model: Any, training: bool) -> bool | None:
+    """Put a module in training (or evaluation) mode; returns the mode it was in, None for a
+    model without modes (a plain function)."""
+    before = getattr(model, "training", None)
+    if not isinstance(before, bool) or not callable(getattr(model, "train", None)):
+        return None
+    model.train(training)
+    return before
+
+
+@contextmanager
+def _in_mode(model: Any, training: bool) -> Iterator[None]:
+    """Run the block with the model in training (or evaluation) mode, then restore its mode."""
+    before = _switch_mode(model, training)
+    try:
+        yield
+    finally:
+        if before is not None:
+            model.train(before)
+
+
 def _model_dtype(model: Any) -> np.dtype[Any] | None:
     """The one dtype of the model's parameters (float32 for a float32 network), else None."""
     parameters = getattr(model, "parameters", None)
@@ -202,7 +227,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     model keeps its last finite parameters; a run that ends with a loss grown by orders of
     magnitude, or an accuracy at chance, issues a ``TrainingWarning`` with the likely cause.
     Ctrl-C stops at a step boundary: the model keeps the parameters of the last completed step,
-    the checkpoint is written, and the returned History has ``interrupted=True``.
+    the checkpoint is written, and the returned History has ``interrupted=True``.  The model
+    trains in training mode (validation runs in evaluation mode) and is left in the mode it was
+    in.
 
     The checkpoint holds the optimizer's state and the loader's shuffling state too
     (``train.resume``), so ``resume=path`` continues a run: the model, optimizer and loader
@@ -266,6 +293,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     if record is not None:
         record.start(model, loss_fn, loader, val_data, done.epochs, epochs, done.steps,
                      _learning_rate(optimizer))
+    mode_before = _switch_mode(model, True)     # restored in `finally`
     ctrl_c = _CtrlC()
     ctrl_c.install()
     try:
@@ -355,6 +383,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     finally:
         ctrl_c.uninstall()
         bar.close()
+        if mode_before is not None:
+            model.train(mode_before)
     if record is not None:
         record.finish(model, history, done.steps + history.steps, _learning_rate(optimizer))
     if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
@@ -452,7 +482,8 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
              batch_size: int = 256) -> Evaluation:
     """The test process: mean error E = Σ_b E_b·n_b / N, accuracy = mean(argmax out == label).
 
-    Runs under ``no_grad``; accuracy is None unless ``Y`` holds integer labels or one-hot rows.
+    Runs under ``no_grad`` in evaluation mode; accuracy is None unless ``Y`` holds integer labels
+    or one-hot rows.
     """
     dtype = _model_dtype(model)
     Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
@@ -462,7 +493,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     correct = 0
     counted = 0
     n = Xa.shape[0]
-    with no_grad(), np.errstate(all="ignore"):
+    with no_grad(), np.errstate(all="ignore"), _in_mode(model, False):
         for i in range(0, n, bs):
             xb, yb = Xa[i:i + bs], Ya[i:i + bs]
             out = model(as_value(xb, "evaluate", dtype))
@@ -475,7 +506,8 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
 
 
 def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
-    """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``).
+    """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``,
+    in evaluation mode).
 
     ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
     It runs in the model's dtype, as ``model(X)`` does (float32 for a float32 network).
@@ -492,7 +524,7 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     if Xa.shape[0] == 0:
         raise ValueError(f"predict: X holds no samples (shape {Xa.shape})")
     parts = []
-    with no_grad():
+    with no_grad(), _in_mode(model, False):
         for i in range(0, Xa.shape[0], bs):
             parts.append(np.array(model(as_value(Xa[i:i + bs], "predict", dtype)).data,
                                   copy=True))

@@ -151,7 +151,7 @@ def _inputs(inputs: Any, nodes: list[Value], ids: dict[Value, str]) -> list[Valu
         if v.op is not None or not v.requires_grad:
             raise ValueError(f"stepper: inputs[{k}] must be a leaf that requires grad (a "
                              f"parameter or an input made with requires_grad=True), got {v!r}")
-        if v not in out:
+        if not any(v is seen for seen in out):   # by identity: == on Values gives arrays
             out.append(v)
     return out
 
