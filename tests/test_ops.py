@@ -1,9 +1,11 @@
-"""The rule table, op by op: forward values against NumPy and gradients against finite differences.
+"""The rule table, op by op: forward values against NumPy, and both derivative columns (the VJPs of
+reverse mode and the JVPs of forward mode) against finite differences and against each other.
 
-Every entry of ``ops.TABLE`` has cases here (``test_every_table_op_is_exercised`` fails for an op
-without one).  Binary element-wise ops run on every pair of the broadcast shapes of HIPS autograd's
-``arg_pairs`` (a Python float, a 0-d array, (4,), (3, 4), (1, 4), (3, 1)); reductions on every
-axis/keepdims variant; matmul and linear on every vector/matrix/batch combination.
+Every entry of ``ops.TABLE`` has cases here, for its VJPs and its JVPs
+(``test_every_table_op_is_exercised`` fails for an op without them).  Binary element-wise ops run
+on every pair of the broadcast shapes of HIPS autograd's ``arg_pairs`` (a Python float, a 0-d
+array, (4,), (3, 4), (1, 4), (3, 1)); reductions on every axis/keepdims variant; matmul and
+linear on every vector/matrix/batch combination.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import tinygrad_nn as tn
 from tinygrad_nn import Value, gradcheck, ops
 from tinygrad_nn.graph import toposort
 from tinygrad_nn.value import linear
@@ -273,12 +276,17 @@ def ops_in_graph(out: Value) -> set[str]:
     return {node.op.name for node in toposort(out) if node.op is not None}
 
 
+# forward mode runs on the same cases: every op's JVPs at every shape its VJPs are tested at
+JVP_CASES = CASES
+
+
 def test_every_table_op_is_exercised() -> None:
-    """A new entry in ops.TABLE without cases here fails this test."""
-    covered = {case.op for case in CASES}
-    missing = set(ops.TABLE) - covered
-    assert not missing, f"ops without test cases in tests/test_ops.py: {sorted(missing)}"
-    assert covered <= set(ops.TABLE), sorted(covered - set(ops.TABLE))
+    """A new entry in ops.TABLE without VJP and JVP cases here fails this test."""
+    for kind, cases in (("VJP", CASES), ("JVP", JVP_CASES)):
+        covered = {case.op for case in cases}
+        missing = set(ops.TABLE) - covered
+        assert not missing, f"ops without {kind} cases in tests/test_ops.py: {sorted(missing)}"
+        assert covered <= set(ops.TABLE), sorted(covered - set(ops.TABLE))
 
 
 def test_table_names_match_their_keys() -> None:
@@ -286,6 +294,14 @@ def test_table_names_match_their_keys() -> None:
         assert op.name == name
         assert op.label and isinstance(op.label, str)
         assert callable(op.forward) and op.vjps and all(callable(v) for v in op.vjps)
+
+
+@pytest.mark.parametrize("name", sorted(ops.TABLE))
+def test_every_table_op_has_a_jvp_per_input(name: str) -> None:
+    """Forward mode needs the JVP column filled: one rule per input, beside its VJP."""
+    op = ops.TABLE[name]
+    assert len(op.jvps) == len(op.vjps), f"{name}: {len(op.vjps)} VJPs, {len(op.jvps)} JVPs"
+    assert all(callable(j) for j in op.jvps)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
@@ -324,6 +340,64 @@ def test_grad_shape_and_dtype(case: Case) -> None:
             assert np.asarray(v.grad).dtype == np.float64
 
 
+def directions(like: list[Any], seed: int) -> list[Any]:
+    """A random direction of the form of each of ``like``: a float for a float."""
+    rng = np.random.default_rng(seed)
+    return [float(rng.standard_normal()) if type(x) is float else rng.standard_normal(np.shape(x))
+            for x in like]
+
+
+def central_difference(case: Case, point: list[Any], v: list[Any], eps: float = 1e-6) -> Any:
+    """(f(x + εv) − f(x − εv)) / 2ε for the case's map f, on raw data."""
+    up = case.build(*[Value(x + eps * d, requires_grad=False) for x, d in zip(point, v)]).data
+    down = case.build(*[Value(x - eps * d, requires_grad=False) for x, d in zip(point, v)]).data
+    return (np.asarray(up, dtype=np.float64) - np.asarray(down, dtype=np.float64)) / (2 * eps)
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_jvp_matches_central_differences(case: Case) -> None:
+    """Forward mode, entry by entry: J·v by the JVP column against the slope along v."""
+    point = [v.data for v in case.inputs()]
+    v = directions(point, 50)
+    _, tangent = tn.jvp(case.build, point, v)
+    np.testing.assert_allclose(tangent, central_difference(case, point, v), rtol=1e-6,
+                               atol=1e-8)
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_jvp_agrees_with_vjp(case: Case) -> None:
+    """⟨u, J v⟩ two ways: forward mode ⟨u, jvp(v)⟩ and reverse mode ⟨vjp(u), v⟩."""
+    point = [v.data for v in case.inputs()]
+    v = directions(point, 51)
+    out, tangent = tn.jvp(case.build, point, v)
+    u = directions([out], 52)[0]
+    out_again, pull = tn.vjp(case.build, *point)
+    forward = float(np.vdot(u, tangent))
+    reverse = sum(float(np.vdot(g, d)) for g, d in zip(pull(u), v))
+    assert forward == pytest.approx(reverse, rel=1e-10, abs=1e-12)
+    np.testing.assert_array_equal(out, out_again)
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_jvp_tangent_has_the_output_form(case: Case) -> None:
+    """A float output gets a float tangent; an array output an array of its shape and dtype."""
+    point = [v.data for v in case.inputs()]
+    out, tangent = tn.jvp(case.build, point, directions(point, 53))
+    if type(out) is float:
+        assert type(tangent) is float
+    else:
+        assert type(tangent) is np.ndarray
+        assert tangent.shape == out.shape and tangent.dtype == out.dtype
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_second_derivatives_in_both_modes(case: Case) -> None:
+    """The JVP rules on Values too: check_grads to order 2 runs forward over forward (JVPs of
+    Values with Value tangents), reverse over forward, forward over reverse and reverse over
+    reverse, each against central differences."""
+    assert tn.check_grads(case.build, [v.data for v in case.inputs()], order=2)
+
+
 SCALAR_CASES = [c for c in CASES if all(type(v.data) is float for v in c.inputs())
                 and c.op not in ("reshape", "broadcast_to")]
 
@@ -340,6 +414,14 @@ def test_scalar_fast_path_stays_python_float(case: Case) -> None:
     out.backward()
     for v in inputs:
         assert type(v.grad) is float
+
+
+@pytest.mark.parametrize("case", SCALAR_CASES, ids=repr)
+def test_scalar_jvp_stays_python_float(case: Case) -> None:
+    """Forward mode on the scalar path: float tangents through float rules, no NumPy."""
+    point = [v.data for v in case.inputs()]
+    out, tangent = tn.jvp(case.build, point, [1.0] * len(point))
+    assert type(out) is float and type(tangent) is float
 
 
 FLOAT32_OPS = ["add", "mul", "div", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus",

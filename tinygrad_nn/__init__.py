@@ -1,14 +1,17 @@
 """tinygrad_nn: reverse-mode automatic differentiation on NumPy, built to follow the tutorials.
 
-``import tinygrad_nn as tn`` gives the engine (``tn.Value``, ``tn.no_grad``), gradient checking
-(``tn.gradcheck``, ``tn.numeric_grad``), checkpoints (``tn.save``, ``tn.load``) and every
+``import tinygrad_nn as tn`` gives the engine (``tn.Value``, ``tn.no_grad``), the function
+transforms (``tn.grad``, ``tn.value_and_grad``, ``tn.vjp``, ``tn.jvp``, ``tn.jacobian``,
+``tn.hessian``, ``tn.hvp``), gradient checking (``tn.gradcheck``, ``tn.numeric_grad``,
+``tn.check_grads``), checkpoints (``tn.save``, ``tn.load``) and every
 submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``, ``tn.viz``,
 ``tn.data``, ``tn.optim``, ``tn.train``, ``tn.export``, and ``tn.errors`` (every exception class).
 """
 
 from . import data, errors, export, functional, nn, optim, train, tutorial, viz
 from .checkpoint import CheckpointError, load, save
-from .gradcheck import GradcheckError, gradcheck, numeric_grad
+from .gradcheck import GradcheckError, check_grads, gradcheck, numeric_grad
+from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .value import Value, detect_anomaly, no_grad, scope
 from .version import __version__
 
@@ -17,12 +20,18 @@ __all__ = [
     "GradcheckError",
     "Value",
     "__version__",
+    "check_grads",
     "data",
     "detect_anomaly",
     "errors",
     "export",
     "functional",
+    "grad",
     "gradcheck",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
     "load",
     "nn",
     "no_grad",
@@ -32,5 +41,7 @@ __all__ = [
     "scope",
     "train",
     "tutorial",
+    "value_and_grad",
     "viz",
+    "vjp",
 ]
