@@ -66,8 +66,8 @@ def carry_tangents(node: Any, op: Op, parents: tuple[Any, ...], inputs: tuple[An
     ẏ = Σ_i ∂y/∂x_i · ẋ_i over the parents that have one; none if no parent has one."""
     traces = STATE.forward_traces
     for level, trace in enumerate(traces):
-        incoming = [(i, trace.tangents.get(p)) for i, p in enumerate(parents)]
-        incoming = [(i, t) for i, t in incoming if t is not None]
+        tangents = trace.tangents
+        incoming = [(i, tangents.get(p)) for i, p in enumerate(parents) if p in tangents]
         if not incoming:
             continue
         args = (node, *parents, *params) if trace.differentiable else (node.data, *inputs,
@@ -78,23 +78,23 @@ def carry_tangents(node: Any, op: Op, parents: tuple[Any, ...], inputs: tuple[An
             for i, t in incoming:
                 local = tangent_step(node, op, i, t, args)
                 tangent = local if tangent is None else tangent + local
+            trace.tangents[node] = _like_node(tangent, node.data)
         finally:
             STATE.forward_traces = traces
-        trace.tangents[node] = tangent
 
 
 def tangent_step(node: Any, op: Op, i: int, t: Any, args: tuple[Any, ...]) -> Any:
-    """``∂node/∂input_i · t``: the rule table's JVP for input ``i``, in the node's shape.
+    """``∂node/∂input_i · t``: the rule table's JVP for input ``i``.
 
     ``args`` are ``(ans, *inputs, *params)`` (Values in a differentiable trace).  A float rule
-    that raises (``1.0 / 0.0``) is run again on NumPy floats; a result that is only
-    broadcast-compatible with the node (a broadcasting op's input-shaped tangent) is broadcast.
+    that raises (``1.0 / 0.0``) is run again on NumPy floats.  The result has the node's shape,
+    or one that broadcasts to it (a broadcasting op's input-shaped tangent): ``carry_tangents``
+    broadcasts the sum of the contributions.
     """
     try:
         local = op.jvps[i](t, *args)
     except (ZeroDivisionError, OverflowError):
         local = rerun_on_numpy_floats(op.jvps[i], (t, *args))
-    local = _like_node(local, node.data)
     if STATE.anomaly:
         check_finite(local, op.name, node._trace, f"forward mode (tangent from input {i})")
     return local

@@ -118,7 +118,9 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     if len(tangents) != len(primals):
         raise ValueError(f"jvp: expected one tangent per primal ({len(primals)}), got "
                          f"{len(tangents)}")
-    return _jvp("jvp", f, primals, tangents)
+    outs, is_tuple, tangents_out, nested = _jvp("jvp", f, primals, tangents)
+    results = [_result(t, o, nested) for t, o in zip(tangents_out, outs)]
+    return _results(outs, is_tuple, nested), tuple(results) if is_tuple else results[0]
 
 
 def jacobian(f: Callable[..., Any], argnums: Argnums = 0, mode: str = "auto"
@@ -181,7 +183,8 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], vectors: Sequence[Any]
     def gradient(*args: Any) -> Any:
         return _value_and_grad("hvp", f, args, every)[1]
 
-    return tuple(_jvp("hvp", gradient, primals, vectors)[1])
+    grads, _, tangents, nested = _jvp("hvp", gradient, primals, vectors)
+    return tuple(_result(t, g, nested) for t, g in zip(tangents, grads))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -239,9 +242,11 @@ def _pull_back(outs: list[Value], cotangents: list[Any], wrt: list[Any],
 # ----------------------------------------------------------------------------------------------
 
 
-def _jvp(fn: str, f: Callable[..., Any], primals: tuple[Any, ...],
-         tangents: tuple[Any, ...]) -> tuple[Any, Any]:
-    """``(f(*primals), J·tangents)`` by one forward-mode pass; a ``None`` tangent is zero."""
+def _jvp(fn: str, f: Callable[..., Any], primals: tuple[Any, ...], tangents: tuple[Any, ...]
+         ) -> tuple[list[Value], bool, list[Any], bool]:
+    """One forward-mode pass of ``f`` with ``tangents`` on ``primals`` (``None`` is zero): the
+    outputs, whether they were a tuple, their tangents (``None`` where none reached them) and
+    whether the results must be Values (``_nested``)."""
     nested = _nested(primals, tangents)
     nodes = [_input_node(fn, p, i, requires_grad=False) for i, p in enumerate(primals)]
     ts = [None if t is None else _like(fn, f"tangents[{i}]", t, x, f"primals[{i}]")
@@ -254,8 +259,7 @@ def _jvp(fn: str, f: Callable[..., Any], primals: tuple[Any, ...],
         out = _call(f, nodes, record=nested)
         outs, is_tuple = _outputs(fn, out, allow_tuple=True)
         tangents_out = [trace.tangents.get(o) for o in outs]
-    results = [_result(t, o, nested) for t, o in zip(tangents_out, outs)]
-    return _results(outs, is_tuple, nested), tuple(results) if is_tuple else results[0]
+    return outs, is_tuple, tangents_out, nested
 
 
 # ----------------------------------------------------------------------------------------------
@@ -299,7 +303,7 @@ def _jacobian_by_rows(outs: list[Value], nodes: list[Any], nested: bool) -> list
         rows: list[list[Any]] = [[] for _ in nodes]
         for seed in _unit_vectors(out.data):
             for j, g in enumerate(_pull_back([out], [seed], nodes, nested)):
-                rows[j].append(_result(g, nodes[j], nested))
+                rows[j].append(_zeros_like(nodes[j]) if g is None else g)
         blocks.append([_assemble(rows[j], out, x, by_rows=True) for j, x in enumerate(nodes)])
     return blocks
 
@@ -314,13 +318,11 @@ def _jacobian_by_columns(fn: str, f: Callable[..., Any], args: tuple[Any, ...]
         data = x.data if isinstance(x, Value) else _input_node(fn, x, j, False).data
         for unit in _unit_vectors(data):
             tangents = tuple(unit if k == j else None for k in range(len(args)))
-            out, tangent = _jvp(fn, f, args, tangents)
+            outs, is_tuple, tangents_out, _ = _jvp(fn, f, args, tangents)
             if columns is None:
-                is_tuple = isinstance(out, tuple)
-                outs = [_as_value(o) for o in (out if is_tuple else (out,))]
                 columns = [[[] for _ in args] for _ in outs]
-            for k, t in enumerate(tangent if is_tuple else (tangent,)):
-                columns[k][j].append(t)
+            for k, (t, out) in enumerate(zip(tangents_out, outs)):
+                columns[k][j].append(_zeros_like(out) if t is None else t)
     assert columns is not None, "jacobian: a function of no entries"
     blocks = [[_assemble(columns[k][j], out, x, by_rows=False) for j, x in enumerate(args)]
               for k, out in enumerate(outs)]
@@ -393,12 +395,13 @@ def _input_node(fn: str, x: Any, position: int, requires_grad: bool) -> Value:
     """A new node holding argument ``x``, which this transform differentiates with respect to.
 
     A number or an array becomes a leaf.  A Value (from an enclosing transform) becomes a new
-    node ``x · 1`` of its graph, so the enclosing transform still sees through it, while this one
-    differentiates with respect to this node only — not with respect to other uses of ``x``
-    that ``f`` makes from outside (JAX's "perturbation confusion").
+    node of its graph equal to ``x`` (``x`` reshaped to its own shape, a view; ``x · 1`` for a
+    float), so the enclosing transform still sees through it, while this one differentiates
+    with respect to this node only — not with respect to other uses of ``x`` that ``f`` makes
+    from outside (JAX's "perturbation confusion").
     """
     if isinstance(x, Value):
-        node = x * 1.0
+        node = x * 1.0 if type(x.data) is float else x.reshape(x.shape)
         if requires_grad and not node.requires_grad:
             node.requires_grad = True         # not recorded (nothing outside needs it): a leaf
         return node
@@ -470,12 +473,17 @@ def _like(fn: str, what: str, given: Any, ref: Value, ref_name: str) -> Any:
     return arr.astype(data.dtype, copy=False)
 
 
+def _zeros_like(like: Any) -> Any:
+    """0.0 for a float (or a Value holding one), else zeros of its shape and dtype."""
+    data = like.data if isinstance(like, Value) else like
+    return 0.0 if type(data) is float else np.zeros(np.shape(data), dtype=_dtype(like))
+
+
 def _result(x: Any, like: Any, nested: bool) -> Any:
     """A result as the caller gets it: a Value inside another transform, else a float or a new
     array; ``None`` (nothing reached it) is zero in the form of ``like``."""
     if x is None:
-        data = like.data if isinstance(like, Value) else like
-        x = 0.0 if type(data) is float else np.zeros(np.shape(data), dtype=_dtype(like))
+        x = _zeros_like(like)
     if nested:
         return x if isinstance(x, Value) else Value(x, requires_grad=False)
     data = x.data if isinstance(x, Value) else x
