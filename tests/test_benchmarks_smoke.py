@@ -26,7 +26,8 @@ def tables() -> list[cases.Table]:
 
 def test_every_case_has_a_section(tables: list[cases.Table]) -> None:
     keys = [t.key for t in tables]
-    assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "chain", "memory"]
+    assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "chain",
+                    "jacobian_square", "jacobian_wide", "hvp", "jvp", "memory"]
     for table in tables:
         for row in table.rows:
             assert len(row) == len(table.header), (table.key, row)
@@ -39,6 +40,16 @@ def test_baselines_are_present_with_ratio_one(tables: list[cases.Table]) -> None
         assert rows["numpy"][3] == "1.00"
         assert "tinygrad_nn" in rows
     assert "tinygrad_nn float32" in {row[0] for row in by_key["large_step"].rows}
+
+
+def test_transform_cases_name_their_modes_and_the_mode_auto_chose(
+        tables: list[cases.Table]) -> None:
+    by_key = {t.key: t for t in tables}
+    for key, chosen in (("jacobian_square", "rev"), ("jacobian_wide", "rev")):
+        assert [row[0] for row in by_key[key].rows] == ["auto", "rev", "fwd"]
+        assert any(f"it chose {chosen!r} mode" in note for note in by_key[key].notes)
+    assert [row[0] for row in by_key["hvp"].rows] == ["tn.grad", "backward()", "tn.hvp"]
+    assert [row[0] for row in by_key["jvp"].rows] == ["forward", "forward, no_grad", "tn.jvp"]
 
 
 def test_micrograd_recursion_is_reported_not_raised(tables: list[cases.Table]) -> None:
