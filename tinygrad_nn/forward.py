@@ -66,8 +66,8 @@ def carry_tangents(node: Any, op: Op, parents: tuple[Any, ...], inputs: tuple[An
     ẏ = Σ_i ∂y/∂x_i · ẋ_i over the parents that have one; none if no parent has one."""
     traces = STATE.forward_traces
     for level, trace in enumerate(traces):
-        tangents = trace.tangents
-        incoming = [(i, tangents.get(p)) for i, p in enumerate(parents) if p in tangents]
+        incoming = [(i, t) for i, t in enumerate(map(trace.tangents.get, parents))
+                    if t is not None]
         if not incoming:
             continue
         args = (node, *parents, *params) if trace.differentiable else (node.data, *inputs,
