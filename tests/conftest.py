@@ -1,4 +1,5 @@
-"""Shared test set-up: hypothesis profiles, the ``needs_dot`` marker, optional packages.
+"""Shared test set-up: hypothesis profiles, the ``needs_dot`` marker, optional packages, and the
+layer registry restored after every test.
 
 The optional packages (PyTorch, onnx, ONNX Runtime, safetensors) come as fixtures named after
 them: a test that takes ``torch`` is skipped, with the reason, where PyTorch is not installed,
@@ -13,6 +14,7 @@ import importlib.util
 import os
 import re
 import shutil
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -86,3 +88,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 how = "; ".join(sorted({OPTIONAL_PACKAGES[m] for m in missing}))
                 item.add_marker(pytest.mark.skip(
                     reason=f"its doctests import {', '.join(missing)}, not installed ({how})"))
+
+
+@pytest.fixture(autouse=True)
+def _restore_layer_registry() -> Iterator[None]:
+    """Put ``nn.LAYER_TYPES`` back after each test: a test may register a class of its own."""
+    from tinygrad_nn import nn
+
+    saved = dict(nn.LAYER_TYPES)
+    yield
+    nn.LAYER_TYPES.clear()
+    nn.LAYER_TYPES.update(saved)

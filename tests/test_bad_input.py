@@ -22,7 +22,9 @@ from tinygrad_nn import Value, checkpoint, nn
 from tinygrad_nn import functional as F
 from tinygrad_nn.cli import main as cli_main
 from tinygrad_nn.data import DataLoader, one_hot, train_test_split
-from tinygrad_nn.optim import SGD, Adam
+from tinygrad_nn.nn.utils import clip_grad_norm_
+from tinygrad_nn.optim import SGD, Adam, AdamW
+from tinygrad_nn.optim.lr_scheduler import ReduceLROnPlateau, StepLR
 from tinygrad_nn.train import evaluate, fit, predict
 from tinygrad_nn.value import linear
 from tinygrad_nn.viz import draw_graph
@@ -215,6 +217,20 @@ CATALOGUE: list[Case] = [
          r"^Adam: got an empty parameter list"),
     Case("adam-betas", lambda: Adam(P, lr=0.1, betas=(1.5, 0.9)), ValueError,
          r"^Adam: betas\[0\] must be a finite number >= 0 and < 1, got 1.5"),
+    Case("adamw-weight-decay", lambda: AdamW(P, weight_decay=-0.1), ValueError,
+         r"^AdamW: weight_decay must be a finite number >= 0, got -0.1"),
+    Case("sgd-nesterov-without-momentum", lambda: SGD(P, lr=0.1, nesterov=True), ValueError,
+         r"^SGD: nesterov=True needs momentum > 0 and dampening = 0, got momentum=0"),
+    Case("sgd-group-typo", lambda: SGD([{"params": P, "lr_": 0.1}]), ValueError,
+         r"^SGD: params\[0\] has unknown option 'lr_'"),
+    Case("step-lr-step-size", lambda: StepLR(SGD(P), step_size=0), ValueError,
+         r"^StepLR: step_size must be a positive integer, got 0"),
+    Case("plateau-mode", lambda: ReduceLROnPlateau(SGD(P), mode="lower"), ValueError,
+         r"^ReduceLROnPlateau: mode must be one of \['min', 'max'\], got 'lower'"),
+    Case("clip-grad-norm", lambda: clip_grad_norm_(P, max_norm=-1), ValueError,
+         r"^clip_grad_norm_: max_norm must be a finite number >= 0, got -1"),
+    Case("module-to-int", lambda: nn.mlp([2, 1], rng=0).to(np.int64), TypeError,
+         r"^Sequential.to: dtype must be float64 or float32, got int64"),
     # -- model building, data helpers and checkpoints
     Case("mlp-sizes", lambda: nn.mlp([784]), ValueError,
          r"^mlp: sizes must list at least the input and output sizes, .* got \[784\]"),

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygrad_nn.checkpoint import load, read_metadata
+from tinygrad_nn.checkpoint import load, read_metadata, save
 from tinygrad_nn.cli import main
 from tinygrad_nn.data import load_digits
 
@@ -197,3 +197,40 @@ def test_predict_digits_with_a_model_of_another_width(tmp_path: Path,
     assert _train(tmp_path, "--dataset", "xor", "--epochs", "1") == 0
     _usage_error(capsys, ["predict", str(tmp_path / "out" / "model.npz")],
                  "--data digits: the model takes 2 features per sample, the digits have 64")
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_resume_trains_on_to_the_parameters_of_one_longer_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], optimizer: str) -> None:
+    common = ["--no-progress", "--optimizer", optimizer, "--loss", "ce", "--layers", "12",
+              "--activation", "tanh", "--seed", "4", "--batch-size", "64"]
+    assert main(["train", "--out", str(tmp_path / "long"), "--epochs", "4", *common]) == 0
+    assert main(["train", "--out", str(tmp_path / "part"), "--epochs", "2", *common]) == 0
+    capsys.readouterr()
+    part = tmp_path / "part" / "model.npz"
+    assert main(["train", "--resume", str(part), "--out", str(tmp_path / "part"),
+                 "--epochs", "2", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert (f"network 64-12-10, tanh, ce, {optimizer} lr=" in out
+            and f"batch 64, 2 epochs (resuming {part} after epoch 2)" in out)
+    long, resumed = load(tmp_path / "long" / "model.npz"), load(part)
+    for p, q in zip(long.parameters(), resumed.parameters(), strict=True):
+        np.testing.assert_array_equal(q.data, p.data)
+    meta = read_metadata(part)
+    assert (meta["epochs"], meta["seed"], meta["activation"]) == (4, 4, "tanh")
+
+
+def test_resume_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _train(tmp_path, "--epochs", "1", "--seed", "2") == 0
+    ckpt = str(tmp_path / "out" / "model.npz")
+    _usage_error(capsys, ["train", "--resume", ckpt, "--out", str(tmp_path), "--seed", "3"],
+                 "--seed 3 differs from the checkpoint's 2; a resumed run keeps the settings "
+                 "it was made with")
+    _usage_error(capsys, ["train", "--resume", ckpt, "--out", str(tmp_path), "--layers", "5"],
+                 "--layers 5 differs from the checkpoint's 20,20")
+    plain = tmp_path / "plain.npz"
+    save(load(ckpt), plain)
+    _usage_error(capsys, ["train", "--resume", str(plain), "--out", str(tmp_path)],
+                 "was not written by the train command (its metadata lacks dataset, data, ")
+    _usage_error(capsys, ["train", "--resume", str(tmp_path / "nope.npz"), "--out",
+                          str(tmp_path)], "no such checkpoint file")

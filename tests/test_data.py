@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import subprocess
 import sys
@@ -793,3 +794,30 @@ def test_noise_free_geometry() -> None:
 def test_synthetic_errors(call: Callable[[], object], exc: type[Exception], message: str) -> None:
     with pytest.raises(exc, match=re.escape(message)):
         call()
+
+
+def test_loader_state_dict_resumes_the_epoch_order() -> None:
+    X = np.arange(20.0).reshape(10, 2)
+    straight = DataLoader(X, batch_size=4, rng=7)
+    epochs = [[xb.tolist() for xb, _ in straight] for _ in range(4)]
+    first = DataLoader(X, batch_size=4, rng=7)
+    for _ in range(2):
+        list(first)
+    state = json.loads(json.dumps(first.state_dict()))          # it is JSON, as checkpoints keep it
+    other = DataLoader(X, batch_size=4, rng=123)
+    other.load_state_dict(state)
+    assert [[xb.tolist() for xb, _ in other] for _ in range(2)] == epochs[2:]
+
+
+@pytest.mark.parametrize(("state", "message"), [
+    ({"rng": {"bit_generator": "MT19937", "state": {}}}, r"expected \{'rng': <a PCG64 state>\}"),
+    ({"rng": {"bit_generator": "PCG64", "state": 3}}, r"not a valid PCG64 state"),
+    ({"seed": 3}, r"expected \{'rng': <a PCG64 state>\} from state_dict\(\), got \{'seed': 3\}"),
+    ([1, 2], r"expected"),
+])
+def test_a_bad_loader_state_changes_nothing(state: object, message: str) -> None:
+    loader = DataLoader(np.arange(10.0), batch_size=3, rng=1)
+    before = loader.state_dict()
+    with pytest.raises(ValueError, match=r"^DataLoader.load_state_dict: " + message):
+        loader.load_state_dict(state)  # type: ignore[arg-type]
+    assert loader.state_dict() == before

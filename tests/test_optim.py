@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tinygrad_nn import Value
+from tinygrad_nn import Value, optim
 from tinygrad_nn.optim import SGD, Adam
 
 
@@ -115,17 +115,19 @@ def test_params_without_grad_are_skipped_and_keep_their_adam_clock() -> None:
     opt.step()                         # b's first step is bias-corrected as t = 1
     np.testing.assert_allclose(b.data, [0.9])
     np.testing.assert_allclose(a.data, [0.9])
-    assert opt.t == {0: 1, 1: 1}
+    assert [opt.state[i]["step"] for i in (0, 1)] == [1, 1]
 
 
 def test_zero_grad_resets_every_param() -> None:
     params = _params()
     _set_grads(params, 0)
     opt = SGD(params, lr=0.1)
+    before = [np.array(p.data, copy=True) for p in params]
     opt.zero_grad()
     assert all(p.grad is None for p in params)
     opt.step()  # nothing to do
-    assert opt.steps == 1
+    for p, w in zip(params, before):
+        np.testing.assert_array_equal(p.data, w)
 
 
 def test_duplicate_params_are_updated_once() -> None:
@@ -208,5 +210,252 @@ def test_gradient_shape_mismatch_leaves_every_param_unchanged() -> None:
 
 
 def test_repr() -> None:
-    assert repr(SGD(_params(), lr=0.1)) == "SGD(3 params, lr=0.1, momentum=0, weight_decay=0)"
+    assert repr(SGD(_params(), lr=0.1)) == ("SGD(3 params, lr=0.1, momentum=0, dampening=0, "
+                                            "weight_decay=0, nesterov=False)")
     assert repr(Adam(_params())).startswith("Adam(3 params, lr=0.001")
+
+
+# -- issue 23, item 15: a bad gradient anywhere changes nothing ------------------------------
+
+
+@pytest.mark.parametrize("bad", [
+    [0.1, 0.2, 0.3, 0.4],
+    np.array(["a", "b", "c", "d"]),
+    np.array([1 + 2j, 0j, 1j, 2.0]),
+    np.array([True, False, True, False]),
+    "0.5",
+], ids=["list", "strings", "complex", "bools", "string"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+def test_a_later_bad_gradient_leaves_every_parameter_and_buffer_unchanged(
+        name: str, bad: object) -> None:
+    params = _params()
+    opt = getattr(optim, name)(params, lr=0.1, **({"momentum": 0.9} if name == "SGD" else {}))
+    _set_grads(params, 1)
+    opt.step()                                   # buffers exist: they must not move either
+    before = [np.array(p.data, copy=True) for p in params]
+    state = opt.state_dict()
+    _set_grads(params, 2)
+    params[1].grad = bad
+    with pytest.raises(TypeError, match=rf"^{name}.step: the gradient of parameter 1 must "):
+        opt.step()
+    for p, w in zip(params, before):
+        np.testing.assert_array_equal(p.data, w)
+    after = opt.state_dict()
+    for i, entry in state["state"].items():
+        for key, value in entry.items():
+            np.testing.assert_array_equal(after["state"][i][key], value)
+
+
+def test_a_complex_gradient_of_a_scalar_parameter_is_refused() -> None:
+    w = Value(1.0)
+    w.grad = 1 + 1j
+    with pytest.raises(TypeError, match=r"Adam.step: the gradient of parameter 0 must be a "
+                                        r"NumPy array or a number, got complex"):
+        optim.Adam([w]).step()
+    assert w.data == 1.0
+
+
+def test_an_integer_gradient_is_a_real_gradient() -> None:
+    w = Value(np.array([1.0, 2.0]))
+    w.grad = np.array([1, -1])
+    SGD([w], lr=0.5).step()
+    np.testing.assert_array_equal(w.data, [0.5, 2.5])
+
+
+# -- parameter groups --------------------------------------------------------------------------
+
+
+def test_groups_take_their_own_options_and_the_defaults_for_the_rest() -> None:
+    a, b, c = _params()
+    opt = SGD([{"params": [a, b], "lr": 0.5}, {"params": [c], "momentum": 0.9}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.5, 0.1]
+    assert [g["momentum"] for g in opt.param_groups] == [0.0, 0.9]
+    assert opt.params == [a, b, c]
+    grads = _set_grads([a, b, c], 3)
+    before = [np.array(p.data, copy=True) for p in (a, b, c)]
+    opt.step()
+    np.testing.assert_array_equal(a.data, before[0] - 0.5 * np.asarray(grads[0]))
+    assert c.data == before[2] - 0.1 * grads[2]      # first momentum step: v = g
+
+
+def test_add_param_group_extends_the_optimizer() -> None:
+    a, b, c = _params()
+    opt = Adam([a, b], lr=0.01)
+    opt.add_param_group({"params": c, "lr": 0.1})
+    assert opt.params == [a, b, c]
+    assert opt.param_groups[1]["lr"] == 0.1 and opt.param_groups[1]["betas"] == (0.9, 0.999)
+    c.grad = 1.0
+    opt.step()
+    assert c.data == pytest.approx(0.5 - 0.1)
+    assert list(opt.state) == [2]
+
+
+@pytest.mark.parametrize(("groups", "error", "message"), [
+    ([{"params": [Value(1.0)], "learning_rate": 0.1}], ValueError,
+     r"^SGD: params\[0\] has unknown option 'learning_rate'; SGD takes lr, momentum, "
+     r"dampening, weight_decay, nesterov"),
+    ([{"params": [Value(1.0)], "momentum": 1.5}], ValueError,
+     r"^SGD: params\[0\]\['momentum'\] must be a finite number >= 0 and < 1, got 1.5"),
+    ([{"params": [Value(1.0)]}, {"lr": 0.1}], TypeError,
+     r"^SGD: params\[1\] must be a dict with a 'params' entry"),
+    ([{"params": {Value(1.0)}}], TypeError, r"^SGD: params\[0\]\['params'\] must be an ordered "),
+    ([{"params": [3.0]}], TypeError, r"^SGD: params\[0\]\['params'\]\[0\] must be a Value"),
+    ([{"params": [Value(1.0)]}, Value(2.0)], TypeError,
+     r"^SGD: params must be all Values or all parameter-group dicts"),
+    ({"params": [Value(1.0)]}, TypeError, r"^SGD: params must be an iterable .* got a single "
+                                          r"dict; wrap it in a list"),
+])
+def test_bad_groups(groups: object, error: type[Exception], message: str) -> None:
+    with pytest.raises(error, match=message):
+        SGD(groups, lr=0.1)  # type: ignore[arg-type]
+
+
+def test_a_parameter_in_two_groups_is_refused_and_add_param_group_changes_nothing() -> None:
+    a, b, c = _params()
+    with pytest.raises(ValueError, match=r"^SGD: params\[1\]\['params'\]\[0\] is already in "
+                                         r"another parameter group"):
+        SGD([{"params": [a, b]}, {"params": [a]}], lr=0.1)
+    opt = SGD([a, b], lr=0.1)
+    with pytest.raises(ValueError, match=r"^SGD.add_param_group: param_group\['params'\]\[1\] "
+                                         r"is already in another parameter group"):
+        opt.add_param_group({"params": [c, a]})
+    with pytest.raises(ValueError, match=r"^SGD.add_param_group: param_group\['lr'\] must be"):
+        opt.add_param_group({"params": [c], "lr": -1.0})
+    assert opt.params == [a, b] and len(opt.param_groups) == 1
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"nesterov": True}, r"SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
+                         r"momentum=0 and dampening=0"),
+    ({"nesterov": True, "momentum": 0.9, "dampening": 0.1}, "dampening=0.1"),
+    ({"dampening": 1.5}, r"SGD: dampening must be a finite number >= 0 and <= 1, got 1.5"),
+])
+def test_bad_nesterov_and_dampening(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        SGD(_params(), lr=0.1, **kwargs)  # type: ignore[arg-type]
+
+
+def test_nesterov_must_be_a_flag() -> None:
+    with pytest.raises(TypeError, match=r"^SGD: nesterov must be True or False, got 1"):
+        SGD(_params(), lr=0.1, momentum=0.9, nesterov=1)  # type: ignore[arg-type]
+
+
+def test_adamw_decays_the_weights_directly() -> None:
+    w = Value(np.array([2.0, -4.0]))
+    w.grad = np.array([0.0, 0.0])                # no gradient: only the decay moves W
+    optim.AdamW([w], lr=0.1, weight_decay=0.5).step()
+    np.testing.assert_allclose(w.data, [2.0 * 0.95, -4.0 * 0.95], rtol=1e-15)
+    v = Value(np.array([2.0, -4.0]))
+    v.grad = np.array([0.0, 0.0])                # Adam's L2 decay passes through the moments
+    optim.Adam([v], lr=0.1, weight_decay=0.5).step()
+    np.testing.assert_allclose(v.data, [1.9, -3.9], rtol=1e-7)
+
+
+# -- state_dict / load_state_dict ----------------------------------------------------------------
+
+
+def _trained(name: str, seed: int = 0, **options: object) -> tuple[list[Value], optim.Optimizer]:
+    params = _params(seed)
+    opt = getattr(optim, name)([{"params": params[:2]}, {"params": params[2:], "lr": 0.05}],
+                               lr=0.1, **options)
+    for step in range(3):
+        _set_grads(params, 30 + step)
+        opt.step()
+    return params, opt
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("SGD", {"momentum": 0.9, "nesterov": True}), ("Adam", {"amsgrad": True}), ("AdamW", {})])
+def test_load_state_dict_resumes_bit_for_bit(name: str, options: dict[str, object]) -> None:
+    params, opt = _trained(name, **options)
+    saved = opt.state_dict()
+    copies = [Value(np.array(p.data, copy=True)) if p.shape else Value(p.data) for p in params]
+    fresh = getattr(optim, name)([{"params": copies[:2]}, {"params": copies[2:]}], lr=0.7)
+    fresh.load_state_dict(saved)
+    assert fresh.param_groups[1]["lr"] == 0.05 and fresh.param_groups[0]["lr"] == 0.1
+    for step in range(3):
+        _set_grads(params, 40 + step)
+        _set_grads(copies, 40 + step)
+        opt.step()
+        fresh.step()
+    for p, q in zip(params, copies):
+        np.testing.assert_array_equal(p.data, q.data)
+
+
+def test_state_dict_is_a_copy() -> None:
+    _, opt = _trained("SGD", momentum=0.9)
+    saved = opt.state_dict()
+    saved["state"][0]["momentum_buffer"][...] = 99.0
+    saved["param_groups"][0]["lr"] = 5.0
+    assert not np.any(opt.state[0]["momentum_buffer"] == 99.0)
+    assert opt.param_groups[0]["lr"] == 0.1
+
+
+def _broken(saved: dict[str, object], change: str) -> dict[str, object]:
+    groups = saved["param_groups"]
+    state = saved["state"]
+    assert isinstance(groups, list) and isinstance(state, dict)
+    if change == "group-count":
+        return {"state": state, "param_groups": groups[:1]}
+    if change == "group-size":
+        return {"state": state, "param_groups": [{**groups[0], "params": [0]}, groups[1]]}
+    if change == "bad-lr":
+        return {"state": state, "param_groups": [groups[0], {**groups[1], "lr": -2.0}]}
+    if change == "unknown-option":
+        return {"state": state, "param_groups": [{**groups[0], "foo": 1}, groups[1]]}
+    if change == "buffer-shape":
+        return {"state": {**state, 1: {"momentum_buffer": np.zeros(7)}}, "param_groups": groups}
+    if change == "buffer-nan":
+        return {"state": {**state, 0: {"momentum_buffer": np.full((3, 4), np.nan)}},
+                "param_groups": groups}
+    if change == "buffer-missing":
+        return {"state": {**state, 0: {}}, "param_groups": groups}
+    if change == "unknown-id":
+        return {"state": {**state, 9: state[0]}, "param_groups": groups}
+    raise AssertionError(change)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ("group-count", r"the state has 1 parameter groups, the optimizer 2"),
+    ("group-size", r"param_groups\[0\] of the state lists 1 parameters, the optimizer's 2"),
+    ("bad-lr", r"param_groups\[1\]\['lr'\] must be a finite number >= 0, got -2.0"),
+    ("unknown-option", r"param_groups\[0\] has unknown option 'foo'"),
+    ("buffer-shape", r"state\[1\]\['momentum_buffer'\] must be a real array of the parameter's "
+                     r"shape \(4,\), got dtype float64 shape \(7,\)"),
+    ("buffer-nan", r"state\[0\]\['momentum_buffer'\] holds NaN or infinite values"),
+    ("buffer-missing", r"state\[0\] must hold momentum_buffer, got \[\]"),
+    ("unknown-id", r"the state has buffers for parameter id 9, which no parameter group lists"),
+])
+def test_a_bad_state_dict_is_refused_and_changes_nothing(change: str, message: str) -> None:
+    _, opt = _trained("SGD", momentum=0.9)
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=r"^SGD.load_state_dict: " + message):
+        opt.load_state_dict(_broken(opt.state_dict(), change))
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    for i, entry in before["state"].items():
+        np.testing.assert_array_equal(after["state"][i]["momentum_buffer"],
+                                      entry["momentum_buffer"])
+
+
+def test_load_state_dict_wants_the_dict_state_dict_gives() -> None:
+    _, opt = _trained("Adam")
+    with pytest.raises(TypeError, match=r"^Adam.load_state_dict: expected a dict with the keys "
+                                        r"'param_groups' and 'state' .* got \['state'\]"):
+        opt.load_state_dict({"state": {}})
+    with pytest.raises(ValueError, match=r"Adam.load_state_dict: state\[0\]\['step'\] must be a "
+                                         r"non-negative integer, got -1"):
+        saved = opt.state_dict()
+        opt.load_state_dict({**saved, "state": {**saved["state"],
+                                                 0: {**saved["state"][0], "step": -1}}})
+
+
+def test_float32_buffers_stay_float32_and_load_as_the_parameters_dtype() -> None:
+    w = Value(np.ones(3, dtype=np.float32))
+    opt = SGD([w], lr=0.1, momentum=0.9)
+    w.grad = np.full(3, 0.25, dtype=np.float32)
+    opt.step()
+    assert opt.state[0]["momentum_buffer"].dtype == np.float32
+    opt.load_state_dict({"state": {0: {"momentum_buffer": np.ones(3)}},
+                         "param_groups": opt.state_dict()["param_groups"]})
+    assert opt.state[0]["momentum_buffer"].dtype == np.float32

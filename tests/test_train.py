@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+import resume_run
 
-from tinygrad_nn import Value, nn
-from tinygrad_nn.checkpoint import load, read_metadata
+from tinygrad_nn import Value, nn, optim
+from tinygrad_nn.checkpoint import CheckpointError, load, read_metadata, save
 from tinygrad_nn.data import DataLoader, load_digits, make_xor, one_hot, train_test_split
 from tinygrad_nn.optim import SGD, Adam
 from tinygrad_nn.train import (
@@ -28,6 +29,9 @@ from tinygrad_nn.train import (
 from tinygrad_nn.value import STATE
 
 ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
+                                                                os.environ.get("PYTHONPATH")])))
+"""A fresh Python process's environment, importing this checkout's tinygrad_nn."""
 
 
 def _xor(seed: int = 0) -> tuple[nn.Sequential, DataLoader]:
@@ -427,11 +431,73 @@ def test_checkpoint_is_written_every_epoch(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("script", ["xor.py", "digits.py", "variables.py"])
 def test_example_runs_in_fast_mode(script: str, tmp_path: Path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     result = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--fast"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
-                            stdin=subprocess.DEVNULL)
+                            cwd=tmp_path, env=dict(ENV, MPLBACKEND="Agg"), capture_output=True,
+                            text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "accuracy" in result.stdout
+
+
+# -- resuming from a checkpoint ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_five_epochs_saved_and_five_more_in_a_fresh_process_equal_ten_straight(
+        tmp_path: Path, kind: str) -> None:
+    model, loss_fn, opt, loader = resume_run.build(kind)
+    fit(model, loss_fn, opt, loader, 10, progress=False)
+    half, loss_fn, opt, loader = resume_run.build(kind)
+    fit(half, loss_fn, opt, loader, 5, progress=False, checkpoint=tmp_path / "half.npz")
+    assert read_metadata(tmp_path / "half.npz")["epochs"] == 5
+    result = subprocess.run(
+        [sys.executable, str(Path(resume_run.__file__)), kind, str(tmp_path / "half.npz"),
+         str(tmp_path / "resumed.npz"), "5"],
+        env=ENV, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    resumed = load(tmp_path / "resumed.npz")
+    for (name, p), q in zip(model.named_parameters(), resumed.parameters(), strict=True):
+        np.testing.assert_array_equal(q.data, p.data, err_msg=name)   # bit for bit
+    differs = [not np.array_equal(p.data, q.data)
+               for p, q in zip(half.parameters(), model.parameters())]
+    assert all(differs)                            # the last five epochs did change every weight
+
+
+def test_resume_counts_on_and_the_checkpoint_holds_the_totals(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    model, loss_fn, opt, loader = resume_run.build("adam")
+    fit(model, loss_fn, opt, loader, 2, progress=False, checkpoint=tmp_path / "c.npz")
+    steps = read_metadata(tmp_path / "c.npz")["steps"]
+    assert steps == 2 * len(loader)
+    model, loss_fn, opt, loader = resume_run.build("adam")
+    history = fit(model, loss_fn, opt, loader, 1, progress=True, resume=tmp_path / "c.npz",
+                  checkpoint=tmp_path / "c.npz")
+    assert "epoch 3/3" in capsys.readouterr().out
+    assert history.epochs == 1 and history.steps == len(loader)
+    meta = read_metadata(tmp_path / "c.npz")
+    assert (meta["epochs"], meta["steps"]) == (3, 3 * len(loader))
+    assert opt.state[0]["step"] == 3 * len(loader)
+
+
+def test_resume_refuses_a_file_that_cannot_continue_the_run_and_changes_nothing(
+        tmp_path: Path) -> None:
+    model, loss_fn, opt, loader = resume_run.build("sgd")
+    fit(model, loss_fn, opt, loader, 1, progress=False, checkpoint=tmp_path / "sgd.npz")
+    save(model, tmp_path / "plain.npz")
+    other = nn.mlp([64, 8, 10], output_activation=None, rng=0)
+    save(other, tmp_path / "other.npz")
+
+    model, loss_fn, opt, loader = resume_run.build("sgd")
+    adam = optim.Adam(model.parameters())
+    before = [np.array(p.data, copy=True) for p in model.parameters()]
+    rng_before = loader.state_dict()
+    for path, optimizer, message in [
+        ("plain.npz", opt, r"metadata 'epochs' must be a non-negative integer, got None"),
+        ("other.npz", opt, r"holds a different network than the model"),
+        ("sgd.npz", adam, r"holds the state of a 'SGD' optimizer, not of a Adam"),
+    ]:
+        with pytest.raises(CheckpointError, match=message):
+            fit(model, loss_fn, optimizer, loader, 1, progress=False, resume=tmp_path / path)
+        for p, w in zip(model.parameters(), before):
+            np.testing.assert_array_equal(p.data, w)
+        assert loader.state_dict() == rng_before and not opt.state and not adam.state

@@ -5,14 +5,19 @@ A checkpoint is a NumPy ``.npz`` archive holding
 * ``__architecture__``: UTF-8 JSON as a ``uint8`` array --
   ``{"format": "tinygrad_nn.checkpoint", "version": 1, "type": <class name>,
   "config": model.config(), "metadata": {...}}``;
-* one float array per parameter, named as in ``model.state_dict()``.
+* one float array per parameter, named as in ``model.state_dict()``;
+* with ``save(..., optimizer=opt)``, the optimizer's state as well: its type and parameter
+  groups (options, and the parameters by their names in the model) under ``"optimizer"`` in the
+  JSON, and its buffers (momentum, moments) as arrays named ``__optimizer__.<i>.<buffer>``.
+  ``load_optimizer_state`` puts them back into an optimizer of the same type.
 
 ``save`` writes it atomically (a temporary file in the same directory, flushed and
 fsync'ed, then ``os.replace``), so a crash leaves either the old checkpoint or the new one,
 never a torn file.  ``load`` reads it with ``allow_pickle=False`` and rebuilds the model
 through ``nn.from_config``, which only builds the project's registered layer types: a file
-naming any other class is refused.  Anything wrong with a file raises ``CheckpointError``
-saying what.
+naming any other class is refused (a user's own Module subclass is built once registered with
+``@nn.layer_type``, and ``save`` checks that the model can be rebuilt before it writes).
+Anything wrong with a file raises ``CheckpointError`` saying what.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ import numpy as np
 
 from .errors import CheckpointError
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "load_with_metadata", "read_metadata",
-           "save", "write_atomically"]
+__all__ = ["FORMAT", "VERSION", "CheckpointError", "load", "load_optimizer_state",
+           "load_with_metadata", "read_metadata", "save", "write_atomically"]
 
 FORMAT = "tinygrad_nn.checkpoint"
 VERSION = 1
 ARCH_KEY = "__architecture__"
+OPTIMIZER_PREFIX = "__optimizer__."
+"""Array names that start with this hold optimizer buffers, not parameters."""
 
 PathLike = str | os.PathLike[str]
 
@@ -58,36 +65,96 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} {obj!r} is not JSON-serialisable")
 
 
-def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None) -> Path:
+def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None,
+         optimizer: Any = None) -> Path:
     """Write ``model``'s architecture (type + ``config()``) and ``state_dict()`` to ``path``.
 
     The write is atomic: a temporary file next to ``path`` is written, flushed, fsync'ed and
     renamed over ``path`` with ``os.replace``.  ``metadata`` (JSON-serialisable) is stored
-    alongside, e.g. the dataset and test accuracy.  Returns the path written.
+    alongside, e.g. the dataset and test accuracy; ``optimizer`` (one made over the model's
+    parameters) adds its state, so training can resume.  Returns the path written.
     """
     from . import nn
 
     kind = type(model).__name__
     if nn.LAYER_TYPES.get(kind) is not type(model):
         raise CheckpointError(f"save: {type(model).__module__}.{kind} is not a registered layer "
-                              f"type (nn.LAYER_TYPES), so load() could not rebuild it; known "
-                              f"types: {', '.join(sorted(nn.LAYER_TYPES))}")
+                              f"type (nn.LAYER_TYPES), so load() could not rebuild it; register "
+                              f"your own Module subclass with the @nn.layer_type decorator; "
+                              f"known types: {', '.join(sorted(nn.LAYER_TYPES))}")
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"save: metadata must be a dict or None, got {type(metadata).__name__}")
     header = {"format": FORMAT, "version": VERSION, "type": kind, "config": model.config(),
               "metadata": metadata or {}}
+    arrays: dict[str, np.ndarray] = {}
+    if optimizer is not None:
+        header["optimizer"], arrays = _optimizer_entries(model, optimizer)
     try:
         text = json.dumps(header, default=_json_default, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
         raise CheckpointError(f"save: the architecture or metadata is not JSON-serialisable: "
                               f"{exc}") from None
-    arrays: dict[str, np.ndarray] = {}
+    _check_rebuildable(model, json.loads(text)["config"])
     for name, value in model.state_dict().items():
-        if name == ARCH_KEY:
-            raise CheckpointError(f"save: parameter name {ARCH_KEY!r} is reserved")
+        if name == ARCH_KEY or name.startswith(OPTIMIZER_PREFIX):
+            raise CheckpointError(f"save: parameter name {name!r} is reserved")
         arrays[name] = np.asarray(value)
     arrays[ARCH_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
     return write_atomically(path, lambda f: _write_npz(f, arrays), "save")
+
+
+def _check_rebuildable(model: Any, config: dict[str, Any]) -> None:
+    """Refuse to save what ``load`` could not rebuild: the type built from the JSON ``config``
+    must have the model's parameter names and shapes (every type it names registered, every
+    constructor argument in ``config()``, no layer object used twice)."""
+    from . import nn
+
+    kind = type(model).__name__
+    try:
+        rebuilt = nn.from_config(kind, config)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"save: load() could not rebuild this {kind} from its config(): "
+                              f"{exc}; a Module subclass of your own needs @nn.layer_type, and "
+                              f"config() must return its constructor's arguments") from None
+    want = [(name, p.shape) for name, p in model.named_parameters()]
+    got = [(name, p.shape) for name, p in rebuilt.named_parameters()]
+    if got != want:
+        raise CheckpointError(f"save: {kind} rebuilt from its config() would have the "
+                              f"parameters {got}, not the model's {want}; load() could not "
+                              f"restore it (is a layer object used twice, or does config() "
+                              f"miss an argument?)")
+
+
+def _optimizer_entries(model: Any, optimizer: Any) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The optimizer's ``state_dict()`` as a JSON entry (parameters named as in the model) and
+    its buffers as arrays ``__optimizer__.<i>.<buffer>``."""
+    from .optim import Optimizer
+
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"save: optimizer must be an optim.Optimizer (e.g. optim.SGD), got "
+                        f"{type(optimizer).__name__}")
+    names = {id(p): name for name, p in model.named_parameters()}
+    params = optimizer.params
+    for i, p in enumerate(params):
+        if id(p) not in names:
+            raise CheckpointError(f"save: the optimizer's parameter {i} is not a parameter of "
+                                  f"the model, so it could not be matched up on load")
+    state = optimizer.state_dict()
+    groups = [{**{k: v for k, v in group.items() if k != "params"},
+               "params": [names[id(params[i])] for i in group["params"]]}
+              for group in state["param_groups"]]
+    buffers: dict[str, dict[str, Any]] = {}
+    arrays: dict[str, np.ndarray] = {}
+    for i, entry in state["state"].items():
+        saved: dict[str, Any] = {}
+        for key, value in entry.items():
+            if isinstance(value, np.ndarray):
+                saved[key] = f"{OPTIMIZER_PREFIX}{i}.{key}"
+                arrays[saved[key]] = value
+            else:
+                saved[key] = value
+        buffers[names[id(params[i])]] = saved
+    return {"type": type(optimizer).__name__, "param_groups": groups, "state": buffers}, arrays
 
 
 def write_atomically(path: PathLike, write: Callable[[IO[bytes]], None], fn: str) -> Path:
@@ -225,11 +292,15 @@ def load_with_metadata(path: PathLike) -> tuple[Any, dict[str, Any]]:
     from . import nn
 
     header, arrays = _read(path)
+    arrays = {k: v for k, v in arrays.items()
+              if not (k.startswith(OPTIMIZER_PREFIX) and "optimizer" in header)}
     where = f"load: {os.fspath(path)!r}"
     kind = header["type"]
     if kind not in nn.LAYER_TYPES:
         raise CheckpointError(f"{where} names an unknown layer type {kind!r}; only registered "
-                              f"types are built: {', '.join(sorted(nn.LAYER_TYPES))}")
+                              f"types are built: {', '.join(sorted(nn.LAYER_TYPES))} (a Module "
+                              f"subclass of your own: import the code that defines it, with "
+                              f"@nn.layer_type, before load)")
     try:
         model = nn.from_config(kind, header["config"])
     except (TypeError, ValueError, KeyError) as exc:
@@ -261,3 +332,54 @@ def load_with_metadata(path: PathLike) -> tuple[Any, dict[str, Any]]:
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: {exc}") from None
     return model, _metadata(header)
+
+
+def load_optimizer_state(path: PathLike, optimizer: Any, model: Any) -> None:
+    """Restore the optimizer state saved by ``save(model, path, optimizer=...)`` into ``optimizer``.
+
+    ``optimizer`` must be of the saved type and made over ``model``'s parameters with the same
+    groups (the file names each parameter by its name in the model); its options and buffers
+    become the saved ones.  Everything is checked first: a mismatch raises CheckpointError and
+    leaves the optimizer as it was.
+    """
+    from .optim import Optimizer
+
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"load_optimizer_state: optimizer must be an optim.Optimizer, got "
+                        f"{type(optimizer).__name__}")
+    header, arrays = _read(path)
+    where = f"load_optimizer_state: {os.fspath(path)!r}"
+    saved = header.get("optimizer")
+    if saved is None:
+        raise CheckpointError(f"{where} holds no optimizer state; save it with "
+                              f"save(model, path, optimizer=optimizer)")
+    if not isinstance(saved, dict) or set(saved) != {"type", "param_groups", "state"} \
+            or not isinstance(saved["param_groups"], list) \
+            or not isinstance(saved["state"], dict):
+        raise CheckpointError(f"{where}: the optimizer entry must hold 'type', 'param_groups' "
+                              f"(a list) and 'state' (an object)")
+    if saved["type"] != type(optimizer).__name__:
+        raise CheckpointError(f"{where} holds the state of a {saved['type']!r} optimizer, not "
+                              f"of a {type(optimizer).__name__}")
+    names = {id(p): name for name, p in model.named_parameters()}
+    position = {names.get(id(p)): i for i, p in enumerate(optimizer.params)}
+    groups = []
+    for k, (group, mine) in enumerate(zip(saved["param_groups"], optimizer.param_groups)):
+        listed = group.get("params") if isinstance(group, dict) else None
+        have = [names.get(id(p)) for p in mine["params"]]
+        if listed != have:
+            raise CheckpointError(f"{where}: parameter group {k} of the file holds {listed}, "
+                                  f"the optimizer's {have}")
+        groups.append({**group, "params": [position[name] for name in have]})
+    groups += saved["param_groups"][len(groups):]   # a count mismatch is load_state_dict's to say
+    state: dict[int, dict[str, Any]] = {}
+    for name, entry in saved["state"].items():
+        if name not in position or not isinstance(entry, dict):
+            raise CheckpointError(f"{where}: optimizer buffers for {name!r}, which is not one "
+                                  f"of the optimizer's parameters")
+        state[position[name]] = {key: arrays.get(value, value) if isinstance(value, str)
+                                 else value for key, value in entry.items()}
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": groups})
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: {exc}") from None

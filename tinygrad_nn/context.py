@@ -108,17 +108,6 @@ def no_grad() -> Iterator[None]:
 
 
 @contextmanager
-def grad_recording(enabled: bool) -> Iterator[None]:
-    """Record ops inside the block exactly when ``enabled`` (backward's ``create_graph``)."""
-    previous = STATE.grad_enabled
-    STATE.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        STATE.grad_enabled = previous
-
-
-@contextmanager
 def detect_anomaly() -> Iterator[None]:
     """Raise ``FloatingPointError`` as soon as a forward or backward rule produces NaN or ±inf.
 

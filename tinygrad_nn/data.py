@@ -22,7 +22,7 @@ import gzip
 import math
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,9 @@ class DataLoader:
 
     ``rng`` may be an int seed, a ``np.random.Generator`` or None (fresh entropy). The
     Generator is created once, so two loaders built with the same seed produce the same
-    sequence of epochs, while successive epochs of one loader differ.
+    sequence of epochs, while successive epochs of one loader differ.  ``state_dict()`` and
+    ``load_state_dict()`` save and restore where that sequence stands (the Generator's state),
+    so training resumed from a checkpoint sees the epochs it would have seen.
     """
 
     def __init__(
@@ -165,6 +167,27 @@ class DataLoader:
         for b in range(len(self)):
             idx = order[b * self.batch_size : (b + 1) * self.batch_size]
             yield self.X[idx], (None if self.Y is None else self.Y[idx])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Where the shuffling stands: ``{"rng": the Generator's bit-generator state}`` (JSON)."""
+        return {"rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue the shuffling from ``state_dict()``: the next epoch draws the order it would
+        have drawn then.  A state of another kind of generator is refused, changing nothing."""
+        fn = "DataLoader.load_state_dict"
+        bit_generator = self.rng.bit_generator
+        kind = type(bit_generator).__name__
+        saved = state.get("rng") if isinstance(state, Mapping) and set(state) == {"rng"} else None
+        if not isinstance(saved, Mapping) or saved.get("bit_generator") != kind:
+            raise ValueError(f"{fn}: expected {{'rng': <a {kind} state>}} from state_dict(), "
+                             f"got {show_value(state)[:80]}")
+        before = bit_generator.state
+        try:
+            bit_generator.state = dict(saved)
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            bit_generator.state = before
+            raise ValueError(f"{fn}: not a valid {kind} state: {exc}") from None
 
     def __repr__(self) -> str:
         """Short summary of the loader's configuration."""

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .context import STATE, grad_recording, no_grad
+from .context import STATE
 from .forward import forward_trace
 from .ops import inner
 from .value import Value, backpropagate
@@ -228,7 +228,7 @@ def _pull_back(outs: list[Value], cotangents: list[Any], wrt: list[Any],
     if len(pairs) == 1:
         root, seed = pairs[0]
     else:
-        with grad_recording(True):
+        with _recording(True):
             root = functools.reduce(lambda a, b: a + b, [inner(o, u) for o, u in pairs])
         seed = 1.0
     if create_graph and not isinstance(seed, Value):
@@ -370,6 +370,17 @@ def _assemble(pieces: list[Any], out: Any, x: Any, by_rows: bool) -> Any:
 
 
 @contextmanager
+def _recording(enabled: bool) -> Iterator[None]:
+    """Record ops in the block exactly when ``enabled``, whatever the caller's ``no_grad()``."""
+    previous = STATE.grad_enabled
+    STATE.grad_enabled = enabled
+    try:
+        yield
+    finally:
+        STATE.grad_enabled = previous
+
+
+@contextmanager
 def _inside_transform() -> Iterator[None]:
     """While a transform runs ``f``: transforms that ``f`` calls return Values (see ``_nested``)."""
     STATE.transform_depth += 1
@@ -381,7 +392,7 @@ def _inside_transform() -> Iterator[None]:
 
 def _call(f: Callable[..., Any], nodes: list[Any], record: bool) -> Any:
     """``f(*nodes)``, with the graph recorded (even inside ``no_grad()``) or not recorded."""
-    with grad_recording(True) if record else no_grad(), _inside_transform():
+    with _recording(record), _inside_transform():
         return f(*nodes)
 
 

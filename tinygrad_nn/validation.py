@@ -1,4 +1,4 @@
-"""Argument checks shared by data, nn and train: each error names the function, what was
+"""Argument checks shared by data, nn, optim and train: each error names the function, what was
 expected and what was given.
 
 Randomness always comes from a ``np.random.Generator`` that ``make_rng`` builds from an ``rng``
@@ -8,11 +8,13 @@ used, so the same seed always gives the same result.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-__all__ = ["RngLike", "make_rng", "positive_int", "show_value"]
+__all__ = ["FLOAT_DTYPES", "RngLike", "flag", "float_dtype", "make_rng", "nonnegative_int",
+           "positive_int", "real_number", "show_value"]
 
 RngLike = int | np.integer[Any] | np.random.Generator | None
 """What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
@@ -51,3 +53,60 @@ def positive_int(value: object, name: str, fn: str) -> int:
     if value < 1:
         raise ValueError(f"{fn}: {name} must be a positive integer, got {show_value(value)}")
     return int(value)
+
+
+def nonnegative_int(value: object, name: str, fn: str) -> int:
+    """``value`` as an int if it is an integer >= 0; TypeError for a non-integer, else ValueError.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{fn}: {name} must be a non-negative integer, got {show_value(value)}")
+    if value < 0:
+        raise ValueError(f"{fn}: {name} must be a non-negative integer, got {show_value(value)}")
+    return int(value)
+
+
+def real_number(value: object, name: str, fn: str, *, low: float = 0.0, low_open: bool = False,
+                high: float | None = None, high_open: bool = True) -> float:
+    """``value`` as a float if it is a finite real number in the range [low, high) (by default).
+
+    ``low_open``/``high_open`` exclude the ends; ``high=None`` means no upper end.  TypeError for
+    anything that is not a real number (bools included), ValueError for one out of range.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+            value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__} "
+                        f"{show_value(value)}")
+    x = float(value)
+    too_low = x <= low if low_open else x < low
+    too_high = high is not None and (x >= high if high_open else x > high)
+    if not math.isfinite(x) or too_low or too_high:
+        lo = f"{'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f" and {'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{fn}: {name} must be a finite number {lo}{hi}, got "
+                         f"{show_value(value)}")
+    return x
+
+
+def flag(value: object, name: str, fn: str) -> bool:
+    """``value`` as a bool if it is True or False (NumPy's bool too); TypeError otherwise."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{fn}: {name} must be True or False, got {show_value(value)}")
+    return bool(value)
+
+
+FLOAT_DTYPES = ("float64", "float32")
+"""The dtypes parameters may have."""
+
+
+def float_dtype(dtype: Any, fn: str) -> np.dtype[Any]:
+    """``dtype`` as a NumPy dtype if it is float64 or float32 (a name, type or dtype).
+
+    TypeError for anything else, naming ``fn``.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dtype!r}") from None
+    if dt.name not in FLOAT_DTYPES:
+        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dt.name}")
+    return dt

@@ -18,7 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
-from .context import STATE, Scope, check_finite, detect_anomaly, grad_recording, no_grad, scope
+from .context import STATE, Scope, check_finite, detect_anomaly, no_grad, scope
 from .context import user_frames as _user_frames
 from .forward import carry_tangents
 from .graph import toposort
@@ -523,7 +523,9 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
     """
     grads = {root: seed}                      # ∂E/∂node, summed over the children seen so far
     owned: set[Value] = set()                 # nodes whose array in grads was made here
-    with grad_recording(create_graph):
+    recording = STATE.grad_enabled
+    STATE.grad_enabled = create_graph         # record the rules' own steps only if asked to
+    try:
         for node in reversed(toposort(root)):
             g = grads.pop(node, None)
             if g is None:                     # a constant: no gradient flows into it
@@ -539,6 +541,8 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
             for i, parent in enumerate(node.parents):
                 if parent.requires_grad:
                     _accumulate(grads, owned, parent, chain_rule_step(node, i, args), args)
+    finally:
+        STATE.grad_enabled = recording
 
 
 def rule_args(node: Value, g: Any, create_graph: bool = False) -> tuple[Any, ...]:
@@ -591,7 +595,12 @@ def _accumulate(grads: dict[Value, Any], owned: set[Value], node: Value, local: 
 
 def _made_by_rule(local: Any, args: tuple[Any, ...]) -> bool:
     """True for an array the rule made for this edge: it owns its memory and is not an argument."""
-    return local.base is None and local.flags.writeable and all(local is not a for a in args)
+    if local.base is not None or not local.flags.writeable:
+        return False                          # a view (of g, say) or a read-only array
+    for arg in args:  # noqa: SIM110 (all() would make a generator per edge)
+        if local is arg:                      # g (or an input) passed through unchanged
+            return False
+    return True
 
 
 def _keep_grad(node: Value, g: Any, owned: bool) -> None:

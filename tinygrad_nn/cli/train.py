@@ -2,7 +2,10 @@
 
 The defaults are the tutorial's: a 64-20-20-10 logistic network with MSE on one-hot targets and
 plain minibatch SGD, on the 8x8 digits shipped with the package.  The checkpoint (model.npz)
-and the loss curve (loss_curve.png) are written to ``--out``.
+and the loss curve (loss_curve.png) are written to ``--out``.  The checkpoint holds the
+optimizer's state and the shuffling state too, so ``--resume out/model.npz`` trains on from it:
+``--epochs`` more epochs, with the network, data, loss, optimizer, batch size and seed it was
+made with, giving the parameters a single longer run would have.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from .. import nn
-from ..checkpoint import save
+from ..checkpoint import load_with_metadata
 from ..data import DataLoader, one_hot
-from ..errors import TrainingDivergedError, UsageError
+from ..errors import CheckpointError, TrainingDivergedError, UsageError
 from ..optim import SGD, Adam
 from ..train import evaluate, fit
+from ..train.resume import save_training
 from .inputs import DATASETS, TEST_SIZE, load_dataset
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_EPOCHS", "DEFAULT_LR", "FAST_EPOCHS", "HELP", "build_model",
@@ -67,6 +71,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
     parser.add_argument("--out", default="out", metavar="DIR",
                         help="directory for model.npz and loss_curve.png (default ./out)")
+    parser.add_argument("--resume", metavar="CHECKPOINT",
+                        help="train on from a model.npz this command wrote: --epochs more "
+                             "epochs with its network, data, loss, optimizer state, lr, batch "
+                             "size and seed")
 
 
 def _parse_layers(text: str) -> list[int]:
@@ -95,8 +103,42 @@ def build_model(n_in: int, hidden: Sequence[int], n_out: int, activation: str, l
         raise UsageError(f"--activation: {exc}") from None
 
 
+RESUMED = (("dataset", "--dataset"), ("data", "--data"), ("layers", "--layers"),
+           ("activation", "--activation"), ("loss", "--loss"), ("optimizer", "--optimizer"),
+           ("lr", "--lr"), ("batch_size", "--batch-size"), ("seed", "--seed"))
+"""The settings ``--resume`` takes from the checkpoint's metadata (``dest``, option)."""
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+
+
+def _resume_settings(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    """The model and metadata of ``--resume``'s checkpoint; its settings replace ``args``'.
+
+    An option given with a value that is neither its default nor the checkpoint's is refused:
+    a resumed run trains the saved network with the saved settings.
+    """
+    try:
+        model, meta = load_with_metadata(args.resume)
+    except CheckpointError as exc:
+        raise UsageError(f"--resume: {exc}") from None
+    missing = [dest for dest, _ in RESUMED if dest not in meta] + [
+        key for key in ("epochs", "steps", "loader") if key not in meta]
+    if missing:
+        raise UsageError(f"--resume: {args.resume!r} was not written by the train command "
+                         f"(its metadata lacks {', '.join(missing)})")
+    defaults = argparse.ArgumentParser()
+    configure(defaults)
+    for dest, flag in RESUMED:
+        given = getattr(args, dest)
+        if given not in (defaults.get_default(dest), meta[dest]):
+            raise UsageError(f"{flag} {given} differs from the checkpoint's {meta[dest]}; "
+                             f"a resumed run keeps the settings it was made with")
+        setattr(args, dest, meta[dest])
+    return model, meta
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, print progress and ``accuracy: NN.N%``, write the loss curve and the checkpoint."""
+    resumed = _resume_settings(args) if args.resume else None
     hidden = _parse_layers(args.layers)
     if args.fast:
         args.epochs = FAST_EPOCHS
@@ -114,28 +156,32 @@ def run(args: argparse.Namespace) -> int:
 
     X_train, X_test, y_train, y_test = load_dataset(args.dataset, args.data, args.seed)
     n_classes = int(max(y_train.max(), y_test.max())) + 1
-    model = build_model(X_train.shape[1], hidden, n_classes, args.activation, args.loss,
-                        args.seed)
+    model = resumed[0] if resumed else build_model(X_train.shape[1], hidden, n_classes,
+                                                   args.activation, args.loss, args.seed)
     if args.loss == "mse":
         loss_fn: Any = nn.MSELoss()
         Y_train, Y_test = one_hot(y_train, n_classes), one_hot(y_test, n_classes)
     else:
         loss_fn = nn.CrossEntropyLoss()
         Y_train, Y_test = y_train, y_test
-    opt: Any = (SGD(model.parameters(), lr=lr) if args.optimizer == "sgd"
-                else Adam(model.parameters(), lr=lr))
+    opt = OPTIMIZERS[args.optimizer](model.parameters(), lr=lr)
     loader = DataLoader(X_train, Y_train, batch_size=args.batch_size, shuffle=True,
                         rng=args.seed)
-    arch = "-".join(str(s) for s in [X_train.shape[1], *hidden, n_classes])
+    widths = [m.out_features for m in model.modules() if isinstance(m, nn.Linear)]
+    arch = "-".join(str(s) for s in [X_train.shape[1], *widths])
+    done = (resumed[1]["epochs"], resumed[1]["steps"]) if resumed else (0, 0)
     print(f"{args.dataset}: {len(X_train)} training / {len(X_test)} test samples; network "
           f"{arch}, {args.activation}, {args.loss}, {args.optimizer} lr={lr:g}, "
-          f"batch {args.batch_size}, {args.epochs} epochs")
+          f"batch {args.batch_size}, {args.epochs} epochs"
+          + (f" (resuming {args.resume} after epoch {done[0]})" if resumed else ""))
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / "model.npz"
     start = time.perf_counter()
     try:
         history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, resume=args.resume)
+    except CheckpointError as exc:
+        raise UsageError(f"--resume: {exc}") from None
     except TrainingDivergedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -147,11 +193,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"test error: {result.loss:.4f}")
     print(f"accuracy: {100 * acc:.1f}%")
     print(f"training time: {elapsed:.1f}s")
-    save(model, ckpt, metadata={
-        "dataset": args.dataset, "seed": args.seed, "test_size": TEST_SIZE,
-        "loss": args.loss, "optimizer": args.optimizer, "lr": lr, "epochs": history.epochs,
-        "batch_size": args.batch_size, "test_accuracy": result.accuracy,
-        "test_loss": result.loss, "interrupted": history.interrupted})
+    save_training(ckpt, model, opt, loader, done[0] + history.epochs, done[1] + history.steps,
+                  metadata={"dataset": args.dataset, "data": args.data, "seed": args.seed,
+                            "test_size": TEST_SIZE, "layers": args.layers,
+                            "activation": args.activation, "loss": args.loss,
+                            "optimizer": args.optimizer, "lr": lr,
+                            "batch_size": args.batch_size, "test_accuracy": result.accuracy,
+                            "test_loss": result.loss, "interrupted": history.interrupted})
     print(f"checkpoint: {ckpt}")
     if history.epochs:
         try:

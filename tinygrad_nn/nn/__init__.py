@@ -2,14 +2,16 @@
 
 ``from tinygrad_nn import nn``; ``nn.mlp([784, 20, 20, 10])`` is the tutorials' digit network,
 ``nn.compose(E, φ, g, φ, f)`` / ``nn.Sequential(f, φ, g, φ, E)`` / ``f >> φ >> g`` build
-networks, and ``nn.LAYER_TYPES`` + ``nn.from_config`` rebuild one from its ``config()``.
+networks, and ``nn.LAYER_TYPES`` + ``nn.from_config`` rebuild one from its ``config()``; a
+``Module`` subclass of your own decorated with ``@nn.layer_type`` joins them (and checkpoints).
 
 The modules, bottom up: ``registry`` (the layer types by name), ``module`` (the ``Module`` base),
 ``by_hand`` (φ and φ' by hand, for the tutorial), ``init`` (initialisers), ``layers`` (``Linear``
-and the activations), ``losses`` (the error functions), ``sequential`` (composition) and ``mlp``.
+and the activations), ``losses`` (the error functions), ``sequential`` (composition), ``mlp``
+and ``utils`` (gradient clipping).
 """
 
-from . import init
+from . import init, utils
 from .layers import (
     Activation,
     Identity,
@@ -24,7 +26,7 @@ from .layers import (
 from .losses import CrossEntropyLoss, Loss, MSELoss
 from .mlp import ACTIVATIONS, AUTO_INIT, mlp
 from .module import Module
-from .registry import LAYER_TYPES, from_config
+from .registry import LAYER_TYPES, from_config, layer_type
 from .sequential import ROLE_LETTERS, Sequential, compose
 
 __all__ = [
@@ -49,5 +51,7 @@ __all__ = [
     "compose",
     "from_config",
     "init",
+    "layer_type",
     "mlp",
+    "utils",
 ]

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .. import functional as F
-from ..validation import make_rng, positive_int
+from ..validation import float_dtype, make_rng, positive_int
 from ..value import Value
 from ..value import linear as fused_linear
 from . import init as init_
@@ -34,19 +34,6 @@ __all__ = [
     "Softplus",
     "Tanh",
 ]
-
-_DTYPES = ("float64", "float32")
-
-
-def _dtype(dtype: Any, fn: str) -> np.dtype[Any]:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dtype!r}") from None
-    if dt.name not in _DTYPES:
-        raise TypeError(f"{fn}: dtype must be float64 or float32, got {dt.name}")
-    return dt
-
 
 # ----------------------------------------------------------------------------------------------
 # The affine map f
@@ -84,7 +71,7 @@ class Linear(Module):
         self.out_features = positive_int(out_features, "out_features", "Linear")
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"Linear: bias must be True or False, got {bias!r}")
-        dt = _dtype(dtype, "Linear")
+        dt = float_dtype(dtype, "Linear")
         make = init_.get_init(init, "Linear")
         gen = make_rng(rng, "Linear")
         shape = (self.out_features, self.in_features)

@@ -13,15 +13,27 @@ A Value reachable twice (a shared parameter) is listed once, under its first nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
+from ..validation import flag, float_dtype
 from ..value import Value, scope
 from .registry import LAYER_TYPES
 
 __all__ = ["Module"]
+
+M = TypeVar("M", bound="Module")
+
+
+def _as_dtype(data: Any, dtype: np.dtype[Any]) -> Any:
+    """``data`` in ``dtype``: float64 scalars stay Python floats, arrays are converted (copied)."""
+    if data is None or isinstance(data, Value):
+        return data
+    if type(data) is float and dtype == np.float64:
+        return data
+    return np.asarray(data).astype(dtype)
 
 
 class Module:
@@ -125,6 +137,63 @@ class Module:
     def num_parameters(self) -> int:
         """How many numbers the parameters hold (weights and biases)."""
         return sum(p.size for p in self.parameters())
+
+    # -- every sub-module or parameter at once -------------------------------------------------
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module ("") and every sub-module, depth first.
+
+        A module reachable twice (a shared layer) is listed once, under its first name.
+        """
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            kids = [(f"{name}.{key}" if name else key, child)
+                    for key, child in module.children()]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every sub-module, depth first, each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def apply(self: M, fn: Callable[[Module], Any]) -> M:
+        """Call ``fn(module)`` on every sub-module (children first), then on this one; return self.
+
+        E.g. ``model.apply(init_weights)`` to re-initialise every Linear the same way.
+        """
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__}.apply: fn must be a function of a module, "
+                            f"got {type(fn).__name__}")
+        for _, child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def to(self: M, dtype: Any) -> M:
+        """Convert every parameter (and its gradient) to ``dtype``, float32 or float64; return self.
+
+        The parameters stay the same Value objects (an optimizer made before keeps working);
+        their ``data`` become new arrays.  One device only: there is nothing else to move to.
+        """
+        dt = float_dtype(dtype, f"{type(self).__name__}.to")
+        converted = [(p, _as_dtype(p.data, dt), _as_dtype(p.grad, dt))
+                     for p in self.parameters()]
+        for p, data, grad in converted:    # every conversion made before any is kept
+            p.data, p.grad = data, grad
+        return self
+
+    def requires_grad_(self: M, requires_grad: bool = True) -> M:
+        """Set ``requires_grad`` on every parameter (False freezes the module); return self."""
+        on = flag(requires_grad, "requires_grad", f"{type(self).__name__}.requires_grad_")
+        for p in self.parameters():
+            p.requires_grad = on
+        return self
 
     # -- checkpoints ---------------------------------------------------------------------------
 

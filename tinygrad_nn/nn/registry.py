@@ -3,6 +3,8 @@
 ``LAYER_TYPES`` is the one list of what ``from_config`` (and so ``checkpoint.load``) will build:
 a checkpoint can only name a registered class, never an arbitrary one.  A class joins it with
 the ``layer_type`` decorator where it is defined, so adding a layer is one class (plus its test);
+a user's own ``Module`` subclass joins it the same way (``@nn.layer_type``), which is what lets
+``save``/``load`` keep it;
 the tables other code reads (``nn.ACTIVATIONS``, ``nn.AUTO_INIT``, ``tutorial.ACTIVATIONS``)
 are ``RegistryView``s computed from it and from the classes' own attributes.
 
@@ -29,8 +31,10 @@ def layer_type(cls: C) -> C:
     """Class decorator: register ``cls`` in ``LAYER_TYPES`` under its class name.
 
     The class must rebuild itself from its ``config()`` with the classmethod ``from_config``
-    (every ``nn.Module`` can); a second, different class with the same name is refused, so a
-    name in a checkpoint always means one class.
+    (every ``nn.Module`` can: ``cls(**config())``, so a class whose constructor takes arguments
+    returns them from ``config()``).  A second, different class with the same name is refused,
+    so a name in a checkpoint always means one class; the same class defined again (a notebook
+    cell run twice: same module, same qualified name) replaces the old definition.
     """
     if not isinstance(cls, type) or not (callable(getattr(cls, "config", None))
                                          and callable(getattr(cls, "from_config", None))):
@@ -38,7 +42,9 @@ def layer_type(cls: C) -> C:
                         f"got {cls!r}")
     name = cls.__name__
     known = LAYER_TYPES.get(name)
-    if known is not None and known is not cls:
+    redefined = known is not None and (known.__module__, known.__qualname__) == (
+        cls.__module__, cls.__qualname__)
+    if known is not None and known is not cls and not redefined:
         raise ValueError(f"layer_type: a different class named {name!r} is already registered "
                          f"({known.__module__}.{known.__qualname__}); rename {cls.__qualname__}")
     LAYER_TYPES[name] = cls

@@ -1,7 +1,9 @@
 """Training: ``fit``, ``evaluate`` and ``predict``, the tutorial's training and test process.
 
-``loop`` holds the three (with the divergence checks and the Ctrl-C deferral), ``progress`` the
-display while ``fit`` runs, and ``history`` the ``History`` it returns and its loss-curve plot.
+``loop`` holds the three (with the divergence checks and the Ctrl-C deferral), ``resume`` the
+checkpoint that lets ``fit`` continue a run (model, optimizer state, shuffling state),
+``progress`` the display while ``fit`` runs, and ``history`` the ``History`` it returns and its
+loss-curve plot.
 The ``train`` and ``predict`` commands of ``python -m tinygrad_nn`` live in ``tinygrad_nn.cli``.
 """
 

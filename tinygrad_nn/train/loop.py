@@ -30,13 +30,13 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from ..checkpoint import save
 from ..errors import TrainingDivergedError
 from ..optim import grad_data
 from ..validation import positive_int
 from ..value import Value, no_grad
 from .history import History
 from .progress import epoch_summary, make_progress
+from .resume import Resumed, resume_training, save_training
 
 __all__ = ["Callback", "EpochCallback", "Evaluation", "evaluate", "fit", "predict"]
 
@@ -186,7 +186,7 @@ def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
 def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, loader: Iterable[Any],
         epochs: int, val_data: tuple[Any, Any] | None = None,
         callbacks: Iterable[Callback] = (), progress: bool = True,
-        checkpoint: PathLike | None = None) -> History:
+        checkpoint: PathLike | None = None, resume: PathLike | None = None) -> History:
     """Minibatch training: per epoch, per minibatch forward, E, backward, W ← W − η∂E/∂W, reset.
 
     ``loader`` yields ``(xb, yb)`` minibatches (a DataLoader reshuffles every epoch).
@@ -196,6 +196,12 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     model keeps its last finite parameters.  Ctrl-C stops at a step boundary: the model keeps
     the parameters of the last completed step, the checkpoint is written, and the returned
     History has ``interrupted=True``.
+
+    The checkpoint holds the optimizer's state and the loader's shuffling state too
+    (``train.resume``), so ``resume=path`` continues a run: the model, optimizer and loader
+    (built as before) get the saved parameters, buffers and epoch order, and ``epochs`` more
+    epochs are trained, numbered on from the saved count; the History holds the new ones.
+    Resumed from the end of an epoch, the parameters are bit for bit those of one long run.
     """
     epochs = positive_int(epochs, "epochs", "fit")
     if not callable(loss_fn):
@@ -220,6 +226,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         if str(directory) and not directory.is_dir():
             raise FileNotFoundError(f"fit: checkpoint directory {str(directory)!r} does not "
                                     f"exist")
+    done = (resume_training(resume, model, optimizer, loader) if resume is not None
+            else Resumed(0, 0))
     params: list[Value] = list(getattr(optimizer, "params", None) or (
         model.parameters() if callable(getattr(model, "parameters", None)) else []))
     kind = _target_kind(getattr(loader, "Y", None))
@@ -235,9 +243,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         model.zero_grad()
     epoch = batch = 0
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(done.epochs + 1, done.epochs + epochs + 1):
             start = time.perf_counter()
-            bar.start_epoch(epoch, epochs, batches)
+            bar.start_epoch(epoch, done.epochs + epochs, batches)
             total = 0.0
             seen = 0
             correct = 0
@@ -286,9 +294,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             with _defer_sigint():
                 for key, val in record.items():
                     getattr(history, key).append(val)
-            bar.end_epoch(epoch_summary(epoch, epochs, record))
+            bar.end_epoch(epoch_summary(epoch, done.epochs + epochs, record))
             if checkpoint is not None:
-                _save_checkpoint(model, checkpoint, history)
+                _save_checkpoint(checkpoint, model, optimizer, loader, history, done)
             for hook in hooks:
                 hook(epoch, history)
     except KeyboardInterrupt:
@@ -298,7 +306,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         print(f"\ninterrupted at epoch {epoch}, batch {batch}: the model keeps the parameters "
               f"of step {history.steps}", file=sys.stderr)
         if checkpoint is not None:
-            _save_checkpoint(model, checkpoint, history)
+            _save_checkpoint(checkpoint, model, optimizer, loader, history, done)
     except Exception:
         optimizer.zero_grad()  # no half-accumulated gradients survive an error
         raise
@@ -307,11 +315,13 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     return history
 
 
-def _save_checkpoint(model: Any, path: PathLike, history: History) -> None:
-    """Write the checkpoint with a little training metadata (atomic, see checkpoint.save)."""
-    save(model, path, metadata={"epochs": history.epochs, "steps": history.steps,
-                                "loss": history.loss[-1] if history.loss else None,
-                                "interrupted": history.interrupted})
+def _save_checkpoint(path: PathLike, model: Any, optimizer: Any, loader: Any, history: History,
+                     done: Resumed) -> None:
+    """Write the resumable checkpoint, counting the epochs and steps of a resumed run's start."""
+    save_training(path, model, optimizer, loader, done.epochs + history.epochs,
+                  done.steps + history.steps,
+                  metadata={"loss": history.loss[-1] if history.loss else None,
+                            "interrupted": history.interrupted})
 
 
 def _check_xy(X: Any, Y: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
