@@ -1,5 +1,5 @@
 """Side-by-side benchmarks of tinygrad_nn against hand-written NumPy and installed peers.
 
-Run ``python -m benchmarks.run`` (``--quick`` for a short run); the table goes to
-``benchmarks/results.md``.
+Run ``python -m benchmarks.run`` (``--quick`` for a short run); it prints the tables, and
+``--out FILE`` also writes them (``benchmarks/results.md`` holds the run the docs quote).
 """

@@ -16,6 +16,7 @@ import itertools
 import math
 import random
 import tracemalloc
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -508,6 +509,8 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
     except ImportError as exc:
         case.notes.append(f"Skipped: {exc}.")
         return case
+    # Each timed call is a one-epoch fit, which has not learned yet and would say so each time.
+    warnings.filterwarnings("ignore", category=train.TrainingWarning)
     x_train, x_test, y_train, y_test = inputs.load_dataset("digits", None, 0)
     if sizes.epoch_limit is not None:
         x_train, y_train = x_train[:sizes.epoch_limit], y_train[:sizes.epoch_limit]

@@ -1,6 +1,7 @@
-"""Run every benchmark case side by side and write ``benchmarks/results.md``.
+"""Run every benchmark case side by side and print the tables (Markdown).
 
-    python -m benchmarks.run            # the full run (a few minutes)
+    python -m benchmarks.run            # the full run (a few minutes), printed
+    python -m benchmarks.run --out /tmp/results.md     # also written to a file
     python -m benchmarks.run --quick    # fewer repetitions, a shorter memory-growth run
     python -m benchmarks.run --case small_step --processes 5  # one case, 5 fresh processes
     python -m benchmarks.run --clock cpu  # the process's CPU time instead of elapsed time
@@ -13,6 +14,9 @@ so ``--processes N`` times each case in N fresh interpreters and reports the med
 per-process medians, with the lowest and highest of them as the spread.  On a shared machine
 elapsed time also counts the moments the machine ran something else; ``--clock cpu`` measures
 the process's CPU time instead.
+
+Nothing is written unless ``--out`` names a file: the tracked ``benchmarks/results.md`` (the
+run the docs quote) is replaced only on purpose, with ``--out benchmarks/results.md``.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from pathlib import Path
 from . import peers
 from .cases import FULL, TIMED_CASES, Case, Sizes, Table, case_memory
 
-RESULTS = Path(__file__).with_name("results.md")
 COMMAND = "python -m benchmarks.run"
 
 
@@ -165,11 +168,12 @@ CASE_KEYS = (*_MAKERS, "memory")
 """The names ``--case`` accepts: each timed case's key, and ``memory``."""
 
 
-def run(sizes: Sizes = FULL, repeats: int = 9, out: Path | None = RESULTS,
+def run(sizes: Sizes = FULL, repeats: int = 9, out: Path | None = None,
         command: str = COMMAND, verbose: bool = True, min_time: float = 0.05,
         only: Sequence[str] | None = None, processes: int = 1,
         blas_threads: int | None = None, clock: str = "wall") -> list[Table]:
-    """Build, time and summarize every case (or the ``only`` ones); write the Markdown to out.
+    """Build, time and summarize every case (or the ``only`` ones); print the Markdown
+    (``verbose``) and write it to ``out`` when given.
 
     ``processes > 1`` times each case in that many fresh interpreters (see
     ``time_case_in_processes``); ``blas_threads`` is applied in each of them; ``clock`` is
@@ -223,8 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--processes", type=int, default=1, metavar="N",
                         help="time each case in N fresh interpreters and report the median of "
                              "their medians (default 1: everything in this process)")
-    parser.add_argument("--out", type=Path, default=RESULTS,
-                        help=f"where to write the Markdown (default {RESULTS})")
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="also write the Markdown to FILE (default: only print it; "
+                             "--out benchmarks/results.md replaces the tracked results)")
     parser.add_argument("--blas-threads", type=int, default=None, metavar="N",
                         help="limit NumPy's BLAS to N threads (needs threadpoolctl); torch "
                              "keeps its default")

@@ -5,7 +5,7 @@
 2. Better: 64-64-64-10 with ReLU, softmax cross-entropy on the logits, Adam with a little
    L2 weight decay.
 
-    python examples/digits.py                     # both setups, ~10 s
+    python examples/digits.py                     # both setups, a few seconds
     python examples/digits.py --plot curve.png    # also draw the tutorial run's loss curve
     python examples/digits.py --fast              # 3 epochs each (smoke test)
 """
@@ -53,7 +53,8 @@ def run(name: str, setup: Any, seed: int, fast: bool) -> tuple[History, float]:
     result = evaluate(model, loss_fn, X_test, Y_test)
     accuracy = result.accuracy or 0.0
     print(f"{name}: {setup.__doc__.split(',')[0]} ...")
-    print(f"  {epochs} epochs in {seconds:.1f} s; test error {result.loss:.4f}")
+    print(f"  {epochs} epochs in {seconds:.1f} s; test loss ({type(loss_fn).__name__}) "
+          f"{result.loss:.4f}")
     print(f"  accuracy: {100 * accuracy:.1f}% on {result.n} test digits")
     return history, accuracy
 
@@ -68,7 +69,8 @@ def main() -> None:
     run("better", better_setup, args.seed, args.fast)
     if args.plot:
         try:
-            print(f"loss curve: {history.plot(args.plot, title='digits 64-20-20-10')}")
+            history.plot(args.plot, title="digits 64-20-20-10")
+            print(f"loss curve: {args.plot}")
         except ImportError as exc:
             print(f"no plot: {exc}")
 

@@ -35,12 +35,12 @@ def main() -> None:
 
     history = fit(model, nn.MSELoss(), SGD(model.parameters(), lr=5.0), loader, epochs,
                   progress=False)
-    print(f"training error: {history.loss[0]:.4f} (epoch 1) -> {history.loss[-1]:.4f} "
+    print(f"training loss (MSE): {history.loss[0]:.4f} (epoch 1) -> {history.loss[-1]:.4f} "
           f"(epoch {history.epochs})")
 
     # Test process on fresh samples, then use the network on the exact truth table.
     result = evaluate(model, nn.MSELoss(), X_test, one_hot(y_test, 2))
-    print(f"test error: {result.loss:.4f}")
+    print(f"test loss (MSE): {result.loss:.4f}")
     print(f"accuracy: {100 * (result.accuracy or 0.0):.1f}%")
     table, truth = make_xor(n=4, noise=0.0)
     out = predict(model, table)

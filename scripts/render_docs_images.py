@@ -3,9 +3,9 @@
     python scripts/render_docs_images.py [--out docs/img]
 
 Needs Graphviz's ``dot`` (Debian/Ubuntu: ``apt-get install graphviz``). The drawings are the ones
-``python -m tinygrad_nn graph`` makes (tinygrad_nn.tutorial.worked_example_drawings), so the docs
-and the command line show the same pictures; only the computation graph runs top to bottom
-(``--rankdir TB``), which fits the width of a documentation page.
+``python -m tinygrad_nn graph`` makes by default (tinygrad_nn.tutorial.worked_example_drawings:
+the computation graph top to bottom, the network left to right), so the docs and the command
+line show the same pictures.
 """
 
 from __future__ import annotations
@@ -27,11 +27,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"directory to write to (default: {DOCS_IMG})")
     args = parser.parse_args(argv)
     try:
-        drawings = {"worked_example_graph":
-                    worked_example_drawings("scalar", "TB")["worked_example_graph"],
-                    "worked_example_network":
-                    worked_example_drawings("scalar", "LR")["worked_example_network"]}
-        for stem, drawing in drawings.items():
+        for stem, drawing in worked_example_drawings().items():
             print(render(drawing, args.out / f"{stem}.svg", format="svg"))
     except GraphvizNotFoundError as exc:
         print(exc, file=sys.stderr)

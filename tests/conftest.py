@@ -5,10 +5,15 @@ The optional packages (PyTorch, onnx, ONNX Runtime, safetensors) come as fixture
 them: a test that takes ``torch`` is skipped, with the reason, where PyTorch is not installed,
 and so is a Markdown file whose doctests import one that is missing.  In CI, which installs
 them all, a missing one fails instead.
+
+Graphviz's ``dot`` program is optional too: a test marked ``needs_dot`` is skipped where it is
+not on PATH, and so is a doctest example of the docs whose line says ``# needs `dot```` (the
+rest of its file still runs; the summary lists the examples left out).  CI never skips them.
 """
 
 from __future__ import annotations
 
+import doctest
 import importlib
 import importlib.util
 import os
@@ -64,6 +69,12 @@ ort = _package_fixture("ort", "onnxruntime")
 safetensors = _package_fixture("safetensors", "safetensors")
 
 
+NEEDS_DOT = re.compile(r"#\s*needs `dot`")
+"""How a doctest example in the docs says that it runs the `dot` program."""
+
+SKIPPED_DOT_EXAMPLES: list[str] = []
+"""The doctest examples skipped in this run because `dot` is missing (file:line)."""
+
 _DOCTEST_IMPORT = re.compile(r"^\s*>>> (?:import|from) (\w+)", re.M)
 
 
@@ -74,8 +85,8 @@ def missing_doctest_imports(text: str) -> list[str]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``needs_dot`` tests where graphviz's ``dot`` is missing, and Markdown doctests that
-    import a missing optional package; never in CI."""
+    """Skip ``needs_dot`` tests and ``# needs `dot``` doctest examples where graphviz's ``dot``
+    is missing, and Markdown doctests that import a missing optional package; never in CI."""
     if os.environ.get("CI"):
         return
     for item in items:
@@ -83,11 +94,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(
                 reason="needs the `dot` executable (apt-get install graphviz)"))
         if item.path.suffix == ".md" and type(item).__name__ == "DoctestItem":
+            if not HAVE_DOT:
+                _skip_dot_examples(item)
             missing = missing_doctest_imports(item.path.read_text(encoding="utf-8"))
             if missing:
                 how = "; ".join(sorted({OPTIONAL_PACKAGES[m] for m in missing}))
                 item.add_marker(pytest.mark.skip(
                     reason=f"its doctests import {', '.join(missing)}, not installed ({how})"))
+
+
+def _skip_dot_examples(item: Any) -> None:
+    """Mark the examples of a Markdown doctest that run `dot` as skipped (the others still run)."""
+    test = item.dtest
+    for example in test.examples:
+        if NEEDS_DOT.search(example.source):
+            example.options[doctest.SKIP] = True
+            SKIPPED_DOT_EXAMPLES.append(f"{item.path.name}:{test.lineno + example.lineno + 1}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Name the doctest examples that were skipped because `dot` is missing."""
+    if SKIPPED_DOT_EXAMPLES:
+        terminalreporter.write_line(
+            "doctest examples skipped, they need the `dot` executable (apt-get install "
+            f"graphviz): {', '.join(SKIPPED_DOT_EXAMPLES)}")
 
 
 @pytest.fixture(autouse=True)

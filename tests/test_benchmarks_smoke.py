@@ -91,6 +91,28 @@ def test_quick_cli_writes_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert "## (4) One epoch" in text and "## (6) Memory" in text
 
 
+def test_the_tracked_results_are_not_overwritten_by_default(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python -m benchmarks.run`` prints; only ``--out`` writes a file, so the committed
+    benchmarks/results.md changes only on purpose."""
+    import benchmarks.run as bench_run
+
+    monkeypatch.setattr(bench_run, "FULL", cases.TINY)
+    monkeypatch.setattr(bench_run, "TIMED_CASES", (cases.case_epoch,))
+    monkeypatch.setattr(bench_run, "case_memory",
+                        lambda sizes: cases.Table("memory", "(6) Memory", ["a"], [["b"]]))
+    tracked = ROOT / "benchmarks" / "results.md"
+    before = tracked.read_bytes()
+    try:
+        assert main(["--quick", "--repeats", "1"]) == 0
+        assert tracked.read_bytes() == before
+    finally:                                      # never leave a clobbered file behind
+        if tracked.read_bytes() != before:
+            tracked.write_bytes(before)
+    printed = capsys.readouterr().out
+    assert printed.startswith("# Benchmark results") and "## (4) One epoch" in printed
+
+
 def test_case_option_runs_only_the_named_cases(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     import benchmarks.run as bench_run

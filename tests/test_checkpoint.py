@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
+import tempfile
+import tracemalloc
 import zipfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinygrad_nn import checkpoint, nn, optim
 from tinygrad_nn.checkpoint import ARCH_KEY, CheckpointError, load, read_metadata, save
@@ -365,16 +370,12 @@ def test_save_refuses_what_load_could_not_rebuild(tmp_path: Path) -> None:
         def __init__(self, width: int) -> None:
             self.inner = nn.Linear(width, width, rng=0)
 
-    lin = nn.Linear(2, 2, rng=0)
     for model, message in [
         (nn.Sequential(nn.Linear(2, 2), Unregistered()),
          r"load\(\) could not rebuild this Sequential .*unknown module type 'Unregistered'.*"
          r"needs @nn.layer_type"),
         (ForgetsItsWidth(3), r"load\(\) could not rebuild this ForgetsItsWidth from its "
                              r"config\(\).*config\(\) must return its constructor's arguments"),
-        (nn.Sequential(lin, nn.Tanh(), lin),
-         r"Sequential rebuilt from its config\(\) would have the parameters .*'layers\.2\."
-         r"weight'.* not the model's"),
     ]:
         with pytest.raises(CheckpointError, match=r"^save: " + message):
             save(model, tmp_path / "m.npz")
@@ -469,3 +470,316 @@ def test_optimizer_arrays_without_an_optimizer_entry_are_unexpected(tmp_path: Pa
     _rewrite(path, {**_arrays(path), "__optimizer__.0.momentum_buffer": np.zeros(3)})
     with pytest.raises(CheckpointError, match=r"unexpected entry __optimizer__.0"):
         load(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared parameters, and save's own errors (issue 23, #1 and #14)
+# ---------------------------------------------------------------------------------------------
+
+
+def _shared_model() -> nn.Sequential:
+    lin = nn.Linear(2, 2, rng=0)
+    return nn.Sequential(lin, nn.Tanh(), lin, nn.Linear(2, 1, rng=1))
+
+
+def test_a_layer_used_twice_round_trips_and_stays_shared(tmp_path: Path) -> None:
+    """Sequential(lin, φ, lin) used to save but not load ("missing parameters layers.2.weight")."""
+    model = _shared_model()
+    again = load(save(model, tmp_path / "m.npz"))
+    assert again.layers[2].weight is again.layers[0].weight
+    assert again.layers[2].bias is again.layers[0].bias
+    assert [n for n, _ in again.named_parameters()] == [n for n, _ in model.named_parameters()]
+    x = np.random.default_rng(0).standard_normal((5, 2))
+    np.testing.assert_array_equal(predict(again, x), predict(model, x))
+    assert set(_arrays(tmp_path / "m.npz")) - {ARCH_KEY} == set(model.state_dict())
+    assert _header(tmp_path / "m.npz")["shared"] == {"layers.2.weight": "layers.0.weight",
+                                                     "layers.2.bias": "layers.0.bias"}
+
+
+def test_tied_weights_of_two_layer_objects_round_trip(tmp_path: Path) -> None:
+    model = nn.Sequential(nn.Linear(3, 3, rng=0), nn.Tanh(), nn.Linear(3, 3, rng=1))
+    model.layers[2].weight = model.layers[0].weight          # tied, biases separate
+    again = load(save(model, tmp_path / "m.npz"))
+    assert again.layers[2].weight is again.layers[0].weight
+    assert again.layers[2].bias is not again.layers[0].bias
+    x = np.random.default_rng(1).standard_normal((4, 3))
+    np.testing.assert_array_equal(predict(again, x), predict(model, x))
+
+
+def test_fit_checkpoints_of_a_shared_layer_load(tmp_path: Path) -> None:
+    from tinygrad_nn.data import DataLoader
+    from tinygrad_nn.optim import SGD
+    from tinygrad_nn.train import fit
+
+    model = _shared_model()
+    X = np.random.default_rng(2).standard_normal((8, 2))
+    Y = X[:, :1] * 0.5
+    fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.1),
+        DataLoader(X, Y, batch_size=4, rng=0), epochs=2, progress=False,
+        checkpoint=tmp_path / "fit.npz")
+    np.testing.assert_array_equal(predict(load(tmp_path / "fit.npz"), X), predict(model, X))
+
+
+@pytest.mark.parametrize("shared, message", [
+    ({"layers.2.weight": "layers.9.weight"}, "shared parameter 'layers.2.weight' -> "
+                                             "'layers.9.weight' does not match"),
+    ({"layers.2.weight": "layers.3.weight"}, "does not match"),       # (1, 2) vs (2, 2)
+    ({"layers.0.weight": "layers.0.weight"}, "does not match"),
+    ({"layers.2.weight": 3}, "'shared' must map parameter names to names"),
+])
+def test_a_crafted_shared_map_is_refused(tmp_path: Path, shared: dict[str, object],
+                                         message: str) -> None:
+    path = save(_shared_model(), tmp_path / "m.npz")
+    header = _header(path)
+    header["shared"] = {**header["shared"], **shared}
+    _rewrite(path, _arrays(path), header)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load(path)
+
+
+def test_save_into_a_directory_names_save_and_the_path(tmp_path: Path) -> None:
+    with pytest.raises(IsADirectoryError, match=re.escape(
+            f"save: {str(tmp_path)!r} is a directory; give a file path such as")):
+        save(_model(), tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+def test_save_into_a_read_only_directory_names_save_and_the_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """mkstemp's PermissionError used to name the temporary file (tests run as root, where a
+    chmod'ed directory stays writable, so mkstemp itself is made to refuse)."""
+    def refuse(**kwargs: object) -> tuple[int, str]:
+        raise PermissionError(13, "Permission denied", str(tmp_path / ".m.npz.x1y2.tmp"))
+
+    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", refuse)
+    with pytest.raises(PermissionError, match=re.escape(
+            f"save: cannot write {str(tmp_path / 'm.npz')!r}: Permission denied")) as info:
+        save(_model(), tmp_path / "m.npz")
+    assert ".tmp" not in str(info.value)
+
+
+def test_a_failed_rename_names_save_and_leaves_no_temporary_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied", str(src), str(dst))
+
+    monkeypatch.setattr(checkpoint.os, "replace", refuse)
+    with pytest.raises(PermissionError, match=re.escape(
+            f"save: cannot write {str(tmp_path / 'm.npz')!r}")):
+        save(_model(), tmp_path / "m.npz")
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("call", [lambda: load(None), lambda: read_metadata(None),
+                                  lambda: save(_model(), None)],
+                         ids=["load", "read_metadata", "save"])
+def test_a_path_that_is_not_a_path_is_refused_by_name(call: Any) -> None:
+    with pytest.raises(TypeError, match=r"^(load|save): path must be a str or os.PathLike, got "
+                                        r"NoneType None"):
+        call()
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile files: sizes checked before allocating, every corruption a CheckpointError (#12, #13)
+# ---------------------------------------------------------------------------------------------
+
+
+def _npy_member(header: str, payload: bytes) -> bytes:
+    """A .npy file with a hand-written header dict (padded as format version 1.0 requires)."""
+    text = header.encode("latin1")
+    pad = 64 - (10 + len(text) + 1) % 64
+    return (b"\x93NUMPY\x01\x00" + (len(text) + pad + 1).to_bytes(2, "little") + text
+            + b" " * pad + b"\n" + payload)
+
+
+def _crafted(path: Path, members: dict[str, bytes],
+             compression: int = zipfile.ZIP_STORED) -> Path:
+    with zipfile.ZipFile(path, "w", compression=compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _linear_members(header: dict[str, object] | str | None = None) -> dict[str, bytes]:
+    """The members of a valid Linear(2, 2) checkpoint, with its header replaced if given (a
+    dict, or the JSON text itself)."""
+    members = {}
+    full = header or {"format": "tinygrad_nn.checkpoint", "version": 1, "type": "Linear",
+                      "config": {"in_features": 2, "out_features": 2}}
+    text = full if isinstance(full, str) else json.dumps(full)
+    arrays = {ARCH_KEY: np.frombuffer(text.encode(), np.uint8),
+              "weight": np.zeros((2, 2)), "bias": np.zeros(2)}
+    for key, arr in arrays.items():
+        buffer = io.BytesIO()
+        np.save(buffer, arr)
+        members[f"{key}.npy"] = buffer.getvalue()
+    return members
+
+
+def _peak_bytes_while_loading(path: Path) -> tuple[int, BaseException | None]:
+    tracemalloc.start()
+    error: BaseException | None = None
+    try:
+        load(path)
+    except BaseException as exc:                # reported to the test, which checks its type
+        error = exc
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak, error
+
+
+def test_a_tiny_file_asking_for_a_huge_linear_is_refused_before_allocating(
+        tmp_path: Path) -> None:
+    """2²⁴ × 2²⁴ used to be a MemoryError; 20,000 × 20,000 (3.2 GB) was allocated, then refused."""
+    for n in (2**24, 20_000):
+        header = {"format": "tinygrad_nn.checkpoint", "version": 1, "type": "Linear",
+                  "config": {"in_features": n, "out_features": n}}
+        path = _crafted(tmp_path / f"big{n}.npz", _linear_members(header))
+        assert path.stat().st_size < 4096
+        peak, error = _peak_bytes_while_loading(path)
+        assert isinstance(error, CheckpointError)
+        assert f"parameter 'weight' has shape (2, 2) in the file but the architecture expects " \
+               f"({n}, {n})" in str(error)
+        assert peak < 2**20, f"load allocated {peak} bytes for a {path.stat().st_size}-byte file"
+
+
+@pytest.mark.parametrize("shape", ["(281474976710656,)", "(134217728,)", "(4, -1)", "(3,)"])
+def test_a_member_header_claiming_another_size_is_refused_before_allocating(
+        tmp_path: Path, shape: str) -> None:
+    """A .npy header claiming 2⁴⁸ entries used to be a MemoryError (2²⁷ allocated 1 GiB)."""
+    members = _linear_members()
+    members["bias.npy"] = _npy_member(
+        f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}", np.zeros(2).tobytes())
+    path = _crafted(tmp_path / "m.npz", members)
+    peak, error = _peak_bytes_while_loading(path)
+    assert isinstance(error, CheckpointError), repr(error)
+    assert "entry 'bias'" in str(error)
+    assert peak < 2**20
+
+
+@pytest.mark.parametrize("descr, message", [
+    ("'|O'", "is a pickled object array"),
+    ("'<c16'", "has dtype complex128; checkpoints hold real numbers only"),
+    ("'<U3'", "has dtype <U3; checkpoints hold real numbers only"),
+    ("[('a', '<f8')]", "checkpoints hold real numbers only"),
+])
+def test_a_member_that_is_not_real_numbers_is_refused(tmp_path: Path, descr: str,
+                                                      message: str) -> None:
+    members = _linear_members()
+    members["bias.npy"] = _npy_member(
+        f"{{'descr': {descr}, 'fortran_order': False, 'shape': (2,), }}", b"\0" * 32)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load(_crafted(tmp_path / "m.npz", members))
+
+
+def test_a_compressed_member_is_refused(tmp_path: Path) -> None:
+    """A deflated member could expand far beyond the file: checkpoints are stored uncompressed."""
+    path = _crafted(tmp_path / "m.npz", _linear_members(), compression=zipfile.ZIP_DEFLATED)
+    with pytest.raises(CheckpointError, match="entry '__architecture__' is compressed"):
+        load(path)
+
+
+def test_a_deeply_nested_header_is_refused(tmp_path: Path) -> None:
+    """100,000 nested lists used to be a RecursionError; 65 levels are refused too."""
+    for depth in (100_000, checkpoint.MAX_CONFIG_DEPTH + 1):
+        text = ('{"format": "tinygrad_nn.checkpoint", "version": 1, "type": "Linear", '
+                '"config": ' + "[" * depth + "]" * depth + "}")
+        with pytest.raises(CheckpointError, match="nests deeper than 64 levels"):
+            load(_crafted(tmp_path / "deep.npz", _linear_members(text)))
+
+
+def test_a_header_with_a_4301_digit_number_is_refused(tmp_path: Path) -> None:
+    text = ('{"format": "tinygrad_nn.checkpoint", "version": 1, "type": "Linear", '
+            '"config": {"in_features": ' + "9" * 4301 + ', "out_features": 2}}')
+    with pytest.raises(CheckpointError, match="architecture entry is not valid JSON"):
+        load(_crafted(tmp_path / "m.npz", _linear_members(text)))
+
+
+def _same_model(a: Any, b: Any) -> bool:
+    def flat(m: Any) -> list[tuple[str, bytes, str]]:
+        return [(n, p.data.tobytes(), p.dtype.name)
+                for n, p in m.named_parameters(remove_duplicate=False)]
+    return a.config() == b.config() and flat(a) == flat(b)
+
+
+def test_every_single_byte_corruption_loads_the_same_model_or_raises_checkpoint_error(
+        tmp_path: Path) -> None:
+    """Each byte of a small real checkpoint (a shared layer, metadata) XOR 0xFF and XOR a seeded
+    value: the same model and metadata, or CheckpointError, never anything else (20 of 1,818
+    such files used to raise NotImplementedError from the zip module)."""
+    good = save(_shared_model(), tmp_path / "good.npz", metadata={"accuracy": 0.5})
+    reference = load(good)
+    data = good.read_bytes()
+    rng = np.random.default_rng(23)
+    bad = tmp_path / "bad.npz"
+    outcomes = {"same": 0, "refused": 0}
+    for i in range(len(data)):
+        for flip in (0xFF, rng.integers(1, 255)):
+            corrupted = bytearray(data)
+            corrupted[i] ^= int(flip)
+            bad.write_bytes(bytes(corrupted))
+            try:
+                model, metadata = checkpoint.load_with_metadata(bad)
+            except CheckpointError:
+                outcomes["refused"] += 1
+                continue
+            assert _same_model(model, reference) and metadata == {"accuracy": 0.5}, (i, flip)
+            outcomes["same"] += 1
+    assert outcomes["refused"] > 0.5 * 2 * len(data)
+
+
+def test_every_truncation_raises_checkpoint_error(tmp_path: Path) -> None:
+    data = save(_shared_model(), tmp_path / "good.npz").read_bytes()
+    bad = tmp_path / "bad.npz"
+    for length in range(len(data)):
+        bad.write_bytes(data[:length])
+        with pytest.raises(CheckpointError):
+            load(bad)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(2**60, 2**70)
+    | st.floats() | st.text(max_size=8),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    max_leaves=12)
+
+
+@st.composite
+def crafted_headers(draw: st.DrawFn) -> dict[str, Any]:
+    """A real header of a small MLP with parts replaced by arbitrary JSON."""
+    header: dict[str, Any] = {"format": "tinygrad_nn.checkpoint", "version": 1,
+                              "type": "Sequential", "config": _model().config(), "metadata": {}}
+    for _ in range(draw(st.integers(1, 3))):
+        where = draw(st.sampled_from(["type", "config", "layer-type", "layer-config", "feature",
+                                      "metadata", "shared", "version"]))
+        value = draw(json_values)
+        layers = header["config"]["layers"] if isinstance(header["config"], dict) and isinstance(
+            header["config"].get("layers"), list) else None
+        if where == "layer-type" and layers:
+            layers[draw(st.integers(0, len(layers) - 1))]["type"] = draw(
+                st.sampled_from(sorted(nn.LAYER_TYPES)) | st.text(max_size=8))
+        elif where == "layer-config" and layers:
+            layers[draw(st.integers(0, len(layers) - 1))]["config"] = value
+        elif where == "feature" and layers:
+            layers[0]["config"]["out_features"] = draw(st.integers(-2, 2**40) | json_values)
+        elif where in ("type", "config", "metadata", "shared", "version"):
+            header[where] = value
+    return header
+
+
+@settings(max_examples=max(30, settings.default.max_examples // 3))   # each one saves a file
+@given(crafted_headers())
+def test_crafted_headers_load_or_raise_checkpoint_error_within_the_files_size(
+        header: dict[str, Any]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.npz"
+        good = save(_model(), path)
+        arrays = _arrays(good)
+        arrays[ARCH_KEY] = np.frombuffer(json.dumps(header).encode(), np.uint8)
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]
+        peak, error = _peak_bytes_while_loading(path)
+        assert error is None or isinstance(error, CheckpointError), repr(error)
+        assert peak < 2**20 + 20 * path.stat().st_size

@@ -56,3 +56,18 @@ def test_cli_demo(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Seed 000 worked example" in captured.out and captured.err == ""
     assert cli.main(["demo", "--digits", "0"]) == 2
     assert "--digits must be between 1 and 15, got 0" in capsys.readouterr().err
+
+
+def test_every_option_of_every_command_does_something() -> None:
+    """No option is accepted only to be ignored (demo once took ``--fast`` and did nothing):
+    each option of a command is read by its ``run``."""
+    import inspect
+
+    for name, command in cli.COMMANDS.items():
+        parser = argparse.ArgumentParser()
+        command.configure(parser)
+        source = inspect.getsource(command)
+        unread = [a.dest for a in parser._actions
+                  if a.dest != "help" and f"args.{a.dest}" not in source
+                  and f'"{a.dest}"' not in source]
+        assert not unread, f"{name}: options accepted but never read: {unread}"

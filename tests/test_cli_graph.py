@@ -10,8 +10,7 @@ import pytest
 
 from tinygrad_nn import cli
 from tinygrad_nn.cli import graph
-from tinygrad_nn.tutorial import worked_example_scalar
-from tinygrad_nn.viz import draw_graph
+from tinygrad_nn.tutorial import worked_example_drawings
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -50,7 +49,8 @@ def test_run_graph_dot_format_needs_no_graphviz(tmp_path: Path,
     assert printed == [str(tmp_path / "worked_example_graph.gv"),
                        str(tmp_path / "worked_example_network.gv")]
     text = (tmp_path / "worked_example_graph.gv").read_text(encoding="utf-8")
-    assert text == draw_graph(worked_example_scalar(), edge_derivatives=True).source
+    assert text == worked_example_drawings()["worked_example_graph"].source
+    assert "rankdir=TB" in text                  # the default: tall and narrow, readable
 
 
 def test_run_graph_without_dot_falls_back_to_dot_text(tmp_path: Path,

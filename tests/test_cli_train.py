@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -10,8 +13,10 @@ import numpy as np
 import pytest
 
 from tinygrad_nn.checkpoint import load, read_metadata, save
-from tinygrad_nn.cli import main
+from tinygrad_nn.cli import PIPE_CLOSED, main
 from tinygrad_nn.data import load_digits
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _train(tmp_path: Path, *extra: str) -> int:
@@ -55,6 +60,34 @@ def test_train_options_xor_ce_adam(tmp_path: Path, capsys: pytest.CaptureFixture
     assert [layer["type"] for layer in cfg["layers"]] == ["Linear", "Tanh", "Linear"]
 
 
+def test_the_summary_names_the_loss_as_the_epoch_lines_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One name for one number: ``test loss`` in the epoch lines and in the summary, with
+    the loss it is, so nobody reads 0.0064 as an error rate."""
+    assert main(["train", "--out", str(tmp_path), "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    last_epoch = re.search(r"^epoch 2/2 .* test loss (\d\.\d{4}) ", out, re.M)
+    assert last_epoch, out
+    assert f"\ntest loss (MSE): {last_epoch[1]}\n" in out
+    assert "error" not in out
+    assert _train(tmp_path, "--dataset", "xor", "--loss", "ce", "--epochs", "1") == 0
+    assert re.search(r"^test loss \(cross-entropy\): \d+\.\d{4}$", capsys.readouterr().out,
+                     re.M)
+
+
+def test_what_was_built_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No hidden layer, or a minibatch larger than the data, are allowed and said."""
+    assert _train(tmp_path, "--layers", "", "--batch-size", "100000", "--epochs", "1") == 0
+    out = capsys.readouterr().out
+    assert out.startswith("digits: 1437 training / 360 test samples; network 64-10 (no hidden "
+                          "layer), sigmoid, mse, sgd lr=5, batch size 100000 > 1437 samples: "
+                          "full batch, 1 epochs\n")
+    assert [p.shape for p in load(tmp_path / "out" / "model.npz").parameters()] == [(10, 64),
+                                                                                     (10,)]
+    assert _train(tmp_path, "--batch-size", "1437", "--epochs", "1") == 0
+    assert ", batch 1437, 1 epochs\n" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("dataset", ["moons", "spirals", "circles"])
 def test_train_toy_datasets(tmp_path: Path, dataset: str,
                             capsys: pytest.CaptureFixture[str]) -> None:
@@ -69,6 +102,22 @@ def test_train_progress_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["train", "--out", str(tmp_path), "--epochs", "2"]) == 0
     out = capsys.readouterr().out
     assert "epoch 1/2  loss " in out and "epoch 2/2  loss " in out
+
+
+@pytest.mark.parametrize("umask", [0o027, 0o002])
+def test_train_writes_its_files_with_the_umask(tmp_path: Path, umask: int) -> None:
+    """The checkpoint and the loss curve get 0666 less the umask, as any file a user writes
+    (only the checkpoint's temporary file is private while it is written)."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_nn", "train", "--dataset", "xor", "--epochs", "2",
+         "--no-progress", "--out", str(out)], cwd=tmp_path, capture_output=True, text=True,
+        timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=lambda: os.umask(umask))
+    assert result.returncode == 0, result.stderr
+    modes = {p.name: oct(p.stat().st_mode & 0o777) for p in out.iterdir()}
+    assert modes == {"model.npz": oct(0o666 & ~umask), "loss_curve.png": oct(0o666 & ~umask)}
 
 
 def test_train_mnist_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -190,6 +239,59 @@ def test_predict_bad_inputs(trained: Path, tmp_path: Path,
     _usage_error(capsys, ["predict", str(trained), "--data", str(tmp_path / "x.txt")],
                  "--data must be 'digits', a .npy or a .csv file")
     _usage_error(capsys, ["predict", str(trained), "--limit", "-1"], "--limit must be >= 0")
+
+
+def test_predict_a_directory_says_it_is_one(trained: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    _usage_error(capsys, ["predict", str(tmp_path)],
+                 f"load: {str(tmp_path)!r} is a directory, not a checkpoint file\n")
+    _usage_error(capsys, ["predict", str(trained.parent)],       # train's --out directory
+                 f"is a directory, not a checkpoint file; did you mean {str(trained)!r}?")
+    _usage_error(capsys, ["export", str(trained.parent), "--to", "torch", "--out",
+                          str(tmp_path / "m.safetensors")], "is a directory, not a checkpoint")
+
+
+@pytest.mark.parametrize(("content", "what"), [
+    (b"\x89PNG\r\n\x1a\n" + bytes(40), "a PNG image"),
+    (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "an SVG image"),
+    (b"# tinygrad_nn\nReverse-mode automatic differentiation\n", "text"),
+    (b"", "an empty file"),
+    (b"\x93NUMPY\x01\x00", "a single .npy array"),
+    (b"\x80\x04\x95\x10\x00", "pickled data, which is never loaded"),
+])
+def test_predict_a_file_that_is_no_archive_says_what_it_is(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, what: str) -> None:
+    path = tmp_path / "file"
+    path.write_bytes(content)
+    _usage_error(capsys, ["predict", str(path)],
+                 f"is not a checkpoint: it is not an .npz (zip) archive; it looks like {what}\n")
+
+
+def _with_closed_stdout(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the command with stdout a pipe whose reader has gone (``... | head`` after head
+    exits)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, "-m", "tinygrad_nn", *argv], cwd=cwd,
+                              stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize("progress", [[], ["--no-progress"]], ids=["progress", "no-progress"])
+def test_train_into_a_closed_pipe_ends_quietly(tmp_path: Path, progress: list[str]) -> None:
+    result = _with_closed_stdout(["train", "--dataset", "xor", "--epochs", "3", "--out",
+                                  str(tmp_path), *progress], tmp_path)
+    assert result.stderr == ""
+    assert result.returncode == PIPE_CLOSED == 141
+
+
+def test_predict_into_a_closed_pipe_ends_quietly(trained: Path, tmp_path: Path) -> None:
+    result = _with_closed_stdout(["predict", str(trained), "--limit", "360"], tmp_path)
+    assert result.stderr == ""
+    assert result.returncode == 141
 
 
 def test_predict_digits_with_a_model_of_another_width(tmp_path: Path,

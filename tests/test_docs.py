@@ -19,6 +19,7 @@ README.md and docs/*.md. This file covers everything else:
 from __future__ import annotations
 
 import argparse
+import doctest
 import importlib
 import importlib.util
 import os
@@ -129,6 +130,40 @@ def test_doctest_blocks_end_with_a_blank_line() -> None:
     bad = [b.where for b in DOCTEST_BLOCKS if not b.text.endswith("\n\n")]
     assert not bad, ("end every >>> session with an empty line before the closing ``` (otherwise "
                      "the fence is read as expected output):\n  " + "\n  ".join(bad))
+
+
+_RENDERS = re.compile(r"\brender\(|\.render\(|\.pipe\(|\.view\(")
+
+
+def test_doctest_examples_that_run_dot_say_so() -> None:
+    """Where `dot` is missing, conftest skips the examples marked ``# needs `dot``` (and only
+    those), so every example that renders a picture must carry the mark."""
+    from conftest import NEEDS_DOT
+
+    parser = doctest.DocTestParser()
+    bad = [f"{b.where}: {example.source.strip()}"
+           for b in DOCTEST_BLOCKS for example in parser.get_examples(b.text)
+           if _RENDERS.search(example.source) and not NEEDS_DOT.search(example.source)]
+    assert not bad, ("doctest examples that run `dot` need a `# needs `dot`` comment, so a "
+                     "machine without graphviz skips them:\n  " + "\n  ".join(bad))
+
+
+def test_the_docs_pass_without_dot(tmp_path: Path) -> None:
+    """On a machine without Graphviz (PATH has no `dot`), the doctests and the documented
+    commands of the getting-started page pass, skipping only what draws a picture."""
+    env = _env()
+    env["PATH"] = str(tmp_path)                 # nothing there: no `dot`
+    env.pop("CI", None)                         # CI never skips; this checks the skipping
+    page = "docs/getting-started.md"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", page,
+         f"tests/test_docs.py::test_documented_commands_run[{page}]"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert "1 passed, 1 skipped" in result.stdout, result.stdout[-2000:]
+    assert re.search(r"getting-started.md:\d+ \(needs the `dot` executable", result.stdout)
+    assert re.search(r"doctest examples skipped, they need the `dot` executable .*: "
+                     r"getting-started.md:\d+\n", result.stdout), result.stdout[-2000:]
 
 
 def test_python_blocks_without_prompts_run(tmp_path: Path,
@@ -256,14 +291,17 @@ def _env() -> dict[str, str]:
 
 _NOT_INSTALLED = re.compile(r"needs the '(\w+)' package, which is not installed")
 """How tinygrad_nn and the examples say that an optional package is missing."""
+_NO_DOT = "`dot` executable was not found"
+"""How tinygrad_nn says that Graphviz's ``dot`` program is missing (``GraphvizNotFoundError``)."""
 
 
 @pytest.mark.parametrize("path", COMMAND_FILES, ids=[_rel(p) for p in COMMAND_FILES])
 def test_documented_commands_run(path: Path, tmp_path: Path) -> None:
     """A file's commands run in order in one temporary directory (later ones may use outputs).
 
-    A command that says it needs an optional package that is not installed is passed over, and
-    the test then reports itself skipped, naming it; never in CI."""
+    A command that says it needs an optional package that is not installed, or Graphviz's `dot`
+    where it is missing, is passed over, and the test then reports itself skipped, naming it;
+    never in CI."""
     skipped = []
     for cmd in COMMANDS_BY_FILE[path]:
         where = f"{_rel(path)}:{cmd.line}"
@@ -277,6 +315,9 @@ def test_documented_commands_run(path: Path, tmp_path: Path) -> None:
         if (result.returncode and missing and missing[1] in OPTIONAL_PACKAGES
                 and not os.environ.get("CI")):
             skipped.append(f"{where} (needs {missing[1]})")
+            continue
+        if result.returncode and _NO_DOT in result.stderr and not os.environ.get("CI"):
+            skipped.append(f"{where} (needs the `dot` executable: apt-get install graphviz)")
             continue
         assert result.returncode == 0, (
             f"{where}: `{cmd.text}` exited with {result.returncode}\n"
@@ -426,7 +467,9 @@ def test_documented_examples_exist() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def test_mkdocs_build_strict(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once with ``mkdocs build --strict`` (skipped where mkdocs is missing)."""
     needed = ("mkdocs", "material", "mkdocstrings", "mkdocstrings_handlers.python")
     absent = [m for m in needed if _missing(m)]
     if absent:
@@ -434,15 +477,57 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
             pytest.fail(f"CI must build the docs, but these are not installed: {absent} "
                         f"(pip install -e '.[dev]')")
         pytest.skip(f"not installed: {absent} (pip install -e '.[docs]')")
+    out = tmp_path_factory.mktemp("site")
     env = _env()
     env["NO_MKDOCS_2_WARNING"] = "1"
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict",
-         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(tmp_path / "site")],
+         "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, (
         f"mkdocs build --strict failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
-    assert (tmp_path / "site" / "index.html").exists()
+    return out
+
+
+def test_mkdocs_build_strict(site: Path) -> None:
+    assert (site / "index.html").exists()
+
+
+_LOADS = re.compile(r"""<(?:script|img|iframe|source)\b[^>]*?\bsrc\s*=\s*["']([^"']+)["']"""
+                    r"""|<link\b[^>]*?\bhref\s*=\s*["']([^"']+)["']""", re.I)
+_CSS_LOADS = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)|@import\s+["']([^"']+)["']""")
+
+
+def test_the_site_loads_nothing_from_elsewhere(site: Path) -> None:
+    """Read offline, every page shows its formulas and fonts: no script, stylesheet, font or
+    picture comes from another host (links to other sites are fine), and every file a page or
+    stylesheet loads is in the site."""
+    remote, missing = set(), set()
+    files = [(f, _LOADS) for f in site.rglob("*.html")] + [(f, _CSS_LOADS)
+                                                            for f in site.rglob("*.css")]
+    for path, loads in files:
+        for target in (a or b for a, b in loads.findall(path.read_text(encoding="utf-8"))):
+            where = f"{path.relative_to(site)}: {target}"
+            if re.match(r"^(?:[a-z]+:)?//", target, re.I):
+                remote.add(where)
+                continue
+            if target.startswith(("data:", "#")):
+                continue
+            local = target.split("#")[0].split("?")[0]
+            if not ((site / local.lstrip("/")) if local.startswith("/")
+                    else (path.parent / local)).exists():
+                missing.add(where)
+    assert not remote, "loaded from another host:\n  " + "\n  ".join(sorted(remote)[:20])
+    assert not missing, "loaded but not in the site:\n  " + "\n  ".join(sorted(missing)[:20])
+    page = (site / "tutorial-to-code" / "index.html").read_text(encoding="utf-8")
+    assert "assets/katex/katex.min.js" in page and 'class="arithmatex"' in page
+
+
+def test_the_api_page_is_small(site: Path) -> None:
+    """The API reference shows signatures and docstrings, not every function's source (which
+    made it 2.5 MB)."""
+    size = (site / "api" / "index.html").stat().st_size
+    assert size < 1_250_000, f"docs/api.md builds to {size:,} bytes"
 
 
 def _missing(module: str) -> bool:

@@ -215,7 +215,19 @@ BAD_ARGS: list[tuple[str, Any, Any, dict[str, Any], type[Exception], str]] = [
     ("input-not-value", lambda a: a, [np.ones(2)], {}, TypeError,
      r"gradcheck: inputs\[0\] must be a Value, got ndarray"),
     ("eps-zero", lambda a: a, [Value(1.0)], {"eps": 0.0}, ValueError,
-     r"gradcheck: eps must be a positive number, got 0.0"),
+     r"gradcheck: eps must be a finite number > 0, got 0.0"),
+    ("eps-string", lambda a: a, [Value(1.0)], {"eps": "a"}, TypeError,
+     r"gradcheck: eps must be a real number, got str 'a'"),
+    ("eps-nan", lambda a: a, [Value(1.0)], {"eps": float("nan")}, ValueError,
+     r"gradcheck: eps must be a finite number > 0, got nan"),
+    ("atol-negative", lambda a: a, [Value(1.0)], {"atol": -1e-5}, ValueError,
+     r"gradcheck: atol must be a finite number >= 0, got -1e-05"),
+    ("rtol-none", lambda a: a, [Value(1.0)], {"rtol": None}, TypeError,
+     r"gradcheck: rtol must be a real number, got NoneType None"),
+    ("no-directions", lambda a: a, [Value(1.0)], {"fast": True, "directions": 0}, ValueError,
+     r"gradcheck: directions must be a positive integer, got 0"),
+    ("directions-float", lambda a: a, [Value(1.0)], {"fast": True, "directions": 2.5}, TypeError,
+     r"gradcheck: directions must be a positive integer, got 2.5"),
     ("nothing-requires-grad", lambda a: a * 2.0, [Value(1.0, requires_grad=False)], {},
      ValueError, r"gradcheck: no input requires grad"),
     ("non-scalar-output", lambda a: a * 2.0, [Value(np.ones(3))], {}, ValueError,
@@ -307,6 +319,23 @@ def test_check_grads_argument_errors(kwargs: dict[str, Any], exc: type[Exception
     call = {"f": lambda v: v * 2.0, "args": (np.ones(2),)} | kwargs
     with pytest.raises(exc, match=pattern):
         check_grads(**call)
+
+
+def test_fast_gradcheck_with_no_directions_is_refused_not_passed() -> None:
+    """directions=0 used to return True having compared nothing (issue 23, #6)."""
+    def wrong(a: Value) -> Value:
+        return (a * a).sum() + a.detach().sum()       # misses ∂/∂a of the second term
+    x = Value(np.array([1.0, 2.0]))
+    with pytest.raises(GradcheckError):
+        gradcheck(wrong, [x], fast=True, directions=1)
+    with pytest.raises(ValueError, match="directions must be a positive integer, got 0"):
+        gradcheck(wrong, [x], fast=True, directions=0)
+
+
+def test_numeric_grad_refuses_a_bad_eps() -> None:
+    bad: Any = "a"
+    with pytest.raises(TypeError, match="numeric_grad: eps must be a real number, got str 'a'"):
+        numeric_grad(lambda a: a * 2.0, [Value(1.0)], eps=bad)
 
 
 # -- the docs name real tests --------------------------------------------------------------------

@@ -242,3 +242,34 @@ def test_10000_steps_of_a_small_network_keep_memory_flat(no_gc: None) -> None:
     final = loss_fn(net(X), T).item()
     assert final < first[0]                       # it did train
     assert elapsed < 60.0
+
+
+def test_create_graph_with_retain_grads_leaves_cycles_for_the_collector(no_gc: None) -> None:
+    """The documented exception, precisely (issue 23, #22): with create_graph=True every Value
+    that keeps its .grad holds a gradient graph that leads back to itself.  retain_grads=True
+    makes every intermediate keep one, so after the leaves' .grad are reset and the root is
+    dropped the intermediates stay in node ↔ node.grad cycles until the collector runs; with
+    gc disabled they are still alive, and one gc.collect() frees every one of them."""
+    x = Value(np.linspace(-1, 1, 12).reshape(3, 4))
+    refs: list[weakref.ref[Value]] = []
+    root = build(x, refs)
+    root.backward(create_graph=True, retain_grads=True)
+    x.grad = None
+    del root
+    assert alive(refs) > 0                     # held by their own .grad's graph, not by us
+    gc.collect()
+    assert alive(refs) == 0
+
+
+def test_create_graph_with_retain_grads_is_freed_by_resetting_every_grad(no_gc: None) -> None:
+    """Without the collector: reset .grad on every node while the graph is still reachable."""
+    from tinygrad_nn.graph import toposort
+
+    x = Value(np.linspace(-1, 1, 12).reshape(3, 4))
+    refs: list[weakref.ref[Value]] = []
+    root = build(x, refs)
+    root.backward(create_graph=True, retain_grads=True)
+    for node in toposort(root):
+        node.grad = None
+    del root, node
+    assert alive(refs) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -758,3 +759,26 @@ def test_mlp_learns_xor() -> None:
             p.data -= 2.0 * p.grad
     np.testing.assert_array_equal(model(x).data > 0.5, d > 0.5)
     assert E(model(x), d).item() < 0.02
+
+
+@pytest.mark.parametrize("build", [
+    lambda: nn.mlp([4, 5, 3], rng=0),
+    lambda: nn.Linear(3, 2, bias=False, rng=0),
+    lambda: nn.Sequential(nn.Linear(2, 2, rng=0), nn.LeakyReLU(0.2), nn.Softmax(), nn.MSELoss()),
+    lambda: nn.Sequential(nn.Sequential(nn.Linear(2, 3, rng=0), nn.Tanh()), nn.Linear(3, 1)),
+], ids=["mlp", "linear-no-bias", "activations-and-loss", "nested"])
+def test_parameter_shapes_come_from_the_config_alone(build: Callable[[], nn.Module]) -> None:
+    """checkpoint.load compares them with the file before building anything (issue 23, #12)."""
+    model = build()
+    shapes = nn.parameter_shapes(type(model).__name__, model.config())
+    assert shapes == {name: p.shape for name, p in model.named_parameters(remove_duplicate=False)}
+
+
+def test_named_parameters_lists_a_shared_value_once_unless_asked_for_every_name() -> None:
+    lin = nn.Linear(2, 2, rng=0)
+    model = nn.Sequential(lin, nn.Tanh(), lin)
+    assert [n for n, _ in model.named_parameters()] == ["layers.0.weight", "layers.0.bias"]
+    every = model.named_parameters(remove_duplicate=False)
+    assert [n for n, _ in every] == ["layers.0.weight", "layers.0.bias", "layers.2.weight",
+                                     "layers.2.bias"]
+    assert every[2][1] is every[0][1]

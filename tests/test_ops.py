@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import tinygrad_nn as tn
-from tinygrad_nn import Value, gradcheck, ops
+from tinygrad_nn import Value, detect_anomaly, gradcheck, ops
 from tinygrad_nn.graph import toposort
 from tinygrad_nn.value import linear
 
@@ -610,3 +610,117 @@ def test_linear_equals_the_matmul_formulas_bit_for_bit(dtype: Any, x_shape: Any)
     np.testing.assert_array_equal(w.grad, rows_g.T @ rows_x)
     np.testing.assert_array_equal(b.grad, rows_g.sum(axis=0))
     assert out.data.dtype == x.grad.dtype == w.grad.dtype == dtype
+
+
+# -- singular inputs: IEEE results, the scalar path agreeing with the array path -----------------
+
+
+def test_relu_of_nan_is_nan_on_both_paths() -> None:
+    """The scalar path used to turn NaN into 0.0, hiding it from detect_anomaly."""
+    assert math.isnan(Value(math.nan).relu().data)
+    assert math.isnan(Value(np.array([math.nan])).relu().data[0])
+    with pytest.raises(FloatingPointError, match="op 'relu' produced NaN"), detect_anomaly():
+        Value(math.nan, requires_grad=False).relu()
+
+
+def test_pow_base_gradient_is_zero_where_the_exponent_is_zero() -> None:
+    """a⁰ = 1 for every a, so ∂(aᵇ)/∂a = 0 at b = 0, also at a = 0, ±inf and NaN (PyTorch too)."""
+    a, b = Value(np.array([0.0, 2.0])), Value(np.array([0.0, 0.0]))
+    (a ** b).sum().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.0])
+    np.testing.assert_allclose(b.grad, [0.0, math.log(2.0)])
+    for exponent in (0, Value(0.0, requires_grad=False)):
+        x = Value(np.array([math.inf, -math.inf, math.nan, 0.0, 1.0]))
+        (x ** exponent).sum().backward()
+        np.testing.assert_array_equal(x.grad, [0.0, 0.0, 0.0, 0.0, 0.0])
+    s = Value(0.0)
+    (s ** Value(0.0)).backward()
+    assert s.grad == 0.0 and type(s.grad) is float
+
+
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_pow_exponent_gradient_is_the_same_with_create_graph(create_graph: bool) -> None:
+    """ln a is taken as 0 where a ≤ 0; create_graph=True used to give NaN there instead."""
+    a = Value(np.array([-1.0, 0.0, 2.0]))
+    b = Value(np.array([2.0, 2.0, 2.0]))
+    (a ** b).sum().backward(create_graph=create_graph)
+    grads = [v.grad.data if create_graph else v.grad for v in (a, b)]
+    np.testing.assert_allclose(grads[0], [-2.0, 0.0, 4.0])
+    np.testing.assert_allclose(grads[1], [0.0, 0.0, 4.0 * math.log(2.0)])
+
+
+def test_pow_exponent_gradient_at_a_zero_base() -> None:
+    """0ᵇ does not change with b ≥ 0 (gradient 0); for b < 0 it is aᵇ·ln a = ∞·(−∞) = −∞, as in
+    PyTorch (it used to be NaN)."""
+    a = Value(np.zeros(4), requires_grad=False)
+    b = Value(np.array([0.0, 2.0, -1.0, -0.5]))
+    with np.errstate(divide="ignore"):           # NumPy's warning for ln 0 = −∞
+        (a ** b).sum().backward()
+    np.testing.assert_array_equal(b.grad, [0.0, 0.0, -math.inf, -math.inf])
+    s = Value(-1.0)
+    (0.0 ** s).backward()
+    assert s.grad == -math.inf
+
+
+def test_minus_infinity_to_a_non_integer_power_is_nan_on_every_path() -> None:
+    """A negative base to a non-integer power is NaN, −∞ too: C's pow says +∞ for (−∞)^0.5 while
+    NumPy's x ** 0.5 (a square root) says NaN, so the paths used to disagree."""
+    for y in (Value(-math.inf) ** 0.5, Value(np.array([-math.inf])) ** 0.5,
+              Value(np.array([-math.inf])) ** Value(np.array([0.5])), Value(-math.inf) ** 1.5):
+        assert np.all(np.isnan(y.data))
+    assert (Value(-math.inf) ** 3).data == -math.inf and (Value(-math.inf) ** -2).data == 0.0
+
+
+def test_negative_base_to_a_fractional_power_is_nan_on_every_path() -> None:
+    """(−2)^0.5: no complex numbers, and NaN for the value and both gradients on the scalar
+    path, the array path and the two mixed (the scalar path used to give ∂/∂b = 0)."""
+    for base, exponent in [(-2.0, 0.5), (-2.0, np.array(0.5)), (np.array(-2.0), 0.5),
+                           (np.array([-2.0]), np.array([0.5]))]:
+        a, b = Value(base), Value(exponent)
+        y = a ** b
+        y.sum().backward()
+        for number in (y.data, a.grad, b.grad):
+            assert np.isrealobj(number) and np.all(np.isnan(number)), (base, exponent)
+
+
+def test_pow_overflow_gives_inf_not_an_exception() -> None:
+    x = Value(1e308)
+    y = x ** 3
+    y.backward()
+    assert y.data == math.inf and x.grad == math.inf
+    s = Value(1e-310)                          # subnormal: 1/s overflows
+    z = s ** -1
+    z.backward()
+    assert z.data == math.inf and s.grad == -math.inf
+    e = Value(2.0)
+    (Value(1e308) ** e).backward()
+    assert e.grad == math.inf
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_of_an_empty_axis_is_empty(op: str) -> None:
+    """PyTorch gives an empty result; NumPy's max over an empty axis used to raise."""
+    x = Value(np.zeros((2, 0)))
+    y = getattr(x, op)(-1)
+    assert y.shape == (2, 0)
+    y.backward(np.zeros((2, 0)))
+    assert x.grad.shape == (2, 0)
+    assert getattr(Value(np.zeros((0, 3))), op)(0).shape == (0, 3)
+
+
+def test_abs_gradient_at_nan_is_zero_on_both_paths() -> None:
+    """sign(NaN) is taken as 0 (PyTorch's too); the array path used to give NaN."""
+    s, x = Value(math.nan), Value(np.array([math.nan, -2.0]))
+    s.abs().backward()
+    x.abs().sum().backward()
+    assert s.grad == 0.0
+    np.testing.assert_array_equal(x.grad, [0.0, -1.0])
+
+
+def test_max_gradient_goes_to_the_nan_entry() -> None:
+    """A NaN is the maximum (NumPy, PyTorch): its entry gets the gradient, with no 0/0 warning."""
+    x = Value(np.array([[1.0, math.nan, 3.0], [4.0, 5.0, 6.0]]))
+    y = x.max(axis=1)
+    assert math.isnan(y.data[0]) and y.data[1] == 6.0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])

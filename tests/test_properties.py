@@ -369,3 +369,78 @@ def test_random_graph_derivatives_to_order_two_in_both_modes(prog: Program) -> N
     """tn.check_grads: jvp, vjp, and each of them differentiated again both ways."""
     note(prog.describe())
     assert tn.check_grads(prog.run, prog.leaves, order=2, atol=1e-5, rtol=1e-4)
+
+
+# -- the scalar path: programs on Python floats ---------------------------------------------------
+
+SCALAR_STEPS = sorted(UNARY) + sorted(BINARY) + ["sum", "mean", "max"]
+
+
+@st.composite
+def scalar_programs(draw: st.DrawFn) -> Program:
+    """A random program over 1-3 Python-float leaves, using every op that takes a float."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    prog = Program()
+    for k in range(draw(st.integers(1, 3))):
+        prog.leaves.append(float(rng.uniform(-2, 2)))
+        prog.steps.append(("leaf", (), (k,)))
+    for step in range(draw(st.integers(1, 8))):
+        last = len(prog.steps) - 1
+        i = last if step == 0 or draw(st.booleans()) else draw(st.integers(0, last))
+        kind = draw(st.sampled_from(SCALAR_STEPS))
+        where: tuple[int, ...] = (i,)
+        params: tuple[Any, ...] = ()
+        if kind in BINARY:
+            j = draw(st.integers(0, last))
+            where = (i, j) if draw(st.booleans()) else (j, i)
+        elif kind in ("sum", "mean", "max"):
+            params = (None, draw(st.booleans()))
+        prog.steps.append((kind, where, params))
+    prog.weights = float(rng.uniform(0.5, 1.5))
+    return prog
+
+
+def held_as(data: float, form: str) -> Value:
+    """A leaf holding ``data`` as a Python float, a 0-d array or a one-entry array."""
+    if form == "float":
+        return Value(data)
+    return Value(np.array(data if form == "0d" else [data]))
+
+
+@given(scalar_programs())
+def test_scalar_programs_match_finite_differences(prog: Program) -> None:
+    """The scalar path (math on Python floats, no NumPy) against central differences."""
+    note(prog.describe())
+    values = leaves_as_values(prog)
+    out = prog.run(*values)
+    assert type(out.data) is float
+    if not out.requires_grad:
+        return
+    out.backward()
+    numeric = numeric_grad(prog.run, values)
+    for k, (v, num) in enumerate(zip(values, numeric)):
+        analytic = 0.0 if v.grad is None else v.grad
+        assert type(analytic) is float
+        assert analytic == pytest.approx(num, rel=1e-4, abs=1e-6), f"leaf {k}"
+
+
+@given(scalar_programs(), st.lists(st.sampled_from(["float", "0d", "1d"]), min_size=3,
+                                   max_size=3))
+def test_a_program_gives_the_same_numbers_on_floats_and_on_arrays(
+        prog: Program, forms: list[str]) -> None:
+    """Each leaf held as a float, a 0-d array or a one-entry array (mixed in one program): the
+    same value and the same gradients as on the scalar path."""
+    note(prog.describe())
+    scalar = leaves_as_values(prog)
+    reference = prog.run(*scalar)
+    mixed = [held_as(d, form) for d, form in zip(prog.leaves, forms)]
+    out = prog.run(*mixed)
+    assert float(np.asarray(out.data).reshape(())) == pytest.approx(reference.data, rel=1e-13)
+    if not reference.requires_grad:
+        return
+    reference.backward()
+    out.backward()
+    for k, (s, m) in enumerate(zip(scalar, mixed)):
+        expected = 0.0 if s.grad is None else s.grad
+        got = 0.0 if m.grad is None else float(np.asarray(m.grad).reshape(()))
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e-300), f"leaf {k}"

@@ -501,3 +501,14 @@ def test_resume_refuses_a_file_that_cannot_continue_the_run_and_changes_nothing(
         for p, w in zip(model.parameters(), before):
             np.testing.assert_array_equal(p.data, w)
         assert loader.state_dict() == rng_before and not opt.state and not adam.state
+
+
+def test_predict_runs_in_the_models_dtype() -> None:
+    """A float32 network predicts in float32, as model(X) does (predict used to cast to float64)."""
+    net = nn.mlp([3, 4, 2], rng=0, dtype="float32")
+    X = np.random.default_rng(0).standard_normal((5, 3))          # float64 data
+    out = predict(net, X)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, net(X).data)
+    assert predict(net, X[0]).dtype == np.float32
+    assert predict(nn.mlp([3, 2], rng=0), X.astype(np.float32)).dtype == np.float64

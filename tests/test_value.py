@@ -27,6 +27,17 @@ def test_leaf_grads_are_writable_arrays_owned_by_each_leaf() -> None:
     np.testing.assert_array_equal(b.grad, [1.0, 1.0, 1.0])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_0d_leaf_gets_a_writable_0d_array_of_its_dtype(dtype: Any) -> None:
+    """Not a NumPy scalar, and not float64 for a float32 leaf (issue 23, #11)."""
+    x = Value(np.array(2.0, dtype=dtype))
+    for root in (x * x, (x * Value(np.ones(3, dtype=dtype))).sum(), x.exp().sum()):
+        x.zero_grad()
+        root.backward()
+        assert type(x.grad) is np.ndarray and x.grad.shape == () and x.grad.dtype == dtype
+        assert x.grad.flags.writeable
+
+
 def test_leaf_grad_does_not_alias_the_seed() -> None:
     x = Value(np.ones(3))
     seed = np.array([1.0, 2.0, 3.0])
@@ -171,11 +182,27 @@ def test_item_numpy_and_transpose() -> None:
 
 def test_repr_shows_data_grad_and_name() -> None:
     x = Value(2.0, name="x")
-    assert repr(x) == "Value(data=2, name='x')"
+    assert repr(x) == "Value(2., name='x')"
     (x * 3.0).backward()
-    assert repr(x) == "Value(data=2, grad=3, name='x')"
+    assert repr(x) == "Value(2., grad=3., name='x')"
     m = Value([1.0, 2.0])
-    assert repr(m) == "Value([1., 2.], shape=(2,))"
+    assert repr(m) == "Value([1., 2.])"
+
+
+def test_repr_is_numpys_for_every_kind_of_data() -> None:
+    """One format: a Python-float scalar, a 0-d tensor and an n-d tensor print as NumPy prints
+    the same array, with ``Value`` for ``array`` (so continuation lines line up)."""
+    assert repr(Value(0.5312093733737563)) == "Value(0.53120937)" == \
+        repr(Value(np.array(0.5312093733737563)))
+    assert repr(Value(27.0)) == "Value(27.)" == repr(Value(np.array(27.0)))
+    W = Value([[0.25, 0.1], [0.35, -0.3]])
+    assert repr(W) == "Value([[ 0.25,  0.1 ],\n       [ 0.35, -0.3 ]])"
+    assert repr(W) == repr(W.data).replace("array", "Value")
+    assert repr(Value(np.arange(3, dtype=np.float32))) == "Value([0., 1., 2.], dtype=float32)"
+    (W * W).sum().backward()
+    assert repr(W) == ("Value([[ 0.25,  0.1 ],\n"
+                       "       [ 0.35, -0.3 ]], grad=[[ 0.5,  0.2],\n"
+                       "                              [ 0.7, -0.6]])")
 
 
 # -- gradients: accumulation, reset, retained and skipped nodes ---------------------------------
@@ -497,3 +524,96 @@ def test_single_element_index_gives_a_0d_array_not_a_numpy_scalar() -> None:
     assert type(entry.data) is np.ndarray and entry.data.shape == () and entry.item() == 5.0
     entry.backward()
     assert v.grad[2, 1] == 1.0 and v.grad.sum() == 1.0
+
+
+# -- data changed between the forward pass and backward (issue 23, #2 and #5) ---------------------
+
+
+def test_an_optimizer_step_before_backward_raises_naming_the_parameter() -> None:
+    """It used to return the gradient at the stepped weights, of a function never computed."""
+    from tinygrad_nn import nn
+    from tinygrad_nn.optim import SGD
+
+    model = nn.mlp([3, 4, 1], rng=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    x = np.ones((2, 3))
+    loss = (model(x) ** 2).mean()
+    loss.backward()
+    opt.step()                                  # the usual order: fine
+    loss = (model(x) ** 2).mean()
+    for p in model.parameters():
+        p.grad = np.ones(p.shape)
+    opt.step()                                  # a step between forward and backward
+    with pytest.raises(RuntimeError, match=r"^backward: 'Linear\[\d\]\.(weight|bias)' \(input "
+                                           r"\d of op 'linear', shape \(\d+(, \d+)?,?\)\) was "
+                                           r"assigned after the forward pass"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("data", [np.array([1.0, 2.0]), 1.5], ids=["array", "float"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_assigning_data_after_the_forward_pass_makes_backward_raise(
+        data: Any, create_graph: bool) -> None:
+    w = Value(data.copy() if isinstance(data, np.ndarray) else data, name="w")
+    y = (w * w).sum()
+    w.data -= 1.0                               # in place for the array, a new float otherwise
+    with pytest.raises(RuntimeError, match=r"^backward: 'w' \(input 0 of op 'mul', shape "):
+        y.backward(create_graph=create_graph)
+    y = (w * w).sum()                           # a new forward pass: fine
+    y.backward(create_graph=create_graph)
+    expected = 2.0 * (data - 1.0)
+    np.testing.assert_allclose(np.asarray(w.grad.data if create_graph else w.grad), expected)
+
+
+def test_load_state_dict_after_the_forward_pass_makes_backward_raise() -> None:
+    from tinygrad_nn import nn
+
+    layer = nn.Linear(2, 2, rng=0)
+    out = layer(np.ones((1, 2))).sum()
+    layer.load_state_dict(nn.Linear(2, 2, rng=1).state_dict())
+    with pytest.raises(RuntimeError, match=r"'Linear\.(weight|bias)' \(input \d of op 'linear'"):
+        out.backward()
+
+
+def test_a_computed_value_assigned_before_backward_makes_it_raise() -> None:
+    x = Value(np.array([0.5, 1.0]))
+    h = x.exp()
+    y = (h * 2.0).sum()
+    h.data = np.zeros(2)
+    with pytest.raises(RuntimeError, match=r"input 0 of op 'mul' \(shape \(2,\)\) was assigned"):
+        y.backward()
+    root = x.exp()                              # exp's rule uses its own result: e^x
+    root.data = np.zeros(2)
+    with pytest.raises(RuntimeError, match=r"the result of op 'exp' \(shape \(2,\)\) was "
+                                           r"assigned"):
+        root.backward(np.ones(2))
+
+
+def test_an_assignment_elsewhere_does_not_disturb_backward() -> None:
+    x, other = Value(np.array([1.0, 2.0])), Value(3.0)
+    y = (x * x).sum()
+    other.data = 4.0                            # not part of y's graph
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0])
+
+
+def test_an_index_array_changed_after_the_forward_pass_does_not_change_the_gradient() -> None:
+    """The node keeps its own copy of the index: the gradient is that of the function computed
+    (it used to follow the changed array: [0, 0, 6] instead of [2, 4, 0])."""
+    w = Value(np.array([1.0, 2.0, 3.0]))
+    index = np.array([0, 1])
+    y = (w[index] * w[index]).sum()
+    index[:] = 2
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0, 0.0])
+
+
+def test_a_boolean_mask_selects_and_a_value_as_index_is_refused() -> None:
+    """Value(mask) holds 0.0/1.0, which used to be read as positions: [20, 10, 20]."""
+    x = Value(np.array([10.0, 20.0, 30.0]))
+    mask = np.array([True, False, True])
+    np.testing.assert_array_equal(x[mask].data, [10.0, 30.0])
+    np.testing.assert_array_equal(x[[True, False, True]].data, [10.0, 30.0])
+    with pytest.raises(TypeError, match=r"^getitem: index with integers, slices, lists or NumPy "
+                                        r"arrays \(integer or boolean\), not a Value"):
+        x[Value(mask)]

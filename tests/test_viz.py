@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 import re
@@ -19,7 +20,7 @@ import pytest
 import tinygrad_nn as tn
 from tinygrad_nn import nn
 from tinygrad_nn.graph import toposort
-from tinygrad_nn.tutorial import worked_example_scalar, worked_model
+from tinygrad_nn.tutorial import worked_example_drawings, worked_example_scalar, worked_model
 from tinygrad_nn.value import Value
 from tinygrad_nn.viz import (
     HIGHLIGHT,
@@ -346,7 +347,9 @@ def test_collapse_scalar_example_folds_scopes() -> None:
     groups = [dot.label(n)[0] for n in dot.nodes if n.startswith("m")]
     assert groups == ["f", "φ", "g", "φ", "E"]
     f = next(n for n in dot.nodes if dot.label(n)[0] == "f")
-    assert dot.label(f)[1] == "8 ops, 6 params"               # 4 weights + 2 biases inside f
+    assert dot.label(f)[1] == "8 ops, 8 leaves"       # 4 weights, 2 biases, the inputs x₁, x₂
+    E = next(n for n in dot.nodes if dot.label(n)[0] == "E")
+    assert dot.label(E)[1] == "6 ops, 3 leaves"       # the targets d₁, d₂ and the 2 of ½
 
 
 def test_max_nodes_error_names_the_count_and_the_way_out() -> None:
@@ -589,6 +592,84 @@ def test_network_keeps_neurons_in_index_order(rankdir: str) -> None:
                       "L1_781", "L1_782", "L1_783", "L1_784", "B2"]
 
 
+def test_a_weight_that_scales_one_product_is_drawn_beside_it() -> None:
+    x, w, v = Value(2.0, requires_grad=False, name="x"), Value(-3.0, name="w"), Value(1.0,
+                                                                                      name="v")
+    y = x * w + (x * v) * v           # w scales one product of data; v is used twice
+    source = draw_graph(y).source
+    dot = Dot(source)
+    name = {dot.label(n)[0]: n for n in dot.nodes}
+    beside = re.findall(r"\{\s*rank=same\s+(\w+)\s+(\w+)\s*\}", source)
+    assert [(dot.label(a)[0], dot.label(b)) for a, b in beside] == [("w", ["*"])]
+    assert beside[0][0] == name["w"]
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
+    assert "rank=same" not in draw_graph(a * b).source      # two parameters: neither is data
+
+
+def test_rows_must_hold_values_of_the_graph() -> None:
+    a, b = Value(2.0, name="a"), Value(-3.0, name="b")
+    y = a * b
+    with pytest.raises(ValueError, match=r"^draw_graph: rows\[0\] holds Value\(.*not a Value of "
+                                         r"the graph of root"):
+        draw_graph(y, rows=[[a, Value(1.0)]])
+    with pytest.raises(TypeError, match=r"^draw_graph: rows\[0\] must be a list of Values, got "
+                                        r"Value"):
+        draw_graph(y, rows=[a])
+    with pytest.raises(ValueError, match="rows applies to the full drawing"):
+        draw_graph(y, rows=[[a, b]], collapse="module")
+
+
+def _layout(graph: graphviz.Digraph) -> tuple[dict[str, tuple[float, float]],
+                                                dict[str, tuple[float, float, float, float]]]:
+    """Where dot puts each node (by the first line of its label) and each cluster (by label)."""
+    out = subprocess.run(["dot", "-Tjson"], input=graph.source.encode(), capture_output=True,
+                         check=True).stdout
+    objects = json.loads(out)["objects"]
+    nodes: dict[str, tuple[float, float]] = {}
+    clusters: dict[str, tuple[float, float, float, float]] = {}
+    for obj in objects:
+        if "bb" in obj and obj["name"].startswith("cluster_"):
+            x0, y0, x1, y1 = map(float, obj["bb"].split(","))
+            clusters.setdefault(obj["label"], (x0, y0, x1, y1))
+        elif "pos" in obj:
+            x, y = map(float, obj["pos"].split(","))
+            nodes.setdefault(obj["label"].split("\\n")[0], (x, y))
+    return nodes, clusters
+
+
+def _inside(point: tuple[float, float], box: tuple[float, float, float, float]) -> bool:
+    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]
+
+
+@pytest.mark.needs_dot
+def test_the_worked_example_reads_top_down_with_inputs_in_f_and_targets_in_E() -> None:
+    """What a teacher looks at in the picture `python -m tinygrad_nn graph` draws: x₁, x₂ in
+    order inside f above the weights, every weight beside its product, d₁, d₂ in order in E."""
+    nodes, clusters = _layout(worked_example_drawings()["worked_example_graph"])
+    x1, x2, d1, d2 = nodes["x₁¹"], nodes["x₂¹"], nodes["d₁"], nodes["d₂"]
+    assert x1[0] < x2[0] and x1[1] == x2[1]                 # a row, left to right
+    assert d1[0] < d2[0] and d1[1] == d2[1]
+    assert _inside(x1, clusters["f"]) and _inside(x2, clusters["f"])
+    assert _inside(d1, clusters["E"]) and _inside(d2, clusters["E"])
+    weights = [n for n in nodes if n.startswith("w")]
+    assert len(weights) == 8
+    assert all(nodes[w][1] < x1[1] for w in weights)        # the inputs come first, on top
+    rows = sorted({nodes[w][1] for w in weights}, reverse=True)
+    assert len(rows) == 2                                   # one row of weights per layer
+    first = sorted((w for w in weights if nodes[w][1] == rows[0]), key=lambda w: nodes[w][0])
+    assert first == ["w¹₁₁", "w¹₂₁", "w¹₁₂", "w¹₂₂"]       # net₁'s terms, then net₂'s
+
+
+@pytest.mark.needs_dot
+@pytest.mark.parametrize("rankdir", ["LR", "RL", "TB", "BT"])
+def test_rows_keep_their_order_in_every_direction(rankdir: str) -> None:
+    nodes, _ = _layout(worked_example_drawings(rankdir=rankdir)["worked_example_graph"])
+    across = 0 if rankdir in ("TB", "BT") else 1            # left to right, or top to bottom
+    sign = 1 if across == 0 else -1
+    assert sign * nodes["x₁¹"][across] < sign * nodes["x₂¹"][across]
+    assert sign * nodes["d₁"][across] < sign * nodes["d₂"][across]
+
+
 def test_network_accepts_one_linear_and_a_trailing_loss() -> None:
     dot = Dot(draw_network(nn.Linear(3, 2, rng=0)).source)
     assert len(_arcs(dot)) == 6
@@ -651,6 +732,26 @@ def test_render_escaped_labels(tmp_path: Path) -> None:
     out = render(draw_graph(x * 2.0), tmp_path / "esc")
     text = "".join(ET.parse(out).getroot().itertext())
     assert 'say "hi" <b>φ</b> \\n & more' in text
+
+
+def test_a_drawing_shown_in_a_notebook_without_dot_says_how_to_install_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jupyter calls ``_repr_mimebundle_``; without `dot` graphviz raises ExecutableNotFound,
+    which a notebook shows as a traceback.  Ours answer with the install hint instead."""
+    monkeypatch.setenv("PATH", str(tmp_path))               # no `dot` here
+    _, _, c = product()
+    for picture in (draw_graph(c), draw_network(nn.mlp([2, 2, 1], rng=0))):
+        assert isinstance(picture, graphviz.Digraph)
+        bundle = picture._repr_mimebundle_()
+        assert list(bundle) == ["text/plain"]
+        assert bundle["text/plain"].startswith("display: Graphviz's `dot` executable was not "
+                                               "found on PATH")
+        assert "apt-get install graphviz" in bundle["text/plain"]
+    IPython = pytest.importorskip("IPython")
+    formatter = IPython.core.formatters.DisplayFormatter()
+    data, _ = formatter.format(draw_graph(c))                 # what a notebook cell shows
+    assert "image/svg+xml" not in data
+    assert "apt-get install graphviz" in data["text/plain"]
 
 
 def test_render_argument_errors(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Every exception class of tinygrad_nn, in one module that imports nothing of the package.
 
 Each is raised by one part of the package and re-exported there, so ``tn.GradcheckError``,
-``tn.CheckpointError``, ``tn.train.TrainingDivergedError`` and
-``tn.viz.GraphvizNotFoundError`` name the same classes as ``tn.errors.<Name>``.  Each derives
+``tn.CheckpointError``, ``tn.train.TrainingDivergedError``, ``tn.train.TrainingWarning`` (a
+warning, not an error) and ``tn.viz.GraphvizNotFoundError`` name the same classes as
+``tn.errors.<Name>``.  Each derives
 from the built-in exception a caller would expect, so ``except ValueError`` still catches a
 ``CheckpointError``.
 """
@@ -16,6 +17,7 @@ __all__ = [
     "GraphvizNotFoundError",
     "LearnerError",
     "TrainingDivergedError",
+    "TrainingWarning",
     "UsageError",
 ]
 
@@ -45,6 +47,11 @@ class TrainingDivergedError(FloatingPointError):
             f"fit: training diverged at epoch {epoch}, batch {batch}: the {what} is {loss} "
             f"(not finite); the model keeps the parameters from before this step. Try a smaller "
             f"learning rate.")
+
+
+class TrainingWarning(UserWarning):
+    """Training finished but did not learn: the loss grew by orders of magnitude, or the accuracy
+    stayed at chance; the message names the likely cause (usually the learning rate)."""
 
 
 class GraphvizNotFoundError(RuntimeError):

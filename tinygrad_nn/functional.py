@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .value import Value, apply
+from .validation import show_value
+from .value import Value, _as_data, _leaf, apply
 from .value import linear as _linear
 
 __all__ = [
@@ -41,14 +42,10 @@ def as_value(x: Any, fn: str = "as_value", dtype: Any = None) -> Value:
     """
     if isinstance(x, Value):
         return x
-    if dtype is not None and isinstance(x, (np.ndarray, list, tuple)):
-        arr = np.asarray(x)
-        if arr.dtype.kind in "biuf":
-            x = arr.astype(dtype, copy=False)
-    try:
-        return Value(x, requires_grad=False)
-    except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{fn}: {exc}") from None
+    data = _as_data(x, fn)                    # numbers, rectangular lists, real arrays only
+    if dtype is not None and type(data) is np.ndarray and data.dtype != dtype:
+        data = data.astype(dtype)
+    return _leaf(data, False, None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -95,7 +92,7 @@ def relu(x: Any) -> Value:
 
 def leaky_relu(x: Any, slope: float = 0.01) -> Value:
     """φ(x) = x for x > 0, slope·x otherwise; φ'(x) = 1 for x > 0, ``slope`` otherwise."""
-    return as_value(x, "leaky_relu").leaky_relu(_check_slope(slope, "leaky_relu"))
+    return as_value(x, "leaky_relu").leaky_relu(slope)
 
 
 def softplus(x: Any) -> Value:
@@ -116,12 +113,6 @@ def softmax(x: Any, axis: int = -1) -> Value:
 def log_softmax(x: Any, axis: int = -1) -> Value:
     """log softmax(x)_i = x_i − log Σ_j e^{x_j} along ``axis``; ∂/∂x_j = δ_ij − softmax(x)_j."""
     return as_value(x, "log_softmax").log_softmax(axis)
-
-
-def _check_slope(slope: Any, fn: str) -> float:
-    if isinstance(slope, bool) or not isinstance(slope, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{fn}: slope must be a number, got {type(slope).__name__} {slope!r}")
-    return float(slope)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -200,11 +191,11 @@ def _target_rows(target: Any, n: int, c: int, dtype: Any) -> np.ndarray:
                 bad = float(t[~whole][0])
                 raise ValueError(f"cross_entropy: labels must be integers, got {bad} (for "
                                  f"probabilities pass an (N, C) = {(n, c)} array)")
-        labels = t.astype(np.int64)
-        out = (labels < 0) | (labels >= c)
+        out = (t < 0) | (t >= c)             # before the cast: 1e30 is no int64
         if np.any(out):
             raise ValueError(f"cross_entropy: labels must be in [0, {c - 1}] for {c} classes, got "
-                             f"{int(labels[out][0])}")
+                             f"{show_value(t[out][0])}")
+        labels = t.astype(np.int64)
         rows = np.zeros((n, c), dtype=dtype)
         rows[np.arange(n), labels] = 1.0
         return rows

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import transforms
 from .errors import GradcheckError
+from .validation import positive_int, real_number
 from .value import Value, no_grad
 
 
@@ -63,6 +64,7 @@ def numeric_grad(fn: Callable[..., Any], inputs: Sequence[Value],
     """
     values = _check_inputs("numeric_grad", fn, list(inputs) if not isinstance(inputs, Value)
                            else inputs)
+    eps = real_number(eps, "eps", "numeric_grad", low_open=True)
     grads: list[Any] = []
     for v in values:
         if type(v.data) is float:
@@ -119,8 +121,11 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Value], *, eps: float = 1
     The inputs' data and ``.grad`` are left as they were.
     """
     values = _check_inputs("gradcheck", fn, inputs)
-    if eps <= 0 or not math.isfinite(eps):
-        raise ValueError(f"gradcheck: eps must be a positive number, got {eps!r}")
+    eps = real_number(eps, "eps", "gradcheck", low_open=True)
+    atol = real_number(atol, "atol", "gradcheck")
+    rtol = real_number(rtol, "rtol", "gradcheck")
+    if fast:                                   # zero directions would check nothing
+        directions = positive_int(directions, "directions", "gradcheck")
     for i, v in enumerate(values):
         if v.dtype != np.float64:
             warnings.warn(f"gradcheck: inputs[{i}] is {v.dtype}; finite differences need "

@@ -126,9 +126,12 @@ def log(x: Any) -> Any:
 
 
 def power(a: Any, b: Any) -> Any:
-    """aᵇ, with IEEE results on floats: NaN for a negative base and a fractional exponent, ±inf
-    on overflow or for 0 to a negative power (Python's ``**`` raises or returns a complex)."""
+    """aᵇ, with IEEE results: NaN for a negative base (−∞ too) and a non-integer exponent, ±inf on
+    overflow or for 0 to a negative power, on every path (Python's ``**`` raises or returns a
+    complex; C's pow gives (−∞)^0.5 = +∞ where NumPy's x ** 0.5, a square root, gives NaN)."""
     if type(a) is float and type(b) is float:
+        if a == -math.inf and math.isfinite(b) and not b.is_integer():
+            return math.nan
         try:
             return math.pow(a, b)
         except (ValueError, OverflowError):
@@ -137,7 +140,12 @@ def power(a: Any, b: Any) -> Any:
     if is_value(a) or is_value(b):
         return a ** b
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        return np.power(a, b)
+        out = np.power(a, b)
+        minus_infinity = np.isneginf(a)
+        if minus_infinity.any():
+            fraction = minus_infinity & np.isfinite(b) & (b != np.floor(b))
+            out = np.where(fraction, np.nan, out)
+    return out
 
 
 def sigmoid(x: Any) -> Any:
@@ -151,11 +159,12 @@ def softmax(x: Any, axis: int) -> Any:
 
 
 def sign(x: Any) -> Any:
-    """sign(x) ∈ {−1, 0, 1} of the data (a constant): the derivative of |x|, 0 taken at 0."""
+    """sign(x) ∈ {−1, 0, 1} of the data (a constant): the derivative of |x|, 0 taken at 0 and
+    at NaN."""
     x = data(x)
     if type(x) is float:
         return (x > 0.0) - (x < 0.0) + 0.0
-    return np.sign(x)
+    return np.where(np.isnan(x), 0.0, np.sign(x))   # 0 at NaN too, as on the scalar path
 
 
 def swap_last(x: Any) -> Any:
@@ -312,7 +321,7 @@ def _sigmoid_far_tail(x: Any, out: Any) -> Any:
 
 def _relu_fwd(x: Any) -> Any:
     if type(x) is float:
-        return x if x > 0.0 else 0.0
+        return 0.0 if x <= 0.0 else x          # NaN stays NaN, as np.maximum keeps it
     return np.maximum(x, 0.0)
 
 
@@ -358,6 +367,8 @@ def _max_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
 
 
 def _softmax_fwd(x: Any, axis: int) -> Any:
+    if x.shape[axis] == 0:                     # softmax of nothing is empty (np.max would raise)
+        return np.empty_like(x)
     shifted = x - np.max(x, axis=axis, keepdims=True)
     e = np.exp(shifted)
     e /= np.sum(e, axis=axis, keepdims=True)
@@ -366,6 +377,8 @@ def _softmax_fwd(x: Any, axis: int) -> Any:
 
 def _log_softmax_fwd(x: Any, axis: int) -> Any:
     """log softmax(x) = x - logsumexp(x), shifted by the max so exp never overflows."""
+    if x.shape[axis] == 0:
+        return np.empty_like(x)
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
@@ -419,21 +432,22 @@ def _cross_entropy_fwd(x: Any, t: Any) -> Any:
 
 
 def _pow_vjp_base(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    """∂(aᵇ)/∂a = b·aᵇ⁻¹, and 0 where b = 0 (a⁰ = 1 for every a, also 0, ±inf)."""
-    d = g * b * power(a, b - 1.0)
-    zero = data(b) == 0.0
-    if type(zero) is bool:
-        return 0.0 * g if zero else d
-    return d * (1.0 - zero) if zero.any() else d
+    """∂(aᵇ)/∂a = b·aᵇ⁻¹, and 0 where b = 0 (a⁰ = 1 for every a, also 0, ±inf and NaN)."""
+    at_zero = data(b) == 0.0      # there aᵇ⁻¹ becomes a⁰ = 1 instead of a⁻¹ (∞ at a = 0): b·1 = 0
+    return g * b * power(a, b - 1.0 + at_zero)
 
 
 def _pow_vjp_exponent(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    """∂(aᵇ)/∂b = aᵇ·ln a for a > 0; taken as 0 where a ≤ 0 (no real logarithm there)."""
-    positive = data(a) > 0.0
-    if type(positive) is bool:
-        return g * ans * log(a) if positive else 0.0 * g
-    safe_a = a * positive + (1.0 - positive)     # 1 where a ≤ 0, so ln gives 0 there
-    return g * ans * log(safe_a)
+    """∂(aᵇ)/∂b = aᵇ·ln a.  Where a < 0 there is no real logarithm and ln a is taken as 0, so the
+    gradient there is aᵇ·0 (0 where aᵇ is finite, NaN where it is not: (−2)^0.5 is NaN); at
+    a = 0 it is 0 for b ≥ 0 (0ᵇ does not change there) and aᵇ·ln 0 = ∓∞ for b < 0."""
+    ad = data(a)
+    flat = (ad < 0.0) | ((ad == 0.0) & (data(b) >= 0.0))    # where ln a is taken as 0
+    if type(flat) is bool:
+        return g * ans * log(1.0 if flat else a)
+    if is_value(a):                               # create_graph: a mask the graph can carry
+        return g * ans * log(a * (1.0 - flat) + flat)
+    return g * ans * log(np.where(flat, 1.0, a))
 
 
 def _powc_vjp(g: Any, ans: Any, a: Any, p: float) -> Any:
@@ -500,7 +514,8 @@ def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: b
     shape = shape_of(x)
     if not shape:
         return g
-    hit = data(x) == np.reshape(data(ans), keepdims_shape(shape, axis))
+    xd = data(x)
+    hit = (xd == np.reshape(data(ans), keepdims_shape(shape, axis))) | np.isnan(xd)  # NaN wins
     share = hit / np.sum(hit, axis=axis, keepdims=True)
     return _broadcast_back(g, shape, axis, keepdims) * share
 

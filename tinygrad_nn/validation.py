@@ -9,12 +9,13 @@ used, so the same seed always gives the same result.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FLOAT_DTYPES", "RngLike", "flag", "float_dtype", "make_rng", "nonnegative_int",
-           "positive_int", "real_number", "show_value"]
+__all__ = ["FLOAT_DTYPES", "RngLike", "flag", "float_dtype", "int_tuple", "make_rng",
+           "nonnegative_int", "positive_int", "real_number", "show_value"]
 
 RngLike = int | np.integer[Any] | np.random.Generator | None
 """What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
@@ -65,26 +66,46 @@ def nonnegative_int(value: object, name: str, fn: str) -> int:
     return int(value)
 
 
-def real_number(value: object, name: str, fn: str, *, low: float = 0.0, low_open: bool = False,
-                high: float | None = None, high_open: bool = True) -> float:
+def real_number(value: object, name: str, fn: str, *, low: float | None = 0.0,
+                low_open: bool = False, high: float | None = None,
+                high_open: bool = True) -> float:
     """``value`` as a float if it is a finite real number in the range [low, high) (by default).
 
-    ``low_open``/``high_open`` exclude the ends; ``high=None`` means no upper end.  TypeError for
-    anything that is not a real number (bools included), ValueError for one out of range.
+    ``low``/``high`` bound the range (None: unbounded), ``low_open``/``high_open`` exclude the
+    ends.  TypeError for anything that is not a real number (a bool, a string, None, a complex),
+    ValueError for one out of range; ``name`` is the argument's name and ``fn`` the caller's.
     """
     if isinstance(value, (bool, np.bool_)) or not isinstance(
             value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{fn}: {name} must be a real number, got {type(value).__name__} "
                         f"{show_value(value)}")
-    x = float(value)
-    too_low = x <= low if low_open else x < low
+    try:
+        x = float(value)
+    except OverflowError:                      # an int beyond the float range
+        x = math.inf
+    too_low = low is not None and (x <= low if low_open else x < low)
     too_high = high is not None and (x >= high if high_open else x > high)
     if not math.isfinite(x) or too_low or too_high:
-        lo = f"{'>' if low_open else '>='} {low:g}"
-        hi = "" if high is None else f" and {'<' if high_open else '<='} {high:g}"
-        raise ValueError(f"{fn}: {name} must be a finite number {lo}{hi}, got "
-                         f"{show_value(value)}")
+        lo = "" if low is None else f" {'>' if low_open else '>='} {low:g}"
+        hi = "" if high is None else f"{' and' if lo else ''} {'<' if high_open else '<='} {high:g}"
+        raise ValueError(f"{fn}: {name} must be a finite number{lo}{hi}, got {show_value(value)}")
     return x
+
+
+def int_tuple(values: Sequence[object], name: str, fn: str) -> tuple[int, ...]:
+    """``values`` as a tuple of ints; TypeError for anything else (2.7 is not truncated to 2).
+
+    ``name`` says what the integers are ("dimensions", "axes"), for the error message.
+    """
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray)):
+        raise TypeError(f"{fn}: {name} must be a sequence of integers, got "
+                        f"{type(values).__name__} {show_value(values)}")
+    out = []
+    for v in values:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{fn}: expected integer {name}, got {tuple(values)!r}")
+        out.append(int(v))
+    return tuple(out)
 
 
 def flag(value: object, name: str, fn: str) -> bool:

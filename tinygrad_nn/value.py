@@ -23,6 +23,7 @@ from .context import user_frames as _user_frames
 from .forward import carry_tangents
 from .graph import toposort
 from .ops import Op
+from .validation import int_tuple, real_number
 
 __all__ = ["STATE", "Scope", "Value", "apply", "backpropagate", "chain_rule_step",
            "detect_anomaly", "linear", "no_grad", "rule_args", "scope"]
@@ -37,7 +38,11 @@ def _as_data(data: Any, fn: str = "Value") -> Any:
     if isinstance(data, (bool, np.bool_)):
         return float(data)
     if isinstance(data, (int, float, np.integer, np.floating)):
-        return float(data)
+        try:
+            return float(data)
+        except OverflowError:                 # an int beyond 1.8e308
+            raise ValueError(f"{fn}: the integer {_short(data)} ({len(str(abs(data)))} digits) "
+                             f"is too large for a float64") from None
     if isinstance(data, (complex, np.complexfloating)):
         raise TypeError(f"{fn}: complex numbers are not supported, got {data!r}")
     if isinstance(data, np.ndarray):
@@ -81,14 +86,22 @@ class Value:
     ``op``, ``parents``, ``inputs`` (the parents' data as the op saw it, which its rules
     differentiate at) and ``params`` when an op makes the Value (``None`` and empty tuples for
     the leaves the user makes), and ``scope``, the module call it was made in.
+
+    ``data`` is a property over the slot ``_data`` (which the engine reads directly): assigning
+    it, also as ``p.data -= δ`` (an in-place change stored back), stamps ``version`` with the
+    next number of a global write counter, and a node made by an op stamps ``recorded_at`` with
+    the counter's value then.  ``backward`` refuses a node whose data or whose parent's data
+    was assigned after it was recorded: its gradient would be that of another function.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "op", "parents", "inputs", "params",
-                 "scope", "retains_grad", "_trace", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "op", "parents", "inputs", "params",
+                 "scope", "retains_grad", "version", "recorded_at", "_trace", "__weakref__")
     __array_ufunc__ = None  # ndarray (op) Value defers to Value's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None) -> None:
-        self.data = _as_data(data)
+        self._data = _as_data(data)
+        self.version = 0
+        self.recorded_at = 0
         self.grad: Any = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -101,6 +114,18 @@ class Value:
         self._trace: Any = None
 
     @property
+    def data(self) -> Any:
+        """The number (a Python float) or the array (an ``np.ndarray``) this Value holds."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        global _writes
+        _writes += 1                           # a graph recorded before this write is stale
+        self._data = value
+        self.version = _writes
+
+    @property
     def is_leaf(self) -> bool:
         """True for Values made by the user rather than by an op."""
         return self.op is None
@@ -110,22 +135,22 @@ class Value:
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of ``data``: ``()`` for scalars."""
-        return () if type(self.data) is float else self.data.shape
+        return () if type(self._data) is float else self._data.shape
 
     @property
     def ndim(self) -> int:
         """Number of dimensions of ``data``."""
-        return 0 if type(self.data) is float else self.data.ndim
+        return 0 if type(self._data) is float else self._data.ndim
 
     @property
     def dtype(self) -> np.dtype[Any]:
         """NumPy dtype of ``data`` (float64 for Python-float scalars)."""
-        return np.dtype(np.float64) if type(self.data) is float else self.data.dtype
+        return np.dtype(np.float64) if type(self._data) is float else self._data.dtype
 
     @property
     def size(self) -> int:
         """Number of entries of ``data``."""
-        return 1 if type(self.data) is float else int(self.data.size)
+        return 1 if type(self._data) is float else int(self._data.size)
 
     @property
     def T(self) -> Value:
@@ -134,28 +159,29 @@ class Value:
 
     def item(self) -> float:
         """The single number held by a one-entry Value, as a Python float."""
-        if type(self.data) is float:
-            return self.data
-        if self.data.size != 1:
+        if type(self._data) is float:
+            return self._data
+        if self._data.size != 1:
             raise ValueError(f"item: expected a Value with one entry, got shape "
-                             f"{_fmt(self.data.shape)}")
-        return float(self.data.reshape(()))
+                             f"{_fmt(self._data.shape)}")
+        return float(self._data.reshape(()))
 
     def numpy(self) -> np.ndarray:
         """A copy of ``data`` as an ndarray (changing it does not change the Value)."""
-        return np.array(self.data)
+        return np.array(self._data)
 
     def __repr__(self) -> str:
-        name = f", name={self.name!r}" if self.name else ""
-        if type(self.data) is float:
-            grad = f", grad={self.grad:.6g}" if type(self.grad) is float else (
-                "" if self.grad is None else f", grad={self.grad!r}")
-            return f"Value(data={self.data:.6g}{grad}{name})"
-        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
-        grad = "" if self.grad is None else ", grad=" + (
-            np.array2string(np.asarray(self.grad), precision=4, separator=", ", threshold=20)
-            if not isinstance(self.grad, Value) else repr(self.grad))
-        return f"Value({body}{grad}, shape={_fmt(self.data.shape)}{name})"
+        """NumPy's repr with ``Value`` for ``array`` (``Value(0.53120937)``, ``Value([[1., 2.],
+        ...``), the same for a Python float and a 0-d array; then ``grad=`` and ``name=``."""
+        text = "Value" + np.array_repr(np.asarray(self.data))[len("array"):-1]  # as wide
+        if self.grad is not None:
+            grad = self.grad.data if isinstance(self.grad, Value) else self.grad
+            text += ", grad="
+            text += np.array2string(np.asarray(grad), separator=", ",
+                                    prefix=" " * len(text.rsplit("\n", 1)[-1]))
+        if self.name:
+            text += f", name={self.name!r}"
+        return text + ")"
 
     # -- gradients -----------------------------------------------------------------------------
 
@@ -170,7 +196,7 @@ class Value:
 
     def detach(self) -> Value:
         """The same data as a new leaf that does not require grad (a constant)."""
-        return _leaf(self.data, False, self.name)
+        return _leaf(self._data, False, self.name)
 
     def requires_grad_(self, flag: bool = True) -> Value:
         """Set ``requires_grad`` on a leaf in place and return it."""
@@ -199,7 +225,7 @@ class Value:
 
     def _seed(self, grad: Any) -> Any:
         """∂E/∂self to start from: 1 for a one-entry root, else ``grad`` checked for its shape."""
-        data = self.data
+        data = self._data
         if grad is None:
             if type(data) is float:
                 return 1.0
@@ -207,8 +233,7 @@ class Value:
                 raise ValueError(f"backward: the root has shape {_fmt(data.shape)}; pass grad= "
                                  f"(an array of that shape) or reduce it to a scalar first")
             return np.ones(data.shape, dtype=data.dtype)
-        if isinstance(grad, Value):
-            grad = grad.data
+        grad = _as_data(grad._data if isinstance(grad, Value) else grad, "backward")
         if type(data) is float:
             if np.ndim(grad) != 0:
                 raise ValueError(f"backward: grad must be a number for a scalar root, got shape "
@@ -267,10 +292,10 @@ class Value:
 
     def __iter__(self) -> Iterator[Value]:
         """Iterate over the first axis, one Value per row (each in the graph)."""
-        if type(self.data) is float or self.data.ndim == 0:
+        if type(self._data) is float or self._data.ndim == 0:
             raise TypeError(f"iter: cannot iterate over a scalar Value (shape "
                             f"{_fmt(self.shape)})")
-        for i in range(self.data.shape[0]):
+        for i in range(self._data.shape[0]):
             yield self[i]
 
     def __getitem__(self, index: Any) -> Value:
@@ -313,7 +338,8 @@ class Value:
 
     def leaky_relu(self, slope: float = 0.01) -> Value:
         """x where x > 0, else ``slope``·x."""
-        return _unary(ops.LEAKY_RELU, self, (float(slope),))
+        slope = real_number(slope, "slope", "leaky_relu", low=None)
+        return _unary(ops.LEAKY_RELU, self, (slope,))
 
     def softplus(self) -> Value:
         """log(1 + eˣ), element-wise and overflow-free; softplus' = logistic φ."""
@@ -350,21 +376,23 @@ class Value:
         if not axes:
             perm = tuple(range(ndim - 1, -1, -1))
         else:
-            perm = tuple(int(a) % ndim if -ndim <= int(a) < ndim else -1 for a in axes)
+            axes = int_tuple(axes, "axes", "transpose")
+            perm = tuple(a % ndim if -ndim <= a < ndim else -1 for a in axes)
             if len(perm) != ndim or sorted(perm) != list(range(ndim)):
                 raise ValueError(f"transpose: axes {tuple(axes)} are not a permutation of the "
                                  f"{ndim} axes of a Value of shape {_fmt(self.shape)}")
         return _unary(ops.TRANSPOSE, self, (perm,))
 
-    def broadcast_to(self, shape: Sequence[int]) -> Value:
+    def broadcast_to(self, shape: int | Sequence[int]) -> Value:
         """Repeat the entries along new or length-1 axes to reach ``shape`` (NumPy rules)."""
-        shape = tuple(int(n) for n in shape)
+        target = int_tuple((shape,) if isinstance(shape, (int, np.integer)) else shape,
+                           "dimensions", "broadcast_to")
         try:
-            np.broadcast_shapes(self.shape, shape)
+            np.broadcast_shapes(self.shape, target)
         except ValueError:
             raise ValueError(f"broadcast_to: cannot broadcast shape {_fmt(self.shape)} to "
-                             f"{_fmt(shape)}") from None
-        return _unary(ops.BROADCAST_TO, self, (shape,))
+                             f"{_fmt(target)}") from None
+        return _unary(ops.BROADCAST_TO, self, (target,))
 
     def softmax(self, axis: int = -1) -> Value:
         """softmax(x)_i = e^{x_i} / Σ_j e^{x_j} along ``axis`` (shifted by the max: stable)."""
@@ -383,11 +411,18 @@ class Value:
 # Node creation: the only place a Value gets an op and parents
 # ----------------------------------------------------------------------------------------------
 
+_writes = 0
+"""How many times a Value's ``data`` has been assigned: the clock ``version`` and ``recorded_at``
+are read on."""
+
+
 
 def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     """A leaf holding ``data`` as it is (already checked): a parameter, or a constant."""
     v = Value.__new__(Value)
-    v.data = data
+    v._data = data
+    v.version = 0
+    v.recorded_at = 0
     v.grad = None
     v.requires_grad = requires_grad
     v.name = name
@@ -429,6 +464,7 @@ def _record(op: Op, parents: tuple[Value, ...], inputs: tuple[Any, ...], data: A
                 v.parents = parents
                 v.inputs = inputs
                 v.params = params
+                v.recorded_at = _writes
                 break
     if STATE.anomaly:
         v._trace = _user_frames()
@@ -440,13 +476,13 @@ def _record(op: Op, parents: tuple[Value, ...], inputs: tuple[Any, ...], data: A
 
 def apply(op: Op, parents: tuple[Value, ...], params: tuple[Any, ...] = ()) -> Value:
     """Run ``op`` of the rule table forward on the parents' data and record the result."""
-    inputs = tuple([p.data for p in parents])
+    inputs = tuple([p._data for p in parents])
     return _record(op, parents, inputs, op.forward(*inputs, *params), params)
 
 
 def _unary(op: Op, x: Value, params: tuple[Any, ...] = ()) -> Value:
     """Apply a one-input op of the rule table to ``x``."""
-    return _record(op, (x,), (x.data,), op.forward(x.data, *params), params)
+    return _record(op, (x,), (x._data,), op.forward(x._data, *params), params)
 
 
 def _binary(op: Op, a: Any, b: Any) -> Value:
@@ -456,11 +492,11 @@ def _binary(op: Op, a: Any, b: Any) -> Value:
     if type(b) is not Value:
         b = _constant(b, op.name)
     try:
-        data = op.forward(a.data, b.data)
+        data = op.forward(a._data, b._data)
     except ValueError:
         raise ValueError(f"{op.name}: shapes {_fmt(a.shape)} and {_fmt(b.shape)} cannot be "
                          f"broadcast together") from None
-    return _record(op, (a, b), (a.data, b.data), data)
+    return _record(op, (a, b), (a._data, b._data), data)
 
 
 def _matmul(a: Value, b: Any) -> Value:
@@ -471,21 +507,21 @@ def _matmul(a: Value, b: Any) -> Value:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
                          f"{_fmt(sa)} @ {_fmt(sb)} (use * for scalars)")
     try:
-        data = ops.MATMUL.forward(a.data, b.data)
+        data = ops.MATMUL.forward(a._data, b._data)
     except ValueError:
         inner_a = sa[-1]
         inner_b = sb[0] if len(sb) == 1 else sb[-2]
         why = (f"inner dimensions {inner_a} and {inner_b} differ" if inner_a != inner_b
                else "batch dimensions cannot be broadcast")
         raise ValueError(f"matmul: {_fmt(sa)} @ {_fmt(sb)}: {why}") from None
-    return _record(ops.MATMUL, (a, b), (a.data, b.data), data)
+    return _record(ops.MATMUL, (a, b), (a._data, b._data), data)
 
 
 def linear(x: Value, weight: Value, bias: Value | None = None) -> Value:
     """The affine layer map f: ``x @ W.T + b`` in one node; per sample net X = W · out X + B."""
     if type(x) is not Value:
         x = _constant(x, "linear")
-    xd, wd = x.data, weight.data
+    xd, wd = x._data, weight._data
     ws: tuple[int, ...] = () if type(wd) is float else wd.shape
     if len(ws) != 2:
         raise ValueError(f"linear: weight must be a matrix (out_features, in_features), got "
@@ -497,7 +533,7 @@ def linear(x: Value, weight: Value, bias: Value | None = None) -> Value:
                          f"shape {_fmt(ws)})")
     if bias is None:
         return _record(ops.LINEAR, (x, weight), (xd, wd), ops.LINEAR.forward(xd, wd))
-    bd = bias.data
+    bd = bias._data
     if type(bd) is float or bd.shape != (ws[0],):
         raise ValueError(f"linear: bias must have shape ({ws[0]},), got {_fmt(bias.shape)}")
     return _record(ops.LINEAR, (x, weight, bias), (xd, wd, bd), ops.LINEAR.forward(xd, wd, bd))
@@ -547,10 +583,17 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
 
 def rule_args(node: Value, g: Any, create_graph: bool = False) -> tuple[Any, ...]:
     """The arguments of ``node``'s rules: ``(g, ans, *inputs, *params)``, as the rule table's
-    contract gives them (Values, when the gradient's computation is recorded)."""
+    contract gives them (Values, when the gradient's computation is recorded).
+
+    Raises RuntimeError if the node's data or a parent's was assigned after the node was
+    recorded (an optimizer step before ``backward``): the rules would differentiate another
+    function.
+    """
+    if node.recorded_at != _writes:           # data was assigned since: was it this node's?
+        _check_unchanged(node)
     if create_graph:
         return (g, node, *node.parents, *node.params)
-    return (g, node.data, *node.inputs, *node.params)
+    return (g, node._data, *node.inputs, *node.params)
 
 
 def chain_rule_step(node: Value, i: int, args: tuple[Any, ...]) -> Any:
@@ -566,7 +609,7 @@ def chain_rule_step(node: Value, i: int, args: tuple[Any, ...]) -> Any:
     except (ZeroDivisionError, OverflowError):
         local = ops.rerun_on_numpy_floats(op.vjps[i], args)
     if op.broadcasts and type(local) is not float:
-        local = ops.sum_to(local, node.parents[i].data)
+        local = ops.sum_to(local, node.parents[i]._data)
     if STATE.anomaly:
         check_finite(local, op.name, node._trace, f"backward (gradient for input {i})")
     return local
@@ -593,6 +636,22 @@ def _accumulate(grads: dict[Value, Any], owned: set[Value], node: Value, local: 
             owned.add(node)
 
 
+def _check_unchanged(node: Value) -> None:
+    """Raise, naming the Value, if ``node``'s data or a parent's was assigned after ``node`` was
+    recorded (its ``version`` is newer than the node's ``recorded_at``)."""
+    op = node.op
+    assert op is not None, "_check_unchanged: a leaf has no recorded inputs"
+    for i, v in enumerate((node, *node.parents)):
+        if v.version > node.recorded_at:
+            role = f"the result of op '{op.name}'" if i == 0 else f"input {i - 1} of op '{op.name}'"
+            subject = f"{v.name!r} ({role}, shape {_fmt(v.shape)})" if v.name else \
+                f"{role} (shape {_fmt(v.shape)})"
+            raise RuntimeError(
+                f"backward: {subject} was assigned after the forward pass (an optimizer step, or "
+                f"a write to .data), so the gradient would be that of another function; call "
+                f"backward() before changing it, or run the forward pass again")
+
+
 def _made_by_rule(local: Any, args: tuple[Any, ...]) -> bool:
     """True for an array the rule made for this edge: it owns its memory and is not an argument."""
     if local.base is not None or not local.flags.writeable:
@@ -609,7 +668,7 @@ def _keep_grad(node: Value, g: Any, owned: bool) -> None:
     if isinstance(g, Value):
         node.grad = g if node.grad is None else node.grad + g
         return
-    data = node.data
+    data = node._data
     if type(data) is float:
         g = float(g)
         node.grad = g if node.grad is None else float(node.grad + g)
@@ -657,10 +716,7 @@ def _one_axis(axis: Any, ndim: int, fn: str) -> int:
 
 def _check_reshape(old: tuple[int, ...], shape: tuple[Any, ...]) -> tuple[int, ...]:
     size = math.prod(old)
-    try:
-        new = tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"reshape: expected integer dimensions, got {shape!r}") from None
+    new = int_tuple(shape, "dimensions", "reshape")
     known = math.prod(n for n in new if n != -1)
     if new.count(-1) > 1 or any(n < -1 for n in new):
         raise ValueError(f"reshape: invalid target shape {new}")
@@ -683,12 +739,16 @@ def _normalize_index(index: Any) -> Any:
 
 
 def _normalize_index_part(part: Any) -> Any:
+    """One part of an index, with arrays copied: the node keeps the index its op used, even if the
+    caller changes their array afterwards."""
     if isinstance(part, Value):
-        part = part.data
-    if isinstance(part, list):
-        part = np.asarray(part)
-    if isinstance(part, np.ndarray) and part.dtype.kind == "f":
-        if not np.all(part == np.round(part)):
-            raise IndexError("getitem: index arrays must hold integers")
-        part = part.astype(np.intp)
+        raise TypeError("getitem: index with integers, slices, lists or NumPy arrays (integer or "
+                        "boolean), not a Value: a Value holds floats, so a boolean mask in it "
+                        "would be read as the positions 0 and 1")
+    if isinstance(part, (list, np.ndarray)):
+        part = np.array(part)
+        if part.dtype.kind == "f":
+            if not np.all(part == np.round(part)):
+                raise IndexError("getitem: index arrays must hold integers")
+            part = part.astype(np.intp)
     return part

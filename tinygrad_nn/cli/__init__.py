@@ -4,13 +4,16 @@ The commands: demo, check, graph, train, predict, export.
 
 One module per command, each with its one-line ``HELP``, ``configure(parser)`` declaring its
 options and ``run(args) -> int`` running it; ``inputs`` reads the data of ``train`` and
-``predict``.  Bad usage (unknown options, missing files, invalid values) exits with status 2 and
-a usage line, never a traceback.
+``predict``.  Bad usage (unknown options, missing files, a directory where a file belongs,
+invalid values) exits with status 2 and a usage line, never a traceback.  A closed pipe
+(``tinygrad-nn train | head -3``) ends the command quietly with status 141, as a Unix tool
+killed by SIGPIPE does.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -19,7 +22,7 @@ from ..errors import UsageError
 from ..version import __version__
 from . import check, demo, export, graph, predict, train
 
-__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
+__all__ = ["COMMANDS", "PIPE_CLOSED", "UsageError", "build_parser", "main"]
 
 COMMANDS: dict[str, ModuleType] = {"demo": demo, "check": check, "graph": graph,
                                    "train": train, "predict": predict, "export": export}
@@ -49,11 +52,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args))
-    except (UsageError, FileNotFoundError) as exc:
+        status = int(args._run(args))
+        sys.stdout.flush()          # a closed pipe shows here, not at the interpreter's exit
+        return status
+    except (UsageError, FileNotFoundError, IsADirectoryError) as exc:
         args._parser.print_usage(sys.stderr)
         print(f"{parser.prog} {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        _discard_stdout()
+        return PIPE_CLOSED
+
+
+PIPE_CLOSED = 128 + 13
+"""The exit status after the reader of stdout went away: a shell's status for SIGPIPE (13)."""
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so the unwritten output is dropped at exit without a
+    second BrokenPipeError (the recipe of Python's signal documentation)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):   # not a real file (a test's capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

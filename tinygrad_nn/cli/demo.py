@@ -14,15 +14,12 @@ HELP = ("the tutorial's worked example: forward pass, E and the gradients three 
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    """Declare the demo's options: ``--example {000,004}``, ``--digits N``, ``--fast``."""
+    """Declare the demo's options: ``--example {000,004}`` and ``--digits N``."""
     parser.add_argument("--example", choices=("000", "004"), default="000",
                         help="000: seed 000's 2-2-2 worked example (default); "
                              "004: seed 004's one-neuron chain")
     parser.add_argument("--digits", type=int, default=6, metavar="N",
                         help="decimals printed in the tables (default 6)")
-    parser.add_argument("--fast", action="store_true",
-                        help="accepted for uniformity; the demo always runs in well under a "
-                             "second")
 
 
 def run(args: argparse.Namespace) -> int:

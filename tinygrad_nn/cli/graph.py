@@ -26,8 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="computation graph of the scalar build (one Value per number, "
                              "edges carry numbers) or the tensor build through nn (default: "
                              "scalar)")
-    parser.add_argument("--rankdir", choices=RANKDIRS, default="LR",
-                        help="direction of the data flow (default: LR, left to right)")
+    parser.add_argument("--rankdir", choices=RANKDIRS, default=None,
+                        help="direction of the data flow in both pictures (default: the "
+                             "graph top to bottom, TB; the network left to right, LR)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ import argparse
 import math
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,14 +24,14 @@ import numpy as np
 from .. import nn
 from ..checkpoint import load_with_metadata
 from ..data import DataLoader, one_hot
-from ..errors import CheckpointError, TrainingDivergedError, UsageError
+from ..errors import CheckpointError, TrainingDivergedError, TrainingWarning, UsageError
 from ..optim import SGD, Adam
 from ..train import evaluate, fit
 from ..train.resume import save_training
 from .inputs import DATASETS, TEST_SIZE, load_dataset
 
-__all__ = ["DEFAULT_BATCH", "DEFAULT_EPOCHS", "DEFAULT_LR", "FAST_EPOCHS", "HELP", "build_model",
-           "configure", "run"]
+__all__ = ["DEFAULT_BATCH", "DEFAULT_EPOCHS", "DEFAULT_LR", "FAST_EPOCHS", "HELP", "LOSS_NAMES",
+           "build_model", "configure", "run"]
 
 HELP = ("train a network (default: the tutorial's 64-20-20-10 sigmoid/MSE/SGD net on the "
         "embedded digits)")
@@ -38,6 +39,8 @@ HELP = ("train a network (default: the tutorial's 64-20-20-10 sigmoid/MSE/SGD ne
 # as the batch, so plain SGD on MSE needs a large η.
 DEFAULT_LR = {("sgd", "mse"): 5.0, ("sgd", "ce"): 0.5, ("adam", "mse"): 0.01,
               ("adam", "ce"): 0.003}
+LOSS_NAMES = {"mse": "MSE", "ce": "cross-entropy"}
+"""How the summary names each ``--loss``: ``test loss (MSE): 0.0064``."""
 DEFAULT_EPOCHS = 150
 DEFAULT_BATCH = 32
 FAST_EPOCHS = 3
@@ -136,6 +139,22 @@ def _resume_settings(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     return model, meta
 
 
+def _batch(size: int, samples: int) -> str:
+    """The minibatch size as run: a size beyond the data is one full batch, said so."""
+    if size > samples:
+        return f"batch size {size} > {samples} samples: full batch"
+    return f"batch {size}"
+
+
+def _report(caught: list[warnings.WarningMessage]) -> None:
+    """Print fit's TrainingWarnings as ``warning: ...`` lines; show any other warning as usual."""
+    for w in caught:
+        if issubclass(w.category, TrainingWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, print progress and ``accuracy: NN.N%``, write the loss curve and the checkpoint."""
     resumed = _resume_settings(args) if args.resume else None
@@ -171,15 +190,18 @@ def run(args: argparse.Namespace) -> int:
     arch = "-".join(str(s) for s in [X_train.shape[1], *widths])
     done = (resumed[1]["epochs"], resumed[1]["steps"]) if resumed else (0, 0)
     print(f"{args.dataset}: {len(X_train)} training / {len(X_test)} test samples; network "
-          f"{arch}, {args.activation}, {args.loss}, {args.optimizer} lr={lr:g}, "
-          f"batch {args.batch_size}, {args.epochs} epochs"
+          f"{arch}{'' if hidden else ' (no hidden layer)'}, {args.activation}, {args.loss}, "
+          f"{args.optimizer} lr={lr:g}, {_batch(args.batch_size, len(X_train))}, "
+          f"{args.epochs} epochs"
           + (f" (resuming {args.resume} after epoch {done[0]})" if resumed else ""))
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = out_dir / "model.npz"
     start = time.perf_counter()
     try:
-        history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
-                      progress=not args.no_progress, resume=args.resume)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TrainingWarning)
+            history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
+                          progress=not args.no_progress, resume=args.resume)
     except CheckpointError as exc:
         raise UsageError(f"--resume: {exc}") from None
     except TrainingDivergedError as exc:
@@ -190,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     if history.interrupted:
         print(f"interrupted after {history.epochs} epoch(s)")
     acc = result.accuracy if result.accuracy is not None else float("nan")
-    print(f"test error: {result.loss:.4f}")
+    print(f"test loss ({LOSS_NAMES[args.loss]}): {result.loss:.4f}")
     print(f"accuracy: {100 * acc:.1f}%")
     print(f"training time: {elapsed:.1f}s")
     save_training(ckpt, model, opt, loader, done[0] + history.epochs, done[1] + history.steps,
@@ -203,10 +225,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"checkpoint: {ckpt}")
     if history.epochs:
         try:
-            curve = history.plot(out_dir / "loss_curve.png",
-                                 title=f"{args.dataset}: {arch} {args.activation}, {args.loss}, "
-                                       f"{args.optimizer} η={lr:g}, batch {args.batch_size}")
+            curve = out_dir / "loss_curve.png"
+            history.plot(curve, title=f"{args.dataset}: {arch} {args.activation}, {args.loss}, "
+                                      f"{args.optimizer} η={lr:g}, batch {args.batch_size}")
             print(f"loss curve: {curve}")
         except ImportError as exc:
             print(f"loss curve skipped: {exc}")
+    _report(caught)                             # last, where a reader sees it
     return 130 if history.interrupted else 0

@@ -26,7 +26,7 @@ from .layers import (
 from .losses import CrossEntropyLoss, Loss, MSELoss
 from .mlp import ACTIVATIONS, AUTO_INIT, mlp
 from .module import Module
-from .registry import LAYER_TYPES, from_config, layer_type
+from .registry import LAYER_TYPES, from_config, layer_type, parameter_shapes
 from .sequential import ROLE_LETTERS, Sequential, compose
 
 __all__ = [
@@ -53,5 +53,6 @@ __all__ = [
     "init",
     "layer_type",
     "mlp",
+    "parameter_shapes",
     "utils",
 ]

@@ -9,12 +9,13 @@ Linear before it (``init_before``), and φ and φ' written out by hand for the t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .. import functional as F
-from ..validation import float_dtype, make_rng, positive_int
+from ..validation import float_dtype, make_rng, positive_int, real_number
 from ..value import Value
 from ..value import linear as fused_linear
 from . import init as init_
@@ -105,6 +106,19 @@ class Linear(Module):
             raise ValueError(f"{self.name}: expected {self.in_features} features, got {got} "
                              f"(input shape {tuple(shape)})") from None
 
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """``weight`` (out_features, in_features) and ``bias`` (out_features,), from the config."""
+        if not isinstance(config, Mapping):
+            raise TypeError(f"Linear.parameter_shapes: expected a dict, got "
+                            f"{type(config).__name__}")
+        n_in = positive_int(config.get("in_features"), "in_features", "Linear")
+        n_out = positive_int(config.get("out_features"), "out_features", "Linear")
+        shapes: dict[str, tuple[int, ...]] = {"weight": (n_out, n_in)}
+        if config.get("bias", True):
+            shapes["bias"] = (n_out,)
+        return shapes
+
     def config(self) -> dict[str, Any]:
         """``{"in_features", "out_features", "bias", "dtype"}``."""
         return {"in_features": self.in_features, "out_features": self.out_features,
@@ -135,6 +149,11 @@ class Activation(Module):
     mlp_name: ClassVar[str | None] = None
     init_before: ClassVar[str] = "xavier"
     by_hand: ClassVar[PhiByHand | None] = None
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """No shapes: an activation has no parameters."""
+        return {}
 
 
 @layer_type
@@ -196,7 +215,7 @@ class LeakyReLU(Activation):
         lambda net, out, k: np.where(net > 0.0, 1.0, k))
 
     def __init__(self, slope: float = 0.01) -> None:
-        self.slope = F._check_slope(slope, "LeakyReLU")
+        self.slope = real_number(slope, "slope", "LeakyReLU", low=None)
 
     def forward(self, x: Any) -> Value:
         """x where x > 0, else slope·x."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .. import functional as F
@@ -17,6 +18,11 @@ class Loss(Module):
 
     role: str | None = "E"
     is_loss = True
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:
+        """No shapes: an error function has no parameters."""
+        return {}
 
 
 @layer_type

@@ -105,18 +105,22 @@ class Module:
                     if isinstance(item, Module):
                         yield f"{key}.{i}", item
 
-    def named_parameters(self) -> list[tuple[str, Value]]:
-        """``(dotted name, Value)`` for every parameter, depth first in attribute order."""
+    def named_parameters(self, remove_duplicate: bool = True) -> list[tuple[str, Value]]:
+        """``(dotted name, Value)`` for every parameter, depth first in attribute order.
+
+        A Value reachable by several names (a layer used twice) is listed under its first name
+        only, unless ``remove_duplicate=False``.
+        """
         out: list[tuple[str, Value]] = []
-        seen: set[int] = set()
-        self._collect("", out, seen)
+        self._collect("", out, set() if remove_duplicate else None)
         return out
 
-    def _collect(self, prefix: str, out: list[tuple[str, Value]], seen: set[int]) -> None:
+    def _collect(self, prefix: str, out: list[tuple[str, Value]], seen: set[int] | None) -> None:
         for key, value in vars(self).items():
             if isinstance(value, Value):
-                if id(value) not in seen:
-                    seen.add(id(value))
+                if seen is None or id(value) not in seen:
+                    if seen is not None:
+                        seen.add(id(value))
                     out.append((prefix + key, value))
             elif isinstance(value, Module):
                 value._collect(f"{prefix}{key}.", out, seen)
@@ -240,13 +244,22 @@ class Module:
             if type(p.data) is float:
                 p.data = float(arr)
             elif isinstance(p.data, np.ndarray) and p.data.flags.writeable:
-                np.copyto(p.data, arr)
+                data = p.data
+                np.copyto(data, arr)
+                p.data = data                 # stored back: a new version (see Value.data)
             else:
                 p.data = np.array(arr, copy=True)
 
     def config(self) -> dict[str, Any]:
         """JSON-serialisable constructor arguments: ``type(self)(**config())`` rebuilds it."""
         return {}
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
+        """The shapes ``from_config(config)`` would give the parameters, by dotted name, worked out
+        without making them (``checkpoint.load`` compares them with the file first); None when
+        the class cannot tell, as here: a subclass with parameters overrides it."""
+        return None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Module:

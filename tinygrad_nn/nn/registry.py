@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
-__all__ = ["LAYER_TYPES", "RegistryView", "from_config", "layer_type"]
+__all__ = ["LAYER_TYPES", "RegistryView", "from_config", "layer_type", "parameter_shapes"]
 
 C = TypeVar("C", bound=type)
 K = TypeVar("K")
@@ -53,10 +53,20 @@ def layer_type(cls: C) -> C:
 
 def from_config(type_name: str, config: Mapping[str, Any]) -> Any:
     """Build a registered module type from its ``config()`` (safe: unknown types are refused)."""
+    return _registered(type_name, "from_config").from_config(config)
+
+
+def parameter_shapes(type_name: str, config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The parameter shapes ``from_config(type_name, config)`` would make, without making them
+    (None when the class cannot tell)."""
+    return _registered(type_name, "parameter_shapes").parameter_shapes(config)
+
+
+def _registered(type_name: str, fn: str) -> type[Any]:
     if not isinstance(type_name, str) or type_name not in LAYER_TYPES:
-        raise ValueError(f"from_config: unknown module type {type_name!r}; expected one of "
+        raise ValueError(f"{fn}: unknown module type {type_name!r}; expected one of "
                          f"{sorted(LAYER_TYPES)}")
-    return LAYER_TYPES[type_name].from_config(config)
+    return LAYER_TYPES[type_name]
 
 
 class RegistryView(Mapping[K, V], Generic[K, V]):

@@ -15,7 +15,7 @@ import numpy as np
 
 from .layers import Linear
 from .module import Module
-from .registry import from_config, layer_type
+from .registry import from_config, layer_type, parameter_shapes
 
 __all__ = ["ROLE_LETTERS", "Sequential", "compose"]
 
@@ -136,17 +136,32 @@ class Sequential(Module):
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Sequential:
         """Rebuild the layers with ``tinygrad_nn.nn.from_config`` (registered types only)."""
-        if not isinstance(config, Mapping) or set(config) != {"layers"} \
-                or not isinstance(config["layers"], (list, tuple)):
-            raise ValueError(f"Sequential.from_config: expected {{'layers': [...]}}, got "
-                             f"{config!r}")
-        layers = []
-        for i, entry in enumerate(config["layers"]):
-            if not isinstance(entry, Mapping) or set(entry) != {"type", "config"}:
-                raise ValueError(f"Sequential.from_config: layer {i} must be "
-                                 f"{{'type': ..., 'config': {{...}}}}, got {entry!r}")
-            layers.append(from_config(entry["type"], entry["config"]))
-        return cls(*layers)
+        return cls(*[from_config(kind, sub) for kind, sub in _layer_entries(config, "from_config")])
+
+    @classmethod
+    def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]] | None:
+        """Each layer's parameter shapes under ``layers.{i}.``, or None if a layer cannot tell."""
+        shapes: dict[str, tuple[int, ...]] = {}
+        for i, (kind, sub) in enumerate(_layer_entries(config, "parameter_shapes")):
+            layer = parameter_shapes(kind, sub)
+            if layer is None:
+                return None
+            shapes.update({f"layers.{i}.{name}": shape for name, shape in layer.items()})
+        return shapes
+
+
+def _layer_entries(config: Mapping[str, Any], fn: str) -> list[tuple[str, Any]]:
+    """``(type, config)`` of each layer in a Sequential's config, checked for its form."""
+    if not isinstance(config, Mapping) or set(config) != {"layers"} \
+            or not isinstance(config["layers"], (list, tuple)):
+        raise ValueError(f"Sequential.{fn}: expected {{'layers': [...]}}, got {config!r}")
+    entries = []
+    for i, entry in enumerate(config["layers"]):
+        if not isinstance(entry, Mapping) or set(entry) != {"type", "config"}:
+            raise ValueError(f"Sequential.{fn}: layer {i} must be "
+                             f"{{'type': ..., 'config': {{...}}}}, got {entry!r}")
+        entries.append((entry["type"], entry["config"]))
+    return entries
 
 
 def compose(*fns: Module) -> Sequential:

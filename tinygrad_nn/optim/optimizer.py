@@ -71,6 +71,7 @@ def _subtract(p: Value, delta: Any) -> None:
     data = p.data
     if type(data) is np.ndarray:
         data -= delta
+        p.data = data                         # stored back: a new version (see Value.data)
     else:
         p.data = float(data - delta)
 
@@ -80,6 +81,7 @@ def _scale(p: Value, factor: float) -> None:
     data = p.data
     if type(data) is np.ndarray:
         data *= factor
+        p.data = data                         # stored back: a new version (see Value.data)
     else:
         p.data = float(data * factor)
 

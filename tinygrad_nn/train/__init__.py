@@ -1,13 +1,13 @@
 """Training: ``fit``, ``evaluate`` and ``predict``, the tutorial's training and test process.
 
-``loop`` holds the three (with the divergence checks and the Ctrl-C deferral), ``resume`` the
-checkpoint that lets ``fit`` continue a run (model, optimizer state, shuffling state),
-``progress`` the display while ``fit`` runs, and ``history`` the ``History`` it returns and its
-loss-curve plot.
+``loop`` holds the three (with the divergence checks and the Ctrl-C deferral), ``health`` the
+warnings for a run that has not learned, ``resume`` the checkpoint that lets ``fit`` continue a
+run (model, optimizer state, shuffling state), ``progress`` the display while ``fit`` runs, and
+``history`` the ``History`` it returns and its loss-curve plot.
 The ``train`` and ``predict`` commands of ``python -m tinygrad_nn`` live in ``tinygrad_nn.cli``.
 """
 
-from ..errors import TrainingDivergedError
+from ..errors import TrainingDivergedError, TrainingWarning
 from .history import History
 from .loop import Callback, EpochCallback, Evaluation, evaluate, fit, predict
 
@@ -17,6 +17,7 @@ __all__ = [
     "Evaluation",
     "History",
     "TrainingDivergedError",
+    "TrainingWarning",
     "evaluate",
     "fit",
     "predict",

@@ -1,13 +1,16 @@
-"""``History``: the per-epoch record of a ``fit`` run, and its loss curve as a PNG."""
+"""``History``: the per-epoch record of a ``fit`` run, and its loss curve (a figure, or a PNG)."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .figure import NotebookFigure
 
 __all__ = ["History"]
 
@@ -40,26 +43,27 @@ class History:
         """The history as plain lists and numbers (JSON-serialisable)."""
         return asdict(self)
 
-    def plot(self, path: str | os.PathLike[str], title: str | None = None) -> Path:
-        """Draw the error per epoch (and accuracy, when recorded) to a PNG file at ``path``.
+    def plot(self, path: str | os.PathLike[str] | None = None,
+             title: str | None = None) -> NotebookFigure:
+        """The error per epoch (and accuracy, when recorded) as a matplotlib Figure, also
+        written to the PNG file ``path`` when one is given.
 
-        Needs matplotlib (the ``plot`` extra); uses the Agg canvas, so no display is needed
-        and pyplot's global state is untouched.
+        In a notebook the returned figure shows itself.  Needs matplotlib (the ``plot``
+        extra); uses the Agg canvas, so no display is needed and pyplot's global state is
+        untouched.
         """
         try:
-            from matplotlib.backends.backend_agg import FigureCanvasAgg
-            from matplotlib.figure import Figure
+            from .figure import NotebookFigure
         except ImportError:
             raise ImportError('History.plot: matplotlib is needed to draw the loss curve; '
                               'install it with pip install "tinygrad-nn[plot]"') from None
         if not self.loss:
             raise ValueError("History.plot: no completed epochs to plot")
-        out = Path(path)
-        if out.parent and not out.parent.is_dir():
+        out = None if path is None else Path(path)
+        if out is not None and not out.parent.is_dir():
             raise FileNotFoundError(f"History.plot: directory {str(out.parent)!r} does not exist")
         panels = 2 if (self.accuracy or self.val_accuracy) else 1
-        fig = Figure(figsize=(5.0 * panels, 3.6), dpi=100)
-        FigureCanvasAgg(fig)
+        fig = NotebookFigure(figsize=(5.0 * panels, 3.6), dpi=100)
         epochs = np.arange(1, self.epochs + 1)
         marker = "." if self.epochs <= 40 else None
         ax = fig.add_subplot(1, panels, 1)
@@ -87,5 +91,6 @@ class History:
         if title:
             fig.suptitle(title)
         fig.tight_layout()
-        fig.savefig(out, format="png")
-        return out
+        if out is not None:
+            fig.savefig(out, format="png")
+        return fig

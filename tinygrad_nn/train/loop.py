@@ -10,7 +10,9 @@ Training (seed 000, "Training process")::
                                          optimizer.zero_grad()     reset gradients
 
 A NaN/inf loss or gradient stops ``fit`` before the update (``TrainingDivergedError``), and
-Ctrl-C is held back during an update, so it lands between two steps.
+Ctrl-C is held back during an update, so it lands between two steps.  A run that ends but has
+not learned (the loss grew by orders of magnitude, or the accuracy is at chance) gets a
+``TrainingWarning`` naming the likely cause (see ``health``).
 Test process: ``evaluate`` (mean error over a test set, and accuracy for classes).
 Using the network: ``predict`` (feed-forward only, under ``no_grad``).
 """
@@ -23,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,10 +33,12 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from ..errors import TrainingDivergedError
+from ..errors import TrainingDivergedError, TrainingWarning
+from ..functional import as_value
 from ..optim import grad_data
 from ..validation import positive_int
 from ..value import Value, no_grad
+from .health import training_problems
 from .history import History
 from .progress import epoch_summary, make_progress
 from .resume import Resumed, resume_training, save_training
@@ -89,6 +94,14 @@ def _labels(Y: Any, kind: str | None) -> np.ndarray | None:
     return None
 
 
+def _chance(Y: Any) -> float | None:
+    """The accuracy of always guessing the most common class of ``Y`` (None: not classes)."""
+    labels = _labels(Y, _target_kind(Y))
+    if labels is None or labels.size == 0 or labels.min() < 0:
+        return None
+    return float(np.bincount(labels).max() / labels.size)
+
+
 def _correct(out: Any, labels: np.ndarray | None) -> int | None:
     """How many rows of ``out`` have their argmax at the label (None if not applicable)."""
     if labels is None:
@@ -140,10 +153,17 @@ def _defer_sigint() -> Iterator[None]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _as_input(x: Any) -> Value:
-    """Wrap a batch of inputs as a constant Value (no gradient is needed for the data)."""
-    return x if isinstance(x, Value) else Value(np.asarray(x, dtype=np.float64),
-                                                requires_grad=False)
+def _model_dtype(model: Any) -> np.dtype[Any] | None:
+    """The one dtype of the model's parameters (float32 for a float32 network), else None."""
+    parameters = getattr(model, "parameters", None)
+    dtypes = {p.dtype for p in parameters()} if callable(parameters) else set()
+    return dtypes.pop() if len(dtypes) == 1 else None
+
+
+def _samples(X: Any, fn: str, dtype: np.dtype[Any] | None) -> np.ndarray:
+    """The inputs as an array of real numbers in the model's dtype, as ``model(X)`` would take
+    them; ragged lists, strings and complex numbers are refused, naming ``fn``."""
+    return np.asarray(as_value(X, fn, dtype).data)
 
 
 def _loss_value(loss: Any, fn: str) -> float:
@@ -193,9 +213,10 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     ``loss_fn(out, yb)`` returns the scalar error E.  After each epoch ``val_data=(X, Y)`` is
     evaluated, the checkpoint (if a path is given) is saved, and the callbacks run.
     A NaN/inf loss or gradient raises ``TrainingDivergedError`` before the update, so the
-    model keeps its last finite parameters.  Ctrl-C stops at a step boundary: the model keeps
-    the parameters of the last completed step, the checkpoint is written, and the returned
-    History has ``interrupted=True``.
+    model keeps its last finite parameters; a run that ends with a loss grown by orders of
+    magnitude, or an accuracy at chance, issues a ``TrainingWarning`` with the likely cause.
+    Ctrl-C stops at a step boundary: the model keeps the parameters of the last completed step,
+    the checkpoint is written, and the returned History has ``interrupted=True``.
 
     The checkpoint holds the optimizer's state and the loader's shuffling state too
     (``train.resume``), so ``resume=path`` continues a run: the model, optimizer and loader
@@ -231,6 +252,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     params: list[Value] = list(getattr(optimizer, "params", None) or (
         model.parameters() if callable(getattr(model, "parameters", None)) else []))
     kind = _target_kind(getattr(loader, "Y", None))
+    dtype = _model_dtype(model)
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
     except TypeError:
@@ -242,6 +264,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     if hasattr(model, "zero_grad"):
         model.zero_grad()
     epoch = batch = 0
+    first_loss: float | None = None
+    initial = [np.array(p.data, copy=True) for p in params]    # to tell how far they moved
     try:
         for epoch in range(done.epochs + 1, done.epochs + epochs + 1):
             start = time.perf_counter()
@@ -254,7 +278,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 if batch == 1 and kind is None and not hasattr(loader, "Y"):
                     kind = _target_kind(yb)
                 with np.errstate(all="ignore"):
-                    out = model(_as_input(xb))                  # feed-forward
+                    out = model(as_value(xb, "fit", dtype))     # feed-forward
                     loss = loss_fn(out, yb)                     # calculate error E
                     if not isinstance(loss, Value):
                         raise TypeError(f"fit: loss_fn must return a Value (the error E), got "
@@ -262,6 +286,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                     value = _loss_value(loss, "fit")
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, batch, value)
+                    if first_loss is None:
+                        first_loss = value                      # before any update
                     loss.backward()                             # back-propagation: ∂E/∂W
                     bad = _first_bad_grad(params)
                     if bad is not None:
@@ -312,6 +338,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         raise
     finally:
         bar.close()
+    if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
+        _warn_if_not_learning(history, first_loss, _moved(params, initial), optimizer,
+                              val_data, loader)
     return history
 
 
@@ -324,10 +353,48 @@ def _save_checkpoint(path: PathLike, model: Any, optimizer: Any, loader: Any, hi
                             "interrupted": history.interrupted})
 
 
-def _check_xy(X: Any, Y: Any, fn: str) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and targets as arrays with the same number of samples."""
-    Xa = np.asarray(X, dtype=np.float64)
-    Ya = np.asarray(Y)
+def _moved(params: Sequence[Value], initial: Sequence[np.ndarray]) -> float | None:
+    """How far the parameters moved, relative to their initial size: ‖θ − θ₀‖ / ‖θ₀‖."""
+    start = math.sqrt(sum(float(np.sum(np.square(p0))) for p0 in initial))
+    if not start:
+        return None
+    change = math.sqrt(sum(float(np.sum(np.square(np.asarray(p.data) - p0)))
+                           for p, p0 in zip(params, initial)))
+    return change / start
+
+
+def _warn_if_not_learning(history: History, first_loss: float, moved: float | None,
+                          optimizer: Any, val_data: tuple[Any, Any] | None, loader: Any) -> None:
+    """Issue a ``TrainingWarning`` for each of ``health.training_problems`` of the run: the test
+    accuracy is judged when ``val_data`` was given, else the training accuracy."""
+    if val_data is not None:
+        accuracies, what, chance = history.val_accuracy, "test accuracy", _chance(val_data[1])
+    else:
+        accuracies, what = history.accuracy, "training accuracy"
+        chance = _chance(loader.Y) if hasattr(loader, "Y") else None
+    lr = _learning_rate(optimizer)
+    for message in training_problems(history.loss, first_loss, accuracies, chance, moved,
+                                     lr if isinstance(lr, (int, float)) else None, what):
+        warnings.warn(message, TrainingWarning, stacklevel=3)
+
+
+def _learning_rate(optimizer: Any) -> Any:
+    """The first parameter group's learning rate (PyTorch's layout), or a plain ``lr`` attribute."""
+    groups = getattr(optimizer, "param_groups", None)
+    if groups:
+        return groups[0].get("lr")
+    return getattr(optimizer, "lr", None)
+
+
+def _check_xy(X: Any, Y: Any, fn: str, dtype: np.dtype[Any] | None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (in the model's dtype) and targets as arrays with the same number of samples."""
+    Xa = _samples(X, fn, dtype)
+    try:
+        Ya = np.asarray(Y)
+    except ValueError:
+        raise ValueError(f"{fn}: Y must be a rectangular array of targets, got a ragged "
+                         f"{type(Y).__name__}") from None
     if Xa.ndim == 0 or Xa.shape[0] == 0:
         raise ValueError(f"{fn}: X must hold at least one sample, got shape {Xa.shape}")
     if Ya.ndim == 0 or Ya.shape[0] != Xa.shape[0]:
@@ -342,7 +409,8 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
 
     Runs under ``no_grad``; accuracy is None unless ``Y`` holds integer labels or one-hot rows.
     """
-    Xa, Ya = _check_xy(X, Y, "evaluate")
+    dtype = _model_dtype(model)
+    Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
     bs = positive_int(batch_size, "batch_size", "evaluate")
     kind = _target_kind(Ya)
     total = 0.0
@@ -352,7 +420,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     with no_grad(), np.errstate(all="ignore"):
         for i in range(0, n, bs):
             xb, yb = Xa[i:i + bs], Ya[i:i + bs]
-            out = model(_as_input(xb))
+            out = model(as_value(xb, "evaluate", dtype))
             total += _loss_value(loss_fn(out, yb), "evaluate") * len(xb)
             hits = _correct(out.data, _labels(yb, kind))
             if hits is not None:
@@ -365,8 +433,10 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``).
 
     ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
+    It runs in the model's dtype, as ``model(X)`` does (float32 for a float32 network).
     """
-    Xa = np.asarray(X, dtype=np.float64)
+    dtype = _model_dtype(model)
+    Xa = _samples(X, "predict", dtype)
     bs = positive_int(batch_size, "batch_size", "predict")
     if Xa.ndim == 0:
         raise ValueError("predict: X must be a sample (features,) or a batch (N, features), "
@@ -379,6 +449,7 @@ def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
     parts = []
     with no_grad():
         for i in range(0, Xa.shape[0], bs):
-            parts.append(np.array(model(_as_input(Xa[i:i + bs])).data, copy=True))
+            parts.append(np.array(model(as_value(Xa[i:i + bs], "predict", dtype)).data,
+                                  copy=True))
     out = np.concatenate(parts, axis=0)
     return out[0] if single else out

@@ -22,47 +22,63 @@ from .examples import WORKED_TARGET, WORKED_W1, WORKED_W2, WORKED_X, worked_mode
 __all__ = ["worked_example_drawings", "worked_example_scalar", "worked_example_tensor"]
 
 
-def worked_example_scalar(backward: bool = True) -> Value:
-    """Seed 000's 2-2-2 logistic/MSE network with one scalar Value per number; returns E.
+def _affine(l: int, inputs: list[Value], w: Sequence[Sequence[float]]) -> list[Value]:
+    """net xⱼ^(l+1) = Σᵢ xᵢ^l · wˡᵢⱼ + bⱼ^(l+1), one scalar Value per number."""
+    nets = []
+    for j, row in enumerate(w, 1):
+        b = Value(0.0, name=f"b{superscript(l + 1)}{subscript(j)}")
+        terms = [xi * Value(wij, name=f"w{superscript(l)}{subscript(i)}{subscript(j)}")
+                 for i, (xi, wij) in enumerate(zip(inputs, row), 1)]
+        net = terms[0]
+        for t in terms[1:]:
+            net = net + t
+        net = net + b
+        net.name = f"net x{subscript(j)}{superscript(l + 1)}"
+        nets.append(net)
+    return nets
 
-    Built as E(φ(g(φ(f(x))))) inside ``scope("f")``, ``scope("φ")``... so the graph clusters
-    read f, φ, g, φ, E; after ``backward(retain_grads=True)`` every node carries ∂E/∂node.
-    """
-    x = [Value(v, requires_grad=False, name=f"x{subscript(i)}¹")
-         for i, v in enumerate(WORKED_X, 1)]
-    d = [Value(v, requires_grad=False, name=f"d{subscript(j)}")
-         for j, v in enumerate(WORKED_TARGET, 1)]
 
-    def layer(label: str, l: int, inputs: list[Value], w: Sequence[Sequence[float]]) -> list[Value]:
-        with scope(label):
-            nets = []
-            for j, row in enumerate(w, 1):
-                b = Value(0.0, name=f"b{superscript(l + 1)}{subscript(j)}")
-                terms = [xi * Value(wij, name=f"w{superscript(l)}{subscript(i)}{subscript(j)}")
-                         for i, (xi, wij) in enumerate(zip(inputs, row), 1)]
-                net = terms[0]
-                for t in terms[1:]:
-                    net = net + t
-                net = net + b
-                net.name = f"net x{subscript(j)}{superscript(l + 1)}"
-                nets.append(net)
-        with scope("φ"):
-            outs = []
-            for j, net in enumerate(nets, 1):
-                out = net.sigmoid()
-                out.name = f"out x{subscript(j)}{superscript(l + 1)}"
-                outs.append(out)
-        return outs
+def _logistic(l: int, nets: list[Value]) -> list[Value]:
+    """out xⱼ^l = φ(net xⱼ^l)."""
+    outs = []
+    for j, net in enumerate(nets, 1):
+        out = net.sigmoid()
+        out.name = f"out x{subscript(j)}{superscript(l)}"
+        outs.append(out)
+    return outs
 
-    hidden = layer("f", 1, x, WORKED_W1)
-    output = layer("g", 2, hidden, WORKED_W2)
+
+def _scalar_build(backward: bool) -> tuple[Value, list[Value], list[Value]]:
+    """(E, the inputs x₁¹, x₂¹, the targets d₁, d₂) of the scalar build."""
+    with scope("f"):                  # the inputs are drawn inside f, the targets inside E
+        x = [Value(v, requires_grad=False, name=f"x{subscript(i)}¹")
+             for i, v in enumerate(WORKED_X, 1)]
+        nets = _affine(1, x, WORKED_W1)
+    with scope("φ"):
+        hidden = _logistic(2, nets)
+    with scope("g"):
+        nets = _affine(2, hidden, WORKED_W2)
+    with scope("φ"):
+        output = _logistic(3, nets)
     with scope("E"):
+        d = [Value(v, requires_grad=False, name=f"d{subscript(j)}")
+             for j, v in enumerate(WORKED_TARGET, 1)]
         total = (d[0] - output[0]) ** 2 + (d[1] - output[1]) ** 2
         loss = total / 2
         loss.name = "E"
     if backward:
         loss.backward(retain_grads=True)
-    return loss
+    return loss, x, d
+
+
+def worked_example_scalar(backward: bool = True) -> Value:
+    """Seed 000's 2-2-2 logistic/MSE network with one scalar Value per number; returns E.
+
+    Built as E(φ(g(φ(f(x))))) inside ``scope("f")``, ``scope("φ")``... so the graph clusters
+    read f, φ, g, φ, E (the inputs x belong to f, the targets d to E); after
+    ``backward(retain_grads=True)`` every node carries ∂E/∂node.
+    """
+    return _scalar_build(backward)[0]
 
 
 def worked_example_tensor(backward: bool = True) -> Value:
@@ -78,14 +94,23 @@ def worked_example_tensor(backward: bool = True) -> Value:
 
 
 def worked_example_drawings(build: str = "scalar",
-                            rankdir: str = "LR") -> dict[str, graphviz.Digraph]:
-    """The worked example's pictures by file stem: its computation graph and its network."""
+                            rankdir: str | None = None) -> dict[str, graphviz.Digraph]:
+    """The worked example's pictures by file stem: its computation graph and its network.
+
+    ``rankdir`` None draws each the way it reads best: the graph top to bottom (TB, it is tall
+    and narrow), the network left to right (LR, as the tutorial draws it).
+    """
     if build not in ("scalar", "tensor"):
         raise ValueError(f"worked_example_drawings: build must be 'scalar' or 'tensor', got "
                          f"{build!r}")
-    loss = worked_example_scalar() if build == "scalar" else worked_example_tensor()
+    if build == "scalar":
+        loss, x, d = _scalar_build(backward=True)
+        rows = [x, d]
+    else:
+        loss, rows = worked_example_tensor(), []
     return {
-        "worked_example_graph": draw_graph(loss, edge_derivatives=True, rankdir=rankdir),
+        "worked_example_graph": draw_graph(loss, edge_derivatives=True, rankdir=rankdir or "TB",
+                                           rows=rows),
         "worked_example_network": draw_network(worked_model(), show_bias=True,
-                                               weight_labels=True, rankdir=rankdir),
+                                               weight_labels=True, rankdir=rankdir or "LR"),
     }

@@ -2,7 +2,10 @@
 
 One box per ``Value`` (its name, data and gradient) and one ellipse per operation (its label:
 ``+``, ``*``, ``φ``, ``W·x+b``...), with the ops of each module call (or ``tinygrad_nn.scope``
-block) inside a cluster labelled f, φ, g, E.  With ``edge_derivatives=True`` every edge into an op
+block) inside a cluster labelled f, φ, g, E.  A parameter that scales one product is drawn
+beside it, so the data flows along the page and each weight comes in from the side, as in the
+tutorials' figures; ``rows`` keeps given Values side by side in a given order (a layer's
+inputs x₁, x₂).  With ``edge_derivatives=True`` every edge into an op
 carries the local derivative ∂out/∂in at the current values, so ∂E/∂w reads off the picture as
 the sum over paths from w to E of the product of the edge labels (the chain rule).
 ``collapse="module"`` draws one node per module call instead, for big graphs.
@@ -13,6 +16,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from itertools import pairwise
 from typing import Any
 
 import graphviz
@@ -124,6 +128,12 @@ def _local_derivative(node: Value, i: int, precision: int) -> str:
 # ----------------------------------------------------------------------------------------------
 # Scopes and clusters
 # ----------------------------------------------------------------------------------------------
+
+
+def _ops_first(nodes: list[Value]) -> list[Value]:
+    """The ops of ``nodes`` in order, then the leaves: scopes are numbered in the order their
+    first operation runs (f, φ, g, φ, E), not by the first leaf met (a target d inside E)."""
+    return [v for v in nodes if v.op is not None] + [v for v in nodes if v.op is None]
 
 
 class _Clusters:
@@ -239,7 +249,8 @@ def _on_path(nodes: list[Value], index: dict[Value, int], start: Value | None) -
 def draw_graph(root: Value, *, edge_derivatives: bool = False, show_data: bool = True,
                show_grad: bool = True, rankdir: str = "LR", max_nodes: int = 500,
                collapse: str | None = None, highlight_from: Value | None = None,
-               mark: Any = None, cluster: bool = True, precision: int = 4) -> graphviz.Digraph:
+               mark: Any = None, cluster: bool = True, precision: int = 4,
+               rows: Sequence[Sequence[Value]] = ()) -> graphviz.Digraph:
     """Draw the computation graph of ``root``: a box per Value, an ellipse per op, data flowing.
 
     ``edge_derivatives``: label each edge into an op with ∂out/∂in at the current values (scalar
@@ -247,6 +258,8 @@ def draw_graph(root: Value, *, edge_derivatives: bool = False, show_data: bool =
     ``collapse="module"``: one node per module call instead of one per op (for big graphs).
     ``highlight_from``: colour every path from that Value to ``root``. ``mark``: Values, Scopes,
     scope labels or modules to colour. ``cluster``: ops of a module call inside one box.
+    ``rows``: groups of Values of the graph, each drawn side by side in the order given (left to
+    right, or top to bottom when the data flows sideways).
     """
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph: expected a Value as root, got {type(root).__name__}")
@@ -276,11 +289,17 @@ def draw_graph(root: Value, *, edge_derivatives: bool = False, show_data: bool =
     on = _on_path(nodes, index, highlight_from)
     marked_values, marked_scopes = _resolve_marks(mark, nodes, index)
     style = _Style(on, marked_values, marked_scopes, show_data, show_grad, precision)
+    row_ids = _check_rows(rows, index)
     if collapse == "module":
+        if row_ids:
+            raise ValueError("draw_graph: rows applies to the full drawing, not to "
+                             "collapse='module'")
         return _draw_collapsed(root, nodes, index, style, rankdir, max_nodes, cluster)
 
     graph = new_digraph("computation_graph", rankdir)
     clusters = _Clusters()
+    for v in _ops_first(nodes):
+        clusters.add(v.scope)
     for i, v in enumerate(nodes):
         clusters.node(v.scope, f"v{i}", style.value_attrs(v, i, root))
         if v.op is not None:
@@ -298,7 +317,61 @@ def draw_graph(root: Value, *, edge_derivatives: bool = False, show_data: bool =
                 attrs.update(color=HIGHLIGHT, fontcolor=HIGHLIGHT, penwidth="2.5")
             graph.edge(f"v{j}", f"o{i}", **attrs)
         graph.edge(f"o{i}", f"v{i}", **({"color": HIGHLIGHT, "penwidth": "2.5"} if on[i] else {}))
+    for weight, product in _weights_beside_products(nodes, index):
+        _same_rank(graph, [weight, product])
+    for ids in row_ids:
+        # dot orders a rank left to right, which rankdir LR/RL turns into bottom to top
+        _same_rank(graph, ids[::-1] if rankdir in ("LR", "RL") else ids, ordered=True)
     return graph
+
+
+def _check_rows(rows: Sequence[Sequence[Value]], index: dict[Value, int]) -> list[list[str]]:
+    """The node names of each row of ``draw_graph(rows=...)``; every entry must be in the graph."""
+    if isinstance(rows, Value) or not isinstance(rows, Iterable):
+        raise TypeError(f"draw_graph: rows must be a list of lists of Values, got "
+                        f"{type(rows).__name__}")
+    out = []
+    for k, row in enumerate(rows):
+        if isinstance(row, Value) or not isinstance(row, Iterable):
+            raise TypeError(f"draw_graph: rows[{k}] must be a list of Values, got "
+                            f"{type(row).__name__}")
+        ids = []
+        for v in row:
+            if not isinstance(v, Value) or v not in index:
+                raise ValueError(f"draw_graph: rows[{k}] holds {v!r}, which is not a Value of "
+                                 f"the graph of root")
+            ids.append(f"v{index[v]}")
+        out.append(ids)
+    return out
+
+
+def _weights_beside_products(nodes: list[Value],
+                             index: dict[Value, int]) -> list[tuple[str, str]]:
+    """(weight, product) node pairs: a ``*`` of data and one parameter leaf used nowhere else."""
+    uses: dict[Value, int] = {}
+    for v in nodes:
+        for p in v.parents:
+            uses[p] = uses.get(p, 0) + 1
+    pairs = []
+    for i, v in enumerate(nodes):
+        if v.op is None or v.op.name != "mul":
+            continue
+        params = [p for p in v.parents if p.op is None and p.requires_grad]
+        if len(params) == 1 and uses[params[0]] == 1:
+            pairs.append((f"v{index[params[0]]}", f"o{i}"))
+    return pairs
+
+
+def _same_rank(graph: graphviz.Digraph, names: list[str], ordered: bool = False) -> None:
+    """Draw the nodes ``names`` on one rank; ``ordered``: in dot's order of the rank, first to
+    last (left to right in TB)."""
+    with graph.subgraph() as rank:
+        rank.attr(rank="same")
+        for name in names:
+            rank.node(name)
+        if ordered:
+            for a, b in pairwise(names):
+                rank.edge(a, b, style="invis")
 
 
 class _Style:
@@ -380,7 +453,7 @@ def _draw_collapsed(root: Value, nodes: list[Value], index: dict[Value, int], st
 
     groups: list[Scope] = []
     seen: set[Scope] = set()
-    for v in nodes:
+    for v in _ops_first(nodes):
         s = group[v]
         if s is not None and s not in seen:
             seen.add(s)

@@ -11,6 +11,7 @@ from typing import Any
 import graphviz
 
 from ..value import Value
+from .render import Drawing
 
 __all__ = ["FONT", "RANKDIRS", "label", "module_parameters", "new_digraph", "number",
            "subscript", "superscript"]
@@ -48,14 +49,13 @@ def superscript(i: int) -> str:
 
 
 def new_digraph(name: str, rankdir: str, caption: str | None = None) -> graphviz.Digraph:
-    """An empty Digraph with the drawings' fonts and sizes, titled ``caption`` if given."""
+    """An empty ``Drawing`` with the drawings' fonts and sizes, titled ``caption`` if given."""
     graph_attr = {"rankdir": rankdir, "fontname": FONT, "newrank": "true"}
     if caption:
         graph_attr.update(label=label(caption), labelloc="t")
-    return graphviz.Digraph(name=name, graph_attr=graph_attr,
-                            node_attr={"fontname": FONT, "fontsize": "10"},
-                            edge_attr={"fontname": FONT, "fontsize": "9",
-                                       "arrowsize": "0.6"})
+    return Drawing(name=name, graph_attr=graph_attr,
+                   node_attr={"fontname": FONT, "fontsize": "10"},
+                   edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"})
 
 
 def module_parameters(module: Any) -> list[Value]:

@@ -1,19 +1,22 @@
 """``render``: a drawing to an svg, png or pdf file with Graphviz's ``dot`` executable.
 
 Drawing needs no executable (a Digraph's ``.source`` is the DOT text); rendering does, and says
-how to install it when it is missing (``GraphvizNotFoundError``).
+how to install it when it is missing (``GraphvizNotFoundError``).  The drawings are
+``Drawing``s, Digraphs that say the same in a notebook instead of showing graphviz's
+``ExecutableNotFound`` traceback.
 """
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import graphviz
 
 from ..errors import GraphvizNotFoundError
 
-__all__ = ["FORMATS", "GraphvizNotFoundError", "render"]
+__all__ = ["FORMATS", "Drawing", "GraphvizNotFoundError", "render"]
 
 FORMATS = ("svg", "png", "pdf")
 
@@ -24,6 +27,19 @@ def _missing_dot(fn: str) -> GraphvizNotFoundError:
         f"rendered. Install it with `apt-get install graphviz` (Debian/Ubuntu; see "
         f"https://graphviz.org/download/ elsewhere). Drawing needs no executable: the Digraph's "
         f"`.source` is the DOT text, and `.save(path)` writes it to a file.")
+
+
+class Drawing(graphviz.Digraph):
+    """A ``graphviz.Digraph`` (what ``draw_graph`` and ``draw_network`` return) that, shown in a
+    notebook where ``dot`` is missing, says how to install it instead of raising."""
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **kwargs: Any) -> dict[str, Any]:
+        """The picture for Jupyter (SVG by default); without ``dot``, the install hint as text."""
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except graphviz.ExecutableNotFound:
+            return {"text/plain": str(_missing_dot("display"))}
 
 
 def render(digraph: graphviz.Digraph, path: str | Path, format: str = "svg") -> Path:
