@@ -724,3 +724,54 @@ def test_max_gradient_goes_to_the_nan_entry() -> None:
     assert math.isnan(y.data[0]) and y.data[1] == 6.0
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+# -- singular inputs in forward mode: the JVP column agrees with the corrected VJPs --------------
+
+SINGULAR_POINTS = (0.0, -2.0, -math.inf, math.inf, math.nan, 1e-310, 1e308)
+SINGULAR_CASES = (
+    [(f"x ** {p}", (lambda p: lambda x: x ** p)(p), (a,))
+     for a in SINGULAR_POINTS for p in (-1, 0.5, 0, 2, 3)]
+    + [(f"x ** y at {a}, {b}", lambda x, y: x ** y, (a, b))
+       for a, b in [(0.0, 0.0), (0.0, -1.0), (0.0, -0.5), (0.0, 2.0), (-2.0, 0.5), (-2.0, 2.0),
+                    (-math.inf, 0.5), (math.inf, 0.0), (math.nan, 0.0), (1e308, 3.0),
+                    (1e-310, -1.0)]]
+    + [(name, (lambda name: lambda x: getattr(x, name)())(name), (a,))
+       for name in ("relu", "leaky_relu", "abs", "sqrt", "log", "exp", "tanh", "sigmoid",
+                    "softplus")
+       for a in (0.0, math.nan, -1.0, math.inf, -math.inf, 1000.0)])
+
+
+@pytest.mark.parametrize("form", ["float", "array"])
+@pytest.mark.parametrize(("name", "f", "point"), SINGULAR_CASES, ids=[c[0] for c in SINGULAR_CASES])
+def test_jvp_columns_equal_vjp_rows_at_singular_inputs(name: str, f: Callable[..., Value],
+                                                      point: tuple[float, ...],
+                                                      form: str) -> None:
+    """∂y/∂x_k one entry at a time, by one JVP (forward) and by one VJP (reverse), on the scalar
+    path and on one-entry arrays: the same number, ±inf and NaN in the same places (0⁻¹, 0⁰,
+    (−2)^0.5, (−∞)^0.5, overflow, relu/abs/sign of NaN)."""
+    args = point if form == "float" else tuple(np.array([a]) for a in point)
+    for k in range(len(args)):
+        with np.errstate(all="ignore"):
+            forward = tn.jacobian(f, argnums=k, mode="fwd")(*args)
+            reverse = tn.jacobian(f, argnums=k, mode="rev")(*args)
+        assert type(forward) is type(reverse)
+        np.testing.assert_array_equal(forward, reverse, err_msg=f"{name}, argument {k}")
+
+
+@pytest.mark.parametrize("x", [[1.0, math.nan, 3.0], [math.nan, math.nan, 1.0], [3.0, 3.0, 1.0],
+                               [math.inf, math.inf, 1.0], [-math.inf, -math.inf]])
+def test_max_jvp_follows_the_nan_and_shares_ties_like_the_vjp(x: list[float]) -> None:
+    """A NaN is the maximum, so its tangent is the output's (the JVP used to divide 0 by 0 there);
+    k tied entries each pass on 1/k of theirs."""
+    forward = tn.jacobian(lambda v: v.max(), mode="fwd")(np.array(x))
+    reverse = tn.jacobian(lambda v: v.max(), mode="rev")(np.array(x))
+    hit = np.isnan(x) if np.isnan(x).any() else np.array(x) == np.max(x)
+    np.testing.assert_array_equal(forward, hit / hit.sum())
+    np.testing.assert_array_equal(forward, reverse)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_jvp_of_softmax_over_an_empty_axis_is_empty(op: str) -> None:
+    out, tangent = tn.jvp(lambda v: getattr(v, op)(-1), (np.zeros((2, 0)),), (np.zeros((2, 0)),))
+    assert out.shape == tangent.shape == (2, 0)

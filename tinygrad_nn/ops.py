@@ -509,15 +509,20 @@ def _linear_vjp_b(g: Any, ans: Any, x: Any, w: Any, b: Any) -> Any:
     return g.sum(axis=0)
 
 
+def _max_share(ans: Any, x: Any, axis: tuple[int, ...] | None) -> Any:
+    """Each entry's share of the maximum: 1/k for the k entries that reached it, 0 elsewhere
+    (a NaN is the maximum wherever it is).  A constant, shared by the VJP and the JVP."""
+    xd = data(x)
+    hit = (xd == np.reshape(data(ans), keepdims_shape(xd.shape, axis))) | np.isnan(xd)
+    return hit / np.sum(hit, axis=axis, keepdims=True)
+
+
 def _max_vjp(g: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     """The gradient goes to the entries that reached the maximum (shared equally among ties)."""
     shape = shape_of(x)
     if not shape:
         return g
-    xd = data(x)
-    hit = (xd == np.reshape(data(ans), keepdims_shape(shape, axis))) | np.isnan(xd)  # NaN wins
-    share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return _broadcast_back(g, shape, axis, keepdims) * share
+    return _broadcast_back(g, shape, axis, keepdims) * _max_share(ans, x, axis)
 
 
 def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
@@ -594,12 +599,9 @@ def _leaky_slope(x: Any, slope: float) -> Any:
 def _max_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     """The tangent of the entries that reached the maximum, averaged over ties (the transpose
     of ``_max_vjp``, which shares the gradient equally among them)."""
-    shape = shape_of(x)
-    if not shape:
+    if not shape_of(x):
         return t
-    hit = data(x) == np.reshape(data(ans), keepdims_shape(shape, axis))
-    share = hit / np.sum(hit, axis=axis, keepdims=True)
-    return map_tangent(t * share, "sum", _sum_fwd, axis, keepdims)
+    return map_tangent(t * _max_share(ans, x, axis), "sum", _sum_fwd, axis, keepdims)
 
 
 def _mse_jvp_p(dp: Any, ans: Any, p: Any, target: Any, reduction: str) -> Any:

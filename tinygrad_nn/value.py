@@ -678,7 +678,6 @@ def _keep_grad(node: Value, g: Any, owned: bool) -> None:
         node.grad = np.asarray(node.grad + g, dtype=data.dtype)
 
 
-
 # ----------------------------------------------------------------------------------------------
 # Argument checks shared by the methods
 # ----------------------------------------------------------------------------------------------
