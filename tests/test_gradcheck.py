@@ -309,10 +309,13 @@ def test_check_grads_warns_for_float32() -> None:
     ({"args": np.ones(2)}, TypeError, "check_grads: args must be a non-empty tuple or list"),
     ({"args": ()}, TypeError, "check_grads: args must be a non-empty tuple or list"),
     ({"args": ("x",)}, TypeError, r"check_grads: args\[0\]: expected a number"),
-    ({"order": 0}, ValueError, "check_grads: order must be a positive int, got 0"),
+    ({"order": 0}, ValueError, "check_grads: order must be a positive integer, got 0"),
+    ({"order": 1.5}, TypeError, "check_grads: order must be a positive integer, got 1.5"),
     ({"modes": ("sideways",)}, ValueError, "check_grads: modes must name some of"),
     ({"modes": ()}, ValueError, "check_grads: modes must name some of"),
-    ({"eps": 0.0}, ValueError, "check_grads: eps must be a positive number"),
+    ({"eps": 0.0}, ValueError, "check_grads: eps must be a finite number > 0, got 0.0"),
+    ({"eps": "a"}, TypeError, "check_grads: eps must be a real number, got str 'a'"),
+    ({"atol": -1.0}, ValueError, "check_grads: atol must be a finite number >= 0, got -1.0"),
 ])
 def test_check_grads_argument_errors(kwargs: dict[str, Any], exc: type[Exception],
                                      pattern: str) -> None:

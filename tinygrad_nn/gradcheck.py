@@ -231,13 +231,13 @@ def check_grads(f: Callable[..., Any], args: Sequence[Any], order: int = 2,
     if not isinstance(args, (list, tuple)) or not args:
         raise TypeError(f"check_grads: args must be a non-empty tuple or list, one entry per "
                         f"argument of f, got {type(args).__name__}")
-    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
-        raise ValueError(f"check_grads: order must be a positive int, got {order!r}")
+    order = positive_int(order, "order", "check_grads")
     modes = (modes,) if isinstance(modes, str) else tuple(modes)
     if not modes or any(m not in CHECK_MODES for m in modes):
         raise ValueError(f"check_grads: modes must name some of {CHECK_MODES}, got {modes!r}")
-    if eps <= 0 or not math.isfinite(eps):
-        raise ValueError(f"check_grads: eps must be a positive number, got {eps!r}")
+    eps = real_number(eps, "eps", "check_grads", low_open=True)
+    atol = real_number(atol, "atol", "check_grads")
+    rtol = real_number(rtol, "rtol", "check_grads")
     points = []
     for i, a in enumerate(args):
         try:
