@@ -70,15 +70,17 @@ def carry_tangents(node: Any, op: Op, parents: tuple[Any, ...], inputs: tuple[An
                     if t is not None]
         if not incoming:
             continue
-        args = (node, *parents, *params) if trace.differentiable else (node.data, *inputs,
-                                                                        *params)
+        if trace.differentiable:
+            args = (node, *parents, *params)
+        else:
+            args = (node._data, *inputs, *params)
         STATE.forward_traces = traces[:level]   # this trace's rules: seen by the outer ones only
         try:
             tangent = None
             for i, t in incoming:
                 local = tangent_step(node, op, i, t, args)
                 tangent = local if tangent is None else tangent + local
-            trace.tangents[node] = _like_node(tangent, node.data)
+            trace.tangents[node] = _like_node(tangent, node._data)
         finally:
             STATE.forward_traces = traces
 
