@@ -113,11 +113,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]
     no graph recorded.  Returns the output and its tangent (tuples if ``f`` returns a tuple).
     """
     _check_function("jvp", f)
-    primals, tangents = _sequence("jvp", "primals", primals), _sequence("jvp", "tangents",
-                                                                          tangents)
-    if len(tangents) != len(primals):
-        raise ValueError(f"jvp: expected one tangent per primal ({len(primals)}), got "
-                         f"{len(tangents)}")
+    primals, tangents = _primals_and("jvp", primals, "tangent", tangents)
     outs, is_tuple, tangents_out, nested = _jvp("jvp", f, primals, tangents)
     results = [_result(t, o, nested) for t, o in zip(tangents_out, outs)]
     return _results(outs, is_tuple, nested), tuple(results) if is_tuple else results[0]
@@ -173,11 +169,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], vectors: Sequence[Any]
     tangent.  Returns a tuple with one entry per primal.
     """
     _check_function("hvp", f)
-    primals, vectors = _sequence("hvp", "primals", primals), _sequence("hvp", "vectors",
-                                                                       vectors)
-    if len(vectors) != len(primals):
-        raise ValueError(f"hvp: expected one vector per primal ({len(primals)}), got "
-                         f"{len(vectors)}")
+    primals, vectors = _primals_and("hvp", primals, "vector", vectors)
     every = tuple(range(len(primals)))
 
     def gradient(*args: Any) -> Any:
@@ -536,6 +528,16 @@ def _sequence(fn: str, what: str, given: Any) -> tuple[Any, ...]:
     if not given:
         raise ValueError(f"{fn}: {what} is empty; f needs at least one argument")
     return tuple(given)
+
+
+def _primals_and(fn: str, primals: Any, kind: str, directions: Any
+                 ) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """``primals`` and their ``tangents`` (or ``vectors``): one direction per primal."""
+    primals, directions = _sequence(fn, "primals", primals), _sequence(fn, kind + "s", directions)
+    if len(directions) != len(primals):
+        raise ValueError(f"{fn}: expected one {kind} per primal ({len(primals)}), got "
+                         f"{len(directions)}")
+    return primals, directions
 
 
 def _check_function(fn: str, f: Any) -> None:
