@@ -128,6 +128,20 @@ def test_vjp_is_u_transposed_times_the_jacobian() -> None:
     np.testing.assert_allclose(gx2, 2 * gx, rtol=1e-15)
 
 
+def test_vjp_fn_refuses_a_pass_after_a_value_f_used_was_assigned() -> None:
+    """vjp_fn replays the recorded graph, so it may be called after an optimizer step changed a
+    parameter f used from outside: it raises (main's version stamps) instead of returning the
+    gradient of the function as it was."""
+    w = Value(np.array([1.0, 2.0]), name="w")
+    _, vjp_fn = tn.vjp(lambda x: x * w, np.array([3.0, 4.0]))
+    np.testing.assert_array_equal(vjp_fn(np.ones(2))[0], [1.0, 2.0])
+    w.data = np.array([5.0, 6.0])
+    with pytest.raises(RuntimeError, match="'w' \\(input 1 of op 'mul', shape \\(2,\\)\\) was "
+                                           "assigned after the forward pass"):
+        vjp_fn(np.ones(2))
+    assert w.grad is None
+
+
 def test_vjp_and_jvp_of_a_function_with_two_outputs() -> None:
     f = lambda x: (x.exp(), x.sum() * x[0])
     (e, s), pull = tn.vjp(f, X3)
