@@ -9,6 +9,9 @@ them all, a missing one fails instead.
 Graphviz's ``dot`` program is optional too: a test marked ``needs_dot`` is skipped where it is
 not on PATH, and so is a doctest example of the docs whose line says ``# needs `dot```` (the
 rest of its file still runs; the summary lists the examples left out).  CI never skips them.
+
+The browser tests take the ``chromium`` fixture: Debian's Chromium driven headless by
+Playwright, skipped with the reason where either is missing (failed in CI, which installs both).
 """
 
 from __future__ import annotations
@@ -68,12 +71,44 @@ onnx = _package_fixture("onnx", "onnx")
 ort = _package_fixture("ort", "onnxruntime")
 safetensors = _package_fixture("safetensors", "safetensors")
 
-
 NEEDS_DOT = re.compile(r"#\s*needs `dot`")
 """How a doctest example in the docs says that it runs the `dot` program."""
 
 SKIPPED_DOT_EXAMPLES: list[str] = []
 """The doctest examples skipped in this run because `dot` is missing (file:line)."""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (``tinygrad_nn.viz.pages.browser``), one for
+    the whole session; the test is skipped, with the reason, where either is missing (never in
+    CI, which installs both)."""
+    from tinygrad_nn.viz.pages.browser import chromium_path, launch
+    missing = []
+    if chromium_path() is None:
+        missing.append("Chromium (apt-get install chromium)")
+    if importlib.util.find_spec("playwright") is None:
+        missing.append("Playwright's Python package (pip install -e '.[dev]')")
+    if missing:
+        reason = f"needs {' and '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI installs the browser, but this test {reason}")
+        pytest.skip(reason)
+    with launch() as browser:
+        yield browser
+
+
+@pytest.fixture(scope="session")
+def big_stepper() -> tuple[Any, Any]:
+    """The stepper of a 5,169-Value scalar MLP (the graph of benchmarks/stepper_page.py), built
+    once: laying out its 79 views takes seconds."""
+    import numpy as np
+    from stepper_graphs import BIG_SIZES, scalar_mlp
+
+    import tinygrad_nn as tn
+    E = scalar_mlp(BIG_SIZES, np.random.default_rng(0))
+    return E, tn.viz.stepper(E)
+
 
 _DOCTEST_IMPORT = re.compile(r"^\s*>>> (?:import|from) (\w+)", re.M)
 

@@ -363,3 +363,37 @@ def test_docs_name_only_existing_tests(doc: str) -> None:
         if name not in defined:
             missing.append(f"{file}::{name}")
     assert not missing, f"{doc} cites tests that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_a_graph_recorded_before_a_check_can_still_be_backpropagated(fast: bool) -> None:
+    """The check perturbs the inputs and gives them back with their version stamps, so backward
+    does not take the restored data for an assignment made after the forward pass."""
+    a, w = Value(0.7), Value(np.array([[0.5, -1.0], [2.0, 0.25]]))
+
+    def f(a: Value, w: Value) -> Value:
+        return ((w * a).tanh() ** 2).sum()
+
+    loss = f(a, w)
+    gradcheck(f, [a, w], fast=fast, directions=3)
+    numeric_grad(f, [a, w])
+    loss.backward()
+    assert a.grad == pytest.approx(numeric_grad(f, [a, w])[0], rel=1e-6)
+    np.testing.assert_allclose(w.grad, numeric_grad(f, [a, w])[1], rtol=1e-6)
+
+
+def test_the_inputs_are_restored_when_fn_raises_midway() -> None:
+    a, w = Value(0.5), Value(np.array([1.0, 2.0]))
+    calls = []
+
+    def f(a: Value, w: Value) -> Value:
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("boom")
+        return (w * a).sum()
+
+    before = w.data
+    with pytest.raises(RuntimeError, match="boom"):
+        numeric_grad(f, [a, w])
+    assert a.data == 0.5 and w.data is before
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])

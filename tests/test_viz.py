@@ -852,7 +852,8 @@ def test_docs_pictures_are_the_worked_example() -> None:
 def test_render_docs_images_script(tmp_path: Path) -> None:
     script = REPO / "scripts" / "render_docs_images.py"
     env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONIOENCODING="utf-8")
-    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path)],
+    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path),
+                             "--no-screenshot"],           # tests/test_stepper_browser.py takes it
                             capture_output=True, text=True, check=True, env=env)
     assert result.stdout.split() == [str(tmp_path / "worked_example_graph.svg"),
                                      str(tmp_path / "worked_example_network.svg")]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
-from .validation import show_value
+from .validation import one_of, show_value
 from .value import Value, _as_data, _leaf, apply
 from .value import linear as _linear
 
@@ -122,12 +122,6 @@ def log_softmax(x: Any, axis: int = -1) -> Value:
 REDUCTIONS = ("mean", "sum")
 
 
-def _check_reduction(reduction: Any, fn: str) -> str:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"{fn}: reduction must be 'mean' or 'sum', got {reduction!r}")
-    return reduction
-
-
 def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     """Squared error: ``"mean"`` is seed 000's E = Σ_j (d_j − x_j)² / n, averaged over the batch.
 
@@ -137,7 +131,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Value:
     ``target`` must have the same shape: (N, 10) against (N,) is refused, not broadcast.
     ``target`` may be an array or a Value (a Value that requires grad gets ∂E/∂target too).
     """
-    _check_reduction(reduction, "mse_loss")
+    one_of(reduction, REDUCTIONS, "reduction", "mse_loss")
     if type(pred) is not Value:
         pred = as_value(pred, "mse_loss")
     p = pred.data

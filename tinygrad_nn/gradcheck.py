@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -48,11 +49,17 @@ def _evaluate(fn: Callable[..., Any], inputs: list[Value]) -> float:
         return _scalar_output("numeric_grad", fn(*inputs))
 
 
-def _set_entry(v: Value, index: tuple[int, ...], x: float) -> None:
-    if type(v.data) is float:
-        v.data = x
-    else:
-        v.data[index] = x
+@contextmanager
+def _restored(values: Sequence[Value]) -> Iterator[None]:
+    """Give every input back its data and its version stamp afterwards: the inputs end as they
+    were, so a graph recorded from them before the check can still be backpropagated."""
+    saved = [(v.data, v.version) for v in values]
+    try:
+        yield
+    finally:
+        for v, (data, version) in zip(values, saved):
+            v.data = data
+            v.version = version
 
 
 def numeric_grad(fn: Callable[..., Any], inputs: Sequence[Value],
@@ -66,30 +73,29 @@ def numeric_grad(fn: Callable[..., Any], inputs: Sequence[Value],
                            else inputs)
     eps = real_number(eps, "eps", "numeric_grad", low_open=True)
     grads: list[Any] = []
-    for v in values:
-        if type(v.data) is float:
-            x = v.data
-            try:
+    with _restored(values):
+        for v in values:
+            if type(v.data) is float:
+                x = v.data
                 v.data = x + eps
                 up = _evaluate(fn, values)
                 v.data = x - eps
                 down = _evaluate(fn, values)
-            finally:
                 v.data = x
-            grads.append((up - down) / (2 * eps))
-            continue
-        out = np.zeros(v.data.shape, dtype=np.float64)
-        for index in np.ndindex(*v.data.shape):
-            x = float(v.data[index])
-            try:
-                _set_entry(v, index, x + eps)
-                up = _evaluate(fn, values)
-                _set_entry(v, index, x - eps)
-                down = _evaluate(fn, values)
-            finally:
-                _set_entry(v, index, x)
-            out[index] = (up - down) / (2 * eps)
-        grads.append(out)
+                grads.append((up - down) / (2 * eps))
+                continue
+            out = np.zeros(v.data.shape, dtype=np.float64)
+            for index in np.ndindex(*v.data.shape):
+                x = float(v.data[index])
+                try:                          # in place: the array keeps its identity
+                    v.data[index] = x + eps
+                    up = _evaluate(fn, values)
+                    v.data[index] = x - eps
+                    down = _evaluate(fn, values)
+                finally:
+                    v.data[index] = x
+                out[index] = (up - down) / (2 * eps)
+            grads.append(out)
     return grads
 
 
@@ -97,16 +103,13 @@ def _directional(fn: Callable[..., Any], values: list[Value], directions: list[A
                  eps: float) -> float:
     """(fn(x + ε u) − fn(x − ε u)) / 2ε for one direction u (one entry per input)."""
     saved = [v.data for v in values]
-    try:
+    with _restored(values):
         for v, x, u in zip(values, saved, directions):
             v.data = x + eps * u if u is not None else x
         up = _evaluate(fn, values)
         for v, x, u in zip(values, saved, directions):
             v.data = x - eps * u if u is not None else x
         down = _evaluate(fn, values)
-    finally:
-        for v, x in zip(values, saved):
-            v.data = x
     return (up - down) / (2 * eps)
 
 

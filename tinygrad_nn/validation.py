@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["FLOAT_DTYPES", "RngLike", "flag", "float_dtype", "int_tuple", "make_rng",
-           "nonnegative_int", "positive_int", "real_number", "show_value"]
+           "nonnegative_int", "one_of", "positive_int", "real_number", "show_value"]
 
 RngLike = int | np.integer[Any] | np.random.Generator | None
 """What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
@@ -106,6 +106,15 @@ def int_tuple(values: Sequence[object], name: str, fn: str) -> tuple[int, ...]:
             raise TypeError(f"{fn}: expected integer {name}, got {tuple(values)!r}")
         out.append(int(v))
     return tuple(out)
+
+
+def one_of(value: object, options: Sequence[Any], name: str, fn: str) -> Any:
+    """``value`` if it is one of ``options``; ValueError naming them otherwise."""
+    if value in options:
+        return value
+    listed = [repr(o) for o in options]
+    expected = " or ".join([", ".join(listed[:-1]), listed[-1]] if len(listed) > 1 else listed)
+    raise ValueError(f"{fn}: {name} must be {expected}, got {show_value(value)}")
 
 
 def flag(value: object, name: str, fn: str) -> bool:

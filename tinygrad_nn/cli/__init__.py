@@ -1,6 +1,6 @@
 """Command line: ``python -m tinygrad_nn COMMAND`` (also ``tinygrad-nn``).
 
-The commands: demo, check, graph, train, predict, export.
+The commands: demo, check, graph, step, train, predict, export.
 
 One module per command, each with its one-line ``HELP``, ``configure(parser)`` declaring its
 options and ``run(args) -> int`` running it; ``inputs`` reads the data of ``train`` and
@@ -20,12 +20,13 @@ from types import ModuleType
 
 from ..errors import UsageError
 from ..version import __version__
-from . import check, demo, export, graph, predict, train
+from . import check, demo, export, graph, predict, step, train
 
 __all__ = ["COMMANDS", "PIPE_CLOSED", "UsageError", "build_parser", "main"]
 
 COMMANDS: dict[str, ModuleType] = {"demo": demo, "check": check, "graph": graph,
-                                   "train": train, "predict": predict, "export": export}
+                                   "step": step, "train": train, "predict": predict,
+                                   "export": export}
 """The subcommands, in the order ``--help`` lists them, and the module that holds each."""
 
 

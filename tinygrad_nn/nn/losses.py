@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import functional as F
+from ..validation import one_of
 from ..value import Value
 from .module import Module
 from .registry import layer_type
@@ -35,7 +36,7 @@ class MSELoss(Loss):
     """
 
     def __init__(self, reduction: str = "mean") -> None:
-        self.reduction = F._check_reduction(reduction, "MSELoss")
+        self.reduction = one_of(reduction, F.REDUCTIONS, "reduction", "MSELoss")
 
     def forward(self, pred: Any, target: Any) -> Value:
         """E(pred, target) as one fused node of the rule table (op ``mse``)."""

@@ -16,8 +16,13 @@ Both return a ``graphviz.Digraph``: ``.source`` is the DOT text (no executable n
 ``.render()``/``render()`` need Graphviz's ``dot`` (Debian: ``apt-get install graphviz``), and
 Jupyter displays the object directly.
 
+``stepper(root)`` plays the engine's own backward pass, step by step, as one interactive HTML
+page that works offline (``Stepper.save(path)``; inline in a notebook).
+
 The modules: ``computation_graph`` (``draw_graph``), ``network`` (``draw_network``), ``render``
-and ``dot`` (labels, numbers and fonts both drawings share).  The worked example's pictures are
+and ``dot`` (labels, numbers and fonts both drawings share); ``stepper`` with ``steps`` (the
+backward pass, recorded), ``stepper_views`` and ``stepper_network`` (what the page draws), and
+``pages`` (what every interactive page shares).  The worked example's pictures are
 built in ``tinygrad_nn.tutorial.pictures``.
 """
 
@@ -26,6 +31,7 @@ from .computation_graph import HIGHLIGHT, MARK_FILL, MARK_LINE, draw_graph
 from .dot import RANKDIRS
 from .network import NEGATIVE, POSITIVE, ZERO, draw_network
 from .render import FORMATS, render
+from .stepper import Stepper, stepper
 
 __all__ = [
     "FORMATS",
@@ -37,7 +43,9 @@ __all__ = [
     "RANKDIRS",
     "ZERO",
     "GraphvizNotFoundError",
+    "Stepper",
     "draw_graph",
     "draw_network",
     "render",
+    "stepper",
 ]

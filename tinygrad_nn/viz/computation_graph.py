@@ -26,7 +26,8 @@ from ..graph import toposort
 from ..value import Scope, Value
 from .dot import FONT, RANKDIRS, label, module_parameters, new_digraph, number
 
-__all__ = ["HIGHLIGHT", "MARK_FILL", "MARK_LINE", "draw_graph"]
+__all__ = ["HIGHLIGHT", "MARK_FILL", "MARK_LINE", "draw_graph", "local_derivative",
+           "local_derivative_label", "op_label", "scope_fill"]
 
 # colours: dark blue for highlighted paths, orange for marks, clusters by the map's role
 HIGHLIGHT = "#1565c0"
@@ -65,7 +66,7 @@ def _role(s: Scope) -> str | None:
     return head if _ROLE.match(head) else None
 
 
-def _fill(s: Scope) -> str:
+def scope_fill(s: Scope) -> str:
     """Cluster colour by role: φ yellow, E red, affine maps (f, g, h...) blue, others grey."""
     role = _role(s)
     if role is None:
@@ -73,7 +74,7 @@ def _fill(s: Scope) -> str:
     return ROLE_FILL.get(role, ROLE_FILL["f"])
 
 
-def _op_label(node: Value) -> str:
+def op_label(node: Value) -> str:
     """The op's graph label, with the parameter a reader needs (``**2``, ``sum axis=(0,)``)."""
     op = node.op
     assert op is not None
@@ -107,20 +108,26 @@ def _value_lines(v: Value, show_data: bool, show_grad: bool, precision: int) -> 
     return lines or ["Value"]
 
 
-def _local_derivative(node: Value, i: int, precision: int) -> str:
-    """Edge label for parent ``i`` → op: ∂node/∂parent at the current values (or the VJP shape)."""
+def local_derivative(node: Value, i: int) -> float:
+    """∂node/∂parent_i at the current values, for a scalar node and parent: the rule table's VJP
+    for input ``i`` evaluated at g = 1 (the chain rule's local factor)."""
     op = node.op
-    assert op is not None
+    assert op is not None, "local_derivative: a leaf has no rule"
+    seed = 1.0 if type(node.data) is float else np.ones_like(node.data)
+    args = [p.data for p in node.parents]
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        d = op.vjps[i](seed, node.data, *args, *node.params)
+    return float(np.asarray(d))
+
+
+def local_derivative_label(node: Value, i: int, precision: int) -> str:
+    """Edge label for parent ``i`` → op: ∂node/∂parent at the current values (or the VJP shape)."""
     parent = node.parents[i]
     if np.ndim(node.data) != 0 or np.ndim(parent.data) != 0:
         return f"vjp {_shape(node.shape)}→{_shape(parent.shape)}"
-    seed = 1.0 if type(node.data) is float else np.ones_like(node.data)
-    args = [p.data for p in node.parents]
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            d = op.vjps[i](seed, node.data, *args, *node.params)
-        return number(float(np.asarray(d)), precision)
+        return number(local_derivative(node, i), precision)
     except (ArithmeticError, ValueError, TypeError, AttributeError, IndexError):
         return "undefined"
 
@@ -170,7 +177,7 @@ class _Clusters:
                 continue
             sub = graphviz.Digraph(name=f"cluster_{self.index[child]}")
             attrs = {"label": label(child.label), "style": "rounded,filled",
-                     "fillcolor": _fill(child), "color": "#9e9e9e", "fontname": FONT}
+                     "fillcolor": scope_fill(child), "color": "#9e9e9e", "fontname": FONT}
             if child in marked:
                 attrs.update(color=MARK_LINE, fillcolor=MARK_FILL, penwidth="3")
             sub.attr(**attrs)
@@ -312,7 +319,7 @@ def draw_graph(root: Value, *, edge_derivatives: bool = False, show_data: bool =
             j = index[p]
             attrs = {}
             if edge_derivatives:
-                attrs["label"] = label(_local_derivative(v, k, precision))
+                attrs["label"] = label(local_derivative_label(v, k, precision))
             if on[j] and on[i]:
                 attrs.update(color=HIGHLIGHT, fontcolor=HIGHLIGHT, penwidth="2.5")
             graph.edge(f"v{j}", f"o{i}", **attrs)
@@ -413,7 +420,7 @@ class _Style:
         return self.decorate(attrs, self.on[i], self.is_marked(v))
 
     def op_attrs(self, v: Value, i: int) -> dict[str, str]:
-        attrs = {"label": label(_op_label(v)), "shape": "ellipse", "style": "filled",
+        attrs = {"label": label(op_label(v)), "shape": "ellipse", "style": "filled",
                  "fillcolor": "#eeeeee", "margin": "0.05,0.02"}
         return self.decorate(attrs, self.on[i], self.is_marked(v))
 
@@ -489,7 +496,7 @@ def _draw_collapsed(root: Value, nodes: list[Value], index: dict[Value, int], st
             lines.append("out " + (number(out.data, style.precision) if np.ndim(out.data) == 0
                                    else f"{_shape(out.shape)} {out.dtype}"))
         attrs = {"label": label(*lines), "shape": "box3d", "style": "filled",
-                 "fillcolor": _fill(s)}
+                 "fillcolor": scope_fill(s)}
         hot = any(style.on[index[v]] for v in ops_here)
         marked = _in_marked(s, style.marked_scopes) or any(v in style.marked_values
                                                            for v in inner)
