@@ -15,6 +15,7 @@ import gc
 import itertools
 import math
 import random
+import time
 import tracemalloc
 import warnings
 from collections.abc import Callable, Sequence
@@ -67,6 +68,7 @@ class Case:
     ops: dict[str, int] = field(default_factory=dict)  # recorded ops per call (per-op time)
     failures: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    compare: list[tuple[str, str]] = field(default_factory=list)  # (row, row): a ratio note
 
 
 @dataclass
@@ -199,15 +201,44 @@ def case_scalar_mlp(sizes: Sizes = FULL) -> Case:
     case.ops["micrograd"] = _count_ops(theirs())
     case.notes.append("Both run the same Neuron/Layer/MLP code (benchmarks/cases.py) with the "
                       "same weights; only the Value class differs.")
-    for name in ("tinygrad_nn", "micrograd"):
+    compiled, trace_seconds = _compiled_scalar_step(MLP(Value, sizes.scalar_net), xs, ys)
+    case.runners["tinygrad_nn compiled"] = compiled
+    case.ops["tinygrad_nn compiled"] = case.ops["tinygrad_nn"]
+    for name in ("tinygrad_nn", "micrograd", "tinygrad_nn compiled"):
         case.runners[f"{name} (gc off)"] = _gc_off(case.runners[name])
         case.ops[f"{name} (gc off)"] = case.ops[name]
+    case.compare.append(("tinygrad_nn compiled (gc off)", "micrograd (gc off)"))
+    case.notes.append(f"'compiled': tn.compile of the same loss (one program per step, forward "
+                      f"and backward as straight-line float code); tracing it took "
+                      f"{trace_seconds:.2f} s once, not counted in the row.")
     case.notes.append("'(gc off)': the cyclic garbage collector is disabled during the step "
                       "(it runs between samples): the interpreter cost alone. micrograd's "
                       "per-node closures make a reference cycle per node, so with the collector "
                       "on (the default, the first two rows) it also pays for collecting them; "
                       "tinygrad_nn's graphs are freed by reference counting.")
     return case
+
+
+def _compiled_scalar_step(model: MLP, xs: list[list[float]], ys: list[float]
+                          ) -> tuple[Step, float]:
+    """The scalar step of ``_scalar_step``, compiled (``tn.compile``); and its trace time."""
+    params = model.parameters()
+
+    def loss() -> Any:
+        return sum(((model(x) - y) ** 2 for x, y in zip(xs, ys)), 0.0)
+
+    compiled = tn.compile(loss)
+    start = time.perf_counter()
+    compiled.program()
+    trace_seconds = time.perf_counter() - start
+
+    def step() -> Any:
+        for p in params:
+            p.grad = None
+        return compiled()
+    step()
+    step()                                    # the second call checks the graph (not timed)
+    return step, trace_seconds
 
 
 def _gc_off(step: Step) -> Step:
@@ -297,23 +328,52 @@ def numpy_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float
     return lambda: sgd(x, y)
 
 
+def functional_loss(ps: list[Value]) -> Callable[[Any, Any], Value]:
+    """E(x, y) through the functional API: ``functional.linear``, ``.sigmoid``, ``.mse_loss``."""
+    def loss(x: Any, y: Any) -> Value:
+        h = x
+        for i in range(0, len(ps), 2):
+            h = tnf.sigmoid(tnf.linear(h, ps[i], ps[i + 1]))
+        return tnf.mse_loss(h, y)
+    return loss
+
+
 def tinygrad_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                   lr: float = LR) -> Step:
     """The functional API: ``functional.linear``, ``.sigmoid``, ``.mse_loss``; plain SGD."""
     ps = [Value(p.copy()) for p in params]
     xv, yv = Value(x, requires_grad=False), Value(y, requires_grad=False)
+    loss_fn = functional_loss(ps)
 
     def step() -> float:
-        h = xv
-        for i in range(0, len(ps), 2):
-            h = tnf.sigmoid(tnf.linear(h, ps[i], ps[i + 1]))
-        loss = tnf.mse_loss(h, yv)
+        loss = loss_fn(xv, yv)
         loss.backward()
         for p in ps:
             p.data -= lr * p.grad
             p.grad = None
         return float(loss.data)
     return step
+
+
+def compiled_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
+                  lr: float = LR) -> tuple[Step, float]:
+    """``tinygrad_step`` with its loss compiled (``tn.compile``: forward and backward as one
+    program), the same update; and the time tracing it took."""
+    ps = [Value(p.copy()) for p in params]
+    compiled = tn.compile(functional_loss(ps))
+    start = time.perf_counter()
+    compiled.program(x, y)
+    trace_seconds = time.perf_counter() - start
+
+    def step() -> float:
+        loss = compiled(x, y)
+        for p in ps:
+            p.data -= lr * p.grad
+            p.grad = None
+        return float(loss.data)
+    step()
+    step()                                    # the second call checks the graph (not timed)
+    return step, trace_seconds
 
 
 def nn_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
@@ -439,6 +499,10 @@ def _sgd_case(key: str, title: str, net: Sequence[int], batch: int, float32: boo
         x32, y32 = x.astype(np.float32), y.astype(np.float32)
         case.runners["numpy float32"] = numpy_step(p32, x32, y32)
     case.runners["tinygrad_nn"] = tinygrad_step(params, x, y)
+    case.runners["tinygrad_nn compiled"], trace_seconds = compiled_step(params, x, y)
+    case.notes.append(f"'compiled' is the 'tinygrad_nn' step with its loss compiled "
+                      f"(tn.compile: forward and backward as one program writing into reused "
+                      f"buffers); tracing it took {trace_seconds * 1e3:.1f} ms once, not counted.")
     if float32:
         case.runners["tinygrad_nn float32"] = tinygrad_step(
             [p.astype(np.float32) for p in params], x32, y32)
@@ -542,6 +606,27 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
 
     case.runners["numpy"] = numpy_epoch
     case.runners["tinygrad_nn train.fit"] = ours
+    compiled_model = train_command.build_model(x_train.shape[1], hidden, n_classes, "sigmoid",
+                                               "mse", 0)
+    compiled_loss, compiled_opt = nn.MSELoss(), SGD(compiled_model.parameters(), lr=lr)
+    compiled_loader = DataLoader(x_train, yt_train, batch_size=batch, shuffle=True, rng=0)
+    step = train.training_step(compiled_model, compiled_loss)
+    start = time.perf_counter()
+    for size in sorted({batch, len(x_train) % batch} - {0}):
+        step.program(Value(x_train[:size], requires_grad=False), yt_train[:size])
+    trace_seconds = time.perf_counter() - start
+
+    def compiled_epoch() -> Any:
+        return train.fit(compiled_model, compiled_loss, compiled_opt, compiled_loader, 1,
+                         val_data=(x_test, yt_test), progress=False, compile=step)
+
+    compiled_epoch()
+    compiled_epoch()                          # second calls check the graphs (not timed)
+    case.runners["tinygrad_nn train.fit compiled"] = compiled_epoch
+    case.notes.append(f"'compiled': fit(..., compile=step) with step = "
+                      f"train.training_step(model, loss), each minibatch's forward and "
+                      f"backward one program; tracing its two minibatch shapes took "
+                      f"{trace_seconds * 1e3:.0f} ms once, not counted.")
     arch = "-".join(map(str, [x_train.shape[1], *hidden, n_classes]))
     case.notes.append(f"{len(x_train)} training samples, network {arch} sigmoid/MSE, SGD "
                       f"lr={lr:g}, batch {batch}, validation on {len(x_test)} test samples "

@@ -139,6 +139,10 @@ def summarize(case: Case, samples: dict[str, list[float]]) -> Table:
     for name, why in case.failures.items():
         rows.append([name, "fails", why, "—"] + (["—"] if per_op else []))
     notes = list(case.notes)
+    for name, other in case.compare:
+        if name in medians and other in medians:
+            notes.append(f"'{name}' takes {medians[name] / medians[other]:.3f} of the time of "
+                         f"'{other}': {medians[other] / medians[name]:.1f}× faster.")
     if not samples:
         rows = []
     return Table(case.key, case.title, header, rows, notes)

@@ -52,6 +52,13 @@ def test_transform_cases_name_their_modes_and_the_mode_auto_chose(
     assert [row[0] for row in by_key["jvp"].rows] == ["forward", "forward, no_grad", "tn.jvp"]
 
 
+def test_the_compiled_rows_are_timed(tables: list[cases.Table]) -> None:
+    by_key = {t.key: {row[0] for row in t.rows} for t in tables}
+    assert "tinygrad_nn compiled (gc off)" in by_key["scalar_mlp"]
+    assert "tinygrad_nn compiled" in by_key["small_step"]
+    assert "tinygrad_nn train.fit compiled" in by_key["epoch"]
+
+
 def test_micrograd_recursion_is_reported_not_raised(tables: list[cases.Table]) -> None:
     chain = next(t for t in tables if t.key == "chain")
     rows = {row[0]: row for row in chain.rows}

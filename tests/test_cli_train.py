@@ -6,7 +6,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -132,15 +131,13 @@ def test_train_mnist_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 
 
 @pytest.mark.slow
-def test_default_run_reaches_95_percent_quickly(tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
-    """The documented default: tutorial net on the digits, >= 95 % in well under 30 s."""
-    start = time.perf_counter()
+def test_default_run_reaches_95_percent(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The documented default: the tutorial net on the digits reaches >= 95 % (its time is
+    measured by the benchmarks' case 4, not here)."""
     assert main(["train", "--out", str(tmp_path), "--no-progress"]) == 0
-    elapsed = time.perf_counter() - start
     out = capsys.readouterr().out
     assert _accuracy(out) >= 95.0
-    assert elapsed < 30.0
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ leaf (leaf → grad → ... → leaf), which lives until ``leaf.grad`` is reset.
 from __future__ import annotations
 
 import gc
-import time
 import tracemalloc
 import weakref
 from collections.abc import Callable, Iterator
@@ -235,13 +234,10 @@ def test_10000_steps_of_a_small_network_keep_memory_flat(no_gc: None) -> None:
         if not first:
             first.append(loss.item())
 
-    start = time.perf_counter()
     short, long = traced_growth(step, warmup=100, short=500, long=10_000)
-    elapsed = time.perf_counter() - start
     assert long - short < 64 * 1024, f"memory grew by {long - short} bytes over 9,500 steps"
     final = loss_fn(net(X), T).item()
     assert final < first[0]                       # it did train
-    assert elapsed < 60.0
 
 
 def test_create_graph_with_retain_grads_leaves_cycles_for_the_collector(no_gc: None) -> None:

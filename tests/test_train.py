@@ -205,6 +205,20 @@ def test_nan_loss_at_step_k_keeps_the_parameters_of_step_k_minus_1() -> None:
     _assert_params_equal(model, snapshots[k - 1])
 
 
+def test_huge_finite_gradients_whose_sum_overflows_are_not_divergence() -> None:
+    """The check sums each gradient first; an overflowing sum of finite entries is re-checked
+    entry by entry, and training goes on."""
+    w = Value(np.array([1e-10, 1e-10]))
+
+    def model(x: Value) -> Value:
+        return (x * w).sum(axis=1)
+
+    X = np.full((1, 2), 1e308)                      # ∂E/∂w = (1e308, 1e308): Σ = inf
+    history = fit(model, lambda out, yb: out.sum(), SGD([w], lr=1e-300),
+                  DataLoader(X, np.zeros(1), batch_size=1), epochs=1, progress=False)
+    assert history.steps == 1 and np.all(np.isfinite(w.data))
+
+
 def test_infinite_gradient_is_caught_before_the_update() -> None:
     model = nn.Linear(1, 1, rng=0)
     model.weight.data[...] = 0.0
@@ -311,6 +325,38 @@ def test_real_sigint_during_an_update_lands_after_the_whole_step() -> None:
     assert history.interrupted and history.steps == 3
     _assert_params_equal(model, after_step[2])
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name == "nt", reason="POSIX signals")
+def test_real_sigint_between_updates_interrupts_at_once() -> None:
+    """A SIGINT during the forward pass (no update running) stops fit before that step's update,
+    through the handler SIGINT had before fit, which fit gives back."""
+    model, loader = _xor()
+    loss_fn = nn.CrossEntropyLoss()
+    calls = [0]
+
+    def loss(out: Value, target: Any) -> Value:
+        calls[0] += 1
+        if calls[0] == 4:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        return loss_fn(out, target)
+
+    seen: list[int] = []
+
+    def count(signum: int, frame: Any) -> None:
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, count)
+    try:
+        history = fit(model, loss, SGD(model.parameters(), lr=0.5), loader, epochs=3,
+                      progress=False)
+        assert signal.getsignal(signal.SIGINT) is count
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert history.interrupted and history.steps == 3 and seen == [signal.SIGINT]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,11 +6,14 @@ transforms (``tn.grad``, ``tn.value_and_grad``, ``tn.vjp``, ``tn.jvp``, ``tn.jac
 ``tn.check_grads``), checkpoints (``tn.save``, ``tn.load``) and every
 submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``, ``tn.viz``,
 ``tn.data``, ``tn.optim``, ``tn.train``, ``tn.export``, and ``tn.errors`` (every exception class).
+``tn.trace`` and ``tn.compile`` (``tn.tracing``) write a function's forward and backward pass out
+as a program and replay it.
 """
 
-from . import data, errors, export, functional, nn, optim, train, tutorial, viz
+from . import data, errors, export, functional, nn, optim, tracing, train, tutorial, viz
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, check_grads, gradcheck, numeric_grad
+from .tracing import TraceError, compile, trace
 from .transforms import grad, hessian, hvp, jacobian, jvp, value_and_grad, vjp
 from .value import Value, detect_anomaly, no_grad, scope
 from .version import __version__
@@ -18,9 +21,11 @@ from .version import __version__
 __all__ = [
     "CheckpointError",
     "GradcheckError",
+    "TraceError",
     "Value",
     "__version__",
     "check_grads",
+    "compile",
     "data",
     "detect_anomaly",
     "errors",
@@ -39,6 +44,8 @@ __all__ = [
     "optim",
     "save",
     "scope",
+    "trace",
+    "tracing",
     "train",
     "tutorial",
     "value_and_grad",

@@ -11,11 +11,13 @@ from the built-in exception a caller would expect, so ``except ValueError`` stil
 from __future__ import annotations
 
 __all__ = [
+    "CannotInline",
     "CheckpointError",
     "ExportError",
     "GradcheckError",
     "GraphvizNotFoundError",
     "LearnerError",
+    "TraceError",
     "TrainingDivergedError",
     "TrainingWarning",
     "UsageError",
@@ -60,6 +62,17 @@ class GraphvizNotFoundError(RuntimeError):
 
 class LearnerError(ValueError):
     """A learner's own backprop failed, or returned something that is not a backprop quantity."""
+
+
+class CannotInline(Exception):
+    """Internal to the tracer: a rule of the table uses a construct ``tracing.inline`` does not
+    write out; caught there, and the program calls the rule instead.  Never reaches a user."""
+
+
+class TraceError(ValueError):
+    """A function cannot be traced or compiled as asked: it returns something other than Values,
+    its Python control flow depends on the data, or it changes its inputs while it runs (the
+    message says which)."""
 
 
 class UsageError(Exception):

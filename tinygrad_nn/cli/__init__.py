@@ -1,6 +1,6 @@
 """Command line: ``python -m tinygrad_nn COMMAND`` (also ``tinygrad-nn``).
 
-The commands: demo, check, graph, step, train, predict, export.
+The commands: demo, check, graph, step, train, predict, export, trace.
 
 One module per command, each with its one-line ``HELP``, ``configure(parser)`` declaring its
 options and ``run(args) -> int`` running it; ``inputs`` reads the data of ``train`` and
@@ -20,13 +20,13 @@ from types import ModuleType
 
 from ..errors import UsageError
 from ..version import __version__
-from . import check, demo, export, graph, predict, step, train
+from . import check, demo, export, graph, predict, step, trace, train
 
 __all__ = ["COMMANDS", "PIPE_CLOSED", "UsageError", "build_parser", "main"]
 
 COMMANDS: dict[str, ModuleType] = {"demo": demo, "check": check, "graph": graph,
                                    "step": step, "train": train, "predict": predict,
-                                   "export": export}
+                                   "export": export, "trace": trace}
 """The subcommands, in the order ``--help`` lists them, and the module that holds each."""
 
 

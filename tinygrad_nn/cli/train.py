@@ -72,6 +72,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fast", action="store_true",
                         help=f"a quick smoke run: {FAST_EPOCHS} epochs (overrides --epochs)")
     parser.add_argument("--no-progress", action="store_true", help="no progress display")
+    parser.add_argument("--compile", action="store_true",
+                        help="run each minibatch's forward and backward pass as one compiled "
+                             "program (tn.compile): the same numbers, faster; mse loss only")
     parser.add_argument("--out", default="out", metavar="DIR",
                         help="directory for model.npz and loss_curve.png (default ./out)")
     parser.add_argument("--resume", metavar="CHECKPOINT",
@@ -166,6 +169,10 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} must be a positive integer, got {value}")
     if args.seed < 0:
         raise UsageError(f"--seed must be non-negative, got {args.seed}")
+    if args.compile and args.loss != "mse":
+        raise UsageError("--compile needs --loss mse: cross-entropy takes its target rows as a "
+                         "parameter of its op, computed from the labels outside the graph, so "
+                         "a compiled program cannot take new labels")
     lr = args.lr if args.lr is not None else DEFAULT_LR[(args.optimizer, args.loss)]
     if not (math.isfinite(lr) and lr > 0):
         raise UsageError(f"--lr must be a positive finite number, got {lr}")
@@ -201,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TrainingWarning)
             history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
-                          progress=not args.no_progress, resume=args.resume)
+                          progress=not args.no_progress, resume=args.resume,
+                          compile=args.compile)
     except CheckpointError as exc:
         raise UsageError(f"--resume: {exc}") from None
     except TrainingDivergedError as exc:

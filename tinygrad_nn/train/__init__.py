@@ -9,7 +9,7 @@ The ``train`` and ``predict`` commands of ``python -m tinygrad_nn`` live in ``ti
 
 from ..errors import TrainingDivergedError, TrainingWarning
 from .history import History
-from .loop import Callback, EpochCallback, Evaluation, evaluate, fit, predict
+from .loop import Callback, EpochCallback, Evaluation, evaluate, fit, predict, training_step
 
 __all__ = [
     "Callback",
@@ -21,4 +21,5 @@ __all__ = [
     "evaluate",
     "fit",
     "predict",
+    "training_step",
 ]

@@ -26,13 +26,13 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from .. import tracing
 from ..errors import TrainingDivergedError, TrainingWarning
 from ..functional import as_value
 from ..optim import grad_data
@@ -43,7 +43,8 @@ from .history import History
 from .progress import epoch_summary, make_progress
 from .resume import Resumed, resume_training, save_training
 
-__all__ = ["Callback", "EpochCallback", "Evaluation", "evaluate", "fit", "predict"]
+__all__ = ["Callback", "EpochCallback", "Evaluation", "evaluate", "fit", "predict",
+           "training_step"]
 
 PathLike = str | os.PathLike[str]
 
@@ -117,35 +118,60 @@ def _correct(out: Any, labels: np.ndarray | None) -> int | None:
 # ---------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def _defer_sigint() -> Iterator[None]:
-    """Hold back Ctrl-C while the block runs; deliver it (KeyboardInterrupt) when it ends.
+class _CtrlC:
+    """Ctrl-C during ``fit``: held back while a parameter update runs, delivered when it ends.
 
-    Makes a parameter update atomic: an interrupt lands before or after the whole step.
-    Only possible in the main thread; elsewhere the block runs unprotected.
+    Makes a parameter update atomic: an interrupt lands before or after the whole step.  One
+    handler serves the whole of ``fit`` (installed by ``install``, removed by ``uninstall``):
+    outside an update it passes the interrupt on at once, as the previous handler would.
+    Only possible in the main thread; elsewhere nothing is held.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received: list[int] = []
 
-    def hold(signum: int, frame: Any) -> None:
-        received.append(signum)
+    def __init__(self) -> None:
+        self.holding = False
+        self.received = False
+        self.previous: Any = None
+        self.installed = False
 
-    try:
-        previous = signal.signal(signal.SIGINT, hold)
-    except (ValueError, OSError):  # pragma: no cover - no signal support here
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if received:
-            if callable(previous):
-                previous(signal.SIGINT, None)
-            elif previous != signal.SIG_IGN:
-                raise KeyboardInterrupt
+    def install(self) -> None:
+        """Take over SIGINT (in the main thread) until ``uninstall``."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        except (ValueError, OSError):  # pragma: no cover - no signal support here
+            return
+        self.installed = True
+
+    def uninstall(self) -> None:
+        """Give SIGINT back to the handler it had before ``install``."""
+        if self.installed:
+            signal.signal(signal.SIGINT, self.previous)
+            self.installed = False
+
+    def hold(self) -> None:
+        """An update starts: an interrupt now waits for ``release``."""
+        self.holding = True
+
+    def release(self) -> None:
+        """The update is complete: deliver an interrupt that arrived during it."""
+        self.holding = False
+        if self.received:
+            self.received = False
+            self._deliver(None)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.holding:
+            self.received = True
+        else:
+            self._deliver(frame)
+
+    def _deliver(self, frame: Any) -> None:
+        previous = self.previous
+        if callable(previous):
+            previous(signal.SIGINT, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,6 +222,8 @@ def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
         g = grad_data(p)
         if g is None:
             continue
+        if type(g) is np.ndarray and math.isfinite(np.add.reduce(g, axis=None)):
+            continue                # a NaN or ±inf entry makes the sum NaN or ±inf: all finite
         arr = np.asarray(g)
         finite = np.isfinite(arr)
         if not finite.all():        # the method: np.all's Python wrapper costs more, every step
@@ -206,7 +234,8 @@ def _first_bad_grad(params: Sequence[Value]) -> tuple[int, float] | None:
 def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, loader: Iterable[Any],
         epochs: int, val_data: tuple[Any, Any] | None = None,
         callbacks: Iterable[Callback] = (), progress: bool = True,
-        checkpoint: PathLike | None = None, resume: PathLike | None = None) -> History:
+        checkpoint: PathLike | None = None, resume: PathLike | None = None,
+        compile: Any = False) -> History:
     """Minibatch training: per epoch, per minibatch forward, E, backward, W ← W − η∂E/∂W, reset.
 
     ``loader`` yields ``(xb, yb)`` minibatches (a DataLoader reshuffles every epoch).
@@ -223,6 +252,11 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     (built as before) get the saved parameters, buffers and epoch order, and ``epochs`` more
     epochs are trained, numbered on from the saved count; the History holds the new ones.
     Resumed from the end of an epoch, the parameters are bit for bit those of one long run.
+
+    ``compile=True`` runs forward, E and backward of each minibatch as one compiled program
+    (``tn.compile``, traced at the first minibatch of each shape): the same numbers, faster.
+    ``compile=training_step(model, loss_fn)`` reuses a step already compiled (and traced), for
+    ``fit`` called again and again.
     """
     epochs = positive_int(epochs, "epochs", "fit")
     if not callable(loss_fn):
@@ -258,6 +292,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     except TypeError:
         batches = None
 
+    step = _training_step_for(compile, model, loss_fn)
     history = History()
     bar = make_progress(progress)
     optimizer.zero_grad()
@@ -266,6 +301,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     epoch = batch = 0
     first_loss: float | None = None
     initial = [np.array(p.data, copy=True) for p in params]    # to tell how far they moved
+    ctrl_c = _CtrlC()
+    ctrl_c.install()
     try:
         for epoch in range(done.epochs + 1, done.epochs + epochs + 1):
             start = time.perf_counter()
@@ -278,25 +315,33 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 if batch == 1 and kind is None and not hasattr(loader, "Y"):
                     kind = _target_kind(yb)
                 with np.errstate(all="ignore"):
-                    out = model(as_value(xb, "fit", dtype))     # feed-forward
-                    loss = loss_fn(out, yb)                     # calculate error E
-                    if not isinstance(loss, Value):
-                        raise TypeError(f"fit: loss_fn must return a Value (the error E), got "
-                                        f"{type(loss).__name__}")
+                    x = as_value(xb, "fit", dtype)
+                    if step is None:
+                        out = model(x)                          # feed-forward
+                        loss = loss_fn(out, yb)                 # calculate error E
+                        if not isinstance(loss, Value):
+                            raise TypeError(f"fit: loss_fn must return a Value (the error E), "
+                                            f"got {type(loss).__name__}")
+                    else:                                       # forward, E and ∂E/∂W at once
+                        loss, out = step(x, as_value(yb, "fit", dtype))
                     value = _loss_value(loss, "fit")
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, batch, value)
                     if first_loss is None:
                         first_loss = value                      # before any update
-                    loss.backward()                             # back-propagation: ∂E/∂W
+                    if step is None:
+                        loss.backward()                         # back-propagation: ∂E/∂W
                     bad = _first_bad_grad(params)
                     if bad is not None:
                         raise TrainingDivergedError(epoch, batch, bad[1],
                                                     f"gradient of parameter {bad[0]}")
-                    with _defer_sigint():
+                    ctrl_c.hold()
+                    try:
                         optimizer.step()                        # W ← W − η ∂E/∂W
                         optimizer.zero_grad()                   # reset gradients
                         history.steps += 1
+                    finally:
+                        ctrl_c.release()
                 n = len(xb)
                 total += value * n
                 seen += n
@@ -317,9 +362,12 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 if ev.accuracy is not None:
                     record["val_accuracy"] = ev.accuracy
             record["seconds"] = time.perf_counter() - start
-            with _defer_sigint():
+            ctrl_c.hold()
+            try:
                 for key, val in record.items():
                     getattr(history, key).append(val)
+            finally:
+                ctrl_c.release()
             bar.end_epoch(epoch_summary(epoch, done.epochs + epochs, record))
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, model, optimizer, loader, history, done)
@@ -337,11 +385,37 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         optimizer.zero_grad()  # no half-accumulated gradients survive an error
         raise
     finally:
+        ctrl_c.uninstall()
         bar.close()
     if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
         _warn_if_not_learning(history, first_loss, _moved(params, initial), optimizer,
                               val_data, loader)
     return history
+
+
+def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> tracing.Compiled:
+    """One minibatch as one compiled program: ``step(x, target) -> (E, out)``, with ∂E/∂W
+    accumulated into the parameters' ``.grad`` (``tn.compile`` of forward, E and backward).
+
+    The program receives ``target`` as a Value, so give it in the model's dtype (``fit`` does):
+    a loss converts a target *array* to the prediction's dtype, a Value it takes as it is."""
+    def training_step(x: Value, target: Value) -> tuple[Value, Value]:
+        out = model(x)
+        return loss_fn(out, target), out
+
+    return tracing.compile(training_step)
+
+
+def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any], Value]) -> Any:
+    """The compiled step ``fit`` runs: None (eager), a new one (True), or the one given."""
+    if compile is False or compile is None:
+        return None
+    if compile is True:
+        return training_step(model, loss_fn)
+    if callable(compile) and hasattr(compile, "program"):
+        return compile
+    raise TypeError(f"fit: compile must be True, False or a step from "
+                    f"train.training_step(model, loss_fn), got {type(compile).__name__}")
 
 
 def _save_checkpoint(path: PathLike, model: Any, optimizer: Any, loader: Any, history: History,

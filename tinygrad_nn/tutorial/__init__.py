@@ -11,6 +11,8 @@
   ∂E/∂X₁ = J_E · J_φ · J_g · J_φ · J_f, each by ``tn.jacobian``, against the engine;
 * ``worked_example_scalar`` / ``worked_example_tensor`` / ``worked_example_drawings`` — the
   worked example's computation graph and network drawing (``python -m tinygrad_nn graph``);
+* ``worked_example_program`` — its forward and backward pass as a program
+  (``python -m tinygrad_nn trace``);
 * ``diagnose`` — runs a learner's own backprop and names its first wrong quantity and the
   mistake (``KINDS`` is the catalogue; ``python -m tinygrad_nn check my_backprop.py``);
 * ``format_report`` — the text report ``python -m tinygrad_nn demo`` prints;
@@ -53,6 +55,7 @@ from .manual import (
 )
 from .mistakes import KINDS
 from .pictures import worked_example_drawings, worked_example_scalar, worked_example_tensor
+from .programs import worked_example_program
 from .report import format_report
 
 __all__ = [
@@ -92,6 +95,7 @@ __all__ = [
     "seed004_pseudocode",
     "worked_example",
     "worked_example_drawings",
+    "worked_example_program",
     "worked_example_scalar",
     "worked_example_tensor",
     "worked_model",

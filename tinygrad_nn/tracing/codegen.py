@@ -1,0 +1,490 @@
+"""From a Program to Python source, compiled once into a function.
+
+Each step becomes the lines of its rule, written out by ``inline`` for the kinds and shapes the
+step sees (the same lines serve every step with the same rule and the same kinds of arguments,
+so they are written once per program).  A rule that cannot be written out is called instead:
+``ops.<helper>(...)``.  The function takes the arguments' and the parameters' data and returns
+``(outputs, gradients)``; on an all-scalar program it is straight-line float arithmetic with
+``math``, with no object made per step.
+
+Two things make the tensor programs fast, and neither changes a number:
+
+* **Buffers.**  Where a step's first line makes a new array (``a - b``, ``np.negative(x)``,
+  ``x.dot(w.T)``), that array is a buffer made once and reused at every call
+  (``np.subtract(a, b, out=_b3)``): the same NumPy operation writing into memory that exists
+  already.  Only values that stay inside the call get buffers; what it returns (outputs and
+  gradients) is new at every call, as in the eager engine.
+* **In-place updates.**  The rules already update their own new array in place (the logistic's
+  ``d = 1.0 - ans; d *= ans; d *= g``, the affine map's ``out = x·Wᵀ; out += b``); written out,
+  those lines run on the buffer, so an affine map and the logistic's VJP each touch one array.
+
+When the program is made, it runs once on the example the function was traced on: every step's
+value must equal, bit for bit, the value the engine's own rule gave (``tracer.py``), and the
+buffered program must return the same results as the plain one.  A step whose written-out lines
+disagree is called through its rule instead (none of the table's rules does, a test checks).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import ops
+from ..errors import TraceError
+from .inline import Dyn, Static, inline
+from .program import Input, Program, Step
+from .rules import RuleSource, helper_source, rule_source
+
+__all__ = ["Generated", "generate"]
+
+MARK = "\x00"
+
+
+@dataclass
+class Generated:
+    """The program's source, the function compiled from it, and the buffers it reuses."""
+
+    source: str
+    function: Callable[..., Any]
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
+    called: list[str] = field(default_factory=list)   # steps whose rule is called, not inlined
+    fresh: tuple[bool, ...] = ()              # per result: an array made by this call alone
+
+
+def generate(program: Program, values: dict[Any, Any] | None = None,
+             buffers: bool = False) -> Generated:
+    """Write ``program`` as Python and compile it.
+
+    With ``values`` (the example's value of every step, from the tracer) the function is run on
+    the example and must return the engine's results bit for bit (a step whose written-out
+    lines disagree is found and called through its rule instead); with ``buffers`` as well,
+    the arrays that stay inside a call are reused across calls.
+    """
+    writer = _Writer(program)
+    plain = writer.compile(buffered=set())
+    if values is None:
+        return plain
+    expected = [values.get(v) if v is not None else None for v in writer.result_values()]
+    got = writer.call(plain.function, values)
+    if got is not None and not _all_same(_flat(got), expected):
+        wrong = writer.mismatches(writer.run_for_locals(values), values)
+        writer.opaque.update(wrong)           # call those rules rather than write them out
+        plain = writer.compile(buffered=set())
+        got = writer.call(plain.function, values)
+        if got is not None and not _all_same(_flat(got), expected):
+            raise TraceError(f"compile: the code written for {program.function_name} does not "
+                             f"reproduce the engine's results (steps {[s.name for s in wrong]})")
+    plain.called = [s.name for s in program.steps if s in writer.opaque]
+    if got is None:                           # the example raised where IEEE gives inf/NaN
+        return plain
+    plain.fresh = writer.fresh(_flat(got), values)
+    if not buffers or not any(s.facts is not None and s.facts.kind == "array"
+                              for s in program.steps):
+        return plain
+    local = writer.run_for_locals(values)
+    chosen = writer.bufferable(local, [None if v is None else local.get(writer.ref(v))
+                                       for v in writer.result_values()])
+    if not chosen:
+        return plain
+    buffered = writer.compile(buffered=chosen, example=local)
+    again = writer.call(buffered.function, values)
+    if again is None or not _all_same(_flat(again), _flat(got)):
+        return plain                          # (never seen) keep the plain program
+    buffered.called, buffered.fresh = plain.called, plain.fresh
+    return buffered
+
+
+# ----------------------------------------------------------------------------------------------
+# Templates: one rule, written out once for one kind of arguments
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Template:
+    """A step's lines with holes: ``parts`` alternates text and hole names ("a0", "t", "b0")."""
+
+    parts: list[str]
+    alias: int | None = None                  # the lines are just ``t = a<k>``
+    buffer_vars: list[str] = field(default_factory=list)   # per buffer hole: the variable
+
+    def fill(self, holes: dict[str, str]) -> str:
+        return "".join(holes[p] if i % 2 else p for i, p in enumerate(self.parts))
+
+
+def _hole(name: str) -> ast.Name:
+    return ast.Name(f"{MARK}{name}{MARK}", ast.Load())
+
+
+def _template(code: list[ast.stmt], buffered: bool) -> _Template:
+    buffer_vars: list[str] = []
+    if buffered:
+        code, buffer_vars = _write_into_buffers(code)
+    text = ast.unparse(ast.fix_missing_locations(ast.Module(code, [])))
+    text = "\n".join("    " + line for line in text.splitlines())
+    parts = text.split(MARK)
+    alias = None
+    if len(code) == 1 and isinstance(code[0], ast.Assign) and isinstance(code[0].value, ast.Name):
+        name = code[0].value.id
+        if name.startswith(MARK + "a"):
+            alias = int(name.strip(MARK)[1:])
+    return _Template(parts, alias, buffer_vars)
+
+
+_BINARY_UFUNCS: dict[type[ast.operator], str] = {
+    ast.Add: "add", ast.Sub: "subtract", ast.Mult: "multiply", ast.Div: "divide",
+    ast.MatMult: "matmul", ast.Pow: "power",
+}
+
+
+def _write_into_buffers(code: list[ast.stmt]) -> tuple[list[ast.stmt], list[str]]:
+    """Make each top-level line that creates the step's result or one of its locals write into
+    a buffer hole instead (``out=``); the variables are returned in hole order."""
+    counts: dict[str, int] = {}
+    for stmt in code:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Assign):
+                for t in node.targets:
+                    if isinstance(t, ast.Name):
+                        counts[t.id] = counts.get(t.id, 0) + 1
+    out: list[ast.stmt] = []
+    variables: list[str] = []
+    for stmt in code:
+        if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                and isinstance(stmt.targets[0], ast.Name)
+                and stmt.targets[0].id.startswith(MARK + "t" + MARK)
+                and counts[stmt.targets[0].id] == 1):
+            value = _with_out(stmt.value, _hole(f"b{len(variables)}"))
+            if value is not None:
+                variables.append(stmt.targets[0].id)
+                stmt = ast.Assign(stmt.targets, value)
+        out.append(stmt)
+    return out, variables
+
+
+def _with_out(value: ast.expr, buffer: ast.expr) -> ast.expr | None:
+    """The same computation written into ``buffer`` (None if it has no ``out=`` form)."""
+    np_name = ast.Name("np", ast.Load())
+    if isinstance(value, ast.BinOp) and type(value.op) in _BINARY_UFUNCS:
+        ufunc = ast.Attribute(np_name, _BINARY_UFUNCS[type(value.op)], ast.Load())
+        return ast.Call(ufunc, [value.left, value.right], [ast.keyword("out", buffer)])
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        ufunc = ast.Attribute(np_name, "negative", ast.Load())
+        return ast.Call(ufunc, [value.operand], [ast.keyword("out", buffer)])
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and not any(k.arg == "out" for k in value.keywords):
+        func = value.func
+        is_ufunc = (isinstance(func.value, ast.Name) and func.value.id == "np"
+                    and isinstance(getattr(np, func.attr, None), np.ufunc)
+                    and len(value.args) == getattr(np, func.attr).nin and not value.keywords)
+        is_dot = func.attr == "dot" and len(value.args) == 1 and not value.keywords
+        if is_ufunc or is_dot:
+            return ast.Call(func, value.args, [*value.keywords, ast.keyword("out", buffer)])
+    return None
+
+
+# ----------------------------------------------------------------------------------------------
+# The writer
+# ----------------------------------------------------------------------------------------------
+
+
+class _Writer:
+    """Writes a program's source, compiles it, runs it on the example."""
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.namespace: dict[str, Any] = {"np": np, "math": math, "ops": ops,
+                                          "__builtins__": builtins}
+        self.bound: dict[int, str] = {}
+        self.templates: dict[Any, _Template] = {}
+        self.opaque: set[Step] = set()
+        self.alias: dict[Step, str] = {}
+        for const in program.constants:       # a finite float is written as its literal
+            if not (type(const.value) is float and math.isfinite(const.value)):
+                self.namespace[const.name] = const.value
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def bind(self, value: Any) -> ast.expr:
+        """A name for a trace-time object without a literal form (an index array)."""
+        name = self.bound.get(id(value))
+        if name is None:
+            name = f"k{len(self.bound)}"
+            self.bound[id(value)] = name
+            self.namespace[name] = value
+        return ast.Name(name, ast.Load())
+
+    def ref(self, value: Any) -> str:
+        """How the code reads a value: its name (or the name it is an alias of)."""
+        if isinstance(value, Step):
+            return self.alias.get(value, value.name)
+        return str(value.name)
+
+    # -- one step ------------------------------------------------------------------------------
+
+    def step_template(self, step: Step, buffered: bool) -> _Template:
+        signature = tuple(_signature(a, self.program) for a in step.args)
+        key = (step.rule, step.op.name if step.op else "", signature, buffered,
+               step in self.opaque)
+        template = self.templates.get(key)
+        if template is None:
+            template = _template(self._lines(step), buffered)
+            self.templates[key] = template
+        return template
+
+    def _lines(self, step: Step) -> list[ast.stmt]:
+        target = f"{MARK}t{MARK}"
+        holes: list[Any] = []
+        for k, arg in enumerate(step.args):
+            if isinstance(arg, Static):
+                holes.append(arg)
+            else:
+                holes.append(Dyn(_hole(f"a{k}"), arg.facts))
+        if step.rule == "accumulate":
+            total: ast.expr = holes[0].code
+            for hole in holes[1:]:
+                total = ast.BinOp(total, ast.Add(), hole.code)
+            return [ast.Assign([ast.Name(target, ast.Store())], total)]
+        source = self._source(step)
+        code = None
+        if source is not None and step not in self.opaque:
+            code = inline(source, holes, target, self.bind)
+        if code is None:
+            code = [ast.Assign([ast.Name(target, ast.Store())], self._call(step, holes))]
+        facts = step.facts
+        if not step.backward and facts is not None and facts.kind == "array" and not facts.shape \
+                and not _ends_in_asarray(code, target):
+            # as value._record does: a NumPy scalar result is stored as a 0-d array
+            asarray = ast.Attribute(ast.Name("np", ast.Load()), "asarray", ast.Load())
+            code.append(ast.Assign([ast.Name(target, ast.Store())],
+                                   ast.Call(asarray, [ast.Name(target, ast.Load())], [])))
+        return code
+
+    def _source(self, step: Step) -> RuleSource | None:
+        if step.rule == "sum_to":
+            return helper_source("sum_to")
+        assert step.op is not None
+        return rule_source(step.op, step.which)
+
+    def _call(self, step: Step, holes: list[Any]) -> ast.expr:
+        """``rule(*args)``: the rule object itself, for a rule not written out."""
+        if step.rule == "sum_to":
+            func: Any = ops.sum_to
+        else:
+            assert step.op is not None
+            func = step.op.forward if step.which < 0 else step.op.vjps[step.which]
+        name = getattr(func, "__name__", "")
+        if getattr(ops, name, None) is func:
+            callee: ast.expr = ast.Attribute(ast.Name("ops", ast.Load()), name, ast.Load())
+        else:
+            callee = self.bind(func)
+        args = [h.code if isinstance(h, Dyn) else _static_code(h, self.bind) for h in holes]
+        return ast.Call(callee, args, [])
+
+    # -- the function --------------------------------------------------------------------------
+
+    def lines(self, buffered: set[Step], example: dict[str, Any] | None) -> list[str]:
+        """The function's source lines: a comment and the rule's lines per step."""
+        program = self.program
+        names = [a.name for a in program.args] + [p.name for p in program.params]
+        out = [f"def {program.function_name}({', '.join(names)}):"]
+        self.alias = {}
+        buffer_count = 0
+        phase = None
+        for step in program.steps:
+            if step.backward != phase:
+                phase = step.backward
+                out.append("    # backward: the chain rule, from E to the parameters"
+                           if phase else "    # forward")
+            template = self.step_template(step, step in buffered)
+            holes = {"t": step.name}
+            for k, arg in enumerate(step.args):
+                if not isinstance(arg, Static):
+                    holes[f"a{k}"] = self.ref(arg)
+            if template.alias is not None:
+                self.alias[step] = holes[f"a{template.alias}"]
+                continue
+            for k, variable in enumerate(template.buffer_vars):
+                name = f"_b{buffer_count}"
+                buffer_count += 1
+                holes[f"b{k}"] = name
+                if example is not None:
+                    self.namespace[name] = _buffer_like(example[_fill(variable, holes)])
+            note = "  ".join(p for p in (step.rule, step.where, step.meaning) if p)
+            out.append(f"    # {step.name} = {note}")
+            out.append(template.fill(holes))
+        out.append(f"    return {self.returns()}")
+        return out
+
+    def returns(self) -> str:
+        program = self.program
+        outs = ", ".join(self.ref(o) for o in program.outputs)
+        grads = ", ".join("None" if g is None else self.ref(g) for _, g in program.gradients)
+        return f"({outs},), ({grads}{',' if program.gradients else ''})"
+
+    def compile(self, buffered: set[Step], example: dict[str, Any] | None = None) -> Generated:
+        source = "\n".join(self.lines(buffered, example)) + "\n"
+        function = self._exec(source)
+        buffers = {k: v for k, v in self.namespace.items()
+                   if k.startswith("_b") and k in source}
+        return Generated(source, function, buffers)
+
+    def _exec(self, source: str) -> Callable[..., Any]:
+        scope: dict[str, Any] = {}
+        code = builtins.compile(source, f"<program {self.program.function_name}>", "exec")
+        exec(code, self.namespace, scope)
+        return scope[self.program.function_name]
+
+    # -- checking it on the example ------------------------------------------------------------
+
+    def inputs(self, values: dict[Any, Any]) -> list[Any]:
+        return [values[a] for a in self.program.args] + [values[p] for p in self.program.params]
+
+    def call(self, function: Callable[..., Any], values: dict[Any, Any]) -> Any:
+        """The function's results on the example (None where Python raised on a float: the
+        engine reran that rule on NumPy floats, and so will a compiled call, eagerly)."""
+        try:
+            with np.errstate(all="ignore"):
+                return function(*self.inputs(values))
+        except (ZeroDivisionError, OverflowError):
+            return None
+
+    def run_for_locals(self, values: dict[Any, Any]) -> dict[str, Any]:
+        """Every variable of the plain program after one run on the example."""
+        source = "\n".join(self.lines(set(), None)[:-1] + ["    return locals()"]) + "\n"
+        return self.call(self._exec(source), values) or {}
+
+    def mismatches(self, local: dict[str, Any], values: dict[Any, Any]) -> list[Step]:
+        """The steps whose written-out value differs from the engine's (bit for bit)."""
+        wrong = []
+        for step in self.program.steps:
+            expected = values.get(step)
+            name = self.ref(step)
+            if expected is None or name not in local:
+                continue
+            if not _same(local[name], expected):
+                wrong.append(step)
+        return wrong
+
+    def result_values(self) -> list[Any]:
+        """What the program returns: its outputs, then its gradients (None: no gradient)."""
+        program = self.program
+        return [*program.outputs, *(g for _, g in program.gradients)]
+
+    def fresh(self, results: list[Any], values: dict[Any, Any]) -> tuple[bool, ...]:
+        """Per result: True for an array this call made that nothing else holds (it can be
+        handed out without a copy, as the engine hands out an array a rule made)."""
+        held = [*self.inputs(values), *self.namespace.values()]
+        flags = []
+        for i, r in enumerate(results):
+            own = (type(r) is np.ndarray and r.base is None and r.flags.writeable
+                   and not any(r is x for x in held)
+                   and not any(r is other for j, other in enumerate(results) if j != i))
+            flags.append(own)
+        return tuple(flags)
+
+    def bufferable(self, local: dict[str, Any], results: list[Any]) -> set[Step]:
+        """The steps whose values stay inside the call: they may write into reused buffers.
+
+        ``local`` holds every variable of one run, ``results`` what that run returned."""
+        if not local:
+            return set()
+        escaping = [r for r in results if isinstance(r, np.ndarray)]
+        chosen = set()
+        for step in self.program.steps:
+            template = self.step_template(step, True)
+            if not template.buffer_vars or template.alias is not None:
+                continue
+            holes = {"t": step.name}
+            examples = [local.get(_fill(v, holes)) for v in template.buffer_vars]
+            value = local.get(step.name)
+            if any(type(e) is not np.ndarray or e.ndim == 0 or e.base is not None
+                   for e in examples):
+                continue
+            if any(value is r for r in results) or any(
+                    np.may_share_memory(e, r) for e in examples for r in escaping):
+                continue
+            chosen.add(step)
+        return chosen
+
+
+def _ends_in_asarray(code: list[ast.stmt], target: str) -> bool:
+    """True when the lines already end in ``target = np.asarray(...)``."""
+    last = code[-1]
+    return (isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name)
+            and last.targets[0].id == target and isinstance(last.value, ast.Call)
+            and isinstance(last.value.func, ast.Attribute) and last.value.func.attr == "asarray")
+
+
+def _fill(variable: str, holes: dict[str, str]) -> str:
+    parts = variable.split(MARK)
+    return "".join(holes[p] if i % 2 else p for i, p in enumerate(parts))
+
+
+def _buffer_like(example: Any) -> np.ndarray:
+    return np.empty_like(example, order="C") if example.flags.c_contiguous else \
+        np.empty_like(example)
+
+
+def _signature(arg: Any, program: Program) -> Any:
+    """What a step's template depends on for one argument: its facts, or a parameter's value."""
+    if isinstance(arg, Static):
+        return ("static", _hashable(arg.value))
+    if isinstance(arg, Input) and arg.kind == "const" and type(arg.value) is float \
+            and math.isfinite(arg.value):
+        return ("float literal",)
+    return ("value", id(arg.facts)) if arg.facts is not None else ("value", None)
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.dtype.str, value.tobytes())
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, *(_hashable(v) for v in value))
+    if isinstance(value, slice):
+        return ("slice", value.start, value.stop, value.step)
+    try:
+        hash(value)
+    except TypeError:
+        return ("object", id(value))
+    return value
+
+
+def _static_code(static: Static, bind: Callable[[Any], ast.expr]) -> ast.expr:
+    value = static.value
+    if type(value) in (int, float, str, bool, type(None)) and not (
+            type(value) is float and not math.isfinite(value)):
+        return ast.Constant(value)
+    if type(value) is tuple and all(type(v) in (int, bool, type(None)) for v in value):
+        return ast.Tuple([ast.Constant(v) for v in value], ast.Load())
+    return bind(value)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Bit for bit the same value, of the same type (a float is not a NumPy float)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return bool(a.shape == b.shape and a.dtype == b.dtype and
+                    np.ascontiguousarray(a).tobytes() == np.ascontiguousarray(b).tobytes())
+    if isinstance(a, (float, np.floating)):
+        return bool(np.asarray(a).tobytes() == np.asarray(b).tobytes())
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return bool(a == b)
+
+
+def _flat(result: Any) -> list[Any]:
+    outs, grads = result
+    return [*outs, *grads]
+
+
+def _all_same(got: list[Any], expected: list[Any]) -> bool:
+    return len(got) == len(expected) and all(
+        e is None or _same(g, e) for g, e in zip(got, expected))
+

@@ -1,0 +1,441 @@
+"""``trace``: run a function once on Values and record what it computes as a ``Program``.
+
+The forward pass is the recorded graph in topological order (``graph.toposort``), one step per
+op.  The backward pass is the engine's own reverse pass written down instead of run: the same
+loop as ``value.backpropagate`` over ``reversed(toposort(E))``, one step per chain-rule step
+``chain_rule_step(node, i, rule_args(node, g))`` (the rule's VJP, then ``sum_to`` where the op
+broadcast), and one ``accumulate`` step where a node receives gradients from several children,
+summed in the order the engine sums them.  The engine also runs each step once here, on the
+example's data: those values give every step its shape and dtype, and ``codegen`` checks the
+program it writes against them.  No mask is frozen: a step is a rule of the table, evaluated
+again on the data of every call (``relu``'s ``x > 0``, ``max``'s ties).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import keyword
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..context import STATE
+from ..errors import TraceError
+from ..graph import toposort
+from ..value import Value, chain_rule_step, rule_args
+from .codegen import generate
+from .inline import Facts, Static
+from .program import Input, Program, Step
+
+__all__ = ["Traced", "build", "trace"]
+
+
+def trace(f: Callable[..., Any], *example_args: Any) -> Program:
+    """Run ``f(*example_args)`` once and return its forward and backward pass as a Program.
+
+    ``f`` takes Values (numbers and arrays are wrapped for it) and returns a Value or a tuple of
+    Values.  When the (first) result has one entry and depends on a parameter (a leaf Value
+    that requires grad, which ``f`` closes over) or on an argument that requires grad, the
+    program also holds the backward pass ``E.backward()`` would run, ending in the gradients of
+    those leaves.  ``str(program)`` shows it; ``program.source`` is its Python code.
+    """
+    traced = build(f, example_args, "trace")
+    traced.program.generated = generate(traced.program, traced.values, buffers=True)
+    return traced.program
+
+
+@dataclass
+class Traced:
+    """A program with the values its steps took on the example (for checking the code written
+    for it), and the structure of the forward graph (for spotting data-dependent control flow)."""
+
+    program: Program
+    values: dict[Any, Any]                    # Step or Input -> its value on the example
+    structure: list[tuple[Any, ...]]
+
+
+def build(f: Callable[..., Any], args: Sequence[Any], fn: str, backward: bool = True,
+          wrt: tuple[int, ...] | None = None) -> Traced:
+    """Trace ``f`` on ``args``.  ``backward``: record the backward pass (when the result allows
+    it).  ``wrt``: the positions of the arguments to differentiate (the function transforms'
+    ``argnums``; parameters then get no gradient); None: eager ``backward()``'s choice, every
+    parameter and every argument Value that requires grad.  ``fn`` names the caller in errors.
+    """
+    if not callable(f):
+        raise TypeError(f"{fn}: expected a function, got {type(f).__name__} {f!r}")
+    names = _argument_names(f, len(args))
+    leaves, wants = _argument_leaves(args, names, fn)
+    recording = STATE.grad_enabled
+    STATE.grad_enabled = True                 # record the graph even inside no_grad()
+    try:
+        result = f(*leaves)
+    finally:
+        STATE.grad_enabled = recording
+    outputs, is_tuple = _outputs(result, fn)
+    wanted = [i for i, want in enumerate(wants) if want] if wrt is None else list(wrt)
+    builder = _Builder(leaves, names, wanted, differentiate_params=wrt is None)
+    builder.forward(outputs)
+    root = outputs[0]
+    if backward and root.requires_grad and root.size == 1:
+        builder.backward(root)
+    program = builder.finish(outputs, is_tuple, getattr(f, "__name__", "program"))
+    return Traced(program, builder.values, builder.structure)
+
+
+# ----------------------------------------------------------------------------------------------
+# Arguments and results
+# ----------------------------------------------------------------------------------------------
+
+
+_RESERVED = re.compile(r"^([vgpcb]\d|g_|_)")
+_NAMESPACE = {"np", "math", "ops"}
+
+
+def _argument_names(f: Callable[..., Any], n: int) -> list[str]:
+    """The names of ``f``'s first ``n`` parameters where they can name program variables, else
+    ``x0``, ``x1``... (a name that looks like the program's own ``v3`` or ``g_x`` is not used)."""
+    try:
+        params = [p for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i in range(n):
+        name = params[i].name if i < len(params) else ""
+        if (not name.isidentifier() or keyword.iskeyword(name) or _RESERVED.match(name)
+                or name in _NAMESPACE or name in names):
+            name = f"x{i}"
+        names.append(name)
+    return names
+
+
+def _argument_leaves(args: Sequence[Any], names: list[str], fn: str
+                     ) -> tuple[list[Value], list[bool]]:
+    """A new leaf per argument for ``f`` to run on (recorded, so every op that reads it is
+    seen), and whether each argument asks for a gradient (a Value that requires grad)."""
+    leaves, wants = [], []
+    for i, (arg, name) in enumerate(zip(args, names)):
+        if isinstance(arg, Value):
+            data, want = arg.data, arg.requires_grad
+        else:
+            data, want = arg, False
+        try:
+            leaves.append(Value(data, requires_grad=True, name=name))
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{fn}: argument {i} ({name}): {exc}") from None
+        wants.append(want)
+    return leaves, wants
+
+
+def _outputs(result: Any, fn: str) -> tuple[list[Value], bool]:
+    if isinstance(result, Value):
+        return [result], False
+    if isinstance(result, tuple) and result and all(isinstance(r, Value) for r in result):
+        return list(result), True
+    got = type(result).__name__
+    if isinstance(result, tuple):
+        got = "a tuple of " + ", ".join(type(r).__name__ for r in result) if result else \
+            "an empty tuple"
+    raise TraceError(f"{fn}: the function must return a Value or a tuple of Values, got {got}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Building the steps
+# ----------------------------------------------------------------------------------------------
+
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_ACTIVATIONS = {"sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax", "log_softmax"}
+
+
+class _Builder:
+    """Turns the recorded graph into steps, with the example's value of each."""
+
+    def __init__(self, leaves: list[Value], names: list[str], wanted_args: list[int],
+                 differentiate_params: bool) -> None:
+        self.values: dict[Any, Any] = {}
+        self.args = [Input("arg", i, Facts.of(leaf.data), label=name)
+                     for i, (leaf, name) in enumerate(zip(leaves, names))]
+        for leaf, arg in zip(leaves, self.args):
+            self.values[arg] = leaf.data
+        self.arg_of = {leaf: arg for leaf, arg in zip(leaves, self.args)}
+        self.wanted: dict[Any, None] = {self.args[i]: None for i in wanted_args}
+        self.params_differentiated = differentiate_params
+        self.params: list[Input] = []
+        self.param_values: list[Value] = []
+        self.constants: list[Input] = []
+        self.of: dict[Value, Input | Step] = {}       # graph node -> what holds its value
+        self.steps: list[Step] = []
+        self.structure: list[tuple[Any, ...]] = []
+        self.symbol: dict[Value, str] = {}
+        self.grads: dict[Any, Any] = {}               # wanted Input -> value of its gradient
+        self.root: Any = None
+        self.layers = 0
+
+    # -- forward -----------------------------------------------------------------------------
+
+    def forward(self, outputs: list[Value]) -> None:
+        order: list[Value] = []
+        seen: set[Value] = set()
+        for out in outputs:
+            for node in toposort(out):
+                if node not in seen:
+                    seen.add(node)
+                    order.append(node)
+        position = {node: k for k, node in enumerate(order)}
+        for node in order:
+            if node.op is None:
+                self.of[node] = self._leaf(node)
+                self.structure.append(self._leaf_structure(node))
+                continue
+            for parent, seen_data in zip(node.parents, node.inputs):
+                if parent.data is not seen_data:
+                    raise TraceError(
+                        f"trace: the function replaces the data of a Value "
+                        f"{_describe(parent)} after an op has read it; a program reads each "
+                        f"input once per call, so such changes must happen outside it")
+            args = (*[self.of[p] for p in node.parents], *map(Static, node.params))
+            step = Step(node.op.name, args, Facts.of(node.data), False, node.op,
+                        where=_where(node), meaning=self._forward_symbol(node))
+            self.steps.append(step)
+            self.of[node] = step
+            self.values[step] = node.data
+            self.structure.append((node.op.name, tuple(position[p] for p in node.parents),
+                                   _comparable(node.params)))
+
+    def _leaf(self, node: Value) -> Input:
+        if node in self.arg_of:
+            return self.arg_of[node]
+        if node.requires_grad:
+            param = Input("param", len(self.params), Facts.of(node.data), label=node.name or "")
+            self.params.append(param)
+            self.param_values.append(node)
+            if self.params_differentiated:
+                self.wanted[param] = None
+            self.values[param] = node.data
+            return param
+        const = Input("const", len(self.constants), Facts.of(node.data), value=node.data,
+                      label=node.name or "")
+        self.constants.append(const)
+        self.values[const] = node.data
+        return const
+
+    def _leaf_structure(self, node: Value) -> tuple[Any, ...]:
+        held = self.of[node]
+        assert isinstance(held, Input)
+        if held.kind == "const":                      # its value is part of the program
+            return ("const", _comparable(node.data))
+        return (held.kind, held.index)
+
+    def _forward_symbol(self, node: Value) -> str:
+        """The tutorial's name for a value (seed 000): net X_j, out X_j, E; W_l, B_j for the
+        parameters of the l-th affine map."""
+        symbol = node.name or ""
+        assert node.op is not None
+        if node.op.name == "linear":
+            self.layers += 1
+            k = self.layers
+            symbol = symbol or f"net X{str(k + 1).translate(_SUB)}"
+            inputs = list(node.parents)
+            for parent, text in zip(inputs[1:], (f"W{str(k).translate(_SUB)}",
+                                                 f"B{str(k + 1).translate(_SUB)}")):
+                self.symbol.setdefault(parent, text)
+            if k == 1:
+                self.symbol.setdefault(inputs[0], inputs[0].name or "X₁")
+        elif node.op.name in _ACTIVATIONS and not symbol:
+            parent_symbol = self.symbol.get(node.parents[0], "")
+            if parent_symbol.startswith("net "):
+                symbol = "out " + parent_symbol[4:]
+        self.symbol[node] = symbol
+        return symbol
+
+    # -- backward: value.backpropagate's loop, written down ------------------------------------
+
+    def backward(self, root: Value) -> None:
+        seed = root._seed(None)
+        if type(seed) is np.ndarray:
+            seed.flags.writeable = False              # a constant of the program: never written
+        seed_input = Input("const", len(self.constants), Facts.of(seed), value=seed,
+                           meaning="∂E/∂E = 1")
+        self.constants.append(seed_input)
+        self.values[seed_input] = seed
+        self.root = self.of[root]
+        if not self.root.meaning:
+            self.root.meaning = "E"
+        received: dict[Value, list[Any]] = {root: [seed_input]}
+        for node in reversed(toposort(root)):
+            parts = received.pop(node, None)
+            if not parts:                             # a constant: no gradient flows into it
+                continue
+            g = self._accumulate(node, parts)
+            held = self.of[node]
+            if held in self.wanted:
+                self.grads[held] = g
+            if node.op is None:
+                continue
+            args = rule_args(node, self.values[g])
+            for i, parent in enumerate(node.parents):
+                if parent.requires_grad:
+                    received.setdefault(parent, []).append(self._chain_rule_step(node, i, g,
+                                                                                 args))
+
+    def _accumulate(self, node: Value, parts: list[Any]) -> Any:
+        """∂E/∂node: the one gradient it received, or the sum of several, in arrival order."""
+        held = self.of[node]
+        for part in parts:
+            if isinstance(part, Step):
+                part.grad_of = held
+        if len(parts) == 1:
+            return parts[0]
+        total = functools.reduce(lambda a, b: a + b, [self.values[p] for p in parts])
+        step = Step("accumulate", tuple(parts), Facts.of(total), True, where=_where(node),
+                    grad_of=held, total=True)
+        self.steps.append(step)
+        self.values[step] = total
+        return step
+
+    def _chain_rule_step(self, node: Value, i: int, g: Any, args: tuple[Any, ...]) -> Step:
+        """The step for edge (node, input i): the rule's VJP, summed back where it broadcast."""
+        op = node.op
+        assert op is not None
+        local = chain_rule_step(node, i, args)        # the engine's own step, as backward runs it
+        parent = node.parents[i]
+        raw: Any = local
+        if op.broadcasts:
+            try:
+                raw = op.vjps[i](*args)               # the VJP before its sum over broadcast axes
+            except (ZeroDivisionError, OverflowError):
+                raw = None
+        step_args = (g, self.of[node], *[self.of[p] for p in node.parents],
+                     *map(Static, node.params))
+        where = _where(node)
+        vjp = Step(f"{op.name}.vjp[{i}]", step_args, Facts.of(local if raw is None else raw),
+                   True, op, i, where=where)
+        self.steps.append(vjp)
+        self.values[vjp] = raw
+        example = local if raw is None else raw
+        if op.broadcasts and type(example) is not float and (
+                np.shape(example) != np.shape(parent.data) or type(parent.data) is float):
+            summed = Step("sum_to", (vjp, self.of[parent]), Facts.of(local), True, where=where)
+            self.steps.append(summed)
+            self.values[summed] = local
+            return summed
+        return vjp
+
+    # -- the program ---------------------------------------------------------------------------
+
+    def finish(self, outputs: list[Value], is_tuple: bool, function_name: str) -> Program:
+        for node, held in self.of.items():            # symbols the forward pass gave leaves
+            if isinstance(held, Input) and not held.meaning:
+                held.meaning = self.symbol.get(node, "") or (
+                    held.label if held.kind == "param" else "")
+        gradients = [(target, self.grads.get(target)) for target in self.wanted]
+        needed = _needed_backward_steps([g for _, g in gradients])
+        steps = [s for s in self.steps if not s.backward or s in needed]
+        name = function_name if function_name.isidentifier() else "program"
+        program = Program(self.args, self.params, self.param_values, self.constants, steps,
+                          [self.of[o] for o in outputs], is_tuple, gradients, self.root,
+                          function_name="program" if name == "<lambda>" else name)
+        _name_values(program)
+        return program
+
+
+_FROM_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def _needed_backward_steps(results: list[Any]) -> set[Step]:
+    """The backward steps some wanted gradient depends on (the others are dropped)."""
+    needed: set[Step] = set()
+    stack = [r for r in results if isinstance(r, Step)]
+    while stack:
+        step = stack.pop()
+        if step in needed:
+            continue
+        needed.add(step)
+        stack.extend(a for a in step.args if isinstance(a, Step) and a.backward)
+    return needed
+
+
+def _name_values(program: Program) -> None:
+    """Give every value its name: arguments keep theirs, p0.. parameters, c0.. constants (a
+    finite float constant is its own literal), v1.. forward values, g.. their gradients."""
+    for arg in program.args:
+        arg.name = arg.label
+    for k, param in enumerate(program.params):
+        param.name = f"p{k}"
+    count = 0
+    for const in program.constants:
+        value = const.value
+        if type(value) is float and np.isfinite(value):
+            const.name = repr(value)
+        else:
+            const.name = f"c{count}"
+            count += 1
+    forward = [s for s in program.steps if not s.backward]
+    for k, step in enumerate(forward, 1):
+        step.name = f"v{k}"
+    parts: dict[Any, list[Step]] = {}
+    for step in program.steps:
+        if step.backward and step.grad_of is not None and not step.total:
+            parts.setdefault(step.grad_of, []).append(step)
+    totals = {s.grad_of: s for s in program.steps if s.total}
+    for target, received in parts.items():
+        base = _gradient_name(target)
+        if target in totals:
+            totals[target].name = base
+            for k, part in enumerate(received, 1):
+                part.name = f"{base}_{k}"
+        else:
+            received[0].name = base
+    for step in program.steps:
+        if step.grad_of is not None:
+            meaning = gradient_meaning(step.grad_of.meaning or step.grad_of.name)
+            several = step.grad_of in totals and not step.total
+            step.meaning = f"part of {meaning}" if several else meaning
+    for step in program.steps:                 # a VJP before its sum over broadcast axes
+        if step.rule == "sum_to":
+            vjp = step.args[0]
+            vjp.name = f"{step.name}_0"
+            vjp.meaning = f"{step.meaning}, before the sum over the broadcast axes"
+
+
+def gradient_meaning(symbol: str) -> str:
+    """What the gradient of a value named ``symbol`` is called: δ for ∂E/∂net, else ∂E/∂x."""
+    if symbol.startswith("net X"):
+        return f"δ{symbol[5:].translate(_FROM_SUB).translate(_SUP)} = ∂E/∂{symbol}"
+    if symbol.startswith("net "):
+        return f"δ = ∂E/∂{symbol}"
+    return f"∂E/∂{symbol}"
+
+
+def _gradient_name(target: Any) -> str:
+    if isinstance(target, Input):
+        return f"g_{target.name}"
+    return "g" + target.name[1:]                  # v3 -> g3
+
+
+def _where(node: Value) -> str:
+    """The module call (or scope block) a node was made in: "f: Linear[0]", "φ"."""
+    return node.scope.label if node.scope is not None else ""
+
+
+def _describe(node: Value) -> str:
+    return repr(node.name) if node.name else f"of shape {tuple(node.shape)}"
+
+
+def _comparable(value: Any) -> Any:
+    """A form of a parameter or constant that ``==`` compares by content (arrays as bytes)."""
+    if isinstance(value, np.ndarray):
+        return ("array", value.shape, value.dtype.str, value.tobytes())
+    if isinstance(value, (tuple, list)):
+        return tuple(_comparable(v) for v in value)
+    if isinstance(value, slice):
+        return ("slice", value.start, value.stop, value.step)
+    if isinstance(value, float) and value != value:
+        return ("nan",)
+    return value
