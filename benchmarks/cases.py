@@ -46,6 +46,7 @@ class Sizes:
     chain_ops: int = 100_000
     growth_steps: tuple[int, int] = (1_000, 10_000)
     epoch_limit: int | None = None   # samples of the digits epoch (None: all of them)
+    record_epochs: int = 150         # epochs of the recorded run (the train command's default)
     jacobian_square: int = 100       # (7): a map R^n -> R^n
     jacobian_wide: int = 1_000       # (8): a map R^n -> R
 
@@ -53,7 +54,7 @@ class Sizes:
 FULL = Sizes()
 TINY = Sizes(scalar_points=2, scalar_net=(2, 4, 4, 1), small_net=(16, 5, 5, 3), small_batch=4,
              large_net=(16, 8, 8, 3), large_batch=8, chain_ops=1_500, growth_steps=(3, 10),
-             epoch_limit=64, jacobian_square=6, jacobian_wide=12)
+             epoch_limit=64, record_epochs=3, jacobian_square=6, jacobian_wide=12)
 
 
 @dataclass
@@ -635,6 +636,62 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
     return case
 
 
+# ----------------------------------------------------------------------------------------------
+# (4b) the default `train` run, recorded for the playground page
+# ----------------------------------------------------------------------------------------------
+
+
+def case_record(sizes: Sizes = FULL) -> Case:
+    """(4b) the whole default ``train`` run (150 epochs on the digits) with and without
+    ``fit(record=Recorder())`` (20 snapshots): the recorder's cost, and the page's size."""
+    case = Case("record", "(4b) The default `train` run, recorded (`--record run.html`)", "fit",
+                {})
+    try:
+        from tinygrad_nn import nn, train, viz
+        from tinygrad_nn.cli import inputs
+        from tinygrad_nn.cli import train as train_command
+        from tinygrad_nn.data import DataLoader, one_hot
+        from tinygrad_nn.optim import SGD
+    except ImportError as exc:
+        case.notes.append(f"Skipped: {exc}.")
+        return case
+    warnings.filterwarnings("ignore", category=train.TrainingWarning)   # the tiny smoke run
+    x_train, x_test, y_train, y_test = inputs.load_dataset("digits", None, 0)
+    if sizes.epoch_limit is not None:
+        x_train, y_train = x_train[:sizes.epoch_limit], y_train[:sizes.epoch_limit]
+    n_classes = int(max(y_train.max(), y_test.max())) + 1
+    yt_train, yt_test = one_hot(y_train, n_classes), one_hot(y_test, n_classes)
+    lr = train_command.DEFAULT_LR[("sgd", "mse")]
+    epochs = sizes.record_epochs
+    last: list[Any] = []
+
+    def fit(record: Any) -> Any:
+        model = train_command.build_model(x_train.shape[1], [20, 20], n_classes, "sigmoid",
+                                          "mse", 0)
+        loader = DataLoader(x_train, yt_train, batch_size=train_command.DEFAULT_BATCH,
+                            shuffle=True, rng=0)
+        return train.fit(model, nn.MSELoss(), SGD(model.parameters(), lr=lr), loader, epochs,
+                         val_data=(x_test, yt_test), progress=False, record=record)
+
+    def recorded() -> Any:
+        recorder = train.Recorder()
+        last[:] = [recorder]
+        return fit(recorder)
+
+    case.runners["fit"] = lambda: fit(None)
+    case.runners["fit + Recorder() (20 snapshots)"] = recorded
+    recorded()
+    page = viz.playground(last[0])
+    size = len(page.html().encode("utf-8"))
+    case.notes.append(f"{len(x_train)} training samples, network {x_train.shape[1]}-20-20-"
+                      f"{n_classes} sigmoid/MSE, SGD lr={lr:g}, {epochs} epochs, validation on "
+                      f"{len(x_test)} test samples: one call is the whole run. The recorded "
+                      f"run's page (viz.playground): {len(page)} snapshots, {size:,} bytes "
+                      f"(limit 5,000,000"
+                      f"{', thinned' if page.data['thinned'] else ''}).")
+    return case
+
+
 def _numpy_forward(params: list[np.ndarray], x: np.ndarray) -> np.ndarray:
     """The forward pass alone (for the validation pass of the NumPy epoch)."""
     a = x
@@ -872,5 +929,5 @@ def case_jvp(sizes: Sizes = FULL) -> Case:
 
 
 TIMED_CASES: tuple[Callable[[Sizes], Case], ...] = (
-    case_scalar_mlp, case_small_step, case_large_step, case_epoch, case_chain,
+    case_scalar_mlp, case_small_step, case_large_step, case_epoch, case_record, case_chain,
     case_jacobian_square, case_jacobian_wide, case_hvp, case_jvp)

@@ -57,10 +57,7 @@ def stepper_screenshot(path: Path, node: str = "out x₁²") -> Path:
         session.page.evaluate(f"tn.goto({k})")
         session.page.wait_for_timeout(100)               # the scroll to the current node
         session.page.screenshot(path=str(path))
-        if session.console_errors or session.page_errors or session.requests:
-            raise RuntimeError(f"stepper_screenshot: the page reported "
-                               f"{session.console_errors + session.page_errors} and "
-                               f"requested {session.requests}")
+        session.check("stepper_screenshot")
     return path
 
 

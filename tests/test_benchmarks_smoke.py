@@ -26,7 +26,7 @@ def tables() -> list[cases.Table]:
 
 def test_every_case_has_a_section(tables: list[cases.Table]) -> None:
     keys = [t.key for t in tables]
-    assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "chain",
+    assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "record", "chain",
                     "jacobian_square", "jacobian_wide", "hvp", "jvp", "memory"]
     for table in tables:
         for row in table.rows:

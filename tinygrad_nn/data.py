@@ -12,12 +12,14 @@ Contents
 * ``train_test_split`` -- random (optionally stratified) train/test split.
 * ``load_digits`` -- the 8x8 UCI handwritten digits, shipped with the package.
 * ``load_mnist`` -- MNIST from the user's own IDX or CSV files.
+* ``load_csv`` -- the user's own table: a CSV with a header, numeric features, a class column.
 * ``make_xor``, ``make_moons``, ``make_spirals``, ``make_circles`` --
   seeded 2-D toy classification sets.
 """
 
 from __future__ import annotations
 
+import csv
 import gzip
 import math
 import os
@@ -25,7 +27,7 @@ import zlib
 from collections.abc import Iterator, Mapping
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -33,7 +35,9 @@ import numpy.typing as npt
 from .validation import RngLike, make_rng, positive_int, show_value
 
 __all__ = [
+    "CsvTable",
     "DataLoader",
+    "load_csv",
     "load_digits",
     "load_mnist",
     "make_circles",
@@ -615,6 +619,106 @@ def load_mnist(path: str | os.PathLike[str], kind: str = "train") -> tuple[Float
     if p.is_file():
         return _mnist_from_file(p)
     raise FileNotFoundError(f"load_mnist: no such file or directory: {p}")
+
+
+# --------------------------------------------------------------------------- the user's CSV
+
+
+class CsvTable(NamedTuple):
+    """A CSV table as ``load_csv`` reads it: features X (N, F), class indices y (N,), the
+    feature columns' names and the class names (y = k is ``classes[k]``)."""
+
+    X: FloatArray
+    y: IntArray
+    features: list[str]
+    classes: list[str]
+
+
+def load_csv(path: str | os.PathLike[str], target: str) -> CsvTable:
+    """The user's own data: a CSV file whose first line names the columns, one sample a row.
+
+    Every column but ``target`` is a feature and must hold numbers (no empty cell, no NaN or
+    infinity); ``target`` holds the class of each row, numbers or words: the classes are its
+    distinct values, sorted (numerically when they are all numbers), as indices 0, 1, ...
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError``, naming the file, the
+    row and the column, for anything else.
+    """
+    fn = "load_csv"
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{fn}: no such file: {str(p)!r}")
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            numbered = [(reader.line_num, row) for row in reader
+                        if any(cell.strip() for cell in row)]     # blank lines skipped
+    except UnicodeDecodeError:
+        raise ValueError(f"{fn}: {p} is not a text (UTF-8) CSV file") from None
+    except csv.Error as exc:
+        raise ValueError(f"{fn}: {p} is not a valid CSV file: {exc}") from None
+    rows = [row for _, row in numbered]
+    if not rows:
+        raise ValueError(f"{fn}: {p} is empty; expected a header line naming the columns, "
+                         f"then one sample per line")
+    header = [name.strip() for name in rows[0]]
+    if target not in header:
+        raise ValueError(f"{fn}: {p} has no column {target!r}; its header names "
+                         f"{', '.join(repr(h) for h in header)}")
+    if header.count(target) > 1:
+        raise ValueError(f"{fn}: {p} has {header.count(target)} columns named {target!r}")
+    if len(header) < 2:
+        raise ValueError(f"{fn}: {p} has only the column {target!r}; expected at least one "
+                         f"feature column beside it")
+    if len(rows) < 2:
+        raise ValueError(f"{fn}: {p} has a header but no rows of data")
+    t = header.index(target)
+    features = [h for i, h in enumerate(header) if i != t]
+    X = np.empty((len(rows) - 1, len(features)), dtype=np.float64)
+    labels: list[str] = []
+    for r, (line, row) in enumerate(numbered[1:]):
+        if len(row) != len(header):
+            raise ValueError(f"{fn}: {p} line {line} has {len(row)} fields, the header "
+                             f"{len(header)}")
+        label = row[t].strip()
+        if not label:
+            raise ValueError(f"{fn}: {p} line {line}: the target column {target!r} is empty")
+        labels.append(label)
+        for j, cell in enumerate(cell for i, cell in enumerate(row) if i != t):
+            X[r, j] = _feature(cell, fn, p, line, features[j])
+    names = sorted(set(labels), key=_class_order(labels))
+    if len(names) < 2:
+        raise ValueError(f"{fn}: {p}: the target column {target!r} holds one class only "
+                         f"({names[0]!r}); a classifier needs at least two")
+    index = {name: k for k, name in enumerate(names)}
+    y = np.array([index[label] for label in labels], dtype=np.int64)
+    return CsvTable(X, y, features, names)
+
+
+def _feature(cell: str, fn: str, path: Path, line: int, column: str) -> float:
+    """One feature cell as a finite number, or a ValueError naming the line and the column."""
+    text = cell.strip()
+    if not text:
+        raise ValueError(f"{fn}: {path} line {line}, column {column!r} is empty; every feature "
+                         f"must be a number")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{fn}: {path} line {line}, column {column!r}: {text!r} is not a "
+                         f"number; feature columns must be numeric (encode categories as "
+                         f"numbers, or drop the column)") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{fn}: {path} line {line}, column {column!r} is {text!r}; features "
+                         f"must be finite numbers (no NaN or infinity)")
+    return value
+
+
+def _class_order(labels: list[str]) -> Any:
+    """Sort key for class names: numeric order when every name is a number, else text order."""
+    try:
+        [float(label) for label in labels]
+    except ValueError:
+        return str
+    return float
 
 
 # --------------------------------------------------------------------------- synthetic sets

@@ -1,5 +1,6 @@
-"""The data of the ``train`` and ``predict`` commands: datasets by name, the train/test split,
-and input files (.npy or .csv) for ``predict --data``.
+"""The data of the ``train`` and ``predict`` commands: datasets by name, the user's own CSV
+table (``train --data my.csv --target label``), the train/test split, and input files (.npy or
+.csv) for ``predict --data``.
 
 Bad input raises ``UsageError`` (exit status 2 with the usage line) or ``FileNotFoundError``.
 """
@@ -15,9 +16,9 @@ import numpy as np
 from .. import data
 from ..errors import UsageError
 
-__all__ = ["DATASETS", "TEST_SIZE", "load_dataset", "read_inputs", "split"]
+__all__ = ["DATASETS", "TEST_SIZE", "load_dataset", "load_table", "read_inputs", "split"]
 
-DATASETS = ("digits", "mnist", "xor", "moons", "spirals", "circles")
+DATASETS = ("digits", "mnist", "xor", "moons", "spirals", "circles", "csv")
 TEST_SIZE = 0.2
 
 
@@ -46,7 +47,8 @@ def load_dataset(name: str, path: str | None, seed: int) -> tuple[np.ndarray, ..
             raise UsageError(str(exc)) from None
         return split(X, y, seed)
     if path:
-        raise UsageError(f"--data is only used with --dataset mnist (got --dataset {name})")
+        raise UsageError(f"--data is only used with --dataset mnist (got --dataset {name}), "
+                         f"or with --target COLUMN for a CSV table of your own")
     if name == "digits":
         X, y = data.load_digits()
     else:
@@ -55,6 +57,16 @@ def load_dataset(name: str, path: str | None, seed: int) -> tuple[np.ndarray, ..
             "circles": data.make_circles}
         X, y = makers[name](n=400, rng=seed)
     return split(X, y, seed)
+
+
+def load_table(path: str, target: str, seed: int) -> tuple[Any, ...]:
+    """(X_train, X_test, y_train, y_test, feature names, class names) of the user's CSV table
+    (``data.load_csv``: a header, numeric features, the classes in column ``target``)."""
+    try:
+        table = data.load_csv(path, target)
+    except ValueError as exc:
+        raise UsageError(f"--data: {exc}") from None
+    return (*split(table.X, table.y, seed), table.features, table.classes)
 
 
 def read_inputs(spec: str, width: int | None, meta: dict[str, Any]

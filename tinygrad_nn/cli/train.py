@@ -6,6 +6,11 @@ and the loss curve (loss_curve.png) are written to ``--out``.  The checkpoint ho
 optimizer's state and the shuffling state too, so ``--resume out/model.npz`` trains on from it:
 ``--epochs`` more epochs, with the network, data, loss, optimizer, batch size and seed it was
 made with, giving the parameters a single longer run would have.
+
+``--data my.csv --target label`` trains on the user's own table (a CSV with a header, numeric
+features, the classes in column ``label``), and ``--record run.html`` writes the playground
+page of the run (``viz.playground``): the network, the curves, the gradients and the decision
+boundary or the test images, snapshot by snapshot.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from ..checkpoint import load_with_metadata
 from ..data import DataLoader, one_hot
 from ..errors import CheckpointError, TrainingDivergedError, TrainingWarning, UsageError
 from ..optim import SGD, Adam
-from ..train import evaluate, fit
+from ..train import Recorder, evaluate, fit
 from ..train.resume import save_training
-from .inputs import DATASETS, TEST_SIZE, load_dataset
+from ..viz.playground import playground
+from .inputs import DATASETS, TEST_SIZE, load_dataset, load_table
 
 __all__ = ["DEFAULT_BATCH", "DEFAULT_EPOCHS", "DEFAULT_LR", "FAST_EPOCHS", "HELP", "LOSS_NAMES",
            "build_model", "configure", "run"]
@@ -48,10 +54,15 @@ FAST_EPOCHS = 3
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the ``train`` options (defaults: the tutorial's 64-20-20-10 sigmoid/MSE/SGD net)."""
-    parser.add_argument("--dataset", choices=DATASETS, default="digits",
-                        help="training data (default: the embedded 8x8 digits)")
+    parser.add_argument("--dataset", choices=DATASETS, default=None,
+                        help="training data (default: the embedded 8x8 digits; csv: your own "
+                             "table, see --target)")
     parser.add_argument("--data", metavar="PATH",
-                        help="MNIST directory of IDX files or CSV file (for --dataset mnist)")
+                        help="MNIST directory of IDX files or CSV file (for --dataset mnist), "
+                             "or your own CSV table with --target")
+    parser.add_argument("--target", metavar="COLUMN",
+                        help="train on your own CSV (--data my.csv): a header line, numeric "
+                             "feature columns, and COLUMN holding each row's class")
     parser.add_argument("--layers", default="20,20", metavar="N,N,...",
                         help="hidden layer sizes (default: 20,20 as in the tutorial)")
     parser.add_argument("--activation", default="sigmoid",
@@ -81,6 +92,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="train on from a model.npz this command wrote: --epochs more "
                              "epochs with its network, data, loss, optimizer state, lr, batch "
                              "size and seed")
+    parser.add_argument("--record", metavar="PAGE.html",
+                        help="record the run and write it as one offline page: the network, "
+                             "loss, accuracy and gradients, the decision boundary or test "
+                             "images, snapshot by snapshot")
+    parser.add_argument("--record-every", type=int, default=None, metavar="N",
+                        help="with --record: a snapshot every N epochs (default: 20 snapshots "
+                             "over the run)")
 
 
 def _parse_layers(text: str) -> list[int]:
@@ -109,7 +127,8 @@ def build_model(n_in: int, hidden: Sequence[int], n_out: int, activation: str, l
         raise UsageError(f"--activation: {exc}") from None
 
 
-RESUMED = (("dataset", "--dataset"), ("data", "--data"), ("layers", "--layers"),
+RESUMED = (("dataset", "--dataset"), ("data", "--data"), ("target", "--target"),
+           ("layers", "--layers"),
            ("activation", "--activation"), ("loss", "--loss"), ("optimizer", "--optimizer"),
            ("lr", "--lr"), ("batch_size", "--batch-size"), ("seed", "--seed"))
 """The settings ``--resume`` takes from the checkpoint's metadata (``dest``, option)."""
@@ -126,6 +145,7 @@ def _resume_settings(args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         model, meta = load_with_metadata(args.resume)
     except CheckpointError as exc:
         raise UsageError(f"--resume: {exc}") from None
+    meta.setdefault("target", None)            # written before --target existed
     missing = [dest for dest, _ in RESUMED if dest not in meta] + [
         key for key in ("epochs", "steps", "loader") if key not in meta]
     if missing:
@@ -158,6 +178,40 @@ def _report(caught: list[warnings.WarningMessage]) -> None:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
+def _dataset(args: argparse.Namespace) -> str:
+    """The dataset's name: ``--dataset``, or "csv" for ``--data my.csv --target COLUMN``."""
+    if args.target is not None:
+        if args.dataset not in (None, "csv"):
+            raise UsageError(f"--target is for a CSV table of your own (--data my.csv --target "
+                             f"COLUMN), not for --dataset {args.dataset}")
+        if not args.data:
+            raise UsageError("--target COLUMN needs --data my.csv: a CSV file with a header "
+                             "line naming the columns")
+        return "csv"
+    if args.dataset == "csv":
+        raise UsageError("--dataset csv needs --data my.csv and --target COLUMN (the column "
+                         "that holds each row's class)")
+    return str(args.dataset or "digits")
+
+
+def _recorder(args: argparse.Namespace) -> Recorder | None:
+    """The Recorder of ``--record PAGE.html`` (checked before training), or None."""
+    if args.record is None:
+        if args.record_every is not None:
+            raise UsageError("--record-every N needs --record PAGE.html")
+        return None
+    page = Path(args.record)
+    if page.is_dir():
+        raise UsageError(f"--record {args.record!r} is a directory; expected a file name such "
+                         f"as run.html")
+    if str(page.parent) and not page.parent.is_dir():
+        raise UsageError(f"--record {args.record!r}: the directory {str(page.parent)!r} does "
+                         f"not exist")
+    if args.record_every is not None and args.record_every < 1:
+        raise UsageError(f"--record-every must be a positive integer, got {args.record_every}")
+    return Recorder(every=args.record_every)
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, print progress and ``accuracy: NN.N%``, write the loss curve and the checkpoint."""
     resumed = _resume_settings(args) if args.resume else None
@@ -179,8 +233,15 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out)
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {args.out!r} exists and is not a directory")
+    recorder = _recorder(args)
+    args.dataset = _dataset(args)
 
-    X_train, X_test, y_train, y_test = load_dataset(args.dataset, args.data, args.seed)
+    features = classes = None
+    if args.dataset == "csv":
+        X_train, X_test, y_train, y_test, features, classes = load_table(args.data, args.target,
+                                                                         args.seed)
+    else:
+        X_train, X_test, y_train, y_test = load_dataset(args.dataset, args.data, args.seed)
     n_classes = int(max(y_train.max(), y_test.max())) + 1
     model = resumed[0] if resumed else build_model(X_train.shape[1], hidden, n_classes,
                                                    args.activation, args.loss, args.seed)
@@ -209,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
             warnings.simplefilter("always", TrainingWarning)
             history = fit(model, loss_fn, opt, loader, args.epochs, val_data=(X_test, Y_test),
                           progress=not args.no_progress, resume=args.resume,
-                          compile=args.compile)
+                          compile=args.compile, record=recorder)
     except CheckpointError as exc:
         raise UsageError(f"--resume: {exc}") from None
     except TrainingDivergedError as exc:
@@ -224,7 +285,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"accuracy: {100 * acc:.1f}%")
     print(f"training time: {elapsed:.1f}s")
     save_training(ckpt, model, opt, loader, done[0] + history.epochs, done[1] + history.steps,
-                  metadata={"dataset": args.dataset, "data": args.data, "seed": args.seed,
+                  metadata={"dataset": args.dataset, "data": args.data, "target": args.target,
+                            "seed": args.seed,
                             "test_size": TEST_SIZE, "layers": args.layers,
                             "activation": args.activation, "loss": args.loss,
                             "optimizer": args.optimizer, "lr": lr,
@@ -239,5 +301,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"loss curve: {curve}")
         except ImportError as exc:
             print(f"loss curve skipped: {exc}")
+    if recorder is not None:
+        page = playground(recorder, title=f"{args.dataset}: {arch} {args.activation}, "
+                                          f"{args.loss}, {args.optimizer} η={lr:g}",
+                          class_names=classes, feature_names=features)
+        print(f"playground: {page.save(args.record)} ({len(page)} snapshots)")
     _report(caught)                             # last, where a reader sees it
     return 130 if history.interrupted else 0

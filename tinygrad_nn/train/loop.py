@@ -38,9 +38,11 @@ from ..functional import as_value
 from ..optim import grad_data
 from ..validation import positive_int
 from ..value import Value, no_grad
+from . import targets
 from .health import training_problems
 from .history import History
 from .progress import epoch_summary, make_progress
+from .record import Recorder
 from .resume import Resumed, resume_training, save_training
 
 __all__ = ["Callback", "EpochCallback", "Evaluation", "evaluate", "fit", "predict",
@@ -66,51 +68,6 @@ class Evaluation(NamedTuple):
     loss: float
     accuracy: float | None
     n: int
-
-
-# ---------------------------------------------------------------------------------------------
-# Targets and accuracy
-# ---------------------------------------------------------------------------------------------
-
-
-def _target_kind(Y: Any) -> str | None:
-    """'labels' for 1-D integer class labels, 'onehot' for one-hot rows, None otherwise."""
-    if Y is None:
-        return None
-    Y = np.asarray(Y)
-    if Y.ndim == 1 and Y.dtype.kind in "iu":
-        return "labels"
-    if (Y.ndim == 2 and Y.shape[1] >= 2 and Y.dtype.kind in "biuf" and Y.size
-            and np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)):
-        return "onehot"
-    return None
-
-
-def _labels(Y: Any, kind: str | None) -> np.ndarray | None:
-    """Class indices of the targets (argmax of one-hot rows), or None for non-class targets."""
-    if kind == "labels":
-        return np.asarray(Y)
-    if kind == "onehot":
-        return np.asarray(np.argmax(np.asarray(Y), axis=1))
-    return None
-
-
-def _chance(Y: Any) -> float | None:
-    """The accuracy of always guessing the most common class of ``Y`` (None: not classes)."""
-    labels = _labels(Y, _target_kind(Y))
-    if labels is None or labels.size == 0 or labels.min() < 0:
-        return None
-    return float(np.bincount(labels).max() / labels.size)
-
-
-def _correct(out: Any, labels: np.ndarray | None) -> int | None:
-    """How many rows of ``out`` have their argmax at the label (None if not applicable)."""
-    if labels is None:
-        return None
-    out = np.asarray(out)
-    if out.ndim != 2 or out.shape[1] < 2 or out.shape[0] != labels.shape[0]:
-        return None
-    return int(np.count_nonzero(np.argmax(out, axis=1) == labels))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -235,7 +192,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         epochs: int, val_data: tuple[Any, Any] | None = None,
         callbacks: Iterable[Callback] = (), progress: bool = True,
         checkpoint: PathLike | None = None, resume: PathLike | None = None,
-        compile: Any = False) -> History:
+        compile: Any = False, record: Recorder | None = None) -> History:
     """Minibatch training: per epoch, per minibatch forward, E, backward, W ← W − η∂E/∂W, reset.
 
     ``loader`` yields ``(xb, yb)`` minibatches (a DataLoader reshuffles every epoch).
@@ -257,8 +214,13 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     (``tn.compile``, traced at the first minibatch of each shape): the same numbers, faster.
     ``compile=training_step(model, loss_fn)`` reuses a step already compiled (and traced), for
     ``fit`` called again and again.
+    ``record=Recorder()`` records snapshots of the run (parameters, gradient norms, mean |δ| per
+    layer, losses, accuracies, η) for ``viz.playground``; see ``train.record``.
     """
     epochs = positive_int(epochs, "epochs", "fit")
+    if record is not None and not isinstance(record, Recorder):
+        raise TypeError(f"fit: record must be a train.Recorder or None, got "
+                        f"{type(record).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"fit: loss_fn must be callable (out, target) -> Value, got "
                         f"{type(loss_fn).__name__}")
@@ -285,7 +247,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             else Resumed(0, 0))
     params: list[Value] = list(getattr(optimizer, "params", None) or (
         model.parameters() if callable(getattr(model, "parameters", None)) else []))
-    kind = _target_kind(getattr(loader, "Y", None))
+    kind = targets.target_kind(getattr(loader, "Y", None))
     dtype = _model_dtype(model)
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
@@ -301,6 +263,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     epoch = batch = 0
     first_loss: float | None = None
     initial = [np.array(p.data, copy=True) for p in params]    # to tell how far they moved
+    if record is not None:
+        record.start(model, loss_fn, loader, val_data, done.epochs, epochs, done.steps,
+                     _learning_rate(optimizer))
     ctrl_c = _CtrlC()
     ctrl_c.install()
     try:
@@ -313,7 +278,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             counted = 0
             for batch, (xb, yb) in enumerate(loader, start=1):
                 if batch == 1 and kind is None and not hasattr(loader, "Y"):
-                    kind = _target_kind(yb)
+                    kind = targets.target_kind(yb)
                 with np.errstate(all="ignore"):
                     x = as_value(xb, "fit", dtype)
                     if step is None:
@@ -345,7 +310,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                 n = len(xb)
                 total += value * n
                 seen += n
-                hits = _correct(out.data, _labels(yb, kind))
+                hits = targets.correct(out.data, targets.labels_of(yb, kind))
                 if hits is not None:
                     correct += hits
                     counted += n
@@ -353,24 +318,27 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             if seen == 0:
                 raise ValueError("fit: the loader yielded no minibatches (empty dataset, or "
                                  "drop_last with fewer samples than batch_size)")
-            record: dict[str, float] = {"loss": total / seen}
+            means: dict[str, float] = {"loss": total / seen}
             if counted:
-                record["accuracy"] = correct / counted
+                means["accuracy"] = correct / counted
             if val_data is not None:
                 ev = evaluate(model, loss_fn, val_data[0], val_data[1])
-                record["val_loss"] = ev.loss
+                means["val_loss"] = ev.loss
                 if ev.accuracy is not None:
-                    record["val_accuracy"] = ev.accuracy
-            record["seconds"] = time.perf_counter() - start
+                    means["val_accuracy"] = ev.accuracy
+            means["seconds"] = time.perf_counter() - start
             ctrl_c.hold()
             try:
-                for key, val in record.items():
+                for key, val in means.items():
                     getattr(history, key).append(val)
             finally:
                 ctrl_c.release()
-            bar.end_epoch(epoch_summary(epoch, done.epochs + epochs, record))
+            bar.end_epoch(epoch_summary(epoch, done.epochs + epochs, means))
             if checkpoint is not None:
                 _save_checkpoint(checkpoint, model, optimizer, loader, history, done)
+            if record is not None:
+                record.epoch_end(model, epoch, done.steps + history.steps,
+                                 _learning_rate(optimizer), last=epoch == done.epochs + epochs)
             for hook in hooks:
                 hook(epoch, history)
     except KeyboardInterrupt:
@@ -387,6 +355,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     finally:
         ctrl_c.uninstall()
         bar.close()
+    if record is not None:
+        record.finish(model, history, done.steps + history.steps, _learning_rate(optimizer))
     if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
         _warn_if_not_learning(history, first_loss, _moved(params, initial), optimizer,
                               val_data, loader)
@@ -442,10 +412,11 @@ def _warn_if_not_learning(history: History, first_loss: float, moved: float | No
     """Issue a ``TrainingWarning`` for each of ``health.training_problems`` of the run: the test
     accuracy is judged when ``val_data`` was given, else the training accuracy."""
     if val_data is not None:
-        accuracies, what, chance = history.val_accuracy, "test accuracy", _chance(val_data[1])
+        accuracies, what = history.val_accuracy, "test accuracy"
+        chance = targets.chance(val_data[1])
     else:
         accuracies, what = history.accuracy, "training accuracy"
-        chance = _chance(loader.Y) if hasattr(loader, "Y") else None
+        chance = targets.chance(loader.Y) if hasattr(loader, "Y") else None
     lr = _learning_rate(optimizer)
     for message in training_problems(history.loss, first_loss, accuracies, chance, moved,
                                      lr if isinstance(lr, (int, float)) else None, what):
@@ -486,7 +457,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     dtype = _model_dtype(model)
     Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
     bs = positive_int(batch_size, "batch_size", "evaluate")
-    kind = _target_kind(Ya)
+    kind = targets.target_kind(Ya)
     total = 0.0
     correct = 0
     counted = 0
@@ -496,7 +467,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
             xb, yb = Xa[i:i + bs], Ya[i:i + bs]
             out = model(as_value(xb, "evaluate", dtype))
             total += _loss_value(loss_fn(out, yb), "evaluate") * len(xb)
-            hits = _correct(out.data, _labels(yb, kind))
+            hits = targets.correct(out.data, targets.labels_of(yb, kind))
             if hits is not None:
                 correct += hits
                 counted += len(xb)

@@ -19,17 +19,23 @@ Jupyter displays the object directly.
 ``stepper(root)`` plays the engine's own backward pass, step by step, as one interactive HTML
 page that works offline (``Stepper.save(path)``; inline in a notebook).
 
+``playground(recorder)`` shows a training run that ``fit(..., record=Recorder())`` recorded as
+one offline page: the network's weights, the curves, the gradients per layer and the decision
+boundary or the test images, snapshot by snapshot (``Playground.save(path)``; inline in a
+notebook).
+
 The modules: ``computation_graph`` (``draw_graph``), ``network`` (``draw_network``), ``render``
 and ``dot`` (labels, numbers and fonts both drawings share); ``stepper`` with ``steps`` (the
-backward pass, recorded), ``stepper_views`` and ``stepper_network`` (what the page draws), and
-``pages`` (what every interactive page shares).  The worked example's pictures are
-built in ``tinygrad_nn.tutorial.pictures``.
+backward pass, recorded), ``stepper_views`` and ``stepper_network`` (what the page draws),
+``playground`` (a recorded training run), and ``pages`` (what every interactive page shares).
+The worked example's pictures are built in ``tinygrad_nn.tutorial.pictures``.
 """
 
 from ..errors import GraphvizNotFoundError
 from .computation_graph import HIGHLIGHT, MARK_FILL, MARK_LINE, draw_graph
 from .dot import RANKDIRS
 from .network import NEGATIVE, POSITIVE, ZERO, draw_network
+from .playground import Playground, playground
 from .render import FORMATS, render
 from .stepper import Stepper, stepper
 
@@ -43,9 +49,11 @@ __all__ = [
     "RANKDIRS",
     "ZERO",
     "GraphvizNotFoundError",
+    "Playground",
     "Stepper",
     "draw_graph",
     "draw_network",
+    "playground",
     "render",
     "stepper",
 ]

@@ -41,6 +41,14 @@ class PageSession:
     page_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
 
+    def check(self, fn: str) -> None:
+        """Raise ``RuntimeError`` naming ``fn`` if the page logged an error or a warning, threw,
+        or requested anything but its own file."""
+        if self.console_errors or self.page_errors or self.requests:
+            raise RuntimeError(f"{fn}: the page reported "
+                               f"{self.console_errors + self.page_errors} and requested "
+                               f"{self.requests}")
+
 
 class Chromium:
     """A running headless Chromium (from ``launch()``): ``open(path)`` opens a page file in a new

@@ -61,10 +61,10 @@ def asset(name: str) -> str:
 
 
 def html_page(*, title: str, body: str, data: Any, styles: Sequence[str],
-              scripts: Sequence[str]) -> str:
+              scripts: Sequence[str], data_id: str = "tn-data") -> str:
     """The whole page: ``<head>`` with the CSP and inlined ``styles`` (asset names), ``body``
-    (HTML), ``data`` as ``<script type="application/json" id="tn-data">`` and the ``scripts``
-    (asset names) inlined at the end, in order."""
+    (HTML), ``data`` as ``<script type="application/json" id="tn-data">`` (or the id
+    ``data_id``) and the ``scripts`` (asset names) inlined at the end, in order."""
     css = "\n".join(asset(name) for name in styles)
     js = "\n".join(asset(name) for name in scripts)
     return (
@@ -73,7 +73,7 @@ def html_page(*, title: str, body: str, data: Any, styles: Sequence[str],
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         f"<title>{_escape(title)}</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n"
         f"{body}\n"
-        f"<script type=\"application/json\" id=\"tn-data\">{script_json(data)}</script>\n"
+        f"<script type=\"application/json\" id=\"{data_id}\">{script_json(data)}</script>\n"
         f"<script>\n{js}\n</script>\n</body>\n</html>\n")
 
 

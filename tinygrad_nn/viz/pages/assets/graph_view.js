@@ -4,9 +4,10 @@
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
 
-  /** The page's data: the JSON in <script id="tn-data">, with "NaN"/"Infinity" back as numbers. */
-  function readData() {
-    const text = document.getElementById("tn-data").textContent;
+  /** The page's data: the JSON in <script id="tn-data"> (or the id given), with "NaN"/"Infinity"
+      back as numbers. */
+  function readData(id) {
+    const text = document.getElementById(id || "tn-data").textContent;
     return JSON.parse(text, function (key, value) {
       if (value === "NaN") return NaN;
       if (value === "Infinity") return Infinity;
