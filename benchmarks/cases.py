@@ -47,12 +47,14 @@ class Sizes:
     growth_steps: tuple[int, int] = (1_000, 10_000)
     epoch_limit: int | None = None   # samples of the digits epoch (None: all of them)
     record_epochs: int = 150         # epochs of the recorded run (the train command's default)
+    jacobian_square: int = 100       # (9): a map R^n -> R^n
+    jacobian_wide: int = 1_000       # (10): a map R^n -> R
 
 
 FULL = Sizes()
 TINY = Sizes(scalar_points=2, scalar_net=(2, 4, 4, 1), small_net=(16, 5, 5, 3), small_batch=4,
              large_net=(16, 8, 8, 3), large_batch=8, chain_ops=1_500, growth_steps=(3, 10),
-             epoch_limit=64, record_epochs=3)
+             epoch_limit=64, record_epochs=3, jacobian_square=6, jacobian_wide=12)
 
 
 @dataclass
@@ -924,6 +926,115 @@ def case_cnn_epoch_float32(sizes: Sizes = FULL) -> Case:
     return _cnn_case("cnn_epoch_float32", "float32", sizes)
 
 
+# ----------------------------------------------------------------------------------------------
+# (9)–(12) the function transforms: jacobian in both modes, hvp, jvp
+# ----------------------------------------------------------------------------------------------
+
+
+def _jacobian_case(key: str, title: str, f: Callable[[Any], Any], x: np.ndarray) -> Case:
+    """``tn.jacobian(f)`` at ``x`` in each mode; the note says which mode ``auto`` ran (by
+    counting the calls of ``f``: one for reverse mode, one per input entry more for forward)."""
+    calls = [0]
+
+    def counted(v: Any) -> Any:
+        calls[0] += 1
+        return f(v)
+
+    case = Case(key, title, "auto", {})
+    for mode in ("auto", "rev", "fwd"):
+        jac = tn.jacobian(counted, mode=mode)
+        case.runners[mode] = lambda jac=jac: jac(x)
+    calls[0] = 0
+    case.runners["auto"]()
+    picked = "rev" if calls[0] == 1 else "fwd"
+    case.notes.append(f"auto ran f {calls[0]} time{'s' if calls[0] != 1 else ''} for "
+                      f"{x.size} input entries: it chose {picked!r} mode. 'rev' is one reverse "
+                      "pass per output entry over one recorded forward pass; 'fwd' one "
+                      "forward-mode pass per input entry.")
+    return case
+
+
+def case_jacobian_square(sizes: Sizes = FULL) -> Case:
+    """(9) the Jacobian of x ↦ tanh(W₂ tanh(W₁x)), ℝⁿ → ℝⁿ, n = 100, in each mode."""
+    n = sizes.jacobian_square
+    rng = np.random.default_rng(7)
+    w1, w2 = rng.standard_normal((n, n)) / math.sqrt(n), rng.standard_normal((n, n)) / math.sqrt(n)
+    return _jacobian_case("jacobian_square", f"(9) jacobian of x ↦ tanh(W₂ tanh(W₁x)), "
+                          f"ℝ^{n} → ℝ^{n}", lambda x: (w2 @ (w1 @ x).tanh()).tanh(),
+                          rng.standard_normal(n))
+
+
+def case_jacobian_wide(sizes: Sizes = FULL) -> Case:
+    """(10) the Jacobian (the gradient) of x ↦ Σ tanh(Ax)², ℝⁿ → ℝ, n = 1000, in each mode."""
+    n = sizes.jacobian_wide
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((50, n)) / math.sqrt(n)
+    return _jacobian_case("jacobian_wide", f"(10) jacobian of x ↦ Σ tanh(Ax)², ℝ^{n} → ℝ",
+                          lambda x: ((a @ x).tanh() ** 2).sum(), rng.standard_normal(n))
+
+
+def _network_loss(sizes: Sizes) -> tuple[Callable[..., Any], list[np.ndarray], list[np.ndarray]]:
+    """(2)'s network as a function of its parameters, E(W₁, b₁, ...) = mean((a − y)²), with
+    its parameters and a random direction for each of them."""
+    params = init_params(sizes.small_net)
+    x, y = make_batch(sizes.small_net, sizes.small_batch)
+
+    def loss(*ps: Any) -> Any:
+        h: Any = x
+        for i in range(0, len(ps), 2):
+            h = tnf.sigmoid(tnf.linear(h, ps[i], ps[i + 1]))
+        return tnf.mse_loss(h, y)
+
+    rng = np.random.default_rng(9)
+    return loss, params, [rng.standard_normal(p.shape) for p in params]
+
+
+def case_hvp(sizes: Sizes = FULL) -> Case:
+    """(11) a Hessian-vector product against one gradient, (2)'s network and batch."""
+    loss, params, vectors = _network_loss(sizes)
+    every = tuple(range(len(params)))
+    gradient = tn.grad(loss, argnums=every)
+    values = [Value(p) for p in params]
+
+    def backward() -> None:
+        for v in values:
+            v.grad = None
+        loss(*values).backward()
+
+    net = "-".join(map(str, sizes.small_net))
+    case = Case("hvp", f"(11) Hessian-vector product vs one gradient, {net} sigmoid/MSE, batch "
+                f"{sizes.small_batch}", "tn.grad", {})
+    case.runners["tn.grad"] = lambda: gradient(*params)
+    case.runners["backward()"] = backward
+    case.runners["tn.hvp"] = lambda: tn.hvp(loss, params, vectors)
+    case.notes.append("H·v with respect to all the weights and biases, by forward over reverse "
+                      "(the JVP of tn.grad). 'tn.grad' is the gradient by the transform, "
+                      "'backward()' the same gradient by loss.backward() on Values.")
+    return case
+
+
+def case_jvp(sizes: Sizes = FULL) -> Case:
+    """(12) a Jacobian-vector product against one forward pass, (2)'s network and batch."""
+    loss, params, vectors = _network_loss(sizes)
+    values = [Value(p) for p in params]
+
+    def forward_no_grad() -> Any:
+        with tn.no_grad():
+            return loss(*values)
+
+    net = "-".join(map(str, sizes.small_net))
+    case = Case("jvp", f"(12) Jacobian-vector product vs one forward pass, {net} sigmoid/MSE, "
+                f"batch {sizes.small_batch}", "forward", {})
+    case.runners["forward"] = lambda: loss(*values)
+    case.runners["forward, no_grad"] = forward_no_grad
+    case.runners["tn.jvp"] = lambda: tn.jvp(loss, params, vectors)
+    case.notes.append("The derivative of the loss along a random direction of all the weights "
+                      "and biases, by forward mode (one pass, nothing recorded). 'forward' "
+                      "records the graph as training does; 'forward, no_grad' records nothing.")
+    return case
+
+
 TIMED_CASES: tuple[Callable[[Sizes], Case], ...] = (
     case_scalar_mlp, case_small_step, case_large_step, case_epoch, case_record, case_chain,
-    case_cnn_epoch, case_cnn_epoch_float32)
+    case_cnn_epoch, case_cnn_epoch_float32, case_jacobian_square, case_jacobian_wide, case_hvp,
+    case_jvp)

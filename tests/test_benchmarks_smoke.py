@@ -27,7 +27,8 @@ def tables() -> list[cases.Table]:
 def test_every_case_has_a_section(tables: list[cases.Table]) -> None:
     keys = [t.key for t in tables]
     assert keys == ["scalar_mlp", "small_step", "large_step", "epoch", "record", "chain",
-                    "cnn_epoch", "cnn_epoch_float32", "memory"]
+                    "cnn_epoch", "cnn_epoch_float32", "jacobian_square", "jacobian_wide", "hvp",
+                    "jvp", "memory"]
     for table in tables:
         for row in table.rows:
             assert len(row) == len(table.header), (table.key, row)
@@ -49,6 +50,16 @@ def test_the_cnn_cases_compare_with_torch_on_one_thread(tables: list[cases.Table
         assert "tinygrad_nn" in rows
         if cases.peers.load("torch") is not None:
             assert rows["torch 1 thread"][3] == "1.00" and "torch" in rows
+
+
+def test_transform_cases_name_their_modes_and_the_mode_auto_chose(
+        tables: list[cases.Table]) -> None:
+    by_key = {t.key: t for t in tables}
+    for key, chosen in (("jacobian_square", "rev"), ("jacobian_wide", "rev")):
+        assert [row[0] for row in by_key[key].rows] == ["auto", "rev", "fwd"]
+        assert any(f"it chose {chosen!r} mode" in note for note in by_key[key].notes)
+    assert [row[0] for row in by_key["hvp"].rows] == ["tn.grad", "backward()", "tn.hvp"]
+    assert [row[0] for row in by_key["jvp"].rows] == ["forward", "forward, no_grad", "tn.jvp"]
 
 
 def test_the_compiled_rows_are_timed(tables: list[cases.Table]) -> None:

@@ -1,4 +1,4 @@
-"""Tests for tinygrad_nn.gradcheck: numeric_grad, gradcheck and its error report."""
+"""Tests for tinygrad_nn.gradcheck: numeric_grad, gradcheck and its error report, check_grads."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_nn import GradcheckError, Value, gradcheck, numeric_grad
+from tinygrad_nn import GradcheckError, Value, check_grads, gradcheck, numeric_grad, ops
 
 
 def wrong_square(x: Value) -> Value:
@@ -243,6 +243,85 @@ def test_gradcheck_argument_errors(fn: Any, inputs: Any, kwargs: dict[str, Any],
                                    exc: type[Exception], pattern: str) -> None:
     with pytest.raises(exc, match=pattern):
         gradcheck(fn, inputs, **kwargs)
+
+
+# -- check_grads: every order, both modes --------------------------------------------------------
+
+
+def test_check_grads_passes_on_correct_derivatives() -> None:
+    W = np.array([[0.5, -1.0], [2.0, 0.25], [0.1, 0.3]])
+    assert check_grads(lambda W, x: (W @ x).sigmoid(), (W, np.array([1.0, -2.0])), order=2)
+    assert check_grads(lambda s: (s.tanh(), s * s * s), (0.7,), order=3)   # tuple out, float in
+    assert check_grads(lambda x: x.softmax(-1).log(), [np.array([0.2, -0.5, 1.1])], order=2,
+                       modes="fwd")
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_check_grads_catches_a_wrong_first_derivative(mode: str) -> None:
+    x = np.array([1.0, -2.0, 3.0])
+    with pytest.raises(GradcheckError) as info:
+        check_grads(lambda v: v * v.detach(), (x,), order=1, modes=(mode,))
+    message = str(info.value)
+    assert message.startswith(f"check_grads: order 1, mode {mode}")
+    if mode == "fwd":                          # J·v entry by entry: v·x against v·2x
+        assert "in 3 of 3 entries" in message
+        rows = [line.split() for line in message.splitlines()[2:]]
+        errors = [float(r[-1]) for r in rows]
+        assert errors == sorted(errors, reverse=True)          # worst first
+        for r in rows:
+            assert float(r[-2]) == pytest.approx(2 * float(r[-3]), rel=1e-5)   # 6 digits
+    else:                                      # one number: ⟨uᵀJ, v⟩ against ⟨u, J v⟩
+        assert "in 1 of 1 entry" in message and "⟨u, J v⟩" in message
+
+
+def test_check_grads_finds_a_rule_that_is_only_wrong_when_differentiated(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JVP for tanh that takes tanh(x) as a constant: J·v is right (order 1 passes), but the
+    tangent of the tangent is wrong, so order 2 fails in forward mode, naming jvp(f); reverse
+    over reverse never uses the JVP column, so modes=("rev",) passes."""
+    wrong = (lambda t, ans, x: t * (1.0 - ops.data(ans) * ops.data(ans)),)
+    monkeypatch.setattr(ops.TANH, "jvps", wrong)
+    f, args = (lambda v: v.tanh()), (np.array([0.3, -0.8]),)
+    assert check_grads(f, args, order=1)
+    with pytest.raises(GradcheckError, match=r"check_grads: order 2, mode fwd "
+                                             r"\(J·v by tn.jvp\(jvp\(f\)\)\)"):
+        check_grads(f, args, order=2)
+    assert check_grads(f, args, order=2, modes=("rev",))
+
+
+def test_check_grads_is_deterministic_for_a_seed() -> None:
+    messages = []
+    for _ in range(2):
+        with pytest.raises(GradcheckError) as info:
+            check_grads(lambda v: (v * v.detach()).sum(), (np.array([1.0, 2.0]),), order=1,
+                        modes="rev", seed=3)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+
+
+def test_check_grads_warns_for_float32() -> None:
+    with pytest.warns(UserWarning, match=r"check_grads: args\[0\] is float32"):
+        check_grads(lambda v: v * 2.0, (np.ones(2, dtype=np.float32),), order=1, atol=1e-2)
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "pattern"), [
+    ({"f": "f"}, TypeError, "check_grads: f must be a function, got str"),
+    ({"args": np.ones(2)}, TypeError, "check_grads: args must be a non-empty tuple or list"),
+    ({"args": ()}, TypeError, "check_grads: args must be a non-empty tuple or list"),
+    ({"args": ("x",)}, TypeError, r"check_grads: args\[0\]: expected a number"),
+    ({"order": 0}, ValueError, "check_grads: order must be a positive integer, got 0"),
+    ({"order": 1.5}, TypeError, "check_grads: order must be a positive integer, got 1.5"),
+    ({"modes": ("sideways",)}, ValueError, "check_grads: modes must name some of"),
+    ({"modes": ()}, ValueError, "check_grads: modes must name some of"),
+    ({"eps": 0.0}, ValueError, "check_grads: eps must be a finite number > 0, got 0.0"),
+    ({"eps": "a"}, TypeError, "check_grads: eps must be a real number, got str 'a'"),
+    ({"atol": -1.0}, ValueError, "check_grads: atol must be a finite number >= 0, got -1.0"),
+])
+def test_check_grads_argument_errors(kwargs: dict[str, Any], exc: type[Exception],
+                                     pattern: str) -> None:
+    call = {"f": lambda v: v * 2.0, "args": (np.ones(2),)} | kwargs
+    with pytest.raises(exc, match=pattern):
+        check_grads(**call)
 
 
 def test_fast_gradcheck_with_no_directions_is_refused_not_passed() -> None:

@@ -1,9 +1,11 @@
-"""The rule table, op by op: forward values against NumPy and gradients against finite differences.
+"""The rule table, op by op: forward values against NumPy, and both derivative columns (the VJPs of
+reverse mode and the JVPs of forward mode) against finite differences and against each other.
 
-Every entry of ``ops.TABLE`` has cases here (``test_every_table_op_is_exercised`` fails for an op
-without one).  Binary element-wise ops run on every pair of the broadcast shapes of HIPS autograd's
-``arg_pairs`` (a Python float, a 0-d array, (4,), (3, 4), (1, 4), (3, 1)); reductions on every
-axis/keepdims variant; matmul and linear on every vector/matrix/batch combination.
+Every entry of ``ops.TABLE`` has cases here, for its VJPs and its JVPs
+(``test_every_table_op_is_exercised`` fails for an op without them).  Binary element-wise ops run
+on every pair of the broadcast shapes of HIPS autograd's ``arg_pairs`` (a Python float, a 0-d
+array, (4,), (3, 4), (1, 4), (3, 1)); reductions on every axis/keepdims variant; matmul and
+linear on every vector/matrix/batch combination.
 """
 
 from __future__ import annotations
@@ -401,12 +403,17 @@ def ops_in_graph(out: Value) -> set[str]:
     return {node.op.name for node in toposort(out) if node.op is not None}
 
 
+# forward mode runs on the same cases: every op's JVPs at every shape its VJPs are tested at
+JVP_CASES = CASES
+
+
 def test_every_table_op_is_exercised() -> None:
-    """A new entry in ops.TABLE without cases here fails this test."""
-    covered = {case.op for case in CASES}
-    missing = set(ops.TABLE) - covered
-    assert not missing, f"ops without test cases in tests/test_ops.py: {sorted(missing)}"
-    assert covered <= set(ops.TABLE), sorted(covered - set(ops.TABLE))
+    """A new entry in ops.TABLE without VJP and JVP cases here fails this test."""
+    for kind, cases in (("VJP", CASES), ("JVP", JVP_CASES)):
+        covered = {case.op for case in cases}
+        missing = set(ops.TABLE) - covered
+        assert not missing, f"ops without {kind} cases in tests/test_ops.py: {sorted(missing)}"
+        assert covered <= set(ops.TABLE), sorted(covered - set(ops.TABLE))
 
 
 def test_table_names_match_their_keys() -> None:
@@ -415,6 +422,18 @@ def test_table_names_match_their_keys() -> None:
         assert op.label and isinstance(op.label, str)
         rules = [op.vjps.rule] if isinstance(op.vjps, ops.PerInput) else op.vjps
         assert callable(op.forward) and rules and all(callable(v) for v in rules)
+
+
+@pytest.mark.parametrize("name", sorted(ops.TABLE))
+def test_every_table_op_has_a_jvp_per_input(name: str) -> None:
+    """Forward mode needs the JVP column filled: one rule per input, beside its VJP."""
+    op = ops.TABLE[name]
+    if isinstance(op.vjps, ops.PerInput):          # any number of inputs: one rule told i
+        assert isinstance(op.jvps, ops.PerInput), f"{name}: PerInput VJPs need PerInput JVPs"
+        assert callable(op.jvps.rule)
+        return
+    assert len(op.jvps) == len(op.vjps), f"{name}: {len(op.vjps)} VJPs, {len(op.jvps)} JVPs"
+    assert all(callable(j) for j in op.jvps)
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)
@@ -453,6 +472,64 @@ def test_grad_shape_and_dtype(case: Case) -> None:
             assert np.asarray(v.grad).dtype == np.float64
 
 
+def directions(like: list[Any], seed: int) -> list[Any]:
+    """A random direction of the form of each of ``like``: a float for a float."""
+    rng = np.random.default_rng(seed)
+    return [float(rng.standard_normal()) if type(x) is float else rng.standard_normal(np.shape(x))
+            for x in like]
+
+
+def central_difference(case: Case, point: list[Any], v: list[Any], eps: float = 1e-6) -> Any:
+    """(f(x + εv) − f(x − εv)) / 2ε for the case's map f, on raw data."""
+    up = case.build(*[Value(x + eps * d, requires_grad=False) for x, d in zip(point, v)]).data
+    down = case.build(*[Value(x - eps * d, requires_grad=False) for x, d in zip(point, v)]).data
+    return (np.asarray(up, dtype=np.float64) - np.asarray(down, dtype=np.float64)) / (2 * eps)
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_jvp_matches_central_differences(case: Case) -> None:
+    """Forward mode, entry by entry: J·v by the JVP column against the slope along v."""
+    point = [v.data for v in case.inputs()]
+    v = directions(point, 50)
+    _, tangent = tn.jvp(case.build, point, v)
+    np.testing.assert_allclose(tangent, central_difference(case, point, v), rtol=1e-6,
+                               atol=1e-8)
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_jvp_agrees_with_vjp(case: Case) -> None:
+    """⟨u, J v⟩ two ways: forward mode ⟨u, jvp(v)⟩ and reverse mode ⟨vjp(u), v⟩."""
+    point = [v.data for v in case.inputs()]
+    v = directions(point, 51)
+    out, tangent = tn.jvp(case.build, point, v)
+    u = directions([out], 52)[0]
+    out_again, pull = tn.vjp(case.build, *point)
+    forward = float(np.vdot(u, tangent))
+    reverse = sum(float(np.vdot(g, d)) for g, d in zip(pull(u), v))
+    assert forward == pytest.approx(reverse, rel=1e-10, abs=1e-12)
+    np.testing.assert_array_equal(out, out_again)
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_jvp_tangent_has_the_output_form(case: Case) -> None:
+    """A float output gets a float tangent; an array output an array of its shape and dtype."""
+    point = [v.data for v in case.inputs()]
+    out, tangent = tn.jvp(case.build, point, directions(point, 53))
+    if type(out) is float:
+        assert type(tangent) is float
+    else:
+        assert type(tangent) is np.ndarray
+        assert tangent.shape == out.shape and tangent.dtype == out.dtype
+
+
+@pytest.mark.parametrize("case", JVP_CASES, ids=repr)
+def test_second_derivatives_in_both_modes(case: Case) -> None:
+    """The JVP rules on Values too: check_grads to order 2 runs forward over forward (JVPs of
+    Values with Value tangents), reverse over forward, forward over reverse and reverse over
+    reverse, each against central differences."""
+    assert tn.check_grads(case.build, [v.data for v in case.inputs()], order=2)
+
+
 SCALAR_CASES = [c for c in CASES if all(type(v.data) is float for v in c.inputs())
                 and c.op not in ("reshape", "broadcast_to", "stack")]
 
@@ -469,6 +546,14 @@ def test_scalar_fast_path_stays_python_float(case: Case) -> None:
     out.backward()
     for v in inputs:
         assert type(v.grad) is float
+
+
+@pytest.mark.parametrize("case", SCALAR_CASES, ids=repr)
+def test_scalar_jvp_stays_python_float(case: Case) -> None:
+    """Forward mode on the scalar path: float tangents through float rules, no NumPy."""
+    point = [v.data for v in case.inputs()]
+    out, tangent = tn.jvp(case.build, point, [1.0] * len(point))
+    assert type(out) is float and type(tangent) is float
 
 
 FLOAT32_OPS = ["add", "mul", "div", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "softplus",
@@ -771,3 +856,65 @@ def test_max_gradient_goes_to_the_nan_entry() -> None:
     assert math.isnan(y.data[0]) and y.data[1] == 6.0
     y.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+# -- singular inputs in forward mode: the JVP column agrees with the corrected VJPs --------------
+
+SINGULAR_POINTS = (0.0, -2.0, -math.inf, math.inf, math.nan, 1e-310, 1e308)
+
+
+def to_the(p: float) -> Callable[[Value], Value]:
+    """x ↦ xᵖ for a constant p (the powc op)."""
+    return lambda x: x ** p
+
+
+def method(name: str) -> Callable[[Value], Value]:
+    """x ↦ x.name(): one element-wise op."""
+    return lambda x: getattr(x, name)()
+
+
+SINGULAR_CASES = (
+    [(f"x ** {p}", to_the(p), (a,)) for a in SINGULAR_POINTS for p in (-1, 0.5, 0, 2, 3)]
+    + [(f"x ** y at {a}, {b}", lambda x, y: x ** y, (a, b))
+       for a, b in [(0.0, 0.0), (0.0, -1.0), (0.0, -0.5), (0.0, 2.0), (-2.0, 0.5), (-2.0, 2.0),
+                    (-math.inf, 0.5), (math.inf, 0.0), (math.nan, 0.0), (1e308, 3.0),
+                    (1e-310, -1.0)]]
+    + [(name, method(name), (a,))
+       for name in ("relu", "leaky_relu", "abs", "sqrt", "log", "exp", "tanh", "sigmoid",
+                    "softplus")
+       for a in (0.0, math.nan, -1.0, math.inf, -math.inf, 1000.0)])
+
+
+@pytest.mark.parametrize("form", ["float", "array"])
+@pytest.mark.parametrize(("name", "f", "point"), SINGULAR_CASES, ids=[c[0] for c in SINGULAR_CASES])
+def test_jvp_columns_equal_vjp_rows_at_singular_inputs(name: str, f: Callable[..., Value],
+                                                      point: tuple[float, ...],
+                                                      form: str) -> None:
+    """∂y/∂x_k one entry at a time, by one JVP (forward) and by one VJP (reverse), on the scalar
+    path and on one-entry arrays: the same number, ±inf and NaN in the same places (0⁻¹, 0⁰,
+    (−2)^0.5, (−∞)^0.5, overflow, relu/abs/sign of NaN)."""
+    args = point if form == "float" else tuple(np.array([a]) for a in point)
+    for k in range(len(args)):
+        with np.errstate(all="ignore"):
+            forward = tn.jacobian(f, argnums=k, mode="fwd")(*args)
+            reverse = tn.jacobian(f, argnums=k, mode="rev")(*args)
+        assert type(forward) is type(reverse)
+        np.testing.assert_array_equal(forward, reverse, err_msg=f"{name}, argument {k}")
+
+
+@pytest.mark.parametrize("x", [[1.0, math.nan, 3.0], [math.nan, math.nan, 1.0], [3.0, 3.0, 1.0],
+                               [math.inf, math.inf, 1.0], [-math.inf, -math.inf]])
+def test_max_jvp_follows_the_nan_and_shares_ties_like_the_vjp(x: list[float]) -> None:
+    """A NaN is the maximum, so its tangent is the output's (the JVP used to divide 0 by 0 there);
+    k tied entries each pass on 1/k of theirs."""
+    forward = tn.jacobian(lambda v: v.max(), mode="fwd")(np.array(x))
+    reverse = tn.jacobian(lambda v: v.max(), mode="rev")(np.array(x))
+    hit = np.isnan(x) if np.isnan(x).any() else np.array(x) == np.max(x)
+    np.testing.assert_array_equal(forward, hit / hit.sum())
+    np.testing.assert_array_equal(forward, reverse)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_jvp_of_softmax_over_an_empty_axis_is_empty(op: str) -> None:
+    out, tangent = tn.jvp(lambda v: getattr(v, op)(-1), (np.zeros((2, 0)),), (np.zeros((2, 0)),))
+    assert out.shape == tangent.shape == (2, 0)

@@ -6,7 +6,9 @@ broadcast/indexing, softmax/log_softmax, matmul, linear — and reduces its resu
 random weights, an MSE against a random target or a cross-entropy against random labels.  For
 every program, the engine's gradient of every leaf must match ``numeric_grad`` (float64, central
 differences), and second derivatives (Hessian-vector products by ``backward(create_graph=True)``)
-must match differences of gradients.  The "ci" profile (the default) runs 300 derandomized
+must match differences of gradients.  The function transforms get the same programs: forward
+mode (``tn.jvp``) against central differences and against reverse mode (⟨vjp(u), v⟩), and
+``tn.check_grads`` to order 2 in both modes.  The "ci" profile (the default) runs 300 derandomized
 examples; ``HYPOTHESIS_PROFILE=dev`` runs 2000 random ones.
 """
 
@@ -22,6 +24,7 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
+import tinygrad_nn as tn
 from tinygrad_nn import Value, no_grad, numeric_grad
 from tinygrad_nn import functional as F
 from tinygrad_nn.graph import toposort
@@ -335,6 +338,37 @@ def test_random_graph_hessian_vector_products_match_differences_of_gradients(
     for k, (h, a, b) in enumerate(zip(hvp, up, down)):
         np.testing.assert_allclose(h, (a - b) / (2 * eps), rtol=1e-4, atol=1e-5,
                                    err_msg=f"leaf {k}\n{prog.describe()}")
+
+
+def random_directions(prog: Program) -> list[Any]:
+    rng = np.random.default_rng(len(prog.steps) + 7)
+    return [float(rng.standard_normal()) if type(d) is float else rng.standard_normal(np.shape(d))
+            for d in prog.leaves]
+
+
+@given(programs())
+def test_random_graph_jvp_matches_finite_differences_and_vjp(prog: Program) -> None:
+    """Forward mode along v: against (E(x + εv) − E(x − εv))/2ε, and against ⟨vjp(1), v⟩."""
+    note(prog.describe())
+    v = random_directions(prog)
+    _, tangent = tn.jvp(prog.run, prog.leaves, v)
+    eps = 1e-6
+    with no_grad():
+        up = prog.run(*[Value(d + eps * u, requires_grad=False) for d, u in zip(prog.leaves, v)])
+        down = prog.run(*[Value(d - eps * u, requires_grad=False)
+                          for d, u in zip(prog.leaves, v)])
+    numeric = (up.item() - down.item()) / (2 * eps)
+    assert float(tangent) == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+    _, pull = tn.vjp(prog.run, *prog.leaves)
+    reverse = sum(float(np.vdot(g, u)) for g, u in zip(pull(1.0), v))
+    assert float(tangent) == pytest.approx(reverse, rel=1e-10, abs=1e-12)
+
+
+@given(programs())
+def test_random_graph_derivatives_to_order_two_in_both_modes(prog: Program) -> None:
+    """tn.check_grads: jvp, vjp, and each of them differentiated again both ways."""
+    note(prog.describe())
+    assert tn.check_grads(prog.run, prog.leaves, order=2, atol=1e-5, rtol=1e-4)
 
 
 # -- the scalar path: programs on Python floats ---------------------------------------------------

@@ -459,25 +459,8 @@ def test_shared_values_accumulate_in_the_engines_order() -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Composing with the function transforms (issue 18), against a local stand-in
+# Composing with the function transforms (issue 18)
 # ----------------------------------------------------------------------------------------------
-
-
-def _value_and_grad_stand_in(f: Any, argnums: Any) -> Any:
-    """A STAND-IN for tn.value_and_grad (issue 18, not merged here): eager backward on fresh
-    leaves, gradients read from them, no .grad left on the parameters."""
-    nums = (argnums,) if isinstance(argnums, int) else argnums
-
-    def value_and_grad(*args: Any) -> Any:
-        leaves = [Value(np.array(a) if isinstance(a, np.ndarray) else a) for a in args]
-        out = f(*leaves)
-        saved = {id(p): p.grad for p in ws}
-        out.backward()
-        grads = tuple(leaves[i].grad for i in nums)
-        for p in ws:
-            p.grad = saved[id(p)]
-        return out.data, grads[0] if isinstance(argnums, int) else grads
-    return value_and_grad
 
 
 ws = [Value(np.array([[0.5, -1.0], [2.0, 0.25]]))]
@@ -489,10 +472,14 @@ def test_compile_value_and_grad_is_value_and_grad(argnums: Any) -> None:
         return ((x @ ws[0]).tanh() * y).sum()
 
     x, y = np.array([[1.0, 2.0], [3.0, -4.0]]), np.array([[0.5, 1.5], [2.5, -1.0]])
-    want = _value_and_grad_stand_in(f, argnums)(x, y)
-    got = compile_value_and_grad(f, argnums)(x, y)
-    assert bits(got[0]) == bits(want[0])
-    pairs = zip(got[1], want[1]) if isinstance(argnums, tuple) else [(got[1], want[1])]
+    want = tn.value_and_grad(f, argnums)(x, y)
+    for got in (compile_value_and_grad(f, argnums)(x, y),
+                tn.compile(tn.value_and_grad(f, argnums))(x, y)):
+        assert bits(got[0]) == bits(want[0])
+        pairs = zip(got[1], want[1]) if isinstance(argnums, tuple) else [(got[1], want[1])]
+        assert all(bits(g) == bits(w) for g, w in pairs)
+    got_grad = tn.compile(tn.grad(f, argnums))(x, y)
+    pairs = zip(got_grad, want[1]) if isinstance(argnums, tuple) else [(got_grad, want[1])]
     assert all(bits(g) == bits(w) for g, w in pairs)
     assert ws[0].grad is None                       # a transform sets no .grad
 

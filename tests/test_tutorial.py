@@ -722,3 +722,59 @@ def test_example_scripts_run(script: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "0.66" in result.stdout or "0.38" in result.stdout
     assert "Traceback" not in result.stderr
+
+
+# -- the chain rule as a product of per-layer Jacobians ------------------------------------------
+
+
+def test_jacobian_chain_of_the_worked_example() -> None:
+    """J_E · J_φ · J_g · J_φ · J_f, each factor by tn.jacobian, equals backward()'s ∂E/∂X₁, and
+    each factor is the formula seed 000 derives for its map."""
+    chain = T.jacobian_chain()
+    assert chain.formula == "J_E · J_φ · J_g · J_φ · J_f"
+    assert [f.at for f in chain.factors] == ["X₁", "net X₂", "out X₂", "net X₃", "out X₃"]
+    assert [f.layer for f in chain.factors] == ["f: Linear[0]", "φ: Sigmoid[1]", "g: Linear[2]",
+                                               "φ: Sigmoid[3]", "E: MSELoss"]
+    J_f, J_phi2, J_g, J_phi3, J_E = (f.matrix for f in chain.factors)
+    model = T.worked_model()
+    np.testing.assert_array_equal(J_f, model[0].weight.data)          # ∂net X₂/∂X₁ = W₁
+    np.testing.assert_array_equal(J_g, model[2].weight.data)          # ∂net X₃/∂out X₂ = W₂
+    for J_phi, net in ((J_phi2, chain.factors[1].point), (J_phi3, chain.factors[3].point)):
+        out = 1 / (1 + np.exp(-net))
+        np.testing.assert_allclose(J_phi, np.diag(out * (1 - out)), rtol=1e-15)   # φ' = φ(1 − φ)
+    d, out3 = np.array([0.0, 1.0]), chain.factors[4].point
+    np.testing.assert_allclose(J_E, [-2 * (d - out3) / 2], rtol=1e-15)  # ∂E/∂x_j = −2(d_j − x_j)/n
+    product = J_E @ J_phi3 @ J_g @ J_phi2 @ J_f
+    np.testing.assert_allclose(chain.product, product, rtol=1e-15)
+    x = tn.Value(np.array([0.5, 0.25]))
+    nn.MSELoss()(model(x), d).backward()
+    np.testing.assert_allclose(chain.product[0], x.grad, rtol=1e-13)
+    np.testing.assert_allclose(chain.engine, x.grad, rtol=1e-15)
+    assert chain.ok
+
+
+def test_jacobian_chain_gives_the_weight_gradients_and_the_deltas() -> None:
+    """∂E/∂W_l = (the Jacobians after the layer) · ∂net/∂W_l, where the first factor is δᵀ."""
+    chain = T.jacobian_chain()
+    worked = T.worked_example()
+    by_symbol = {r.symbol: r.engine for r in worked.gradients}
+    (w1, w2) = chain.weights
+    assert (w1.symbol, w2.symbol) == ("∂E/∂W₁", "∂E/∂W₂")
+    np.testing.assert_allclose(w2.upstream[0], worked.deltas[1].engine, rtol=1e-13)   # δ³
+    np.testing.assert_allclose(w1.upstream[0], worked.deltas[0].engine, rtol=1e-13)   # δ²
+    for grad, layer in ((w1, 1), (w2, 2)):
+        for i, j in itertools.product((0, 1), repeat=2):                # w_ij^l = W_l[j, i]
+            assert grad.by_jacobians[j, i] == pytest.approx(by_symbol[f"w_{i + 1}{j + 1}^{layer}"],
+                                                            rel=1e-13)
+        np.testing.assert_allclose(grad.by_jacobians, grad.engine, rtol=1e-13)
+
+
+def test_jacobian_chain_of_another_network_leaves_its_grads_alone() -> None:
+    model = nn.mlp([3, 4, 2], activation="tanh", output_activation="sigmoid", rng=1)
+    for p in model.parameters():
+        p.grad = np.full(p.shape, 7.0)
+    chain = T.jacobian_chain(model, np.array([0.3, -0.2, 0.9]), np.array([1.0, 0.0]),
+                             nn.MSELoss("sum"))
+    assert chain.formula == "J_E · J_φ · J_g · J_φ · J_f" and chain.ok
+    assert [f.matrix.shape for f in chain.factors] == [(4, 3), (4, 4), (2, 4), (2, 2), (1, 2)]
+    assert all(np.all(p.grad == 7.0) for p in model.parameters())

@@ -1,7 +1,10 @@
 """The switches that apply to every op while they are set: no_grad, scope, detect_anomaly.
 
 ``STATE`` holds them; the engine reads it when it records a node.  Each switch is a context
-manager that restores the previous setting on exit, also when the block raises.
+manager that restores the previous setting on exit, also when the block raises.  ``STATE`` also
+holds what the function transforms (``tinygrad_nn.transforms``) have running: the forward-mode
+traces whose tangents every new node must carry, and how many transforms are calling their
+function right now.
 """
 
 from __future__ import annotations
@@ -21,12 +24,18 @@ __all__ = ["STATE", "Scope", "detect_anomaly", "no_grad", "scope"]
 class _State:
     """Switches that apply to every Value created while they are set."""
 
-    __slots__ = ("grad_enabled", "scope", "anomaly")
+    __slots__ = ("grad_enabled", "scope", "anomaly", "forward_traces", "transform_depth")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.scope: Scope | None = None
         self.anomaly = False
+        # the running forward-mode passes (forward.ForwardTrace), outermost first: empty, so
+        # that recording a node costs one truth test, unless a tn.jvp is running
+        self.forward_traces: tuple[Any, ...] = ()
+        # transforms (tn.grad, tn.jvp, ...) running their function: inside one, another
+        # transform returns Values, so that the outer one can differentiate what it computed
+        self.transform_depth = 0
 
 
 STATE = _State()

@@ -30,7 +30,12 @@ it.
     Forward mode, one rule per input beside its VJP: given the tangent ``t`` of input ``i``
     (an array of input ``i``'s shape, or a float), the rule returns ``∂ans/∂input_i · t`` in the
     output's shape (a Jacobian-vector product); the output's tangent is the sum over the inputs
-    that carry one.  For element-wise ops it is the VJP's formula with ``t`` in place of ``g``.
+    that carry one (``tinygrad_nn.forward``).  For element-wise ops it is the VJP's formula with
+    ``t`` in place of ``g``, and a linear op (sum, reshape, indexing...) applied to ``t``
+    (``map_tangent``).  A result that is only broadcast-compatible with the output (an
+    input-shaped ``t`` from a ``broadcasts=True`` op, a bias added to every row) is broadcast
+    to the output's shape by the engine: the JVP of the implicit ``broadcast_to``.  Like a VJP,
+    a JVP never changes its arguments (one ``t`` goes to every op that uses the input).
 
 ``PerInput(rule)`` in place of the rules: an op that takes any number of inputs
     (``concatenate``, ``stack``) has one rule for all of them, ``rule(i, g, ans, *inputs,
@@ -46,11 +51,13 @@ Three kinds of arguments reach a rule, and each rule is one line that serves all
 * **The tensor path**: ``ndarray`` inputs (a scalar operand of a tensor op stays a float).
 * **``backward(create_graph=True)``**: ``g``, ``ans`` and the inputs are ``Value``s, and the
   same line records the gradient's computation as new graph nodes, so it can be
-  differentiated again (second derivatives).  That is why rules use operators
+  differentiated again (second derivatives).  A JVP gets Values when a transform
+  differentiates the tangents (``tn.jvp`` inside ``tn.grad``, ``tn.hessian``); its ``t`` is
+  then a Value or data.  That is why rules use operators
   (``+ - * / ** @``), methods that Values and arrays share (``.sum``, ``.reshape``,
-  ``.transpose``) and the dual functions below (``exp``, ``log``, ``power``, ``sigmoid``...),
-  never ``np.`` calls on ``g`` or the inputs; a mask such as ``x > 0`` is taken from
-  ``data(x)`` and is a constant.
+  ``.transpose``) and the dual functions below (``exp``, ``log``, ``power``, ``sigmoid``,
+  ``map_tangent``...), never ``np.`` calls on ``g``, ``t`` or the inputs; a mask such as
+  ``x > 0`` is taken from ``data(x)`` and is a constant.
 """
 
 from __future__ import annotations
@@ -238,6 +245,29 @@ def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
     if axis is None:
         return math.prod(shape)
     return math.prod(shape[i] for i in axis)
+
+
+def map_tangent(t: Any, method: str, forward: Rule, *params: Any) -> Any:
+    """The JVP of a linear op (Σ, mean, reshape, indexing...): the op itself applied to the
+    tangent, ẏ = op(ẋ) — the Value method ``t.method(*params)``, or ``forward(t, *params)``."""
+    return getattr(t, method)(*params) if is_value(t) else forward(t, *params)
+
+
+def inner(a: Any, b: Any) -> Any:
+    """⟨a, b⟩ = Σ a ⊙ b over all entries (a float for floats, a 0-d array for arrays)."""
+    if is_value(a) or is_value(b):
+        return (a * b).sum()
+    if type(a) is float and type(b) is float:
+        return a * b
+    return np.asarray(np.vdot(a, b))
+
+
+def rerun_on_numpy_floats(rule: Rule, args: tuple[Any, ...]) -> Any:
+    """Run a rule again on NumPy floats, which give ±inf or NaN where Python floats raise
+    (``1.0 / 0.0``, ``1e308 ** 3``); the engine calls this when a rule raised on the scalar path."""
+    with np.errstate(all="ignore"):
+        out = rule(*[np.float64(a) if type(a) is float else a for a in args])
+    return float(out) if isinstance(out, np.floating) else out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -525,6 +555,15 @@ def _extremum_share(x: Any, ans: Any, axis: tuple[int, ...] | None) -> Any:
     return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
+def _extremum_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
+                  keepdims: bool) -> Any:
+    """The tangent of the entries that reached the maximum (or minimum), averaged over ties (the
+    transpose of the VJP, which shares the gradient equally among them)."""
+    if not shape_of(x):
+        return t
+    return map_tangent(t * _extremum_share(x, ans, axis), "sum", _sum_fwd, axis, keepdims)
+
+
 def _reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...]) -> Any:
     """The gradient in the input's shape again (a float for a float input)."""
     if is_value(g):
@@ -596,6 +635,21 @@ def _leaky_slope(x: Any, slope: float) -> Any:
     return np.where(x > 0.0, 1.0, slope)
 
 
+def _mse_jvp_p(dp: Any, ans: Any, p: Any, target: Any, reduction: str) -> Any:
+    """Ė = ⟨2(p − t)/N, ṗ⟩ (⟨2(p − t), ṗ⟩ for ``"sum"``)."""
+    return inner(p - target, dp) * _mse_scale(p, reduction)
+
+
+def _mse_jvp_t(dt: Any, ans: Any, p: Any, target: Any, reduction: str) -> Any:
+    """Ė = ⟨2(t − p)/N, ṫ⟩."""
+    return inner(target - p, dt) * _mse_scale(p, reduction)
+
+
+def _cross_entropy_jvp(dx: Any, ans: Any, x: Any, target: Any) -> Any:
+    """Ė = ⟨(softmax(x) − t)/N, ẋ⟩."""
+    return inner(softmax(x, -1) - target, dx) / shape_of(x)[0]
+
+
 # ----------------------------------------------------------------------------------------------
 # The table (each ``Op(...)`` below adds itself to TABLE)
 # ----------------------------------------------------------------------------------------------
@@ -604,75 +658,115 @@ def _leaky_slope(x: Any, slope: float) -> Any:
 ADD = Op("add", "+", lambda a, b: a + b,
          lambda g, ans, a, b: g,                                 # ∂(a + b)/∂a = 1
          lambda g, ans, a, b: g,                                 # ∂(a + b)/∂b = 1
+         jvps=(lambda t, ans, a, b: t, lambda t, ans, a, b: t),  # ȧ + ḃ
          broadcasts=True)
 SUB = Op("sub", "-", lambda a, b: a - b,
          lambda g, ans, a, b: g,                                 # ∂(a − b)/∂a = 1
          lambda g, ans, a, b: -g,                                # ∂(a − b)/∂b = −1
+         jvps=(lambda t, ans, a, b: t, lambda t, ans, a, b: -t), # ȧ − ḃ
          broadcasts=True)
 MUL = Op("mul", "*", lambda a, b: a * b,
          lambda g, ans, a, b: g * b,                             # ∂(ab)/∂a = b
          lambda g, ans, a, b: g * a,                             # ∂(ab)/∂b = a
+         jvps=(lambda t, ans, a, b: t * b,                       # ȧ·b + a·ḃ
+               lambda t, ans, a, b: a * t),
          broadcasts=True)
 DIV = Op("div", "/", _divide,
          lambda g, ans, a, b: g / b,                             # ∂(a/b)/∂a = 1/b
          lambda g, ans, a, b: -g * ans / b,                      # ∂(a/b)/∂b = −a/b²
+         jvps=(lambda t, ans, a, b: t / b,                       # ȧ/b − (a/b²)·ḃ
+               lambda t, ans, a, b: -t * ans / b),
          broadcasts=True)
-POW = Op("pow", "**", _pow_fwd, _pow_vjp_base, _pow_vjp_exponent, broadcasts=True)
+POW = Op("pow", "**", _pow_fwd, _pow_vjp_base, _pow_vjp_exponent,
+         jvps=(_pow_vjp_base, _pow_vjp_exponent),                # element-wise: t in place of g
+         broadcasts=True)
 
 # element-wise unary ops
 NEG = Op("neg", "neg", lambda a: -a,
-         lambda g, ans, a: -g)                                   # (−a)' = −1
-POWC = Op("powc", "**", _powc_fwd, _powc_vjp)                    # aᵖ for a constant p
+         lambda g, ans, a: -g,                                   # (−a)' = −1
+         jvps=(lambda t, ans, a: -t,))
+POWC = Op("powc", "**", _powc_fwd, _powc_vjp,                   # aᵖ for a constant p
+          jvps=(_powc_vjp,))                                     # element-wise: t in place of g
 EXP = Op("exp", "exp", _exp_fwd,
-         lambda g, ans, x: g * ans)                              # (eˣ)' = eˣ
+         lambda g, ans, x: g * ans,                              # (eˣ)' = eˣ
+         jvps=(lambda t, ans, x: t * ans,))
 LOG = Op("log", "log", _log_fwd,
-         lambda g, ans, x: g / x)                                # (ln x)' = 1/x
+         lambda g, ans, x: g / x,                                # (ln x)' = 1/x
+         jvps=(lambda t, ans, x: t / x,))
 SQRT = Op("sqrt", "sqrt", _sqrt_fwd,
-          lambda g, ans, x: g / (2.0 * ans))                     # (√x)' = 1/(2√x)
+          lambda g, ans, x: g / (2.0 * ans),                     # (√x)' = 1/(2√x)
+          jvps=(lambda t, ans, x: t / (2.0 * ans),))
 ABS = Op("abs", "abs", lambda x: abs(x),
-         lambda g, ans, x: g * sign(x))                          # |x|' = sign x
+         lambda g, ans, x: g * sign(x),                          # |x|' = sign x
+         jvps=(lambda t, ans, x: t * sign(x),))
 TANH = Op("tanh", "tanh", _tanh_fwd,
-          lambda g, ans, x: g * (1.0 - ans * ans))               # tanh' = 1 − tanh²
-SIGMOID = Op("sigmoid", "φ", _sigmoid_fwd, _sigmoid_vjp)         # φ' = φ(1 − φ)
+          lambda g, ans, x: g * (1.0 - ans * ans),               # tanh' = 1 − tanh²
+          jvps=(lambda t, ans, x: t * (1.0 - ans * ans),))
+SIGMOID = Op("sigmoid", "φ", _sigmoid_fwd, _sigmoid_vjp,        # φ' = φ(1 − φ)
+             jvps=(_sigmoid_vjp,))                               # element-wise: t in place of g
 RELU = Op("relu", "relu", _relu_fwd,
-          lambda g, ans, x: g * (data(x) > 0.0))                 # relu' = [x > 0]
+          lambda g, ans, x: g * (data(x) > 0.0),                 # relu' = [x > 0]
+          jvps=(lambda t, ans, x: t * (data(x) > 0.0),))
 LEAKY_RELU = Op("leaky_relu", "leaky_relu", _leaky_relu_fwd,
-                lambda g, ans, x, slope: g * _leaky_slope(x, slope))   # 1 for x > 0, else slope
+                lambda g, ans, x, slope: g * _leaky_slope(x, slope),   # 1 for x > 0, else slope
+                jvps=(lambda t, ans, x, slope: t * _leaky_slope(x, slope),))
 SOFTPLUS = Op("softplus", "softplus", _softplus_fwd,
-              lambda g, ans, x: g * sigmoid(x))                  # softplus' = logistic
+              lambda g, ans, x: g * sigmoid(x),                  # softplus' = logistic
+              jvps=(lambda t, ans, x: t * sigmoid(x),))
 
 # reductions
 SUM = Op("sum", "sum", _sum_fwd,                                 # each entry counts once
-         lambda g, ans, x, axis, keepdims: _broadcast_back(g, shape_of(x), axis, keepdims))
+         lambda g, ans, x, axis, keepdims: _broadcast_back(g, shape_of(x), axis, keepdims),
+         jvps=(lambda t, ans, x, axis, keepdims: map_tangent(t, "sum", _sum_fwd, axis, keepdims),))
 MEAN = Op("mean", "mean", _mean_fwd,                             # each entry counts 1/n
           lambda g, ans, x, axis, keepdims:
-          _broadcast_back(g, shape_of(x), axis, keepdims) / _count(shape_of(x), axis))
-MAX = Op("max", "max", _max_fwd, _max_vjp)
+          _broadcast_back(g, shape_of(x), axis, keepdims) / _count(shape_of(x), axis),
+          jvps=(lambda t, ans, x, axis, keepdims:
+                map_tangent(t, "mean", _mean_fwd, axis, keepdims),))
+MAX = Op("max", "max", _max_fwd, _max_vjp, jvps=(_extremum_jvp,))
 
 # shape and indexing (the gradient moves back to where each entry came from)
-RESHAPE = Op("reshape", "reshape", lambda x, shape: np.reshape(x, shape), _reshape_vjp)
-TRANSPOSE = Op("transpose", "transpose", lambda x, axes: np.transpose(x, axes), _transpose_vjp)
+RESHAPE = Op("reshape", "reshape", lambda x, shape: np.reshape(x, shape), _reshape_vjp,
+             jvps=(lambda t, ans, x, shape: map_tangent(t, "reshape", np.reshape, shape),))
+TRANSPOSE = Op("transpose", "transpose", lambda x, axes: np.transpose(x, axes), _transpose_vjp,
+               jvps=(lambda t, ans, x, axes: map_tangent(t, "transpose", np.transpose, axes),))
 BROADCAST_TO = Op("broadcast_to", "broadcast", lambda x, shape: np.broadcast_to(x, shape),
-                  lambda g, ans, x, shape: sum_to(g, x))
-GETITEM = Op("getitem", "[]", lambda x, index: np.asarray(x[index]), _getitem_vjp)
+                  lambda g, ans, x, shape: sum_to(g, x),
+                  jvps=(lambda t, ans, x, shape:
+                        map_tangent(t, "broadcast_to", np.broadcast_to, shape),))
+GETITEM = Op("getitem", "[]", lambda x, index: np.asarray(x[index]), _getitem_vjp,
+             jvps=(lambda t, ans, x, index:
+                   map_tangent(t, "__getitem__", lambda t, i: np.asarray(t[i]), index),))
 SCATTER = Op("scatter", "scatter", scatter_add,                  # the VJP of indexing
-             lambda g, ans, x, shape, index: sum_to(g[index], x))
+             lambda g, ans, x, shape, index: sum_to(g[index], x),
+             jvps=(lambda t, ans, x, shape, index:
+                   map_tangent(t, "_scatter_into", scatter_add, shape, index),))
 
 # matrix products and the fused affine map f
-MATMUL = Op("matmul", "@", _matmul_fwd, _matmul_vjp_a, _matmul_vjp_b)
+MATMUL = Op("matmul", "@", _matmul_fwd, _matmul_vjp_a, _matmul_vjp_b,
+            jvps=(lambda t, ans, a, b: t @ b,                    # Ȧ·B + A·Ḃ
+                  lambda t, ans, a, b: a @ t))
 LINEAR = Op("linear", "W·x+b", _linear_fwd,
             _linear_vjp_x,                                       # ∂E/∂x = Wᵀδ (rows: δ·W)
             _linear_vjp_w,                                       # ∂E/∂W = δ·Xᵀ
-            _linear_vjp_b)                                       # ∂E/∂B = Σ δ
+            _linear_vjp_b,                                       # ∂E/∂B = Σ δ
+            jvps=(lambda t, ans, x, w, b=None: t @ w.T,          # ẋ·Wᵀ + x·Ẇᵀ + ḃ (every row)
+                  lambda t, ans, x, w, b=None: x @ t.T,
+                  lambda t, ans, x, w, b: t))
 
 # normalisations along an axis
-SOFTMAX = Op("softmax", "softmax", _softmax_fwd, _softmax_vjp)
-LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vjp)
+SOFTMAX = Op("softmax", "softmax", _softmax_fwd, _softmax_vjp,
+             jvps=(_softmax_vjp,))                               # diag(s) − s sᵀ is symmetric
+LOG_SOFTMAX = Op("log_softmax", "log_softmax", _log_softmax_fwd, _log_softmax_vjp,
+                 jvps=(lambda t, ans, x, axis:                   # ẋ − Σ softmax(x) ⊙ ẋ
+                       t - (exp(ans) * t).sum(axis=axis, keepdims=True),))
 
 # fused error functions E (used by tinygrad_nn.functional and tinygrad_nn.nn.losses)
-MSE = Op("mse", "mse", _mse_fwd, _mse_vjp_p, _mse_vjp_t)         # ∂E/∂p = 2(p − t)/N
+MSE = Op("mse", "mse", _mse_fwd, _mse_vjp_p, _mse_vjp_t,        # ∂E/∂p = 2(p − t)/N
+         jvps=(_mse_jvp_p, _mse_jvp_t))
 CROSS_ENTROPY = Op("cross_entropy", "cross_entropy", _cross_entropy_fwd,
-                   _cross_entropy_vjp)                           # (softmax − t)/N
+                   _cross_entropy_vjp,                           # (softmax − t)/N
+                   jvps=(_cross_entropy_jvp,))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -859,14 +953,6 @@ def _min_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:
     if type(x) is float:
         return x
     return np.asarray(np.min(x, axis=axis, keepdims=keepdims))
-
-
-def _extremum_jvp(t: Any, ans: Any, x: Any, axis: tuple[int, ...] | None,
-                  keepdims: bool) -> Any:
-    """The tangent of the entries that reached the minimum (or maximum), averaged over ties."""
-    if not shape_of(x):
-        return t
-    return (t * _extremum_share(x, ans, axis)).sum(axis=axis, keepdims=keepdims)
 
 
 def _logsumexp_fwd(x: Any, axis: tuple[int, ...] | None, keepdims: bool) -> Any:

@@ -20,6 +20,7 @@ import numpy as np
 from . import ops
 from .context import STATE, Scope, check_finite, detect_anomaly, no_grad, scope
 from .context import user_frames as _user_frames
+from .forward import carry_tangents
 from .graph import toposort
 from .ops import Op
 from .validation import int_tuple, real_number
@@ -639,7 +640,7 @@ def _record(op: Op, parents: tuple[Value, ...], inputs: tuple[Any, ...], data: A
 
     ``inputs`` are the parents' data.  The node keeps its op, parents, inputs and params when
     recording is on (not under ``no_grad()``) and some parent requires grad; otherwise it is a
-    constant leaf.
+    constant leaf.  While ``tn.jvp`` runs, the node also gets its tangent (``forward.py``).
     """
     if type(data) is not float and type(data) is not np.ndarray:
         data = np.asarray(data)               # a NumPy scalar (float with 0-d array): 0-d array
@@ -657,6 +658,8 @@ def _record(op: Op, parents: tuple[Value, ...], inputs: tuple[Any, ...], data: A
     if STATE.anomaly:
         v._trace = _user_frames()
         check_finite(data, op.name, v._trace, "forward")
+    if STATE.forward_traces:                  # forward mode: the tangent alongside the value
+        carry_tangents(v, op, parents, inputs, params)
     return v
 
 
@@ -731,7 +734,7 @@ def linear(x: Value, weight: Value, bias: Value | None = None) -> Value:
 
 
 def backpropagate(root: Value, seed: Any, create_graph: bool = False,
-             retain_grads: bool = False) -> None:
+                  retain_grads: bool = False, collect: dict[Value, Any] | None = None) -> None:
     """Propagate ``seed = ∂E/∂root`` to every node that requires grad: the chain rule, in reverse.
 
     Nodes are visited in reverse topological order, so a node comes after every node that uses
@@ -739,7 +742,9 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
     op's rule in the table) to each parent that requires grad, where contributions from several
     children are summed.  Leaves (and retained nodes) keep their total in ``.grad``; everything
     else is dropped once handed on.  With ``create_graph`` the rules run on Values, so the
-    gradients are recorded in the graph too.
+    gradients are recorded in the graph too.  With ``collect`` (a dict whose keys are the nodes
+    wanted), their gradients are written into it instead, and no ``.grad`` changes anywhere: the
+    function transforms (``tn.grad``, ``tn.vjp``) use this.
     """
     grads = {root: seed}                      # ∂E/∂node, summed over the children seen so far
     owned: set[Value] = set()                 # nodes whose array in grads was made here
@@ -750,7 +755,10 @@ def backpropagate(root: Value, seed: Any, create_graph: bool = False,
             g = grads.pop(node, None)
             if g is None:                     # a constant: no gradient flows into it
                 continue
-            if node.op is None or node.retains_grad or retain_grads:
+            if collect is not None:
+                if node in collect:
+                    collect[node] = g
+            elif node.op is None or node.retains_grad or retain_grads:
                 _keep_grad(node, g, node in owned)
             if node.op is None:
                 continue
@@ -788,7 +796,7 @@ def chain_rule_step(node: Value, i: int, args: tuple[Any, ...]) -> Any:
     try:
         local = op.vjps[i](*args)
     except (ZeroDivisionError, OverflowError):
-        local = _ieee_rule(op.vjps[i], args)
+        local = ops.rerun_on_numpy_floats(op.vjps[i], args)
     if op.broadcasts and type(local) is not float:
         local = ops.sum_to(local, node.parents[i]._data)
     if STATE.anomaly:
@@ -857,13 +865,6 @@ def _keep_grad(node: Value, g: Any, owned: bool) -> None:
         node.grad = g if owned and g.dtype == data.dtype else np.array(g, dtype=data.dtype)
     else:
         node.grad = np.asarray(node.grad + g, dtype=data.dtype)
-
-
-def _ieee_rule(vjp: Any, args: tuple[Any, ...]) -> Any:
-    """Run a rule again on NumPy floats, which give ±inf or NaN where Python floats raise."""
-    with np.errstate(all="ignore"):
-        out = vjp(*[np.float64(a) if type(a) is float else a for a in args])
-    return float(out) if isinstance(out, np.floating) else out
 
 
 # ----------------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ from .tracer import Traced, build
 __all__ = ["Compiled", "compile", "compile_value_and_grad"]
 
 
-def compile(f: Callable[..., Any], *, check: bool = True, cache_size: int = 8) -> Compiled:
+def compile(f: Callable[..., Any], *, check: bool = True,
+            cache_size: int = 8) -> Compiled | Callable[..., Any]:
     """``f`` compiled: each call replays its traced forward and backward pass as one function.
 
     ``f`` takes Values (numbers and arrays are accepted and wrapped) and returns a Value or a
@@ -46,11 +47,27 @@ def compile(f: Callable[..., Any], *, check: bool = True, cache_size: int = 8) -
     program, captured when it is traced.  ``check`` compares the graph of the second call with
     the traced one (see the module docstring); ``cache_size`` programs are kept, one per
     combination of argument shapes, dtypes and ``no_grad()``.
+
+    ``compile(tn.value_and_grad(f, argnums))`` and ``compile(tn.grad(f, argnums))`` compile the
+    transform itself (``compile_value_and_grad``): numbers and arrays in, the value and the
+    gradients out, no ``.grad`` written, as the transform does eagerly.
     """
     if not callable(f):
         raise TypeError(f"compile: expected a function, got {type(f).__name__} {f!r}")
     if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
         raise ValueError(f"compile: cache_size must be a positive integer, got {cache_size!r}")
+    transformed = getattr(f, "transformed", None)       # set by tn.value_and_grad and tn.grad
+    if transformed is not None:
+        kind, inner, argnums = transformed
+        compiled = compile_value_and_grad(inner, argnums, check=check, cache_size=cache_size)
+        if kind == "value_and_grad":
+            return compiled
+
+        @functools.wraps(inner)
+        def grad_f(*args: Any) -> Any:
+            return compiled(*args)[1]
+
+        return grad_f
     return Compiled(f, check=bool(check), cache_size=cache_size)
 
 

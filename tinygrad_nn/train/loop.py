@@ -403,7 +403,7 @@ def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> tracing
         out = model(x)
         return loss_fn(out, target), out
 
-    return tracing.compile(training_step)
+    return tracing.Compiled(training_step)
 
 
 def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any], Value]) -> Any:

@@ -7,6 +7,8 @@
   (δ via ``retain_grad()``) and from central differences;
 * ``check_deltas`` — compares δ_l = ∂E/∂net_l layer by layer and names the wrong layer;
 * ``worked_example``, ``one_neuron_chain`` — the tutorials' numeric examples, three ways;
+* ``jacobian_chain`` — seed 000's chain rule as a product of per-map Jacobians,
+  ∂E/∂X₁ = J_E · J_φ · J_g · J_φ · J_f, each by ``tn.jacobian``, against the engine;
 * ``worked_example_scalar`` / ``worked_example_tensor`` / ``worked_example_drawings`` — the
   worked example's computation graph and network drawing (``python -m tinygrad_nn graph``);
 * ``worked_example_program`` — its forward and backward pass as a program
@@ -40,6 +42,7 @@ from .examples import (
     worked_example,
     worked_model,
 )
+from .jacobians import ChainFactor, JacobianChain, WeightGradient, jacobian_chain
 from .learner_output import LearnerError
 from .learners import load_learner, random_problem
 from .manual import (
@@ -61,6 +64,7 @@ __all__ = [
     "KINDS",
     "TUTORIAL_000_FIGURES",
     "Activation",
+    "ChainFactor",
     "ChainFactors",
     "DeltaCheck",
     "DeltaRow",
@@ -69,15 +73,18 @@ __all__ = [
     "ExampleResult",
     "ForwardRow",
     "GradientRow",
+    "JacobianChain",
     "LayerDelta",
     "LearnerError",
     "ManualBackprop",
+    "WeightGradient",
     "as_printed_000",
     "chain_model",
     "check_deltas",
     "diagnose",
     "engine_backprop",
     "format_report",
+    "jacobian_chain",
     "load_learner",
     "manual_backprop",
     "manual_deltas",
