@@ -34,6 +34,10 @@ ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
 """A fresh Python process's environment, importing this checkout's tinygrad_nn."""
 
 
+SHORT_RUN = pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+"""For tests of a few epochs that are not about learning: fit's warning that the run has not
+learned yet is expected there."""
+
 def _xor(seed: int = 0) -> tuple[nn.Sequential, DataLoader]:
     X, y = make_xor(n=64, noise=0.1, rng=seed)
     model = nn.mlp([2, 8, 2], activation="tanh", output_activation=None, rng=seed)
@@ -116,6 +120,7 @@ def test_epoch_loss_is_the_batch_size_weighted_mean() -> None:
     assert history.accuracy == []       # regression targets: no accuracy
 
 
+@SHORT_RUN
 def test_accuracy_with_one_hot_targets_equals_labels() -> None:
     runs = []
     for target in ("labels", "onehot"):
@@ -134,6 +139,7 @@ def _mse_on_labels(out: Value, y: Any) -> Value:
     return nn.MSELoss()(out, one_hot(y, 2))
 
 
+@SHORT_RUN
 def test_same_seed_gives_bit_identical_histories() -> None:
     def run() -> History:
         model, loader = _xor(seed=7)
@@ -256,6 +262,7 @@ def _interrupting_loss(k: int, model: Any, snapshots: list[list[np.ndarray]] | N
     return loss_fn
 
 
+@SHORT_RUN
 def test_interrupt_during_step_k_keeps_the_parameters_after_step_k_minus_1(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Definition: Ctrl-C during the forward/backward of step k (1-based, counted over the run)
