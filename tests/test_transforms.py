@@ -648,3 +648,19 @@ def test_hessians_and_jvps_match_torch_func(seed: int, torch: Any) -> None:
     np.testing.assert_allclose(out, out_t.numpy(), rtol=1e-13, err_msg=str(steps))
     np.testing.assert_allclose(tangent, tangent_t.numpy(), rtol=1e-12, atol=1e-13,
                                err_msg=str(steps))
+
+
+def test_node_map_keys_nodes_by_identity_and_forgets_freed_ones() -> None:
+    """Forward mode's tangents: a mapping that compared keys with == would call Value.__eq__,
+    which gives arrays (the max JVP tests raised 'truth value ... ambiguous' with one)."""
+    from tinygrad_nn.forward import NodeMap
+
+    tangents = NodeMap()
+    a, same_data = Value(np.ones(3)), Value(np.ones(3))
+    tangents[a] = 1.0
+    assert tangents.get(a) == 1.0 and tangents.get(same_data) is None
+    del a                                           # freed by reference counting
+    assert tangents.entries == {}
+    tangents[same_data] = 2.0
+    del tangents                                    # the map goes first: its callbacks are inert
+    del same_data
