@@ -980,10 +980,7 @@ def _network_loss(sizes: Sizes) -> tuple[Callable[..., Any], list[np.ndarray], l
     x, y = make_batch(sizes.small_net, sizes.small_batch)
 
     def loss(*ps: Any) -> Any:
-        h: Any = x
-        for i in range(0, len(ps), 2):
-            h = tnf.sigmoid(tnf.linear(h, ps[i], ps[i + 1]))
-        return tnf.mse_loss(h, y)
+        return functional_loss(list(ps))(x, y)
 
     rng = np.random.default_rng(9)
     return loss, params, [rng.standard_normal(p.shape) for p in params]
