@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .context import STATE
+from .batched import jacobian_rows
 from .forward import forward_trace
 from .ops import inner
 from .value import Value, backpropagate
@@ -282,8 +283,10 @@ def _jacobian(fn: str, f: Callable[..., Any], args: tuple[Any, ...], argnums: Ar
                                   allow_tuple=True)
         rows = sum(o.size for o in outs)
         columns = sum(_size(x) for x in nodes)
-        if mode == "rev" or rows <= columns:
+        if (mode == "rev" or rows <= columns) and nested:
             blocks = _jacobian_by_rows(outs, nodes, nested)
+        elif mode == "rev" or rows <= columns:
+            blocks = _jacobian_by_stacked_rows(outs, nodes)
         else:
             blocks, outs, is_tuple = _jacobian_by_columns(fn, of_differentiated, diff_args)
     per_output = [tuple(row) if not isinstance(argnums, int) else row[0] for row in blocks]
@@ -300,6 +303,25 @@ def _jacobian_by_rows(outs: list[Value], nodes: list[Any], nested: bool) -> list
                 rows[j].append(_zeros_like(nodes[j]) if g is None else g)
         blocks.append([_assemble(rows[j], out, x, by_rows=True) for j, x in enumerate(nodes)])
     return blocks
+
+
+def _jacobian_by_stacked_rows(outs: list[Value], nodes: list[Any]) -> list[list[Any]]:
+    """J by rows, all of them in one reverse walk (per chunk) that carries the unit cotangents
+    e_i stacked along a leading axis (``batched.jacobian_rows``)."""
+    blocks = []
+    for out in outs:
+        rows = jacobian_rows(out, nodes) if out.requires_grad else [None] * len(nodes)
+        blocks.append([_block(r, out, x) for r, x in zip(rows, nodes)])
+    return blocks
+
+
+def _block(rows: np.ndarray | None, out: Value, x: Value) -> Any:
+    """∂out/∂x of shape ``out.shape + x.shape`` from its rows (None: no gradient reached x); a
+    float when both are floats."""
+    dtype = np.result_type(_dtype(out), _dtype(x))
+    shape = _shape(out) + _shape(x)
+    block = np.zeros(shape, dtype) if rows is None else rows.reshape(shape).astype(dtype)
+    return float(block) if _is_float(out) and _is_float(x) else block
 
 
 def _jacobian_by_columns(fn: str, f: Callable[..., Any], args: tuple[Any, ...]
