@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from .context import STATE
 from .batched import jacobian_rows
+from .context import STATE
 from .forward import forward_trace
 from .ops import inner
 from .value import Value, backpropagate
