@@ -156,9 +156,9 @@ def test_a_chunk_holds_at_most_the_limit(monkeypatch: pytest.MonkeyPatch) -> Non
     seen: list[int] = []
     walk = batched.pull_back_rows
 
-    def spy(order: list[Value], seed: np.ndarray, wrt: list[Value]) -> Any:
+    def spy(order: list[Value], seed: np.ndarray, wrt: list[Value], leading: Any) -> Any:
         seen.append(len(seed))
-        return walk(order, seed, wrt)
+        return walk(order, seed, wrt, leading)
 
     monkeypatch.setattr(batched, "pull_back_rows", spy)
     x = Value(np.linspace(-1.0, 1.0, 10))
@@ -166,3 +166,25 @@ def test_a_chunk_holds_at_most_the_limit(monkeypatch: pytest.MonkeyPatch) -> Non
     out = (big @ x).tanh()                                   # 50 entries, the largest node
     batched.jacobian_rows(out, [x], chunk_entries=200)
     assert seen == [4] * 12 + [2]                            # 200 // 50 = 4 rows a chunk
+
+
+def test_only_the_edges_that_lead_to_an_input_carry_a_stack(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A parameter the function uses (it requires grad) gets no stack: the Jacobian is with
+    respect to x only, and B × the parameter's size would be wasted work and memory."""
+    steps: list[tuple[str, int]] = []
+    step = batched.batched_step
+
+    def spy(node: Value, i: int, g: np.ndarray) -> np.ndarray:
+        steps.append((node.op.name, i))
+        return step(node, i, g)
+
+    monkeypatch.setattr(batched, "batched_step", spy)
+    W = Value(np.random.default_rng(5).standard_normal((3, 2)))     # requires grad
+    x = Value(np.array([0.5, -1.0]))
+    out = (W @ x).tanh() * 2.0
+    rows = batched.jacobian_rows(out, [x])[0]
+    assert sorted(steps) == [("matmul", 1), ("mul", 0), ("tanh", 0)]
+    np.testing.assert_allclose(rows, 2.0 * (1.0 - np.tanh(W.data @ x.data) ** 2)[:, None] * W.data,
+                               rtol=1e-14)
+    assert W.grad is None and x.grad is None

@@ -59,23 +59,29 @@ def jacobian_rows(out: Value, wrt: list[Value], chunk_entries: int | None = None
     a stack holds at most ``chunk_entries`` numbers (``CHUNK_ENTRIES`` by default).
     """
     order = toposort(out)
-    largest = max(_size(node) for node in order if node.requires_grad)
+    leading = _leading_to(order, wrt)
+    largest = max(_size(node) for node in order if node in leading)
     limit = CHUNK_ENTRIES if chunk_entries is None else chunk_entries
     per_chunk = max(1, limit // max(1, largest))
     chunks: list[list[Any]] = [[] for _ in wrt]
     for start in range(0, out.size, per_chunk):
         seed = _unit_rows(out, start, min(out.size, start + per_chunk))
-        for pieces, g in zip(chunks, pull_back_rows(order, seed, wrt)):
+        for pieces, g in zip(chunks, pull_back_rows(order, seed, wrt, leading)):
             pieces.append(g)
     return [None if not pieces or pieces[0] is None else np.concatenate(pieces)
             for pieces in chunks]
 
 
-def pull_back_rows(order: list[Value], seed: np.ndarray, wrt: list[Value]
-                   ) -> list[np.ndarray | None]:
+def pull_back_rows(order: list[Value], seed: np.ndarray, wrt: list[Value],
+                   leading: set[Value] | None = None) -> list[np.ndarray | None]:
     """One reverse walk of ``order`` (``toposort(root)``, root last) carrying the B cotangents
     ``seed`` (shape ``(B,) + root.shape``): ∂⟨seed_b, root⟩/∂x for every x in ``wrt``, stacked
-    (shape ``(B,) + x.shape``), or None where no gradient reaches x.  Sets no ``.grad``."""
+    (shape ``(B,) + x.shape``), or None where no gradient reaches x.  Sets no ``.grad``.
+
+    Only the nodes in ``leading`` (``_leading_to(order, wrt)`` by default) get a stack: a model's
+    parameters that the function uses are not differentiated."""
+    if leading is None:
+        leading = _leading_to(order, wrt)
     collect: dict[Value, Any] = dict.fromkeys(wrt)
     grads: dict[Value, Any] = {order[-1]: seed}
     for node in reversed(order):
@@ -87,7 +93,7 @@ def pull_back_rows(order: list[Value], seed: np.ndarray, wrt: list[Value]
         if node.op is None:
             continue
         for i, parent in enumerate(node.parents):
-            if parent.requires_grad:
+            if parent in leading:
                 local = batched_step(node, i, g)
                 total = grads.get(parent)
                 grads[parent] = local if total is None else total + local
@@ -130,6 +136,16 @@ def _unit_rows(out: Value, start: int, stop: int) -> np.ndarray:
     rows = np.zeros((stop - start, out.size), dtype=np.asarray(out.data).dtype)
     rows[np.arange(stop - start), np.arange(start, stop)] = 1.0
     return rows.reshape((stop - start,) + tuple(out.shape))
+
+
+def _leading_to(order: list[Value], wrt: list[Value]) -> set[Value]:
+    """The nodes of ``order`` that some x in ``wrt`` flows into (the x included): the only ones
+    whose cotangents the Jacobian needs."""
+    leading = set(wrt)
+    for node in order:                        # parents come first
+        if any(parent in leading for parent in node.parents):
+            leading.add(node)
+    return leading
 
 
 def _size(node: Value) -> int:

@@ -37,6 +37,13 @@ it.
     to the output's shape by the engine: the JVP of the implicit ``broadcast_to``.  Like a VJP,
     a JVP never changes its arguments (one ``t`` goes to every op that uses the input).
 
+A stack of cotangents
+    ``tn.jacobian`` in reverse mode carries every row's cotangent at once
+    (``tinygrad_nn.batched``): ``g`` then has a leading axis, shape ``(B,) + ans.shape``.  The
+    ops listed in ``batched.NATIVE`` get the whole stack and return ``(B,) + input.shape``: an
+    element-wise rule does so as written, ``matmul``'s rules keep the stack apart
+    (``stack_of``, ``sum_to_stacked``).  Every other rule is called once per row, as here.
+
 ``PerInput(rule)`` in place of the rules: an op that takes any number of inputs
     (``concatenate``, ``stack``) has one rule for all of them, ``rule(i, g, ans, *inputs,
     *params)`` (and ``rule(i, t, ...)`` for its JVP), told which input it serves; ``vjps[i]``
