@@ -64,7 +64,7 @@ def test_the_batched_step_equals_one_ordinary_vjp_per_row(case: Case) -> None:
         for rows in STACKS:
             g = random_stack(node, rows, seed=k)
             want = ordinary_rows(node, i, g)
-            got = batched.batched_step(node, i, g)
+            got = batched._batched_step(node, i, g)
             assert agrees(got, want), f"{node.op.name} input {i}, {rows} rows: {got!r} != {want!r}"
 
 
@@ -81,14 +81,14 @@ def test_native_rules_take_the_whole_stack(case: Case) -> None:
             continue
         for rows in STACKS:
             g = random_stack(node, rows, seed=k)
-            got = batched.native_step(node, i, g)
+            got = batched._native_step(node, i, g)
             assert agrees(got, ordinary_rows(node, i, g)), f"{node.op.name} input {i}"
 
 
 def _native_goes_wrong(node: Value, i: int, g: np.ndarray) -> bool:
     try:
         with np.errstate(all="ignore"):
-            return not agrees(batched.native_step(node, i, g), ordinary_rows(node, i, g))
+            return not agrees(batched._native_step(node, i, g), ordinary_rows(node, i, g))
     except (ValueError, TypeError, IndexError):     # shapes that do not fit the rule
         return True
 
@@ -110,10 +110,10 @@ def test_scalar_path_nodes_run_their_float_rules_row_by_row() -> None:
     x = Value(0.5)
     y = x.tanh() * 3.0                      # floats all the way
     g = np.array([1.0, -2.0, 0.5])
-    got = batched.batched_step(y, 0, g)
+    got = batched._batched_step(y, 0, g)
     np.testing.assert_allclose(got, g * 3.0, rtol=1e-15)
     tanh_node = y.parents[0]
-    np.testing.assert_allclose(batched.batched_step(tanh_node, 0, g),
+    np.testing.assert_allclose(batched._batched_step(tanh_node, 0, g),
                                g * (1.0 - np.tanh(0.5) ** 2), rtol=1e-15)
 
 
@@ -173,13 +173,13 @@ def test_only_the_edges_that_lead_to_an_input_carry_a_stack(
     """A parameter the function uses (it requires grad) gets no stack: the Jacobian is with
     respect to x only, and B × the parameter's size would be wasted work and memory."""
     steps: list[tuple[str, int]] = []
-    step = batched.batched_step
+    step = batched._batched_step
 
     def spy(node: Value, i: int, g: np.ndarray) -> np.ndarray:
         steps.append((node.op.name, i))
         return step(node, i, g)
 
-    monkeypatch.setattr(batched, "batched_step", spy)
+    monkeypatch.setattr(batched, "_batched_step", spy)
     W = Value(np.random.default_rng(5).standard_normal((3, 2)))     # requires grad
     x = Value(np.array([0.5, -1.0]))
     out = (W @ x).tanh() * 2.0

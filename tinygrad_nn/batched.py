@@ -29,8 +29,7 @@ from . import ops
 from .graph import toposort
 from .value import Value, chain_rule_step, rule_args
 
-__all__ = ["CHUNK_ENTRIES", "NATIVE", "batched_step", "jacobian_rows", "native_step",
-           "pull_back_rows", "step_row_by_row"]
+__all__ = ["CHUNK_ENTRIES", "NATIVE", "jacobian_rows", "pull_back_rows"]
 
 CHUNK_ENTRIES = 2 ** 20
 """The most numbers one stack of cotangents holds (8 MiB in float64): B × the largest node's size
@@ -94,34 +93,34 @@ def pull_back_rows(order: list[Value], seed: np.ndarray, wrt: list[Value],
             continue
         for i, parent in enumerate(node.parents):
             if parent in leading:
-                local = batched_step(node, i, g)
+                local = _batched_step(node, i, g)
                 total = grads.get(parent)
                 grads[parent] = local if total is None else total + local
     return [collect[x] for x in wrt]
 
 
-def batched_step(node: Value, i: int, g: np.ndarray) -> np.ndarray:
+def _batched_step(node: Value, i: int, g: np.ndarray) -> np.ndarray:
     """``g_b · ∂node/∂parent_i`` for every row b of the stack ``g``: the rule table's VJP for
     input ``i``, in the shape ``(B,) + parent_i.shape``.  Native for the ops in ``NATIVE``
     (off the scalar path), row by row for the others."""
-    assert node.op is not None, "batched_step: a leaf has no rule"
+    assert node.op is not None, "_batched_step: a leaf has no rule"
     if node.op.name in NATIVE and type(node.data) is not float:
-        return native_step(node, i, g)
-    return step_row_by_row(node, i, g)
+        return _native_step(node, i, g)
+    return _step_row_by_row(node, i, g)
 
 
-def native_step(node: Value, i: int, g: np.ndarray) -> np.ndarray:
+def _native_step(node: Value, i: int, g: np.ndarray) -> np.ndarray:
     """The op's VJP rule run once on the whole stack ``g`` (for an op whose rules take one);
     a broadcasting op's result summed back to the input's shape, row by row."""
     op = node.op
-    assert op is not None, "native_step: a leaf has no rule"
+    assert op is not None, "_native_step: a leaf has no rule"
     local = op.vjps[i](*rule_args(node, g))
     if op.broadcasts:
         local = ops.sum_to_stacked(local, node.parents[i].data, (len(g),))
     return np.asarray(local)
 
 
-def step_row_by_row(node: Value, i: int, g: np.ndarray) -> np.ndarray:
+def _step_row_by_row(node: Value, i: int, g: np.ndarray) -> np.ndarray:
     """The op's VJP rule run once per row of ``g`` (``chain_rule_step``, as ``backward()`` runs
     it: a float ``g`` on the scalar path), the results stacked."""
     args = rule_args(node, None)              # checks once that no data changed since

@@ -42,7 +42,7 @@ A stack of cotangents
     (``tinygrad_nn.batched``): ``g`` then has a leading axis, shape ``(B,) + ans.shape``.  The
     ops listed in ``batched.NATIVE`` get the whole stack and return ``(B,) + input.shape``: an
     element-wise rule does so as written, ``matmul``'s rules keep the stack apart
-    (``stack_of``, ``sum_to_stacked``).  Every other rule is called once per row, as here.
+    (``_stack_of``, ``sum_to_stacked``).  Every other rule is called once per row, as here.
 
 ``PerInput(rule)`` in place of the rules: an op that takes any number of inputs
     (``concatenate``, ``stack``) has one rule for all of them, ``rule(i, g, ans, *inputs,
@@ -227,11 +227,11 @@ def sum_to(g: Any, x: Any) -> Any:
     """
     if type(g) is float:
         return g
-    g = sum_to_shape(g, shape_of(x))
+    g = _sum_to_shape(g, shape_of(x))
     return float(g) if type(x) is float and not is_value(g) else g
 
 
-def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
+def _sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     """``sum_to`` for a target ``shape``: ``g`` (an array or a Value) summed over the leading axes
     it has beyond ``shape`` and over the axes of length 1 in ``shape`` that it stretched."""
     gshape = tuple(g.shape)
@@ -243,7 +243,7 @@ def sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
     return g
 
 
-def stack_of(g: Any, ans: Any) -> tuple[int, ...]:
+def _stack_of(g: Any, ans: Any) -> tuple[int, ...]:
     """The leading axes ``g`` has beyond the op's output ``ans``: a stack of cotangents, one per
     row of a Jacobian (``tn.jacobian``, see ``tinygrad_nn.batched``); () in ``backward()``."""
     sg = shape_of(g)
@@ -257,7 +257,7 @@ def sum_to_stacked(g: Any, x: Any, stack: tuple[int, ...]) -> Any:
         return sum_to(g, x)
     shape = shape_of(x)
     added = len(shape_of(g)) - len(stack) - len(shape)    # axes broadcasting put before x's
-    return sum_to_shape(g, stack + (1,) * added + shape).reshape(stack + shape)
+    return _sum_to_shape(g, stack + (1,) * added + shape).reshape(stack + shape)
 
 
 def _broadcast_back(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
@@ -523,7 +523,7 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     """∂E/∂A = G · Bᵀ (vectors are promoted to matrices and back, as ``@`` does; a stack of
     cotangents G gives the stack of their gradients)."""
     sa, sb, sg = shape_of(a), shape_of(b), shape_of(g)
-    stack = stack_of(g, ans)
+    stack = _stack_of(g, ans)
     if len(sa) == 1 and len(sb) == 1:                     # dot product
         return g.reshape(sg + (1,)) * b if stack else g * b
     if len(sb) == 1:                                      # (..., m, n) @ (n,) -> (..., m)
@@ -538,7 +538,7 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     """∂E/∂B = Aᵀ · G (vectors are promoted to matrices and back, as ``@`` does; a stack of
     cotangents G gives the stack of their gradients)."""
     sa, sb, sg = shape_of(a), shape_of(b), shape_of(g)
-    stack = stack_of(g, ans)
+    stack = _stack_of(g, ans)
     if len(sa) == 1 and len(sb) == 1:                     # dot product
         return g.reshape(sg + (1,)) * a if stack else g * a
     if len(sa) == 1:                                      # (n,) @ (..., n, k) -> (..., k)
