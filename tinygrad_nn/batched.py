@@ -9,7 +9,7 @@ rows, and every ∂E/∂node it carries is a stack of B cotangents: an array of 
 * an op in ``NATIVE`` has VJP rules that take the whole stack as they are written (element-wise
   formulas broadcast over the leading axis): the rule runs once for the B rows, and a
   broadcasting op's result is summed back to its input's shape with the row axis kept;
-* every other op (a reduction or reshape that names its axes, indexing, linear, ...) runs its
+* every other op (softmax or a reshape that names its axes, indexing, linear, ...) runs its
   ordinary rule once per row, ``chain_rule_step`` on ``g[b]``, and the B results are stacked: the
   same derivative, B calls.  So do nodes on the scalar path (Python floats), whose rules are
   written for one float ``g``.
@@ -40,13 +40,15 @@ NATIVE = frozenset({
     "neg", "powc", "exp", "log", "sqrt", "abs", "tanh", "relu", "leaky_relu", "softplus", "clip",
     # element-wise binary ops (broadcasting): g · ∂ans/∂input, summed back keeping the row axis
     "add", "sub", "mul", "div", "pow", "where", "maximum", "minimum",
-    # matrix products: the rules keep a stack of cotangents apart (ops.stack_of)
+    # matrix products: the rules keep a stack of cotangents apart (ops._stack_of)
     "matmul",
+    # reductions: the gradient spread back over the reduced axes, the stack in front
+    "sum", "mean", "max", "min", "logsumexp", "var",
 })
 """The ops whose VJP rules take a stack of cotangents (an extra leading axis on ``g``) as they
 are written.  Not here: ``sigmoid`` and ``mse`` (their rules compute in place in the input's
-shape), the reductions, softmax, reshape, transpose, indexing, linear, the joins and the
-convolution ops (their rules name axes or shapes of one ``g``): those run once per row."""
+shape), softmax, reshape, transpose, indexing, linear, the joins and the convolution ops
+(their rules name axes or shapes of one ``g``): those run once per row."""
 
 
 def jacobian_rows(out: Value, wrt: list[Value], chunk_entries: int | None = None

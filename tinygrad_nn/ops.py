@@ -262,12 +262,16 @@ def sum_to_stacked(g: Any, x: Any, stack: tuple[int, ...]) -> Any:
 
 def _broadcast_back(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
                     keepdims: bool) -> Any:
-    """Spread the gradient of a reduction back over the reduced axes (the VJP of ``sum``)."""
-    if not shape:                                 # a scalar was "reduced": nothing to spread
+    """Spread the gradient of a reduction back over the reduced axes (the VJP of ``sum``); a
+    stack of cotangents (leading axes of ``g`` beyond the reduction's output) stays in front."""
+    out_ndim = len(shape) if keepdims else len(shape) - len(shape if axis is None else axis)
+    stack = shape_of(g)[:len(shape_of(g)) - out_ndim]
+    if not shape and not stack:                   # a scalar was "reduced": nothing to spread
         return g if type(g) is float or is_value(g) else float(g)
     if not keepdims:
-        g = g.reshape(keepdims_shape(shape, axis)) if type(g) is not float else np.asarray(g)
-    return g.broadcast_to(shape) if is_value(g) else np.broadcast_to(g, shape)
+        g = g.reshape(stack + keepdims_shape(shape, axis)) if type(g) is not float else \
+            np.asarray(g)
+    return g.broadcast_to(stack + shape) if is_value(g) else np.broadcast_to(g, stack + shape)
 
 
 def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
