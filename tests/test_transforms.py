@@ -375,6 +375,22 @@ def test_reverse_jacobian_of_a_constant_output_is_zero() -> None:
     np.testing.assert_array_equal(jac, np.zeros((2, 3)))
 
 
+def test_reverse_jacobian_of_an_output_only_a_parameter_reaches_is_zero() -> None:
+    """The output requires grad (through W), but the argument does not flow into it."""
+    W = Value(np.array([1.0, -2.0]))
+    jac = tn.jacobian(lambda x: (W * 2.0).tanh(), mode="rev")(X3)
+    np.testing.assert_array_equal(jac, np.zeros((2, 3)))
+    assert W.grad is None
+
+
+def test_reverse_jacobian_of_the_identity_and_of_the_argument_returned_twice() -> None:
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(tn.jacobian(lambda v: v, mode="rev")(x), np.eye(2))
+    whole, first = tn.jacobian(lambda v: (v, v[0]), mode="rev")(x)
+    np.testing.assert_array_equal(whole, np.eye(2))
+    np.testing.assert_array_equal(first, [1.0, 0.0])
+
+
 def test_inside_another_transform_the_jacobian_goes_row_by_row(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Nested (Values in the graph, create_graph): the stacked walk does not apply; the rows come

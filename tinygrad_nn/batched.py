@@ -61,6 +61,8 @@ def jacobian_rows(out: Value, wrt: list[Value], chunk_entries: int | None = None
     """
     order = toposort(out)
     leading = _leading_to(order, wrt)
+    if out not in leading:                    # no input flows into the output
+        return [None] * len(wrt)
     largest = max(_size(node) for node in order if node in leading)
     limit = CHUNK_ENTRIES if chunk_entries is None else chunk_entries
     per_chunk = max(1, limit // max(1, largest))
@@ -113,7 +115,7 @@ def _batched_step(node: Value, i: int, g: np.ndarray) -> np.ndarray:
 
 def _native_step(node: Value, i: int, g: np.ndarray) -> np.ndarray:
     """The op's VJP rule run once on the whole stack ``g`` (for an op whose rules take one);
-    a broadcasting op's result summed back to the input's shape, row by row."""
+    a broadcasting op's result summed back to the input's shape, each row on its own."""
     op = node.op
     assert op is not None, "_native_step: a leaf has no rule"
     local = op.vjps[i](*rule_args(node, g))

@@ -42,7 +42,8 @@ A stack of cotangents
     (``tinygrad_nn.batched``): ``g`` then has a leading axis, shape ``(B,) + ans.shape``.  The
     ops listed in ``batched.NATIVE`` get the whole stack and return ``(B,) + input.shape``: an
     element-wise rule does so as written, ``matmul``'s rules keep the stack apart
-    (``_stack_of``, ``sum_to_stacked``).  Every other rule is called once per row, as here.
+    (``_stack_of``, ``sum_to_stacked``), the reductions' ``_broadcast_back`` puts it in front.
+    Every other rule is called once per row, as here.
 
 ``PerInput(rule)`` in place of the rules: an op that takes any number of inputs
     (``concatenate``, ``stack``) has one rule for all of them, ``rule(i, g, ans, *inputs,
