@@ -188,3 +188,13 @@ def test_only_the_edges_that_lead_to_an_input_carry_a_stack(
     np.testing.assert_allclose(rows, 2.0 * (1.0 - np.tanh(W.data @ x.data) ** 2)[:, None] * W.data,
                                rtol=1e-14)
     assert W.grad is None and x.grad is None
+
+
+@pytest.mark.parametrize("x", [np.array([4.0, 0.0]), np.array([[4.0, 0.0]])])
+def test_detect_anomaly_names_the_op_whose_stacked_gradient_is_infinite(x: np.ndarray) -> None:
+    """√x at 0 is finite, its derivative g/(2√x) is not (inf, or NaN for the rows whose g is 0
+    there): found in the stacked step as backward() finds it, naming the op."""
+    import tinygrad_nn as tn
+    with tn.detect_anomaly(), np.errstate(divide="ignore", invalid="ignore"), \
+            pytest.raises(FloatingPointError, match="op 'sqrt' produced (NaN|inf) in its backward"):
+        tn.jacobian(lambda v: v.sqrt().tanh(), mode="rev")(x)

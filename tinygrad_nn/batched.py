@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .context import STATE, check_finite
 from .graph import toposort
 from .value import Value, chain_rule_step, rule_args
 
@@ -121,6 +122,8 @@ def _native_step(node: Value, i: int, g: np.ndarray) -> np.ndarray:
     local = op.vjps[i](*rule_args(node, g))
     if op.broadcasts:
         local = ops.sum_to_stacked(local, node.parents[i].data, (len(g),))
+    if STATE.anomaly:                         # as chain_rule_step checks each row
+        check_finite(local, op.name, node._trace, f"backward (gradient for input {i})")
     return np.asarray(local)
 
 
