@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from test_ops import CASES, Case
 
+import tinygrad_nn as tn
 from tinygrad_nn import Value, batched, ops
 from tinygrad_nn.graph import toposort
 from tinygrad_nn.value import chain_rule_step, rule_args
@@ -194,7 +195,7 @@ def test_only_the_edges_that_lead_to_an_input_carry_a_stack(
 def test_detect_anomaly_names_the_op_whose_stacked_gradient_is_infinite(x: np.ndarray) -> None:
     """√x at 0 is finite, its derivative g/(2√x) is not (inf, or NaN for the rows whose g is 0
     there): found in the stacked step as backward() finds it, naming the op."""
-    import tinygrad_nn as tn
+    message = r"op 'sqrt' produced (NaN|inf) in its backward"
     with tn.detect_anomaly(), np.errstate(divide="ignore", invalid="ignore"), \
-            pytest.raises(FloatingPointError, match="op 'sqrt' produced (NaN|inf) in its backward"):
+            pytest.raises(FloatingPointError, match=message):
         tn.jacobian(lambda v: v.sqrt().tanh(), mode="rev")(x)
