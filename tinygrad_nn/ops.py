@@ -531,6 +531,8 @@ def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     stack = _stack_of(g, ans)
     if len(sa) == 1 and len(sb) == 1:                     # dot product
         return g.reshape(sg + (1,)) * b if stack else g * b
+    if len(sa) == 1 and len(sb) == 2:                     # (n,) @ (n, k) -> (k,): g·Bᵀ
+        return g @ swap_last(b)
     if len(sb) == 1:                                      # (..., m, n) @ (n,) -> (..., m)
         return sum_to_stacked(g.reshape(sg + (1,)) * b, a, stack)
     if len(sa) == 1:                                      # (n,) @ (..., n, k) -> (..., k)
@@ -546,6 +548,8 @@ def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     stack = _stack_of(g, ans)
     if len(sa) == 1 and len(sb) == 1:                     # dot product
         return g.reshape(sg + (1,)) * a if stack else g * a
+    if len(sa) == 2 and len(sb) == 1:                     # (m, n) @ (n,) -> (m,): Aᵀ·g = g·A
+        return g @ a
     if len(sa) == 1:                                      # (n,) @ (..., n, k) -> (..., k)
         return sum_to_stacked(a.reshape(sa + (1,)) * g.reshape(sg[:-1] + (1,) + sg[-1:]), b,
                               stack)
