@@ -13,7 +13,8 @@ Contents
 * ``load_digits`` -- the 8x8 UCI handwritten digits, shipped with the package.
 * ``load_mnist`` -- MNIST from the user's own IDX or CSV files.
 * ``load_csv`` -- the user's own table: a CSV with a header, numeric features, a class column.
-  (These three are read from files: they live in ``tinygrad_nn.data_files``.)
+* ``load_csv_inputs`` -- samples to predict: such a table, or rows of numbers without a header.
+  (These four are read from files: they live in ``tinygrad_nn.data_files``.)
 * ``make_xor``, ``make_moons``, ``make_spirals``, ``make_circles`` --
   seeded 2-D toy classification sets.
 """
@@ -27,13 +28,24 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .data_files import CsvTable, FloatArray, IntArray, load_csv, load_digits, load_mnist
+from .data_files import (
+    CsvInputs,
+    CsvTable,
+    FloatArray,
+    IntArray,
+    load_csv,
+    load_csv_inputs,
+    load_digits,
+    load_mnist,
+)
 from .validation import RngLike, make_rng, positive_int, show_value
 
 __all__ = [
+    "CsvInputs",
     "CsvTable",
     "DataLoader",
     "load_csv",
+    "load_csv_inputs",
     "load_digits",
     "load_mnist",
     "make_circles",

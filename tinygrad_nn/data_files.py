@@ -8,6 +8,8 @@ line and the column); a missing file raises ``FileNotFoundError``, anything else
 * ``load_digits`` -- the 8x8 UCI handwritten digits, shipped with the package.
 * ``load_mnist`` -- MNIST from the user's own IDX or CSV files.
 * ``load_csv`` -- the user's own table: a CSV with a header, numeric features, a class column.
+* ``load_csv_inputs`` -- samples to predict: such a table (its class column optional), or rows
+  of numbers without a header.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CsvTable", "FloatArray", "IntArray", "load_csv", "load_digits", "load_mnist"]
+__all__ = ["CsvInputs", "CsvTable", "FloatArray", "IntArray", "load_csv", "load_csv_inputs",
+           "load_digits", "load_mnist"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -337,17 +340,7 @@ def load_csv(path: str | os.PathLike[str], target: str) -> CsvTable:
     """
     fn = "load_csv"
     p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{fn}: no such file: {str(p)!r}")
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            numbered = [(reader.line_num, row) for row in reader
-                        if any(cell.strip() for cell in row)]     # blank lines skipped
-    except UnicodeDecodeError:
-        raise ValueError(f"{fn}: {p} is not a text (UTF-8) CSV file") from None
-    except csv.Error as exc:
-        raise ValueError(f"{fn}: {p} is not a valid CSV file: {exc}") from None
+    numbered = _csv_rows(p, fn)
     rows = [row for _, row in numbered]
     if not rows:
         raise ValueError(f"{fn}: {p} is empty; expected a header line naming the columns, "
@@ -384,6 +377,74 @@ def load_csv(path: str | os.PathLike[str], target: str) -> CsvTable:
     index = {name: k for k, name in enumerate(names)}
     y = np.array([index[label] for label in labels], dtype=np.int64)
     return CsvTable(X, y, features, names)
+
+
+class CsvInputs(NamedTuple):
+    """Samples read by ``load_csv_inputs``: features X (N, F); the feature columns' names and the
+    target column's cells when the file has a header (and that column), else None."""
+
+    X: FloatArray
+    features: list[str] | None
+    labels: list[str] | None
+
+
+def load_csv_inputs(path: str | os.PathLike[str], target: str | None = None) -> CsvInputs:
+    """Samples to predict, from a CSV file in the form ``load_csv`` reads or without a header.
+
+    When the first line has a cell that is not a number, it is a header naming the columns, as
+    ``load_csv`` reads it: every column but ``target`` is a feature, and ``target`` (optional
+    here: new samples have no class yet) gives ``labels``.  Otherwise every line is a sample
+    and every column a number.  The same reader as ``load_csv``: blank lines skipped, every
+    feature a finite number, errors naming the file, the line and the column.
+    """
+    fn = "load_csv_inputs"
+    p = Path(path)
+    numbered = _csv_rows(p, fn)
+    if not numbered:
+        raise ValueError(f"{fn}: {p} is empty; expected one sample per line")
+    first = numbered[0][1]
+    header = [name.strip() for name in first] if not all(map(_is_number, first)) else None
+    rows = numbered[1:] if header else numbered
+    if not rows:
+        raise ValueError(f"{fn}: {p} has a header but no rows of data")
+    t = header.index(target) if header and target in header else None
+    columns = header or [str(j) for j in range(1, len(first) + 1)]
+    features = [name for i, name in enumerate(columns) if i != t]
+    X = np.empty((len(rows), len(features)), dtype=np.float64)
+    labels: list[str] = []
+    for r, (line, row) in enumerate(rows):
+        if len(row) != len(columns):
+            raise ValueError(f"{fn}: {p} line {line} has {len(row)} fields, the first line "
+                             f"{len(columns)}")
+        if t is not None:
+            labels.append(row[t].strip())
+        for j, cell in enumerate(cell for i, cell in enumerate(row) if i != t):
+            X[r, j] = _feature(cell, fn, p, line, features[j])
+    return CsvInputs(X, features if header else None, labels if t is not None else None)
+
+
+def _csv_rows(p: Path, fn: str) -> list[tuple[int, list[str]]]:
+    """The file's non-blank rows with their line numbers; errors name ``fn`` and the file."""
+    if not p.is_file():
+        raise FileNotFoundError(f"{fn}: no such file: {str(p)!r}")
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            return [(reader.line_num, row) for row in reader
+                    if any(cell.strip() for cell in row)]         # blank lines skipped
+    except UnicodeDecodeError:
+        raise ValueError(f"{fn}: {p} is not a text (UTF-8) CSV file") from None
+    except csv.Error as exc:
+        raise ValueError(f"{fn}: {p} is not a valid CSV file: {exc}") from None
+
+
+def _is_number(cell: str) -> bool:
+    """True for a cell that reads as a number (NaN and infinity included)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _feature(cell: str, fn: str, path: Path, line: int, column: str) -> float:
