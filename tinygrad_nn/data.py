@@ -38,7 +38,7 @@ from .data_files import (
     load_digits,
     load_mnist,
 )
-from .validation import RngLike, make_rng, positive_int, show_value
+from .validation import RngLike, make_rng, positive_int, set_rng_state, show_value
 
 __all__ = [
     "CsvInputs",
@@ -185,18 +185,12 @@ class DataLoader:
         """Continue the shuffling from ``state_dict()``: the next epoch draws the order it would
         have drawn then.  A state of another kind of generator is refused, changing nothing."""
         fn = "DataLoader.load_state_dict"
-        bit_generator = self.rng.bit_generator
-        kind = type(bit_generator).__name__
+        kind = type(self.rng.bit_generator).__name__
         saved = state.get("rng") if isinstance(state, Mapping) and set(state) == {"rng"} else None
         if not isinstance(saved, Mapping) or saved.get("bit_generator") != kind:
             raise ValueError(f"{fn}: expected {{'rng': <a {kind} state>}} from state_dict(), "
                              f"got {show_value(state)[:80]}")
-        before = bit_generator.state
-        try:
-            bit_generator.state = dict(saved)
-        except (TypeError, ValueError, KeyError, OverflowError) as exc:
-            bit_generator.state = before
-            raise ValueError(f"{fn}: not a valid {kind} state: {exc}") from None
+        set_rng_state(self.rng, saved, fn)
 
     def __repr__(self) -> str:
         """Short summary of the loader's configuration."""
