@@ -65,13 +65,20 @@ def test_load_csv_reads_a_header_numeric_features_and_named_classes(tmp_path: Pa
     ("label\na\nb\n", "has only the column 'label'"),
     ("x,label\n1,a\n2,a\n", "holds one class only ('a')"),
     ("x,label,label\n1,a,b\n", "has 2 columns named 'label'"),
+    # load_csv_inputs (predict's samples): the same reader, the target and the header optional
+    ("", "load_csv_inputs: {path} is empty; expected one sample per line"),
+    ("x,y\n", "load_csv_inputs: {path} has a header but no rows of data"),
+    ("x,y\n1,red\n", "load_csv_inputs: {path} line 2, column 'y': 'red' is not a number"),
+    ("1,2\n3\n", "load_csv_inputs: {path} line 2 has 1 fields, the first line 2"),
+    ("1,2\n3,nan\n", "load_csv_inputs: {path} line 2, column '2' is 'nan'"),
 ])
 def test_bad_csvs_are_refused_with_the_line_and_column(tmp_path: Path, text: str,
                                                        message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError, match=re.escape(message)):
-        load_csv(path, "label")
+    read = load_csv_inputs if message.startswith("load_csv_inputs") else load_csv
+    with pytest.raises(ValueError, match=re.escape(message.format(path=path))):
+        read(path, "label")
 
 
 def test_train_on_a_csv_of_ones_own_with_a_recorded_page(
@@ -150,21 +157,6 @@ def test_load_csv_inputs_reads_train_s_form_with_or_without_the_target(tmp_path:
     plain = load_csv_inputs(path, "label")
     np.testing.assert_array_equal(plain.X, [[1, 2], [3, 4.5]])
     assert plain.features is None and plain.labels is None
-
-
-@pytest.mark.parametrize(("text", "message"), [
-    ("", "is empty; expected one sample per line"),
-    ("x,y\n", "has a header but no rows of data"),
-    ("x,y\n1,red\n", "line 2, column 'y': 'red' is not a number"),
-    ("1,2\n3\n", "line 2 has 1 fields, the first line 2"),
-    ("1,2\n3,nan\n", "line 2, column '2' is 'nan'"),
-])
-def test_bad_csv_inputs_are_refused_with_the_line_and_column(tmp_path: Path, text: str,
-                                                             message: str) -> None:
-    path = tmp_path / "bad.csv"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError, match=re.escape(message)):
-        load_csv_inputs(path)
 
 
 def test_predict_reads_the_csv_that_train_reads(tmp_path: Path,
