@@ -940,17 +940,25 @@ def _jacobian_case(key: str, title: str, f: Callable[[Any], Any], x: np.ndarray)
         calls[0] += 1
         return f(v)
 
+    def one_vjp_per_row() -> np.ndarray:
+        out, vjp_fn = tn.vjp(f, x)
+        units = np.eye(np.size(out)).reshape((np.size(out),) + np.shape(out))
+        return np.stack([vjp_fn(u)[0] for u in units]).reshape(np.shape(out) + x.shape)
+
     case = Case(key, title, "auto", {})
     for mode in ("auto", "rev", "fwd"):
         jac = tn.jacobian(counted, mode=mode)
         case.runners[mode] = lambda jac=jac: jac(x)
+    case.runners["one vjp per row"] = one_vjp_per_row
     calls[0] = 0
     case.runners["auto"]()
     picked = "rev" if calls[0] == 1 else "fwd"
     case.notes.append(f"auto ran f {calls[0]} time{'s' if calls[0] != 1 else ''} for "
                       f"{x.size} input entries: it chose {picked!r} mode. 'rev' is one reverse "
-                      "pass per output entry over one recorded forward pass; 'fwd' one "
-                      "forward-mode pass per input entry.")
+                      "walk of one recorded forward pass carrying every output entry's unit "
+                      "cotangent at once (tinygrad_nn.batched); 'fwd' one forward-mode pass per "
+                      "input entry; 'one vjp per row' the reverse mode before the stack: "
+                      "tn.vjp's function called once per output entry, a reverse pass each.")
     return case
 
 

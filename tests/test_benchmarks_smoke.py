@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,10 +58,19 @@ def test_transform_cases_name_their_modes_and_the_mode_auto_chose(
         tables: list[cases.Table]) -> None:
     by_key = {t.key: t for t in tables}
     for key, chosen in (("jacobian_square", "rev"), ("jacobian_wide", "rev")):
-        assert [row[0] for row in by_key[key].rows] == ["auto", "rev", "fwd"]
+        assert [row[0] for row in by_key[key].rows] == ["auto", "rev", "fwd",
+                                                        "one vjp per row"]
         assert any(f"it chose {chosen!r} mode" in note for note in by_key[key].notes)
     assert [row[0] for row in by_key["hvp"].rows] == ["tn.grad", "backward()", "tn.hvp"]
     assert [row[0] for row in by_key["jvp"].rows] == ["forward", "forward, no_grad", "tn.jvp"]
+
+
+@pytest.mark.parametrize("case", [cases.case_jacobian_square, cases.case_jacobian_wide])
+def test_the_jacobian_runners_compute_the_same_jacobian(case: Any) -> None:
+    runners = case(cases.TINY).runners
+    rev = runners["rev"]()
+    for name in ("auto", "fwd", "one vjp per row"):
+        np.testing.assert_allclose(runners[name](), rev, rtol=1e-13, atol=1e-15, err_msg=name)
 
 
 def test_the_compiled_rows_are_timed(tables: list[cases.Table]) -> None:

@@ -278,6 +278,146 @@ def test_jacobian_auto_picks_the_mode_with_fewer_passes(n_in: int, n_out: int,
     assert jac.shape == (n_out, n_in)
 
 
+# -- reverse mode: every row in one walk of the graph (tinygrad_nn.batched) ---------------------
+
+
+def jacobian_by_vjps(f: Callable[..., Any], args: list[Any], argnums: tuple[int, ...]
+                     ) -> list[list[np.ndarray]]:
+    """J[k][j] = ∂out_k/∂args[argnums[j]] row by row, one ``tn.vjp`` pass per output entry (the
+    reverse mode the Jacobian used before it carried a stack of cotangents)."""
+    def of_differentiated(*diff: Any) -> Any:
+        full = list(args)
+        for i, x in zip(argnums, diff):
+            full[i] = x
+        return f(*full)
+
+    outs, vjp_fn = tn.vjp(of_differentiated, *[args[i] for i in argnums])
+    outs_tuple = outs if isinstance(outs, tuple) else (outs,)
+    blocks: list[list[np.ndarray]] = []
+    for k, out in enumerate(outs_tuple):
+        out = np.asarray(out)
+        rows: list[list[np.ndarray]] = [[] for _ in argnums]
+        for index in np.ndindex(*out.shape):
+            unit = [np.zeros_like(np.asarray(o)) for o in outs_tuple]
+            unit[k][index] = 1.0
+            cotangent = tuple(unit) if isinstance(outs, tuple) else unit[0]
+            for j, g in enumerate(vjp_fn(cotangent)):
+                rows[j].append(np.asarray(g))
+        blocks.append([np.array(r).reshape(out.shape + np.shape(args[i]))
+                       for r, i in zip(rows, argnums)])
+    return blocks
+
+
+STACKED_FUNCTIONS: dict[str, tuple[Callable[..., Any], list[Any], tuple[int, ...]]] = {
+    # name: (f, arguments, argnums), mixing ops that take the stack of cotangents as they are
+    # (element-wise, matmul) with ops that run row by row (reductions, indexing, reshapes)
+    "matrix->matrix": (lambda A: (A @ A.T).tanh() * A.sum(axis=1, keepdims=True),
+                       [RNG.standard_normal((3, 2))], (0,)),
+    "network": (lambda W, b, x: (W @ x + b).sigmoid(), [RNG.standard_normal((4, 3)),
+                                                         RNG.standard_normal(4), X3], (0, 1, 2)),
+    "broadcast pairs": (lambda a, b: (a * b - b / (a * a + 1.0)).exp(),
+                        [RNG.standard_normal((2, 1)), RNG.standard_normal(3)], (0, 1)),
+    "scalar and vector": (lambda s, x: (s * x).tanh() + s ** 2, [0.7, X3], (0, 1)),
+    "indexing and joins": (lambda x: tn.concatenate([x[::-1], x[1:] * x[0]]).softmax(),
+                           [X3], (0,)),
+    "tuple of outputs": (lambda x, W: ((W @ x).relu(), (x * x).sum(), x.reshape(3, 1) @
+                                       x.reshape(1, 3)),
+                         [X3, RNG.standard_normal((2, 3))], (0, 1)),
+    "linear layer": (lambda W, x: tn.value.linear(x, W).tanh(),
+                     [RNG.standard_normal((2, 3)), RNG.standard_normal((4, 3))], (0, 1)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STACKED_FUNCTIONS))
+def test_reverse_jacobian_equals_one_vjp_per_row_and_central_differences(name: str) -> None:
+    f, args, argnums = STACKED_FUNCTIONS[name]
+    jac = tn.jacobian(f, argnums=argnums, mode="rev")(*args)
+    blocks = jac if isinstance(jac, tuple) and isinstance(jac[0], tuple) else (jac,)
+    expected = jacobian_by_vjps(f, args, argnums)
+    assert len(blocks) == len(expected)
+    for k, (row, want_row) in enumerate(zip(blocks, expected)):
+        for j, (block, want) in enumerate(zip(row, want_row)):
+            assert np.shape(block) == want.shape, (k, j)
+            np.testing.assert_allclose(block, want, rtol=1e-13, atol=1e-15)
+            numeric = numeric_jacobian(lambda *a, k=k: _output(f(*a), k), args, argnums[j])
+            np.testing.assert_allclose(block, numeric, rtol=1e-6, atol=1e-8)
+
+
+def _output(out: Any, k: int) -> Any:
+    return out[k] if isinstance(out, tuple) else out
+
+
+@pytest.mark.parametrize("limit", [1, 5, 64])
+def test_reverse_jacobian_in_small_chunks_is_the_same(limit: int,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chunk holds ``CHUNK_ENTRIES`` numbers per stack (B = limit // 12 rows here, at least
+    one): any chunking gives the Jacobian of one chunk."""
+    f = lambda A: (A @ A.T).tanh().reshape(9) * A.sum()
+    A = RNG.standard_normal((3, 4))
+    whole = tn.jacobian(f, mode="rev")(A)
+    monkeypatch.setattr(tn.batched, "CHUNK_ENTRIES", limit)
+    np.testing.assert_array_equal(tn.jacobian(f, mode="rev")(A), whole)
+    np.testing.assert_allclose(whole, numeric_jacobian(f, [A]), rtol=1e-6, atol=1e-8)
+
+
+def test_reverse_jacobian_keeps_float32() -> None:
+    W = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    x = np.array([0.5, -1.0, 2.0], dtype=np.float32)
+    jac = tn.jacobian(lambda x: (W @ x).tanh() * x[:2], mode="rev")(x)
+    assert jac.dtype == np.float32 and jac.shape == (2, 3)
+    exact = tn.jacobian(lambda x: (W.astype(np.float64) @ x).tanh() * x[:2],
+                        mode="rev")(x.astype(np.float64))
+    np.testing.assert_allclose(jac, exact, rtol=1e-6)
+
+
+def test_reverse_jacobian_of_a_constant_output_is_zero() -> None:
+    jac = tn.jacobian(lambda x: np.ones(2), mode="rev")(X3)
+    np.testing.assert_array_equal(jac, np.zeros((2, 3)))
+
+
+def test_reverse_jacobian_of_an_output_only_a_parameter_reaches_is_zero() -> None:
+    """The output requires grad (through W), but the argument does not flow into it."""
+    W = Value(np.array([1.0, -2.0]))
+    jac = tn.jacobian(lambda x: (W * 2.0).tanh(), mode="rev")(X3)
+    np.testing.assert_array_equal(jac, np.zeros((2, 3)))
+    assert W.grad is None
+
+
+def test_reverse_jacobian_of_the_identity_and_of_the_argument_returned_twice() -> None:
+    x = np.array([1.0, 2.0])
+    np.testing.assert_array_equal(tn.jacobian(lambda v: v, mode="rev")(x), np.eye(2))
+    whole, first = tn.jacobian(lambda v: (v, v[0]), mode="rev")(x)
+    np.testing.assert_array_equal(whole, np.eye(2))
+    np.testing.assert_array_equal(first, [1.0, 0.0])
+
+
+def test_inside_another_transform_the_jacobian_goes_row_by_row(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nested (Values in the graph, create_graph): the stacked walk does not apply; the rows come
+    from one recorded reverse pass each, which the outer transform differentiates."""
+    stacked = []
+    rows = tn.batched.jacobian_rows
+    monkeypatch.setattr(tn.transforms, "jacobian_rows",
+                        lambda *a: stacked.append(1) or rows(*a))
+    f = lambda x: (x * x.sum()).tanh()
+    # Σ_ij J_ij, differentiated: the inner jacobian runs inside grad's function
+    g = tn.grad(lambda x: tn.jacobian(f, mode="rev")(x).sum())(X3)
+    assert not stacked
+    numeric = numeric_jacobian(lambda x: tn.jacobian(f, mode="rev")(x.data).sum(), [X3])
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-8)
+    stacked.clear()                          # (the differences called it on plain arrays)
+    # given a Value, the Jacobian is a Value of the user's graph
+    w = Value(X3)
+    jac = tn.jacobian(f, mode="rev")(w)
+    assert isinstance(jac, Value) and not stacked
+    jac.sum().backward()
+    np.testing.assert_allclose(w.grad, g, rtol=1e-13)
+    # outside, the outer Jacobian of a gradient carries the stack: the Hessian
+    H = tn.jacobian(tn.grad(rosenbrock), mode="rev")(X3)
+    assert stacked
+    np.testing.assert_allclose(H, rosenbrock_hessian(X3), rtol=1e-13, atol=1e-12)
+
+
 # ----------------------------------------------------------------------------------------------
 # hessian and hvp
 # ----------------------------------------------------------------------------------------------
@@ -664,3 +804,23 @@ def test_node_map_keys_nodes_by_identity_and_forgets_freed_ones() -> None:
     tangents[same_data] = 2.0
     del tangents                                    # the map goes first: its callbacks are inert
     del same_data
+
+
+@pytest.mark.filterwarnings(TORCH_FUNC_WARNING)
+def test_stacked_reverse_jacobians_match_torch_jacrev(torch: Any) -> None:
+    """Matrix arguments, several argnums, a reduction kept: torch.func.jacrev (vmap over vjp)."""
+    W, b, A = RNG.standard_normal((4, 3)), RNG.standard_normal(4), RNG.standard_normal((3, 2))
+
+    def network(W: Any, b: Any, x: Any) -> Any:
+        return (W @ x + b).sigmoid()
+
+    def gram(A: Any) -> Any:
+        return (A @ A.T).tanh() * A.sum(1, keepdims=True)
+
+    t = lambda a: torch.tensor(a, dtype=torch.float64)
+    ours = tn.jacobian(network, argnums=(0, 1, 2), mode="rev")(W, b, X3)
+    theirs = torch.func.jacrev(network, argnums=(0, 1, 2))(t(W), t(b), t(X3))
+    for block, want in zip(ours, theirs):
+        np.testing.assert_allclose(block, want.numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(tn.jacobian(gram, mode="rev")(A),
+                               torch.func.jacrev(gram)(t(A)).numpy(), rtol=1e-13, atol=1e-15)

@@ -37,6 +37,14 @@ it.
     to the output's shape by the engine: the JVP of the implicit ``broadcast_to``.  Like a VJP,
     a JVP never changes its arguments (one ``t`` goes to every op that uses the input).
 
+A stack of cotangents
+    ``tn.jacobian`` in reverse mode carries every row's cotangent at once
+    (``tinygrad_nn.batched``): ``g`` then has a leading axis, shape ``(B,) + ans.shape``.  The
+    ops listed in ``batched.NATIVE`` get the whole stack and return ``(B,) + input.shape``: an
+    element-wise rule does so as written, ``matmul``'s rules keep the stack apart
+    (``_stack_of``, ``sum_to_stacked``), the reductions' ``_broadcast_back`` puts it in front.
+    Every other rule is called once per row, as here.
+
 ``PerInput(rule)`` in place of the rules: an op that takes any number of inputs
     (``concatenate``, ``stack``) has one rule for all of them, ``rule(i, g, ans, *inputs,
     *params)`` (and ``rule(i, t, ...)`` for its JVP), told which input it serves; ``vjps[i]``
@@ -220,24 +228,51 @@ def sum_to(g: Any, x: Any) -> Any:
     """
     if type(g) is float:
         return g
-    shape = shape_of(x)
+    g = _sum_to_shape(g, shape_of(x))
+    return float(g) if type(x) is float and not is_value(g) else g
+
+
+def _sum_to_shape(g: Any, shape: tuple[int, ...]) -> Any:
+    """``sum_to`` for a target ``shape``: ``g`` (an array or a Value) summed over the leading axes
+    it has beyond ``shape`` and over the axes of length 1 in ``shape`` that it stretched."""
     gshape = tuple(g.shape)
     if gshape != shape:
         lead = len(gshape) - len(shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
         g = g.sum(axis=axes).reshape(shape)
-    return float(g) if type(x) is float and not is_value(g) else g
+    return g
+
+
+def _stack_of(g: Any, ans: Any) -> tuple[int, ...]:
+    """The leading axes ``g`` has beyond the op's output ``ans``: a stack of cotangents, one per
+    row of a Jacobian (``tn.jacobian``, see ``tinygrad_nn.batched``); () in ``backward()``."""
+    sg = shape_of(g)
+    return sg[:len(sg) - len(shape_of(ans))]
+
+
+def sum_to_stacked(g: Any, x: Any, stack: tuple[int, ...]) -> Any:
+    """``sum_to`` for a stack of gradients: each entry of the leading ``stack`` axes summed back
+    to the shape of ``x`` on its own (the stack's axes are kept, never summed)."""
+    if not stack:
+        return sum_to(g, x)
+    shape = shape_of(x)
+    added = len(shape_of(g)) - len(stack) - len(shape)    # axes broadcasting put before x's
+    return _sum_to_shape(g, stack + (1,) * added + shape).reshape(stack + shape)
 
 
 def _broadcast_back(g: Any, shape: tuple[int, ...], axis: tuple[int, ...] | None,
                     keepdims: bool) -> Any:
-    """Spread the gradient of a reduction back over the reduced axes (the VJP of ``sum``)."""
-    if not shape:                                 # a scalar was "reduced": nothing to spread
+    """Spread the gradient of a reduction back over the reduced axes (the VJP of ``sum``); a
+    stack of cotangents (leading axes of ``g`` beyond the reduction's output) stays in front."""
+    out_ndim = len(shape) if keepdims else len(shape) - len(shape if axis is None else axis)
+    stack = shape_of(g)[:len(shape_of(g)) - out_ndim]
+    if not shape and not stack:                   # a scalar was "reduced": nothing to spread
         return g if type(g) is float or is_value(g) else float(g)
     if not keepdims:
-        g = g.reshape(keepdims_shape(shape, axis)) if type(g) is not float else np.asarray(g)
-    return g.broadcast_to(shape) if is_value(g) else np.broadcast_to(g, shape)
+        g = g.reshape(stack + keepdims_shape(shape, axis)) if type(g) is not float else \
+            np.asarray(g)
+    return g.broadcast_to(stack + shape) if is_value(g) else np.broadcast_to(g, stack + shape)
 
 
 def _count(shape: tuple[int, ...], axis: tuple[int, ...] | None) -> int:
@@ -490,29 +525,38 @@ def _powc_vjp(g: Any, ans: Any, a: Any, p: float) -> Any:
 
 
 def _matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    """∂E/∂A = G · Bᵀ (vectors are promoted to matrices and back, as ``@`` does)."""
+    """∂E/∂A = G · Bᵀ (vectors are promoted to matrices and back, as ``@`` does; a stack of
+    cotangents G gives the stack of their gradients)."""
     sa, sb, sg = shape_of(a), shape_of(b), shape_of(g)
+    stack = _stack_of(g, ans)
     if len(sa) == 1 and len(sb) == 1:                     # dot product
-        return g * b
+        return g.reshape(sg + (1,)) * b if stack else g * b
+    if len(sa) == 1 and len(sb) == 2:                     # (n,) @ (n, k) -> (k,): g·Bᵀ
+        return g @ swap_last(b)
     if len(sb) == 1:                                      # (..., m, n) @ (n,) -> (..., m)
-        return sum_to(g.reshape(sg + (1,)) * b, a)
+        return sum_to_stacked(g.reshape(sg + (1,)) * b, a, stack)
     if len(sa) == 1:                                      # (n,) @ (..., n, k) -> (..., k)
         ga = b @ g.reshape(sg + (1,))
-        return sum_to(ga.reshape(shape_of(ga)[:-1]), a)
-    return sum_to(g @ swap_last(b), a)
+        return sum_to_stacked(ga.reshape(shape_of(ga)[:-1]), a, stack)
+    return sum_to_stacked(g @ swap_last(b), a, stack)
 
 
 def _matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    """∂E/∂B = Aᵀ · G (vectors are promoted to matrices and back, as ``@`` does)."""
+    """∂E/∂B = Aᵀ · G (vectors are promoted to matrices and back, as ``@`` does; a stack of
+    cotangents G gives the stack of their gradients)."""
     sa, sb, sg = shape_of(a), shape_of(b), shape_of(g)
+    stack = _stack_of(g, ans)
     if len(sa) == 1 and len(sb) == 1:                     # dot product
-        return g * a
+        return g.reshape(sg + (1,)) * a if stack else g * a
+    if len(sa) == 2 and len(sb) == 1:                     # (m, n) @ (n,) -> (m,): Aᵀ·g = g·A
+        return g @ a
     if len(sa) == 1:                                      # (n,) @ (..., n, k) -> (..., k)
-        return sum_to(a.reshape(sa + (1,)) * g.reshape(sg[:-1] + (1,) + sg[-1:]), b)
+        return sum_to_stacked(a.reshape(sa + (1,)) * g.reshape(sg[:-1] + (1,) + sg[-1:]), b,
+                              stack)
     if len(sb) == 1:                                      # (..., m, n) @ (n,) -> (..., m)
         gb = swap_last(a) @ g.reshape(sg + (1,))
-        return sum_to(gb.reshape(shape_of(gb)[:-1]), b)
-    return sum_to(swap_last(a) @ g, b)
+        return sum_to_stacked(gb.reshape(shape_of(gb)[:-1]), b, stack)
+    return sum_to_stacked(swap_last(a) @ g, b, stack)
 
 
 def _linear_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:

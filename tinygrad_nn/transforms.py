@@ -5,8 +5,9 @@ plain numbers and arrays.  ``f`` receives Values and is written with Value opera
 transformed function takes and returns Python floats and NumPy arrays.
 
 * **Reverse mode** — ``grad``, ``value_and_grad``, ``vjp``, ``jacobian(mode="rev")``: run ``f``
-  once, recording its graph, then backpropagate a cotangent u: ``uᵀ J``, one pass per output
-  entry (``value.backpropagate``, asked for the inputs' gradients only).
+  once, recording its graph, then backpropagate a cotangent u: ``uᵀ J`` (``value.backpropagate``,
+  asked for the inputs' gradients only).  The Jacobian's rows e_iᵀJ go back all at once, a
+  stack of cotangents in one walk of the graph (``batched.py``).
 * **Forward mode** — ``jvp``, ``jacobian(mode="fwd")``: run ``f`` once with a tangent v on its
   inputs, which every op carries forward by the JVP column of the rule table: ``J v``, one pass
   per input entry, no graph recorded (``forward.py``).
@@ -30,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from .batched import jacobian_rows
 from .context import STATE
 from .forward import forward_trace
 from .ops import inner
@@ -39,8 +41,8 @@ __all__ = ["grad", "hessian", "hvp", "jacobian", "jvp", "value_and_grad", "vjp"]
 
 Argnums = int | tuple[int, ...]
 MODES = ("auto", "fwd", "rev")
-"""``jacobian``'s modes: ``"rev"`` (one VJP per output entry), ``"fwd"`` (one JVP per input
-entry), ``"auto"`` (the one with fewer passes)."""
+"""``jacobian``'s modes: ``"rev"`` (every output entry's VJP in one stacked reverse walk),
+``"fwd"`` (one JVP per input entry), ``"auto"`` (reverse unless the output is the larger)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -125,10 +127,12 @@ def jacobian(f: Callable[..., Any], argnums: Argnums = 0, mode: str = "auto"
              ) -> Callable[..., Any]:
     """The Jacobian J[i, j] = ∂f_i/∂x_j as a function, of shape ``out.shape + in.shape``.
 
-    ``mode="rev"`` runs one reverse pass per output entry (the rows), ``"fwd"`` one forward pass
-    per input entry (the columns); ``"auto"`` takes the one with fewer passes (reverse on a
-    tie: its passes reuse one recorded forward pass).  With a tuple ``argnums`` the result is a
-    tuple over the arguments; if ``f`` returns a tuple, a tuple over its outputs of those.
+    ``mode="rev"`` gets the rows e_iᵀJ, every output entry's VJP, in one reverse walk that
+    carries their cotangents stacked (``batched.py``; one recorded pass per row inside another
+    transform); ``"fwd"`` the columns J e_j, one forward pass per input entry; ``"auto"`` takes
+    reverse mode unless the output has more entries than the inputs.  With a tuple ``argnums``
+    the result is a tuple over the arguments; if ``f`` returns a tuple, a tuple over its
+    outputs of those.
     """
     _check_function("jacobian", f)
     _check_argnums_type("jacobian", argnums)
@@ -263,7 +267,7 @@ def _jvp(fn: str, f: Callable[..., Any], primals: tuple[Any, ...], tangents: tup
 
 def _jacobian(fn: str, f: Callable[..., Any], args: tuple[Any, ...], argnums: Argnums,
               mode: str) -> Any:
-    """Every ∂f_k/∂x_j: rows by reverse passes or columns by forward passes, then assembled."""
+    """Every ∂f_k/∂x_j: rows by reverse mode or columns by forward passes, then assembled."""
     nums = _argnums(fn, argnums, len(args))
     nested = _nested(args)
 
@@ -282,16 +286,19 @@ def _jacobian(fn: str, f: Callable[..., Any], args: tuple[Any, ...], argnums: Ar
                                   allow_tuple=True)
         rows = sum(o.size for o in outs)
         columns = sum(_size(x) for x in nodes)
-        if mode == "rev" or rows <= columns:
+        if mode == "auto" and rows > columns:
+            blocks, outs, is_tuple = _jacobian_by_columns(fn, of_differentiated, diff_args)
+        elif nested:                          # the rows must be Values the graph records
             blocks = _jacobian_by_rows(outs, nodes, nested)
         else:
-            blocks, outs, is_tuple = _jacobian_by_columns(fn, of_differentiated, diff_args)
+            blocks = _jacobian_by_stacked_rows(outs, nodes)
     per_output = [tuple(row) if not isinstance(argnums, int) else row[0] for row in blocks]
     return tuple(per_output) if is_tuple else per_output[0]
 
 
 def _jacobian_by_rows(outs: list[Value], nodes: list[Any], nested: bool) -> list[list[Any]]:
-    """J row by row: for each output entry i, one reverse pass with the cotangent e_i."""
+    """J row by row: for each output entry i, one reverse pass with the cotangent e_i (inside
+    another transform, where the rows are Values recorded in the graph)."""
     blocks = []
     for out in outs:
         rows: list[list[Any]] = [[] for _ in nodes]
@@ -300,6 +307,25 @@ def _jacobian_by_rows(outs: list[Value], nodes: list[Any], nested: bool) -> list
                 rows[j].append(_zeros_like(nodes[j]) if g is None else g)
         blocks.append([_assemble(rows[j], out, x, by_rows=True) for j, x in enumerate(nodes)])
     return blocks
+
+
+def _jacobian_by_stacked_rows(outs: list[Value], nodes: list[Any]) -> list[list[Any]]:
+    """J by rows, all of them in one reverse walk (per chunk) that carries the unit cotangents
+    e_i stacked along a leading axis (``batched.jacobian_rows``)."""
+    blocks = []
+    for out in outs:
+        rows = jacobian_rows(out, nodes) if out.requires_grad else [None] * len(nodes)
+        blocks.append([_block(r, out, x) for r, x in zip(rows, nodes)])
+    return blocks
+
+
+def _block(rows: np.ndarray | None, out: Value, x: Value) -> Any:
+    """∂out/∂x of shape ``out.shape + x.shape`` from its rows (None: no gradient reached x); a
+    float when both are floats."""
+    dtype = np.result_type(_dtype(out), _dtype(x))
+    shape = _shape(out) + _shape(x)
+    block = np.zeros(shape, dtype) if rows is None else rows.reshape(shape).astype(dtype)
+    return float(block) if _is_float(out) and _is_float(x) else block
 
 
 def _jacobian_by_columns(fn: str, f: Callable[..., Any], args: tuple[Any, ...]
