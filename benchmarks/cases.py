@@ -358,20 +358,19 @@ def tinygrad_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
 
 def compiled_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                   lr: float = LR) -> tuple[Step, float]:
-    """``tinygrad_step`` with its loss compiled (``tn.compile``: forward and backward as one
-    program), the same update; and the time tracing it took."""
+    """``tinygrad_step`` compiled as a training step (``tn.compile(loss, optimizer=SGD(...))``:
+    forward, backward and the update W ← W − η·∂E/∂W as one program); and the time tracing
+    it took."""
+    from tinygrad_nn.optim import SGD
+
     ps = [Value(p.copy()) for p in params]
-    compiled = tn.compile(functional_loss(ps))
+    compiled = tn.compile(functional_loss(ps), optimizer=SGD(ps, lr=lr))
     start = time.perf_counter()
     compiled.program(x, y)
     trace_seconds = time.perf_counter() - start
 
     def step() -> float:
-        loss = compiled(x, y)
-        for p in ps:
-            p.data -= lr * p.grad
-            p.grad = None
-        return float(loss.data)
+        return float(compiled(x, y).data)
     step()
     step()                                    # the second call checks the graph (not timed)
     return step, trace_seconds
