@@ -154,8 +154,8 @@ class _Entry:
             else:
                 d = arg
             if type(d) is np.ndarray:
-                if (d.shape, d.dtype) != spec:
-                    return None
+                if spec is None or d.shape != spec[0] or d.dtype is not spec[1]:
+                    return None               # (a dtype equal but not identical: the long way)
             elif type(d) is not float or spec is not None:
                 return None
             data.append(d)
@@ -164,7 +164,7 @@ class _Entry:
     def parameters(self) -> list[Any]:
         """The parameters' data, read now (an optimizer changes them), checked against the
         traced shapes and dtypes whenever an array is not the one of the last call."""
-        data = [p.data for p in self.traced.program.param_values]
+        data = list(map(_data, self.traced.program.param_values))
         if len(data) != len(self.param_data) or not all(map(operator.is_, data,
                                                             self.param_data)):
             program = self.traced.program
@@ -182,28 +182,28 @@ class _Step:
     generated: Generated | None               # None: this program cannot hold the update
     optimizer: Any
     groups: int                               # how many groups the optimizer had
-    options: list[Any]                        # each group's options then (but the rate)
+    options_of: Callable[[dict[str, Any]], Any]   # a group's options but its rate
+    options: list[Any]                        # each group's options then
     params: list[Value]                       # the optimizer's parameters then
     state: list[tuple[int, str]] = field(default_factory=list)   # (position, key) per argument
-    updated: list[Value] = field(default_factory=list)           # the parameters it updates
+    updated: list[tuple[Value, int]] = field(default_factory=list)   # (parameter, its input)
+    rate_groups: list[int] = field(default_factory=list)
 
     def still_fits(self) -> bool:
         """True while the optimizer's groups and options are those the update was written for
         (a learning rate may change: it is read at every call)."""
         groups = self.optimizer.param_groups
-        return len(groups) == self.groups and all(
-            _options(self.optimizer, group) == options
-            for group, options in zip(groups, self.options))
+        return len(groups) == self.groups and list(map(self.options_of, groups)) == self.options
 
     def extra_arguments(self) -> list[Any] | None:
         """The learning rates and state arrays of this call (None: a state array is missing,
         as before momentum's first step, or a parameter has a ``.grad`` to add)."""
-        assert self.generated is not None and self.generated.update is not None
+        if list(map(_grad, self.params)).count(None) != len(self.params):
+            return None
         groups, state = self.optimizer.param_groups, self.optimizer.state
-        for p in self.params:
-            if p.grad is not None:
-                return None
-        rates = [groups[j]["lr"] for j in self.generated.update.rate_groups]
+        rates = [groups[j]["lr"] for j in self.rate_groups]
+        if not self.state:
+            return rates
         try:
             return [*rates, *(state[i][key] for i, key in self.state)]
         except KeyError:
@@ -253,8 +253,8 @@ class Compiled:
                 assert step is not None and step.generated is not None
                 outs, grads = step.generated.function(*data, *params, *extra)
                 if grads is None:             # updated in place: stamp the new versions
-                    for p in step.updated:
-                        p.data = p.data
+                    for p, k in step.updated:
+                        p.data = params[k]
                     self.updated = True
                     return self._results(program, step.generated, outs)
                 fresh: tuple[bool, ...] = ()  # not finite: the gradients go to .grad instead
@@ -412,7 +412,8 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
     program = traced.program
     groups = optimizer.param_groups
     params = [p for group in groups for p in group["params"]]
-    cannot = _Step(None, optimizer, len(groups), [_options(optimizer, g) for g in groups],
+    options_of = _options_getter(optimizer)
+    cannot = _Step(None, optimizer, len(groups), options_of, list(map(options_of, groups)),
                    params)
     write = getattr(optimizer, "update_lines", None)
     if program.root is None or not callable(write):
@@ -422,7 +423,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
     lines: dict[int, list[str]] = {}
     group: dict[int, int] = {}
     state: dict[int, dict[str, np.ndarray]] = {}
-    updated: list[tuple[int, Value]] = []
+    updated: list[tuple[int, Value, int]] = []
     for k, (target, gradient) in enumerate(program.gradients):
         if target.kind != "param":
             return cannot                     # an argument's gradient: it goes to .grad
@@ -442,7 +443,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
         saved = optimizer.state.get(i, {})
         lines[k], group[k] = code, group_of[i]
         state[k] = {key: saved.get(key, np.zeros(facts.shape, facts.dtype)) for key in keys}
-        updated.append((i, p))
+        updated.append((i, p, target.index))
     if not lines:
         return cannot
     rates = {j: groups[j]["lr"] for j in set(group.values())}
@@ -453,12 +454,19 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
     return dataclasses.replace(
         cannot, generated=step_program,
         state=[(index_of[k], key) for k, key in update.state_arguments],
-        updated=[p for _, p in sorted(updated, key=lambda pair: pair[0])])
+        updated=[(p, index) for _, p, index in sorted(updated, key=lambda item: item[0])],
+        rate_groups=update.rate_groups)
 
 
-def _options(optimizer: Any, group: dict[str, Any]) -> list[Any]:
-    """A group's options but its learning rate (which a compiled step reads at every call)."""
-    return [group[name] for name in getattr(optimizer, "option_names", ()) if name != "lr"]
+def _options_getter(optimizer: Any) -> Callable[[dict[str, Any]], Any]:
+    """A function giving a group's options but its learning rate (which a compiled step reads
+    at every call)."""
+    names = [name for name in getattr(optimizer, "option_names", ()) if name != "lr"]
+    return operator.itemgetter(*names) if names else lambda group: ()
+
+
+_data = operator.attrgetter("_data")         # Value.data without the property's call
+_grad = operator.attrgetter("grad")
 
 
 def _finite(values: Sequence[Any]) -> bool:

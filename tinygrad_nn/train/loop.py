@@ -237,10 +237,11 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     epochs are trained, numbered on from the saved count; the History holds the new ones.
     Resumed from the end of an epoch, the parameters are bit for bit those of one long run.
 
-    ``compile=True`` runs forward, E and backward of each minibatch as one compiled program
-    (``tn.compile``, traced at the first minibatch of each shape): the same numbers, faster.
-    ``compile=training_step(model, loss_fn)`` reuses a step already compiled (and traced), for
-    ``fit`` called again and again.
+    ``compile=True`` runs forward, E, backward and (for ``SGD``) the update of each minibatch
+    as one compiled program (``tn.compile(..., optimizer=optimizer)``, traced at the first
+    minibatch of each shape): the same numbers, faster.  ``compile=training_step(model,
+    loss_fn, optimizer)`` reuses a step already compiled (and traced), for ``fit`` called
+    again and again.
     ``record=Recorder()`` records snapshots of the run (parameters, gradient norms, mean |δ| per
     layer, losses, accuracies, η) for ``viz.playground``; see ``train.record``.
     """
@@ -281,7 +282,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     except TypeError:
         batches = None
 
-    step = _training_step_for(compile, model, loss_fn)
+    step = _training_step_for(compile, model, loss_fn, optimizer)
     history = History()
     bar = make_progress(progress)
     optimizer.zero_grad()
@@ -315,8 +316,14 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                         if not isinstance(loss, Value):
                             raise TypeError(f"fit: loss_fn must return a Value (the error E), "
                                             f"got {type(loss).__name__}")
-                    else:                                       # forward, E and ∂E/∂W at once
-                        loss, out = step(x, as_value(yb, "fit", dtype))
+                    else:                       # forward, E, ∂E/∂W (and the update) at once
+                        ctrl_c.hold()
+                        try:
+                            loss, out = step(x, as_value(yb, "fit", dtype))
+                            if step.updated:                    # W ← W − η ∂E/∂W was in it
+                                history.steps += 1
+                        finally:
+                            ctrl_c.release()
                     value = _loss_value(loss, "fit")
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, batch, value)
@@ -324,17 +331,18 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                         first_loss = value                      # before any update
                     if step is None:
                         loss.backward()                         # back-propagation: ∂E/∂W
-                    bad = _first_bad_grad(params)
-                    if bad is not None:
-                        raise TrainingDivergedError(epoch, batch, bad[1],
-                                                    f"gradient of parameter {bad[0]}")
-                    ctrl_c.hold()
-                    try:
-                        optimizer.step()                        # W ← W − η ∂E/∂W
-                        optimizer.zero_grad()                   # reset gradients
-                        history.steps += 1
-                    finally:
-                        ctrl_c.release()
+                    if step is None or not step.updated:
+                        bad = _first_bad_grad(params)
+                        if bad is not None:
+                            raise TrainingDivergedError(epoch, batch, bad[1],
+                                                        f"gradient of parameter {bad[0]}")
+                        ctrl_c.hold()
+                        try:
+                            optimizer.step()                    # W ← W − η ∂E/∂W
+                            optimizer.zero_grad()               # reset gradients
+                            history.steps += 1
+                        finally:
+                            ctrl_c.release()
                 n = len(xb)
                 total += value * n
                 seen += n
@@ -393,9 +401,12 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     return history
 
 
-def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> tracing.Compiled:
+def training_step(model: Any, loss_fn: Callable[[Value, Any], Value],
+                  optimizer: Any = None) -> tracing.Compiled:
     """One minibatch as one compiled program: ``step(x, target) -> (E, out)``, with ∂E/∂W
-    accumulated into the parameters' ``.grad`` (``tn.compile`` of forward, E and backward).
+    accumulated into the parameters' ``.grad`` (``tn.compile`` of forward, E and backward) or,
+    given the ``optimizer``, the update W ← W − η ∂E/∂W applied as well, in the same program
+    for ``SGD`` (``tn.compile(..., optimizer=)``; ``step.updated`` says whether it was).
 
     The program receives ``target`` as a Value, so give it in the model's dtype (``fit`` does):
     a loss converts a target *array* to the prediction's dtype, a Value it takes as it is."""
@@ -403,16 +414,22 @@ def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> tracing
         out = model(x)
         return loss_fn(out, target), out
 
-    return tracing.Compiled(training_step)
+    return tracing.Compiled(training_step, optimizer=optimizer)
 
 
-def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any], Value]) -> Any:
-    """The compiled step ``fit`` runs: None (eager), a new one (True), or the one given."""
+def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any], Value],
+                       optimizer: Any) -> Any:
+    """The compiled step ``fit`` runs: None (eager), a new one with the optimizer's update
+    (True), or the one given (which must update with this optimizer, if with any)."""
     if compile is False or compile is None:
         return None
     if compile is True:
-        return training_step(model, loss_fn)
+        return training_step(model, loss_fn, optimizer)
     if callable(compile) and hasattr(compile, "program"):
+        if getattr(compile, "optimizer", None) not in (None, optimizer):
+            raise ValueError("fit: the compiled step updates with another optimizer than the "
+                             "one given to fit; build it with train.training_step(model, "
+                             "loss_fn, optimizer)")
         return compile
     raise TypeError(f"fit: compile must be True, False or a step from "
                     f"train.training_step(model, loss_fn), got {type(compile).__name__}")
