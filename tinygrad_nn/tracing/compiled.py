@@ -198,8 +198,9 @@ class _Step:
     def extra_arguments(self) -> list[Any] | None:
         """The learning rates and state arrays of this call (None: a state array is missing,
         as before momentum's first step, or a parameter has a ``.grad`` to add)."""
-        if list(map(_grad, self.params)).count(None) != len(self.params):
-            return None
+        for p in self.params:
+            if p.grad is not None:
+                return None
         groups, state = self.optimizer.param_groups, self.optimizer.state
         rates = [groups[j]["lr"] for j in self.rate_groups]
         if not self.state:
@@ -240,7 +241,7 @@ class Compiled:
         entry, data = self._entry(args)
         step = entry.step
         if step is not None and not step.still_fits():     # new groups or options: trace again
-            entry = self._trace(args, self._key(args)[0])
+            entry = self._last = self._trace(args, self._key(args)[0])
             step = entry.step
         program = entry.traced.program
         params = entry.parameters()
@@ -466,7 +467,6 @@ def _options_getter(optimizer: Any) -> Callable[[dict[str, Any]], Any]:
 
 
 _data = operator.attrgetter("_data")         # Value.data without the property's call
-_grad = operator.attrgetter("grad")
 
 
 def _finite(values: Sequence[Any]) -> bool:
