@@ -132,7 +132,7 @@ class _Entry:
 
     traced: Traced
     generated: Generated
-    arguments: list[tuple[bool, bool, Any]]   # per argument: a Value?, requires grad?, spec
+    arguments: list[tuple[bool, Any]]         # per argument: requires grad?, (shape, dtype)
     grad_enabled: bool
     calls: int = 0
     param_data: list[Any] = field(default_factory=list)   # the parameters' arrays last seen
@@ -144,12 +144,12 @@ class _Entry:
         if len(args) != len(self.arguments) or STATE.grad_enabled != self.grad_enabled:
             return None
         data = []
-        for arg, (is_value, requires_grad, spec) in zip(args, self.arguments):
+        for arg, (requires_grad, spec) in zip(args, self.arguments):
             if isinstance(arg, Value):
-                if not is_value or arg.requires_grad != requires_grad:
+                if arg.requires_grad is not requires_grad:
                     return None
-                d = arg.data
-            elif is_value:
+                d = arg._data
+            elif requires_grad:
                 return None
             else:
                 d = arg
@@ -342,8 +342,7 @@ class Compiled:
         traced = build(self.f, args, "compile", backward=backward, wrt=self.wrt)
         generated = generate(traced.program, traced.values, buffers=True)
         traced.program.generated = generated
-        arguments = [(isinstance(arg, Value), bool(getattr(arg, "requires_grad", False)), spec)
-                     for arg, spec in zip(args, key[2::2])]
+        arguments = list(zip(key[1::2], key[2::2]))     # (requires grad?, shape and dtype)
         entry = _Entry(traced, generated, arguments, bool(STATE.grad_enabled))
         if self.optimizer is not None:
             entry.step = _write_step(traced, generated, self.optimizer)

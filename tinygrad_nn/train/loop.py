@@ -177,10 +177,43 @@ def _samples(X: Any, fn: str, dtype: np.dtype[Any] | None) -> np.ndarray:
 def _loss_value(loss: Any, fn: str) -> float:
     """The scalar loss as a Python float, with a clear error when it is not one number."""
     data = loss.data if isinstance(loss, Value) else loss
+    if type(data) is np.ndarray and data.size == 1:
+        return float(data.item())
     if np.size(data) != 1:
         raise ValueError(f"{fn}: loss_fn must return a scalar (one number), got shape "
                          f"{np.shape(data)}; use reduction='mean' or 'sum'")
     return float(np.asarray(data).reshape(()))
+
+
+def _batch_data(batch: Any, dtype: np.dtype[Any] | None) -> Any:
+    """A minibatch for a compiled step: the array itself when it is floats of the model's dtype
+    (the step checks its shape), else converted and checked as ``model(x)`` would."""
+    if type(batch) is np.ndarray and batch.dtype.kind == "f" and (
+            dtype is None or batch.dtype == dtype):
+        return batch
+    return as_value(batch, "fit", dtype)
+
+
+def _hits(outputs: list[tuple[Any, Any]], kind: str | None) -> tuple[int, int]:
+    """Correct predictions and the samples counted over an epoch's ``(out, yb)`` minibatches:
+    one ``targets.correct`` over them all when they are rows of the same width, else per
+    minibatch (a model whose outputs are not rows of class scores counts none)."""
+    if not outputs:
+        return 0, 0
+    widths = {np.ndim(out) == 2 and np.shape(out)[1:] for out, _ in outputs}
+    if len(widths) == 1 and widths != {False}:
+        out = np.concatenate([out for out, _ in outputs])
+        labels = targets.labels_of(np.concatenate([np.asarray(yb) for _, yb in outputs]), kind)
+        hits = targets.correct(out, labels)
+        if hits is not None:
+            return hits, len(out)
+    correct = counted = 0
+    for out, yb in outputs:
+        hits = targets.correct(out, targets.labels_of(yb, kind))
+        if hits is not None:
+            correct += hits
+            counted += len(out)
+    return correct, counted
 
 
 def _check_callbacks(callbacks: Iterable[Callback]) -> list[Callable[[int, History], Any]]:
@@ -303,15 +336,13 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             bar.start_epoch(epoch, done.epochs + epochs, batches)
             total = 0.0
             seen = 0
-            correct = 0
-            counted = 0
-            for batch, (xb, yb) in enumerate(loader, start=1):
-                if batch == 1 and kind is None and not hasattr(loader, "Y"):
-                    kind = targets.target_kind(yb)
-                with np.errstate(all="ignore"):
-                    x = as_value(xb, "fit", dtype)
+            outputs: list[tuple[Any, Any]] = []     # (out, yb): the accuracy, at the end
+            with np.errstate(all="ignore"):
+                for batch, (xb, yb) in enumerate(loader, start=1):
+                    if batch == 1 and kind is None and not hasattr(loader, "Y"):
+                        kind = targets.target_kind(yb)
                     if step is None:
-                        out = model(x)                          # feed-forward
+                        out = model(as_value(xb, "fit", dtype))     # feed-forward
                         loss = loss_fn(out, yb)                 # calculate error E
                         if not isinstance(loss, Value):
                             raise TypeError(f"fit: loss_fn must return a Value (the error E), "
@@ -319,7 +350,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                     else:                       # forward, E, ∂E/∂W (and the update) at once
                         ctrl_c.hold()
                         try:
-                            loss, out = step(x, as_value(yb, "fit", dtype))
+                            loss, out = step(_batch_data(xb, dtype), _batch_data(yb, dtype))
                             if step.updated:                    # W ← W − η ∂E/∂W was in it
                                 history.steps += 1
                         finally:
@@ -343,14 +374,13 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                             history.steps += 1
                         finally:
                             ctrl_c.release()
-                n = len(xb)
-                total += value * n
-                seen += n
-                hits = targets.correct(out.data, targets.labels_of(yb, kind))
-                if hits is not None:
-                    correct += hits
-                    counted += n
-                bar.update(batch, value)
+                    n = len(xb)
+                    total += value * n
+                    seen += n
+                    if kind is not None:
+                        outputs.append((out.data, yb))
+                    bar.update(batch, value)
+            correct, counted = _hits(outputs, kind)
             if seen == 0:
                 raise ValueError("fit: the loader yielded no minibatches (empty dataset, or "
                                  "drop_last with fewer samples than batch_size)")
