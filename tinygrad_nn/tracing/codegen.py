@@ -65,8 +65,9 @@ class Update:
     ``lines[k]`` updates the parameter whose gradient is ``program.gradients[k]`` (the
     optimizer's ``update_lines`` for its group: names ``p``, ``g``, ``lr``, ``t``, ``u`` and state
     keys); ``group[k]`` is the index of its group, whose learning rate the function takes as
-    the argument ``lr<index>``; ``state[k]`` its state arrays by key (the example's).  The function takes, after the parameters, the rates (``rate_groups``, in
-    order) and then the state arrays (``state_arguments``: ``(k, key)`` pairs, in order).
+    the argument ``lr<index>``; ``state[k]`` its state arrays by key (the example's).  The
+    function takes, after the parameters, the rates (``rate_groups``, in order) and then the
+    state arrays (``state_arguments``: ``(k, key)`` pairs, in order).
     """
 
     lines: dict[int, list[str]]
@@ -445,7 +446,7 @@ class _Writer:
             out.append(f"    # {target.name} ← the optimizer's step with {names['g']}  "
                        f"{target.meaning}")
             for scratch in ("t", "u"):        # scratch arrays, made once
-                if any(scratch in _names(line) for line in update.lines[k]):
+                if any(scratch in names_in(line) for line in update.lines[k]):
                     names[scratch] = f"{scratch}_{target.name}"
                     self.namespace[f"_{scratch}{k}"] = np.empty(facts.shape, facts.dtype)
                     out.append(f"    {scratch}_{target.name} = _{scratch}{k}")
@@ -628,7 +629,7 @@ def _state_name(program: Program, k: int, key: str) -> str:
     return f"{key}_{program.gradients[k][0].name}"
 
 
-def _names(line: str) -> set[str]:
+def names_in(line: str) -> set[str]:
     """The names a line of code reads or writes."""
     return {node.id for node in ast.walk(ast.parse(line)) if isinstance(node, ast.Name)}
 

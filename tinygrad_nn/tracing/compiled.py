@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import operator
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ import numpy as np
 from ..context import STATE
 from ..errors import TraceError
 from ..value import Value, _keep_grad, _leaf
-from .codegen import Generated, Update, _names, generate, generate_update
+from .codegen import Generated, Update, generate, generate_update, names_in
 from .program import Program
 from .tracer import Traced, build
 
@@ -439,7 +438,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
         code = write(groups[group_of[i]])
         if code is None:
             return cannot
-        keys = sorted(set().union(*map(_names, code)) - _UPDATE_NAMES)
+        keys = sorted(set().union(*map(names_in, code)) - _UPDATE_NAMES)
         saved = optimizer.state.get(i, {})
         lines[k], group[k] = code, group_of[i]
         state[k] = {key: saved.get(key, np.zeros(facts.shape, facts.dtype)) for key in keys}
