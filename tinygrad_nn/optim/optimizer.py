@@ -252,16 +252,10 @@ class Optimizer:
         raise NotImplementedError(f"{type(self).__name__}._update_group: not implemented")
 
     def update_lines(self, group: Mapping[str, Any]) -> list[str] | None:
-        """One parameter's update as lines of a compiled program, or None (the default).
-
-        A compiled training step (``tn.compile(f, optimizer=...)``) writes these lines into its
-        program after the backward pass, once per parameter, instead of calling ``step()``.
-        They must run the same NumPy operations as ``_update_group``, in the same order, on the
-        names ``p`` (the parameter's array, updated in place), ``g`` (its gradient: read, never
-        written), ``lr`` (the group's learning rate, read at every call), ``t`` and ``u``
-        (scratch arrays of the parameter's shape) and the parameter's ``state`` entries by their
-        keys (``momentum_buffer``).  An optimizer without them is called after the program.
-        """
+        """One parameter's update as lines of a compiled program (``tn.compile(f, optimizer=)``),
+        or None: then the program is followed by ``step()``.  The lines run ``_update_group``'s
+        NumPy operations in its order on ``p`` (updated in place), ``g`` (read only), ``lr``,
+        scratch arrays ``t`` and ``u``, and the parameter's ``state`` entries by key."""
         return None
 
     def _gradients(self) -> list[Any]:

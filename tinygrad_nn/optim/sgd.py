@@ -78,8 +78,7 @@ class SGD(Optimizer):
             _subtract(p, lr * g)
 
     def update_lines(self, group: Mapping[str, Any]) -> list[str]:
-        """``_update_group`` for one parameter as program lines (see ``Optimizer.update_lines``):
-        g ← g + λW, v ← μ·v + (1 − τ)·g, g ← g + μ·v (Nesterov) or v, W ← W − η·g."""
+        """``_update_group`` for one parameter as program lines: g + λW, v ← μv + (1 − τ)g, …"""
         momentum, dampening = group["momentum"], group["dampening"]
         decay, nesterov = group["weight_decay"], group["nesterov"]
         lines: list[str] = []

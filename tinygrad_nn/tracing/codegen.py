@@ -60,15 +60,9 @@ class Generated:
 
 @dataclass
 class Update:
-    """An optimizer's update, written into the program after its backward pass.
-
-    ``lines[k]`` updates the parameter whose gradient is ``program.gradients[k]`` (the
-    optimizer's ``update_lines`` for its group: names ``p``, ``g``, ``lr``, ``t``, ``u`` and state
-    keys); ``group[k]`` is the index of its group, whose learning rate the function takes as
-    the argument ``lr<index>``; ``state[k]`` its state arrays by key (the example's).  The
-    function takes, after the parameters, the rates (``rate_groups``, in order) and then the
-    state arrays (``state_arguments``: ``(k, key)`` pairs, in order).
-    """
+    """An optimizer's update for ``generate_update``: per gradient ``k`` of the program, the
+    lines updating its parameter, its group (whose rate is the argument ``lr<group>``) and its
+    state arrays by key (the example's); the function takes the rates, then the state arrays."""
 
     lines: dict[int, list[str]]
     group: dict[int, int]
@@ -76,13 +70,11 @@ class Update:
     state: dict[int, dict[str, np.ndarray]]
 
     @property
-    def rate_groups(self) -> list[int]:
-        """The groups whose learning rates the function takes, in argument order."""
+    def rate_groups(self) -> list[int]:                       # in argument order
         return sorted(set(self.group.values()))
 
     @property
-    def state_arguments(self) -> list[tuple[int, str]]:
-        """The state arrays the function takes, as (gradient position, key), in argument order."""
+    def state_arguments(self) -> list[tuple[int, str]]:       # (k, key), in argument order
         return [(k, key) for k in sorted(self.lines) for key in sorted(self.state[k])]
 
 
@@ -132,16 +124,9 @@ def generate(program: Program, values: dict[Any, Any] | None = None,
 
 def generate_update(program: Program, values: dict[Any, Any], update: Update,
                     called: list[str]) -> Generated:
-    """The program with an optimizer's update after its backward pass: a training step.
-
-    The function updates the parameters (and the optimizer's state arrays) in place and returns
-    ``(outputs, None)``; only when E or a gradient it would apply is not finite does it update
-    nothing and return ``(outputs, gradients)`` instead.  The gradients no longer leave the
-    call, so they are written into reused buffers too — those of the updated parameters into
-    one array, which one sum tests for NaN and ±inf.  Checked on copies of the example's
-    parameters: written with buffers and without, it must leave the same numbers.  ``called``
-    are the steps ``generate`` found it must call through their rules.
-    """
+    """The program with an optimizer's update after its backward pass, which returns
+    ``(outputs, None)``, or ``(outputs, gradients)`` when E or a gradient is not finite (then
+    nothing is updated); checked with buffers and without on copies of the parameters."""
     writer = _Writer(program)
     writer.opaque.update(s for s in program.steps if s.name in called)
     local = writer.run_for_locals(values)
@@ -446,7 +431,7 @@ class _Writer:
             out.append(f"    # {target.name} ← the optimizer's step with {names['g']}  "
                        f"{target.meaning}")
             for scratch in ("t", "u"):        # scratch arrays, made once
-                if any(scratch in names_in(line) for line in update.lines[k]):
+                if any(scratch in _names_in(line) for line in update.lines[k]):
                     names[scratch] = f"{scratch}_{target.name}"
                     self.namespace[f"_{scratch}{k}"] = np.empty(facts.shape, facts.dtype)
                     out.append(f"    {scratch}_{target.name} = _{scratch}{k}")
@@ -629,7 +614,7 @@ def _state_name(program: Program, k: int, key: str) -> str:
     return f"{key}_{program.gradients[k][0].name}"
 
 
-def names_in(line: str) -> set[str]:
+def _names_in(line: str) -> set[str]:
     """The names a line of code reads or writes."""
     return {node.id for node in ast.walk(ast.parse(line)) if isinstance(node, ast.Name)}
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..context import STATE
 from ..errors import TraceError
 from ..value import Value, _keep_grad, _leaf
-from .codegen import Generated, Update, generate, generate_update, names_in
+from .codegen import Generated, Update, _names_in, generate, generate_update
 from .program import Program
 from .tracer import Traced, build
 
@@ -50,20 +50,10 @@ def compile(f: Callable[..., Any], *, check: bool = True, cache_size: int = 8,
     the traced one (see the module docstring); ``cache_size`` programs are kept, one per
     combination of argument shapes, dtypes and ``no_grad()``.
 
-    ``optimizer`` makes the compiled function a training step: each call does what
-    ``E.backward(); optimizer.step(); optimizer.zero_grad()`` does after ``f``, with the same
-    numbers bit for bit.  For an optimizer that writes its update as program lines
-    (``update_lines``: ``SGD``, with momentum, dampening, weight decay and Nesterov's variant)
-    the update is part of the program: W ← W − η·∂E/∂W written into the parameters' arrays
-    in place, the gradients kept in reused buffers and never stored in ``.grad``, each
-    parameter's ``version`` stamped as ``p.data -= ...`` stamps it (an eager graph recorded
-    before the call can no longer be differentiated).  The learning rate is read at every call
-    (a scheduler may change it); other option changes, or new groups, trace again.  Any other
-    optimizer, a parameter that holds a ``.grad`` already, momentum's first step (which creates
-    the velocity) or a gradient the optimizer does not own take the plain path: ``.grad``
-    written, then ``optimizer.step()`` and ``zero_grad()``.  Either way the update is skipped
-    when E or a gradient is not finite: the parameters keep their values, the gradients are
-    left in ``.grad`` to be looked at, and ``updated`` is False.
+    ``optimizer`` makes it a training step: each call also does ``optimizer.step()`` and
+    ``zero_grad()``, bit for bit, with ``SGD``'s update written into the program (in place, no
+    ``.grad`` kept); no update when E or a gradient is not finite (``updated`` says which).
+    See "the chain rule as a program" for when a call takes the plain path instead.
 
     ``compile(tn.value_and_grad(f, argnums))`` and ``compile(tn.grad(f, argnums))`` compile the
     transform itself (``compile_value_and_grad``): numbers and arrays in, the value and the
@@ -221,8 +211,7 @@ class Compiled:
         self.cache_size = cache_size
         self.wrt = wrt
         self.optimizer = optimizer
-        self.updated = False
-        """Whether the last call applied the optimizer's update (see ``compile``)."""
+        self.updated = False                  # the last call applied the optimizer's update
         self.cache: OrderedDict[Any, _Entry] = OrderedDict()
         self.traces = 0
         self._last: _Entry | None = None      # the entry the last call ran: tried first
@@ -438,7 +427,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
         code = write(groups[group_of[i]])
         if code is None:
             return cannot
-        keys = sorted(set().union(*map(names_in, code)) - _UPDATE_NAMES)
+        keys = sorted(set().union(*map(_names_in, code)) - _UPDATE_NAMES)
         saved = optimizer.state.get(i, {})
         lines[k], group[k] = code, group_of[i]
         state[k] = {key: saved.get(key, np.zeros(facts.shape, facts.dtype)) for key in keys}

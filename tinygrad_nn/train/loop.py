@@ -270,11 +270,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     epochs are trained, numbered on from the saved count; the History holds the new ones.
     Resumed from the end of an epoch, the parameters are bit for bit those of one long run.
 
-    ``compile=True`` runs forward, E, backward and (for ``SGD``) the update of each minibatch
-    as one compiled program (``tn.compile(..., optimizer=optimizer)``, traced at the first
-    minibatch of each shape): the same numbers, faster.  ``compile=training_step(model,
-    loss_fn, optimizer)`` reuses a step already compiled (and traced), for ``fit`` called
-    again and again.
+    ``compile=True`` runs each minibatch's forward, E, backward and update as one compiled
+    program (``training_step``): the same numbers, faster; ``compile=training_step(model,
+    loss_fn, optimizer)`` reuses one already traced.
     ``record=Recorder()`` records snapshots of the run (parameters, gradient norms, mean |δ| per
     layer, losses, accuracies, η) for ``viz.playground``; see ``train.record``.
     """
@@ -434,9 +432,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
 def training_step(model: Any, loss_fn: Callable[[Value, Any], Value],
                   optimizer: Any = None) -> tracing.Compiled:
     """One minibatch as one compiled program: ``step(x, target) -> (E, out)``, with ∂E/∂W
-    accumulated into the parameters' ``.grad`` (``tn.compile`` of forward, E and backward) or,
-    given the ``optimizer``, the update W ← W − η ∂E/∂W applied as well, in the same program
-    for ``SGD`` (``tn.compile(..., optimizer=)``; ``step.updated`` says whether it was).
+    accumulated into ``.grad`` or, given the ``optimizer``, W ← W − η ∂E/∂W applied as well
+    (``tn.compile(..., optimizer=)``).
 
     The program receives ``target`` as a Value, so give it in the model's dtype (``fit`` does):
     a loss converts a target *array* to the prediction's dtype, a Value it takes as it is."""
