@@ -10,44 +10,28 @@ first step) takes the plain path with the same numbers.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
 import pytest
+from test_tracing import bits, mlp_loss, mlp_params
 
 import tinygrad_nn as tn
 from tinygrad_nn import Value
-from tinygrad_nn import functional as F
 from tinygrad_nn.optim import SGD, Adam
-
-
-def bits(x: Any) -> bytes:
-    return np.asarray(x).tobytes()
-
-
-def mlp_params(sizes: tuple[int, ...], seed: int = 0, dtype: Any = np.float64) -> list[Value]:
-    rng = np.random.default_rng(seed)
-    params = []
-    for n_in, n_out in itertools.pairwise(sizes):
-        params.append(Value((rng.standard_normal((n_out, n_in)) / n_in ** 0.5).astype(dtype)))
-        params.append(Value(rng.standard_normal(n_out).astype(dtype) * 0.1))
-    return params
-
-
-def mlp_loss(params: list[Value]) -> Any:
-    def loss(x: Value, y: Value) -> Value:
-        h = x
-        for i in range(0, len(params), 2):
-            h = F.sigmoid(F.linear(h, params[i], params[i + 1]))
-        return F.mse_loss(h, y)
-    return loss
 
 
 def batches(n: int, dtype: Any = np.float64) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(1)
     return [(rng.random((8, 6)).astype(dtype), rng.random((8, 3)).astype(dtype))
             for _ in range(n)]
+
+
+def eager_step(loss: Any, opt: Any, x: np.ndarray, y: np.ndarray) -> None:
+    """The eager engine's training step: E.backward(), opt.step(), opt.zero_grad()."""
+    loss(Value(x, requires_grad=False), Value(y, requires_grad=False)).backward()
+    opt.step()
+    opt.zero_grad()
 
 
 def train(compiled: bool, make_opt: Any, steps: int = 6, dtype: Any = np.float64
@@ -61,9 +45,7 @@ def train(compiled: bool, make_opt: Any, steps: int = 6, dtype: Any = np.float64
             step(x, y)
             assert step.updated and all(p.grad is None for p in params)
         else:
-            loss(Value(x, requires_grad=False), Value(y, requires_grad=False)).backward()
-            opt.step()
-            opt.zero_grad()
+            eager_step(loss, opt, x, y)
     return params, opt, step
 
 
@@ -112,9 +94,7 @@ def test_a_learning_rate_changed_between_steps_is_read_and_new_options_trace_aga
             if compiled:
                 step(x, y)
             else:
-                loss(Value(x, requires_grad=False), Value(y, requires_grad=False)).backward()
-                opt.step()
-                opt.zero_grad()
+                eager_step(loss, opt, x, y)
         runs.append(params)
     assert step.traces == 2
     for a, b in zip(*runs, strict=True):
@@ -146,9 +126,7 @@ def test_a_gradient_already_in_grad_is_added_as_backward_would() -> None:
         if compiled:
             tn.compile(loss, optimizer=opt)(x2, y2)
         else:
-            loss(Value(x2, requires_grad=False), Value(y2, requires_grad=False)).backward()
-            opt.step()
-            opt.zero_grad()
+            eager_step(loss, opt, x2, y2)
         assert all(p.grad is None for p in params)
         runs.append(params)
     for a, b in zip(*runs, strict=True):
