@@ -156,6 +156,18 @@ def test_a_non_finite_gradient_updates_nothing_and_is_left_in_grad() -> None:
     assert np.isnan(params[0].grad).any()
 
 
-def test_an_optimizer_must_be_an_optimizer() -> None:
+def test_an_optimizer_must_be_an_optimizer_and_a_transform_takes_none() -> None:
     with pytest.raises(TypeError, match="compile: optimizer must be an optimizer"):
         tn.compile(lambda x: x, optimizer=object())
+    params = mlp_params((6, 5, 3))
+    with pytest.raises(TypeError, match="a transform returns gradients"):
+        tn.compile(tn.value_and_grad(mlp_loss(params)), optimizer=SGD(params, lr=0.5))
+
+
+def test_under_no_grad_the_step_runs_forward_only_and_updates_nothing() -> None:
+    params = mlp_params((6, 5, 3))
+    step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
+    before = [p.data.copy() for p in params]
+    with tn.no_grad():
+        step(*batches(1)[0])
+    assert not step.updated and all(bits(p.data) == bits(b) for p, b in zip(params, before))

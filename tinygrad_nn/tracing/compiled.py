@@ -65,6 +65,9 @@ def compile(f: Callable[..., Any], *, check: bool = True, cache_size: int = 8,
         raise ValueError(f"compile: cache_size must be a positive integer, got {cache_size!r}")
     transformed = getattr(f, "transformed", None)       # set by tn.value_and_grad and tn.grad
     if transformed is not None:
+        if optimizer is not None:
+            raise TypeError("compile: optimizer= compiles a training step of a function that "
+                            "returns E; a transform returns gradients, which it does not apply")
         kind, inner, argnums = transformed
         compiled = compile_value_and_grad(inner, argnums, check=check, cache_size=cache_size)
         if kind == "value_and_grad":
@@ -259,7 +262,7 @@ class Compiled:
             leaf = args[target.index] if target.kind == "arg" else \
                 program.param_values[target.index]
             _keep_grad(leaf, g, fresh[offset + k] if fresh else False)
-        if self.optimizer is not None:
+        if self.optimizer is not None and program.root is not None:
             self._step_eagerly(outs[0], grads)
         return self._results(program, entry.generated, outs)
 
