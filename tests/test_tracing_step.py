@@ -171,3 +171,29 @@ def test_under_no_grad_the_step_runs_forward_only_and_updates_nothing() -> None:
     with tn.no_grad():
         step(*batches(1)[0])
     assert not step.updated and all(bits(p.data) == bits(b) for p, b in zip(params, before))
+
+
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+def test_fit_compiled_updates_inside_the_program_and_trains_as_eager(monkeypatch: Any) -> None:
+    from tinygrad_nn import nn
+    from tinygrad_nn.data import DataLoader, load_digits, one_hot
+    from tinygrad_nn.train import fit
+
+    X, y = load_digits()
+    X, Y = X[:200], one_hot(y[:200], 10)
+    runs = []
+    for compile in (False, True):
+        model = nn.mlp([64, 12, 10], activation="sigmoid", rng=np.random.default_rng(0))
+        opt = SGD(model.parameters(), lr=2.0, momentum=0.5)
+        if compile:                           # after momentum's first step: the program alone
+            calls = []
+            monkeypatch.setattr(opt, "step", lambda: calls.append(1) or SGD.step(opt))
+        history = fit(model, nn.MSELoss(), opt, DataLoader(X, Y, batch_size=32, rng=0), 3,
+                      progress=False, compile=compile)
+        runs.append((model, history))
+    (eager, h_eager), (compiled, h_compiled) = runs
+    assert calls == [1]                       # momentum's first step, which creates v
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert bits(a.data) == bits(b.data)
+    assert h_eager.loss == h_compiled.loss and h_eager.accuracy == h_compiled.accuracy
+    assert h_eager.steps == h_compiled.steps == 21
