@@ -182,12 +182,15 @@ def test_fit_compiled_updates_inside_the_program_and_trains_as_eager(monkeypatch
     X, y = load_digits()
     X, Y = X[:200], one_hot(y[:200], 10)
     runs = []
+    calls: list[int] = []
     for compile in (False, True):
         model = nn.mlp([64, 12, 10], activation="sigmoid", rng=np.random.default_rng(0))
         opt = SGD(model.parameters(), lr=2.0, momentum=0.5)
         if compile:                           # after momentum's first step: the program alone
-            calls = []
-            monkeypatch.setattr(opt, "step", lambda: calls.append(1) or SGD.step(opt))
+            def counted_step(opt: SGD = opt) -> None:
+                calls.append(1)
+                SGD.step(opt)
+            monkeypatch.setattr(opt, "step", counted_step)
         history = fit(model, nn.MSELoss(), opt, DataLoader(X, Y, batch_size=32, rng=0), 3,
                       progress=False, compile=compile)
         runs.append((model, history))
