@@ -358,20 +358,19 @@ def tinygrad_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
 
 def compiled_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                   lr: float = LR) -> tuple[Step, float]:
-    """``tinygrad_step`` with its loss compiled (``tn.compile``: forward and backward as one
-    program), the same update; and the time tracing it took."""
+    """``tinygrad_step`` compiled as a training step (``tn.compile(loss, optimizer=SGD(...))``:
+    forward, backward and the update W ← W − η·∂E/∂W as one program); and the time tracing
+    it took."""
+    from tinygrad_nn.optim import SGD
+
     ps = [Value(p.copy()) for p in params]
-    compiled = tn.compile(functional_loss(ps))
+    compiled = tn.compile(functional_loss(ps), optimizer=SGD(ps, lr=lr))
     start = time.perf_counter()
     compiled.program(x, y)
     trace_seconds = time.perf_counter() - start
 
     def step() -> float:
-        loss = compiled(x, y)
-        for p in ps:
-            p.data -= lr * p.grad
-            p.grad = None
-        return float(loss.data)
+        return float(compiled(x, y).data)
     step()
     step()                                    # the second call checks the graph (not timed)
     return step, trace_seconds
@@ -611,7 +610,7 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
                                                "mse", 0)
     compiled_loss, compiled_opt = nn.MSELoss(), SGD(compiled_model.parameters(), lr=lr)
     compiled_loader = DataLoader(x_train, yt_train, batch_size=batch, shuffle=True, rng=0)
-    step = train.training_step(compiled_model, compiled_loss)
+    step = train.training_step(compiled_model, compiled_loss, compiled_opt)
     start = time.perf_counter()
     for size in sorted({batch, len(x_train) % batch} - {0}):
         step.program(Value(x_train[:size], requires_grad=False), yt_train[:size])
@@ -625,8 +624,8 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
     compiled_epoch()                          # second calls check the graphs (not timed)
     case.runners["tinygrad_nn train.fit compiled"] = compiled_epoch
     case.notes.append(f"'compiled': fit(..., compile=step) with step = "
-                      f"train.training_step(model, loss), each minibatch's forward and "
-                      f"backward one program; tracing its two minibatch shapes took "
+                      f"train.training_step(model, loss, optimizer), each minibatch's forward, "
+                      f"backward and SGD update one program; tracing its two minibatch shapes took "
                       f"{trace_seconds * 1e3:.0f} ms once, not counted.")
     arch = "-".join(map(str, [x_train.shape[1], *hidden, n_classes]))
     case.notes.append(f"{len(x_train)} training samples, network {arch} sigmoid/MSE, SGD "

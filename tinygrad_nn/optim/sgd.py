@@ -76,3 +76,28 @@ class SGD(Optimizer):
                     velocity += (1.0 - dampening) * g if dampening else g
                 g = g + momentum * velocity if nesterov else velocity
             _subtract(p, lr * g)
+
+    def update_lines(self, group: Mapping[str, Any]) -> list[str]:
+        """``_update_group`` for one parameter as program lines: g + λW, v ← μv + (1 − τ)g, …"""
+        momentum, dampening = group["momentum"], group["dampening"]
+        decay, nesterov = group["weight_decay"], group["nesterov"]
+        lines: list[str] = []
+        if decay:                                   # g + λ·W, into t
+            lines += [f"np.multiply(p, {decay!r}, out=t)", "np.add(g, t, out=t)"]
+            g = "t"
+        else:
+            g = "g"
+        if not momentum:
+            return [*lines, f"np.multiply({g}, lr, out=u)", "p -= u"]
+        lines.append(f"momentum_buffer *= {momentum!r}")
+        if dampening:                               # v += (1 − τ)·g
+            lines += [f"np.multiply({g}, {1.0 - dampening!r}, out=u)", "momentum_buffer += u"]
+        else:
+            lines.append(f"momentum_buffer += {g}")
+        if nesterov:                                # g + μ·v, then η·(g + μ·v)
+            lines += [f"np.multiply(momentum_buffer, {momentum!r}, out=u)",
+                      f"np.add({g}, u, out=u)", "u *= lr"]
+        else:                                       # η·v
+            lines.append("np.multiply(momentum_buffer, lr, out=u)")
+        return [*lines, "p -= u"]
+

@@ -5,7 +5,8 @@
 the layer function it belongs to and the tutorial's symbol for what it computes.
 ``tn.compile(f)`` returns a function that replays that program on new data: forward and backward
 in one call, as straight-line Python for scalar code and as NumPy calls into reused buffers for
-tensors, with the eager engine's numbers bit for bit.
+tensors, with the eager engine's numbers bit for bit.  ``tn.compile(f, optimizer=opt)`` adds the
+optimizer's update to the program: a whole training step.
 
 | module | job |
 | --- | --- |
@@ -13,8 +14,10 @@ tensors, with the eager engine's numbers bit for bit.
 | ``inline.py`` | one rule written out for arguments of known kinds and shapes |
 | ``program.py`` | ``Program`` and ``Step``: the SSA form, and how it prints |
 | ``tracer.py`` | ``trace``: the graph and the engine's reverse pass, recorded as steps |
-| ``codegen.py`` | the program as Python source, checked against the engine, with buffers |
-| ``compiled.py`` | ``compile``: the cache of programs, the checks, ``.grad`` |
+| ``codegen.py`` | the program as Python source, checked against the engine, with buffers; an
+  optimizer's update written after the backward pass |
+| ``compiled.py`` | ``compile``: the cache of programs, the checks, ``.grad``; with
+  ``optimizer=``, a training step |
 """
 
 from ..errors import TraceError

@@ -41,7 +41,7 @@ from .inline import Dyn, Static, inline
 from .program import Input, Program, Step
 from .rules import RuleSource, helper_source, rule_source
 
-__all__ = ["Generated", "generate"]
+__all__ = ["Generated", "Update", "generate", "generate_update"]
 
 MARK = "\x00"
 
@@ -55,6 +55,27 @@ class Generated:
     buffers: dict[str, np.ndarray] = field(default_factory=dict)
     called: list[str] = field(default_factory=list)   # steps whose rule is called, not inlined
     fresh: tuple[bool, ...] = ()              # per result: an array made by this call alone
+    update: Update | None = None              # the optimizer's update, written in after backward
+
+
+@dataclass
+class Update:
+    """An optimizer's update for ``generate_update``: per gradient ``k`` of the program, the
+    lines updating its parameter, its group (whose rate is the argument ``lr<group>``) and its
+    state arrays by key (the example's); the function takes the rates, then the state arrays."""
+
+    lines: dict[int, list[str]]
+    group: dict[int, int]
+    lr: dict[int, float]                      # group index -> its learning rate when traced
+    state: dict[int, dict[str, np.ndarray]]
+
+    @property
+    def rate_groups(self) -> list[int]:                       # in argument order
+        return sorted(set(self.group.values()))
+
+    @property
+    def state_arguments(self) -> list[tuple[int, str]]:       # (k, key), in argument order
+        return [(k, key) for k in sorted(self.lines) for key in sorted(self.state[k])]
 
 
 def generate(program: Program, values: dict[Any, Any] | None = None,
@@ -83,7 +104,8 @@ def generate(program: Program, values: dict[Any, Any] | None = None,
     plain.called = [s.name for s in program.steps if s in writer.opaque]
     if got is None:                           # the example raised where IEEE gives inf/NaN
         return plain
-    plain.fresh = writer.fresh(_flat(got), values)
+    plain.fresh = writer.fresh(_flat(got), [*writer.inputs(values),
+                                            *writer.namespace.values()])
     if not buffers or not any(s.facts is not None and s.facts.kind == "array"
                               for s in program.steps):
         return plain
@@ -98,6 +120,36 @@ def generate(program: Program, values: dict[Any, Any] | None = None,
         return plain                          # (never seen) keep the plain program
     buffered.called, buffered.fresh = plain.called, plain.fresh
     return buffered
+
+
+def generate_update(program: Program, values: dict[Any, Any], update: Update,
+                    called: list[str]) -> Generated:
+    """The program with an optimizer's update after its backward pass, which returns
+    ``(outputs, None)``, or ``(outputs, gradients)`` when E or a gradient is not finite (then
+    nothing is updated); checked with buffers and without on copies of the parameters."""
+    writer = _Writer(program)
+    writer.opaque.update(s for s in program.steps if s.name in called)
+    local = writer.run_for_locals(values)
+    outputs = [local.get(writer.ref(o)) for o in program.outputs]
+    chosen = writer.bufferable(local, outputs) if local else set()
+    results = []
+    for buffered in (set(), chosen):
+        generated = writer.compile(buffered, example=local if buffered else None, update=update)
+        params = [np.array(values[p], copy=True) for p in program.params]
+        states = [np.array(update.state[k][key], copy=True) for k, key in update.state_arguments]
+        rates = [update.lr[j] for j in update.rate_groups]
+        args = [values[a] for a in program.args]
+        with np.errstate(all="ignore"):
+            outs, grads = generated.function(*args, *params, *rates, *states)
+        results.append([*outs, *params, *states, grads is None])
+        held = [*args, *params, *states, *writer.namespace.values()]
+        generated.fresh = writer.fresh(list(outs), held)
+    if not _all_same(results[1], results[0]):
+        raise TraceError(f"compile: the buffered update of {program.function_name} does not "
+                         f"reproduce the plain one")      # (never seen)
+    generated.called = called
+    generated.update = update
+    return generated
 
 
 # ----------------------------------------------------------------------------------------------
@@ -183,7 +235,9 @@ def _with_out(value: ast.expr, buffer: ast.expr) -> ast.expr | None:
                     and isinstance(getattr(np, func.attr, None), np.ufunc)
                     and len(value.args) == getattr(np, func.attr).nin and not value.keywords)
         is_dot = func.attr == "dot" and len(value.args) == 1 and not value.keywords
-        if is_ufunc or is_dot:
+        is_sum = (func.attr == "sum" and not value.args
+                  and [k.arg for k in value.keywords] == ["axis"])
+        if is_ufunc or is_dot or is_sum:
             return ast.Call(func, value.args, [*value.keywords, ast.keyword("out", buffer)])
     return None
 
@@ -288,12 +342,19 @@ class _Writer:
 
     # -- the function --------------------------------------------------------------------------
 
-    def lines(self, buffered: set[Step], example: dict[str, Any] | None) -> list[str]:
-        """The function's source lines: a comment and the rule's lines per step."""
+    def lines(self, buffered: set[Step], example: dict[str, Any] | None,
+              update: Update | None = None) -> list[str]:
+        """The function's source lines: a comment and the rule's lines per step (and the
+        optimizer's update after them)."""
         program = self.program
         names = [a.name for a in program.args] + [p.name for p in program.params]
+        if update is not None:
+            names += [f"lr{j}" for j in update.rate_groups]
+            names += [_state_name(program, k, key) for k, key in update.state_arguments]
         out = [f"def {program.function_name}({', '.join(names)}):"]
         self.alias = {}
+        arena: list[tuple[Step, str, np.ndarray]] = []   # the updated gradients' buffers
+        updated = {program.gradients[k][1] for k in update.lines} if update else set()
         buffer_count = 0
         phase = None
         for step in program.steps:
@@ -313,12 +374,69 @@ class _Writer:
                 name = f"_b{buffer_count}"
                 buffer_count += 1
                 holes[f"b{k}"] = name
-                if example is not None:
-                    self.namespace[name] = _buffer_like(example[_fill(variable, holes)])
+                if example is None:
+                    continue
+                value = example[_fill(variable, holes)]
+                if step in updated and _fill(variable, holes) == step.name:
+                    arena.append((step, name, value))
+                else:
+                    self.namespace[name] = _buffer_like(value)
             note = "  ".join(p for p in (step.rule, step.where, step.meaning) if p)
             out.append(f"    # {step.name} = {note}")
             out.append(template.fill(holes))
+        if update is not None:
+            return out + self.update_lines(update, self.place_in_arena(arena))
         out.append(f"    return {self.returns()}")
+        return out
+
+    def place_in_arena(self, arena: list[tuple[Step, str, np.ndarray]]) -> set[Step]:
+        """Allocate the updated gradients' buffers as parts of one array, ``_grads`` (those of
+        the first one's dtype; any other on its own); returns the steps so placed."""
+        if not arena:
+            return set()
+        dtype = arena[0][2].dtype
+        placed = [(step, name, value) for step, name, value in arena if value.dtype == dtype]
+        flat = np.empty(sum(value.size for _, _, value in placed), dtype)
+        self.namespace["_grads"] = flat
+        start = 0
+        for _, name, value in placed:
+            self.namespace[name] = flat[start:start + value.size].reshape(value.shape)
+            start += value.size
+        for _, name, value in arena:
+            if value.dtype != dtype:
+                self.namespace[name] = _buffer_like(value)
+        return {step for step, _, _ in placed}
+
+    def update_lines(self, update: Update, in_arena: set[Step]) -> list[str]:
+        """The optimizer's update after the backward pass, applied only when E and every
+        gradient it reads are finite (else the gradients are returned and nothing changes)."""
+        program = self.program
+        assert program.root is not None, "update_lines: a program without a backward pass"
+        tests = [f"math.isfinite({self.ref(program.root)})"]
+        if in_arena:
+            tests.append("math.isfinite(np.dot(_grads, _grads))")   # Σg²: NaN or ±inf if one is
+        for k in sorted(update.lines):
+            gradient = program.gradients[k][1]
+            if gradient not in in_arena:
+                tests.append(f"math.isfinite(np.vdot({self.ref(gradient)}, {self.ref(gradient)}))")
+        out = ["    # update: the optimizer's step, only when E and every gradient are finite",
+               f"    if not ({' and '.join(tests)}):",
+               f"        return {self.returns()}"]
+        for k in sorted(update.lines):
+            target, gradient = program.gradients[k]
+            facts = target.facts
+            assert facts is not None and gradient is not None
+            names = {"p": target.name, "g": self.ref(gradient), "lr": f"lr{update.group[k]}"}
+            names.update({key: _state_name(program, k, key) for key in update.state[k]})
+            out.append(f"    # {target.name} ← the optimizer's step with {names['g']}  "
+                       f"{target.meaning}")
+            for scratch in ("t", "u"):        # scratch arrays, made once
+                if any(scratch in _names_in(line) for line in update.lines[k]):
+                    names[scratch] = f"{scratch}_{target.name}"
+                    self.namespace[f"_{scratch}{k}"] = np.empty(facts.shape, facts.dtype)
+                    out.append(f"    {scratch}_{target.name} = _{scratch}{k}")
+            out += ["    " + _renamed(line, names) for line in update.lines[k]]
+        out.append(f"    return ({', '.join(self.ref(o) for o in program.outputs)},), None")
         return out
 
     def returns(self) -> str:
@@ -327,8 +445,9 @@ class _Writer:
         grads = ", ".join("None" if g is None else self.ref(g) for _, g in program.gradients)
         return f"({outs},), ({grads}{',' if program.gradients else ''})"
 
-    def compile(self, buffered: set[Step], example: dict[str, Any] | None = None) -> Generated:
-        source = "\n".join(self.lines(buffered, example)) + "\n"
+    def compile(self, buffered: set[Step], example: dict[str, Any] | None = None,
+                update: Update | None = None) -> Generated:
+        source = "\n".join(self.lines(buffered, example, update)) + "\n"
         function = self._exec(source)
         buffers = {k: v for k, v in self.namespace.items()
                    if k.startswith("_b") and k in source}
@@ -376,10 +495,11 @@ class _Writer:
         program = self.program
         return [*program.outputs, *(g for _, g in program.gradients)]
 
-    def fresh(self, results: list[Any], values: dict[Any, Any]) -> tuple[bool, ...]:
-        """Per result: True for an array this call made that nothing else holds (it can be
-        handed out without a copy, as the engine hands out an array a rule made)."""
-        held = [*self.inputs(values), *self.namespace.values()]
+    @staticmethod
+    def fresh(results: list[Any], held: list[Any]) -> tuple[bool, ...]:
+        """Per result: True for an array this call made that nothing else (``held``: the
+        inputs, the buffers) holds: it can be handed out without a copy, as the engine hands
+        out an array a rule made."""
         flags = []
         for i, r in enumerate(results):
             own = (type(r) is np.ndarray and r.base is None and r.flags.writeable
@@ -488,3 +608,21 @@ def _all_same(got: list[Any], expected: list[Any]) -> bool:
     return len(got) == len(expected) and all(
         e is None or _same(g, e) for g, e in zip(got, expected))
 
+
+def _state_name(program: Program, k: int, key: str) -> str:
+    """The argument holding state entry ``key`` of the parameter of gradient ``k``."""
+    return f"{key}_{program.gradients[k][0].name}"
+
+
+def _names_in(line: str) -> set[str]:
+    """The names a line of code reads or writes."""
+    return {node.id for node in ast.walk(ast.parse(line)) if isinstance(node, ast.Name)}
+
+
+def _renamed(line: str, names: dict[str, str]) -> str:
+    """One line of an optimizer's update with its names (p, g, lr...) replaced."""
+    tree = ast.parse(line)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in names:
+            node.id = names[node.id]
+    return ast.unparse(tree)

@@ -16,10 +16,12 @@ or a call under ``no_grad()``, traces again (a small cache holds the programs).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import operator
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,15 +29,15 @@ import numpy as np
 from ..context import STATE
 from ..errors import TraceError
 from ..value import Value, _keep_grad, _leaf
-from .codegen import Generated, generate
+from .codegen import Generated, Update, _names_in, generate, generate_update
 from .program import Program
 from .tracer import Traced, build
 
 __all__ = ["Compiled", "compile", "compile_value_and_grad"]
 
 
-def compile(f: Callable[..., Any], *, check: bool = True,
-            cache_size: int = 8) -> Compiled | Callable[..., Any]:
+def compile(f: Callable[..., Any], *, check: bool = True, cache_size: int = 8,
+            optimizer: Any = None) -> Compiled | Callable[..., Any]:
     """``f`` compiled: each call replays its traced forward and backward pass as one function.
 
     ``f`` takes Values (numbers and arrays are accepted and wrapped) and returns a Value or a
@@ -48,6 +50,11 @@ def compile(f: Callable[..., Any], *, check: bool = True,
     the traced one (see the module docstring); ``cache_size`` programs are kept, one per
     combination of argument shapes, dtypes and ``no_grad()``.
 
+    ``optimizer`` makes it a training step: each call also does ``optimizer.step()`` and
+    ``zero_grad()``, bit for bit, with ``SGD``'s update written into the program (in place, no
+    ``.grad`` kept); no update when E or a gradient is not finite (``updated`` says which).
+    See "the chain rule as a program" for when a call takes the plain path instead.
+
     ``compile(tn.value_and_grad(f, argnums))`` and ``compile(tn.grad(f, argnums))`` compile the
     transform itself (``compile_value_and_grad``): numbers and arrays in, the value and the
     gradients out, no ``.grad`` written, as the transform does eagerly.
@@ -58,6 +65,9 @@ def compile(f: Callable[..., Any], *, check: bool = True,
         raise ValueError(f"compile: cache_size must be a positive integer, got {cache_size!r}")
     transformed = getattr(f, "transformed", None)       # set by tn.value_and_grad and tn.grad
     if transformed is not None:
+        if optimizer is not None:
+            raise TypeError("compile: optimizer= compiles a training step of a function that "
+                            "returns E; a transform returns gradients, which it does not apply")
         kind, inner, argnums = transformed
         compiled = compile_value_and_grad(inner, argnums, check=check, cache_size=cache_size)
         if kind == "value_and_grad":
@@ -68,7 +78,12 @@ def compile(f: Callable[..., Any], *, check: bool = True,
             return compiled(*args)[1]
 
         return grad_f
-    return Compiled(f, check=bool(check), cache_size=cache_size)
+    if optimizer is not None and not (callable(getattr(optimizer, "step", None)) and
+                                      callable(getattr(optimizer, "zero_grad", None)) and
+                                      isinstance(getattr(optimizer, "param_groups", None), list)):
+        raise TypeError(f"compile: optimizer must be an optimizer (with param_groups, step() "
+                        f"and zero_grad()), got {type(optimizer).__name__}")
+    return Compiled(f, check=bool(check), cache_size=cache_size, optimizer=optimizer)
 
 
 def compile_value_and_grad(f: Callable[..., Any], argnums: int | tuple[int, ...] = 0,
@@ -109,13 +124,83 @@ class _Entry:
 
     traced: Traced
     generated: Generated
+    arguments: list[tuple[bool, Any]]         # per argument: requires grad?, (shape, dtype)
+    grad_enabled: bool
     calls: int = 0
-    param_specs: list[tuple[Any, ...]] | None = None   # (shape, dtype) of array parameters
+    param_data: list[Any] = field(default_factory=list)   # the parameters' arrays last seen
+    step: _Step | None = None                 # the program with the optimizer's update
 
-    def __post_init__(self) -> None:
-        facts = [p.facts for p in self.traced.program.params]
-        if facts and all(f is not None and f.kind == "array" for f in facts):
-            self.param_specs = [(f.shape, f.dtype) for f in facts]   # type: ignore[union-attr]
+    def data_of(self, args: Sequence[Any]) -> list[Any] | None:
+        """The arguments' data if they are of the kinds, shapes and dtypes this program was
+        traced for (and gradients are recorded as then), else None."""
+        if len(args) != len(self.arguments) or STATE.grad_enabled != self.grad_enabled:
+            return None
+        data = []
+        for arg, (requires_grad, spec) in zip(args, self.arguments):
+            if isinstance(arg, Value):
+                if arg.requires_grad is not requires_grad:
+                    return None
+                d = arg._data
+            elif requires_grad:
+                return None
+            else:
+                d = arg
+            if type(d) is np.ndarray:
+                if spec is None or d.shape != spec[0] or d.dtype is not spec[1]:
+                    return None               # (a dtype equal but not identical: the long way)
+            elif type(d) is not float or spec is not None:
+                return None
+            data.append(d)
+        return data
+
+    def parameters(self) -> list[Any]:
+        """The parameters' data, read now (an optimizer changes them), checked against the
+        traced shapes and dtypes whenever an array is not the one of the last call."""
+        data = list(map(_data, self.traced.program.param_values))
+        if len(data) != len(self.param_data) or not all(map(operator.is_, data,
+                                                            self.param_data)):
+            program = self.traced.program
+            for p, spec in zip(program.param_values, program.params):
+                _param_data(p, spec)
+            self.param_data = data
+        return data
+
+
+@dataclass
+class _Step:
+    """A program with an optimizer's update written in (``codegen.generate_update``), and what
+    a call must hand it: the groups' learning rates and the parameters' state arrays."""
+
+    generated: Generated | None               # None: this program cannot hold the update
+    optimizer: Any
+    groups: int                               # how many groups the optimizer had
+    options_of: Callable[[dict[str, Any]], Any]   # a group's options but its rate
+    options: list[Any]                        # each group's options then
+    params: list[Value]                       # the optimizer's parameters then
+    state: list[tuple[int, str]] = field(default_factory=list)   # (position, key) per argument
+    updated: list[tuple[Value, int]] = field(default_factory=list)   # (parameter, its input)
+    rate_groups: list[int] = field(default_factory=list)
+
+    def still_fits(self) -> bool:
+        """True while the optimizer's groups and options are those the update was written for
+        (a learning rate may change: it is read at every call)."""
+        groups = self.optimizer.param_groups
+        return len(groups) == self.groups and list(map(self.options_of, groups)) == self.options
+
+    def extra_arguments(self) -> list[Any] | None:
+        """The learning rates and state arrays of this call (None: a state array is missing,
+        as before momentum's first step, or a parameter has a ``.grad`` to add)."""
+        for p in self.params:
+            if p.grad is not None:
+                return None
+        groups, state = self.optimizer.param_groups, self.optimizer.state
+        rates = [groups[j]["lr"] for j in self.rate_groups]
+        if not self.state:
+            return rates
+        try:
+            return [*rates, *(state[i][key] for i, key in self.state)]
+        except KeyError:
+            return None
 
 
 class Compiled:
@@ -123,28 +208,53 @@ class Compiled:
     program for these arguments without running it."""
 
     def __init__(self, f: Callable[..., Any], check: bool = True, cache_size: int = 8,
-                 wrt: tuple[int, ...] | None = None) -> None:
+                 wrt: tuple[int, ...] | None = None, optimizer: Any = None) -> None:
         self.f = f
         self.check = check
         self.cache_size = cache_size
         self.wrt = wrt
+        self.optimizer = optimizer
+        self.updated = False                  # the last call applied the optimizer's update
         self.cache: OrderedDict[Any, _Entry] = OrderedDict()
         self.traces = 0
+        self._last: _Entry | None = None      # the entry the last call ran: tried first
         functools.update_wrapper(self, f)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """``f(*args)``, replayed; gradients accumulated into ``.grad`` as ``backward()`` does."""
+        """``f(*args)``, replayed; gradients accumulated into ``.grad`` as ``backward()`` does,
+        or, with an optimizer, its update applied."""
         if kwargs:
             raise TypeError(f"compile: the compiled function takes positional arguments only, "
                             f"got {sorted(kwargs)}")
+        self.updated = False
         if STATE.anomaly:                     # detect_anomaly checks op by op: run eagerly
             return self._eager(args)
+        entry, data = self._entry(args)
+        step = entry.step
+        if step is not None and not step.still_fits():     # new groups or options: trace again
+            entry = self._last = self._trace(args, self._key(args)[0])
+            step = entry.step
+        program = entry.traced.program
+        params = entry.parameters()
+        if entry.calls == 1 and self.check:
+            self._check_same_graph(args, entry)
+        entry.calls += 1
+        extra = step.extra_arguments() if step is not None and step.generated else None
         try:
-            outs, grads, entry = self._run(args)
+            if extra is not None:
+                assert step is not None and step.generated is not None
+                outs, grads = step.generated.function(*data, *params, *extra)
+                if grads is None:             # updated in place: stamp the new versions
+                    for p, k in step.updated:
+                        p.data = params[k]
+                    self.updated = True
+                    return self._results(program, step.generated, outs)
+                fresh: tuple[bool, ...] = ()  # not finite: the gradients go to .grad instead
+            else:
+                outs, grads = entry.generated.function(*data, *params)
+                fresh = entry.generated.fresh
         except (ZeroDivisionError, OverflowError):
             return self._eager(args)          # Python raised where IEEE gives inf/NaN
-        program = entry.traced.program
-        fresh = entry.generated.fresh
         offset = len(program.outputs)
         for k, ((target, _), g) in enumerate(zip(program.gradients, grads)):
             if g is None:
@@ -152,9 +262,9 @@ class Compiled:
             leaf = args[target.index] if target.kind == "arg" else \
                 program.param_values[target.index]
             _keep_grad(leaf, g, fresh[offset + k] if fresh else False)
-        results = [_leaf(o if fresh and fresh[k] else _copy(o), False, None)
-                   for k, o in enumerate(outs)]
-        return tuple(results) if program.out_is_tuple else results[0]
+        if self.optimizer is not None and program.root is not None:
+            self._step_eagerly(outs[0], grads)
+        return self._results(program, entry.generated, outs)
 
     def program(self, *args: Any) -> Program:
         """The program this function runs for ``args`` (traced now if it is not cached)."""
@@ -162,11 +272,18 @@ class Compiled:
         entry = self.cache.get(key)
         if entry is None:
             entry = self._trace(args, key)
+        if entry.step is not None and entry.step.generated is not None:
+            return dataclasses.replace(entry.traced.program, generated=entry.step.generated)
         return entry.traced.program
 
     def run(self, args: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
         """The program's raw results for ``args``: ``(outputs, gradients)``, nothing written."""
-        outs, grads, entry = self._run(args)
+        entry, data = self._entry(args)
+        params = entry.parameters()
+        if entry.calls == 1 and self.check:
+            self._check_same_graph(args, entry)
+        entry.calls += 1
+        outs, grads = entry.generated.function(*data, *params)
         fresh = entry.generated.fresh
         outs = tuple(o if fresh and fresh[k] else _copy(o) for k, o in enumerate(outs))
         offset = len(outs)
@@ -176,30 +293,19 @@ class Compiled:
 
     # -- the program for these arguments --------------------------------------------------------
 
-    def _run(self, args: Sequence[Any]) -> tuple[Any, Any, _Entry]:
-        key, data = self._key(args)
-        entry = self.cache.get(key)
-        if entry is None:
-            entry = self._trace(args, key)
-        else:
-            self.cache.move_to_end(key)
-        program = entry.traced.program
-        params = [p.data for p in program.param_values]   # read now: an optimizer changes them
-        if entry.param_specs is not None:
-            try:
-                same = [(d.shape, d.dtype) for d in params] == entry.param_specs
-            except AttributeError:            # a parameter became a float
-                same = False
-            if not same:
-                _changed_parameter(program)
-        else:
-            for p, spec in zip(program.param_values, program.params):
-                _param_data(p, spec)
-        if entry.calls == 1 and self.check:
-            self._check_same_graph(args, entry)
-        entry.calls += 1
-        outs, grads = entry.generated.function(*data, *params)
-        return outs, grads, entry
+    def _entry(self, args: Sequence[Any]) -> tuple[_Entry, list[Any]]:
+        """The program for these arguments (the last call's, if they fit it) and their data."""
+        entry = self._last
+        data = entry.data_of(args) if entry is not None else None
+        if entry is None or data is None:
+            key, data = self._key(args)
+            entry = self.cache.get(key)
+            if entry is None:
+                entry = self._trace(args, key)
+            else:
+                self.cache.move_to_end(key)
+            self._last = entry
+        return entry, data
 
     def _key(self, args: Sequence[Any]) -> tuple[Any, list[Any]]:
         """The cache key of these arguments (kinds, shapes, dtypes, which require grad, and
@@ -227,12 +333,32 @@ class Compiled:
         traced = build(self.f, args, "compile", backward=backward, wrt=self.wrt)
         generated = generate(traced.program, traced.values, buffers=True)
         traced.program.generated = generated
-        entry = _Entry(traced, generated)
+        arguments = list(zip(key[1::2], key[2::2]))     # (requires grad?, shape and dtype)
+        entry = _Entry(traced, generated, arguments, bool(STATE.grad_enabled))
+        if self.optimizer is not None:
+            entry.step = _write_step(traced, generated, self.optimizer)
         self.traces += 1
         self.cache[key] = entry
         while len(self.cache) > self.cache_size:
             self.cache.popitem(last=False)
         return entry
+
+    def _step_eagerly(self, loss: Any, grads: Sequence[Any]) -> None:
+        """The optimizer's ``step()`` and ``zero_grad()`` after a call that wrote ``.grad``; not
+        when E or a gradient is not finite (the ``.grad`` are left to be looked at)."""
+        if not _finite([loss, *(g for g in grads if g is not None)]):
+            return
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        self.updated = True
+
+    @staticmethod
+    def _results(program: Program, generated: Generated, outs: Sequence[Any]) -> Any:
+        """The outputs as constant Values (copied unless this call made them)."""
+        fresh = generated.fresh
+        results = [_leaf(o if fresh and fresh[k] else _copy(o), False, None)
+                   for k, o in enumerate(outs)]
+        return tuple(results) if program.out_is_tuple else results[0]
 
     def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> None:
         """The second call: trace again and compare the graphs (branches, constants, params)."""
@@ -259,7 +385,83 @@ class Compiled:
         if self.wrt is None and isinstance(root, Value) and STATE.grad_enabled \
                 and root.requires_grad and root.size == 1:
             root.backward()
+            if self.optimizer is not None:
+                self.optimizer.step()
+                self.optimizer.zero_grad()
+                self.updated = True
         return result
+
+
+_UPDATE_NAMES = {"p", "g", "lr", "t", "u", "np", "math"}
+
+
+def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
+    """The program with ``optimizer``'s update written in, when it can hold it: every gradient
+    the program computes is that of an array parameter the optimizer updates, in its dtype,
+    and the optimizer writes its update as lines (``update_lines``).  Otherwise the step has
+    no program, and each call writes ``.grad`` and calls ``optimizer.step()``."""
+    program = traced.program
+    groups = optimizer.param_groups
+    params = [p for group in groups for p in group["params"]]
+    options_of = _options_getter(optimizer)
+    cannot = _Step(None, optimizer, len(groups), options_of, list(map(options_of, groups)),
+                   params)
+    write = getattr(optimizer, "update_lines", None)
+    if program.root is None or not callable(write):
+        return cannot
+    position = {id(p): i for i, p in enumerate(params)}
+    group_of = [j for j, group in enumerate(groups) for _ in group["params"]]
+    lines: dict[int, list[str]] = {}
+    group: dict[int, int] = {}
+    state: dict[int, dict[str, np.ndarray]] = {}
+    updated: list[tuple[int, Value, int]] = []
+    for k, (target, gradient) in enumerate(program.gradients):
+        if target.kind != "param":
+            return cannot                     # an argument's gradient: it goes to .grad
+        p = program.param_values[target.index]
+        if id(p) not in position:
+            return cannot                     # a parameter the optimizer does not update
+        if gradient is None:
+            continue                          # no gradient reaches it: step() skips it too
+        facts = target.facts
+        if facts is None or facts.kind != "array" or gradient.facts is not facts:
+            return cannot                     # a float, or a gradient step() would convert
+        i = position[id(p)]
+        code = write(groups[group_of[i]])
+        if code is None:
+            return cannot
+        keys = sorted(set().union(*map(_names_in, code)) - _UPDATE_NAMES)
+        saved = optimizer.state.get(i, {})
+        lines[k], group[k] = code, group_of[i]
+        state[k] = {key: saved.get(key, np.zeros(facts.shape, facts.dtype)) for key in keys}
+        updated.append((i, p, target.index))
+    if not lines:
+        return cannot
+    rates = {j: groups[j]["lr"] for j in set(group.values())}
+    update = Update(lines, group, rates, state)
+    step_program = generate_update(program, traced.values, update, generated.called)
+    index_of = {k: position[id(program.param_values[program.gradients[k][0].index])]
+                for k in lines}
+    return dataclasses.replace(
+        cannot, generated=step_program,
+        state=[(index_of[k], key) for k, key in update.state_arguments],
+        updated=[(p, index) for _, p, index in sorted(updated, key=lambda item: item[0])],
+        rate_groups=update.rate_groups)
+
+
+def _options_getter(optimizer: Any) -> Callable[[dict[str, Any]], Any]:
+    """A function giving a group's options but its learning rate (which a compiled step reads
+    at every call)."""
+    names = [name for name in getattr(optimizer, "option_names", ()) if name != "lr"]
+    return operator.itemgetter(*names) if names else lambda group: ()
+
+
+_data = operator.attrgetter("_data")         # Value.data without the property's call
+
+
+def _finite(values: Sequence[Any]) -> bool:
+    """True when every number in ``values`` (floats and arrays) is finite."""
+    return all(bool(np.isfinite(v).all()) for v in values)
 
 
 def _describe(structure: list[Any], k: int) -> str:

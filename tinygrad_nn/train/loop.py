@@ -177,10 +177,43 @@ def _samples(X: Any, fn: str, dtype: np.dtype[Any] | None) -> np.ndarray:
 def _loss_value(loss: Any, fn: str) -> float:
     """The scalar loss as a Python float, with a clear error when it is not one number."""
     data = loss.data if isinstance(loss, Value) else loss
+    if type(data) is np.ndarray and data.size == 1:
+        return float(data.item())
     if np.size(data) != 1:
         raise ValueError(f"{fn}: loss_fn must return a scalar (one number), got shape "
                          f"{np.shape(data)}; use reduction='mean' or 'sum'")
     return float(np.asarray(data).reshape(()))
+
+
+def _batch_data(batch: Any, dtype: np.dtype[Any] | None) -> Any:
+    """A minibatch for a compiled step: the array itself when it is floats of the model's dtype
+    (the step checks its shape), else converted and checked as ``model(x)`` would."""
+    if type(batch) is np.ndarray and batch.dtype.kind == "f" and (
+            dtype is None or batch.dtype == dtype):
+        return batch
+    return as_value(batch, "fit", dtype)
+
+
+def _hits(outputs: list[tuple[Any, Any]], kind: str | None) -> tuple[int, int]:
+    """Correct predictions and the samples counted over an epoch's ``(out, yb)`` minibatches:
+    one ``targets.correct`` over them all when they are rows of the same width, else per
+    minibatch (a model whose outputs are not rows of class scores counts none)."""
+    if not outputs:
+        return 0, 0
+    widths = {np.ndim(out) == 2 and np.shape(out)[1:] for out, _ in outputs}
+    if len(widths) == 1 and widths != {False}:
+        out = np.concatenate([out for out, _ in outputs])
+        labels = targets.labels_of(np.concatenate([np.asarray(yb) for _, yb in outputs]), kind)
+        hits = targets.correct(out, labels)
+        if hits is not None:
+            return hits, len(out)
+    correct = counted = 0
+    for out, yb in outputs:
+        hits = targets.correct(out, targets.labels_of(yb, kind))
+        if hits is not None:
+            correct += hits
+            counted += len(out)
+    return correct, counted
 
 
 def _check_callbacks(callbacks: Iterable[Callback]) -> list[Callable[[int, History], Any]]:
@@ -237,10 +270,9 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     epochs are trained, numbered on from the saved count; the History holds the new ones.
     Resumed from the end of an epoch, the parameters are bit for bit those of one long run.
 
-    ``compile=True`` runs forward, E and backward of each minibatch as one compiled program
-    (``tn.compile``, traced at the first minibatch of each shape): the same numbers, faster.
-    ``compile=training_step(model, loss_fn)`` reuses a step already compiled (and traced), for
-    ``fit`` called again and again.
+    ``compile=True`` runs each minibatch's forward, E, backward and update as one compiled
+    program (``training_step``): the same numbers, faster; ``compile=training_step(model,
+    loss_fn, optimizer)`` reuses one already traced.
     ``record=Recorder()`` records snapshots of the run (parameters, gradient norms, mean |δ| per
     layer, losses, accuracies, η) for ``viz.playground``; see ``train.record``.
     """
@@ -281,7 +313,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     except TypeError:
         batches = None
 
-    step = _training_step_for(compile, model, loss_fn)
+    step = _training_step_for(compile, model, loss_fn, optimizer)
     history = History()
     bar = make_progress(progress)
     optimizer.zero_grad()
@@ -302,21 +334,25 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             bar.start_epoch(epoch, done.epochs + epochs, batches)
             total = 0.0
             seen = 0
-            correct = 0
-            counted = 0
-            for batch, (xb, yb) in enumerate(loader, start=1):
-                if batch == 1 and kind is None and not hasattr(loader, "Y"):
-                    kind = targets.target_kind(yb)
-                with np.errstate(all="ignore"):
-                    x = as_value(xb, "fit", dtype)
+            outputs: list[tuple[Any, Any]] = []     # (out, yb): the accuracy, at the end
+            with np.errstate(all="ignore"):
+                for batch, (xb, yb) in enumerate(loader, start=1):
+                    if batch == 1 and kind is None and not hasattr(loader, "Y"):
+                        kind = targets.target_kind(yb)
                     if step is None:
-                        out = model(x)                          # feed-forward
+                        out = model(as_value(xb, "fit", dtype))     # feed-forward
                         loss = loss_fn(out, yb)                 # calculate error E
                         if not isinstance(loss, Value):
                             raise TypeError(f"fit: loss_fn must return a Value (the error E), "
                                             f"got {type(loss).__name__}")
-                    else:                                       # forward, E and ∂E/∂W at once
-                        loss, out = step(x, as_value(yb, "fit", dtype))
+                    else:                       # forward, E, ∂E/∂W (and the update) at once
+                        ctrl_c.hold()
+                        try:
+                            loss, out = step(_batch_data(xb, dtype), _batch_data(yb, dtype))
+                            if step.updated:                    # W ← W − η ∂E/∂W was in it
+                                history.steps += 1
+                        finally:
+                            ctrl_c.release()
                     value = _loss_value(loss, "fit")
                     if not math.isfinite(value):
                         raise TrainingDivergedError(epoch, batch, value)
@@ -324,25 +360,25 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                         first_loss = value                      # before any update
                     if step is None:
                         loss.backward()                         # back-propagation: ∂E/∂W
-                    bad = _first_bad_grad(params)
-                    if bad is not None:
-                        raise TrainingDivergedError(epoch, batch, bad[1],
-                                                    f"gradient of parameter {bad[0]}")
-                    ctrl_c.hold()
-                    try:
-                        optimizer.step()                        # W ← W − η ∂E/∂W
-                        optimizer.zero_grad()                   # reset gradients
-                        history.steps += 1
-                    finally:
-                        ctrl_c.release()
-                n = len(xb)
-                total += value * n
-                seen += n
-                hits = targets.correct(out.data, targets.labels_of(yb, kind))
-                if hits is not None:
-                    correct += hits
-                    counted += n
-                bar.update(batch, value)
+                    if step is None or not step.updated:
+                        bad = _first_bad_grad(params)
+                        if bad is not None:
+                            raise TrainingDivergedError(epoch, batch, bad[1],
+                                                        f"gradient of parameter {bad[0]}")
+                        ctrl_c.hold()
+                        try:
+                            optimizer.step()                    # W ← W − η ∂E/∂W
+                            optimizer.zero_grad()               # reset gradients
+                            history.steps += 1
+                        finally:
+                            ctrl_c.release()
+                    n = len(xb)
+                    total += value * n
+                    seen += n
+                    if kind is not None:
+                        outputs.append((out.data, yb))
+                    bar.update(batch, value)
+            correct, counted = _hits(outputs, kind)
             if seen == 0:
                 raise ValueError("fit: the loader yielded no minibatches (empty dataset, or "
                                  "drop_last with fewer samples than batch_size)")
@@ -393,9 +429,11 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     return history
 
 
-def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> tracing.Compiled:
+def training_step(model: Any, loss_fn: Callable[[Value, Any], Value],
+                  optimizer: Any = None) -> tracing.Compiled:
     """One minibatch as one compiled program: ``step(x, target) -> (E, out)``, with ∂E/∂W
-    accumulated into the parameters' ``.grad`` (``tn.compile`` of forward, E and backward).
+    accumulated into ``.grad`` or, given the ``optimizer``, W ← W − η ∂E/∂W applied as well
+    (``tn.compile(..., optimizer=)``).
 
     The program receives ``target`` as a Value, so give it in the model's dtype (``fit`` does):
     a loss converts a target *array* to the prediction's dtype, a Value it takes as it is."""
@@ -403,16 +441,22 @@ def training_step(model: Any, loss_fn: Callable[[Value, Any], Value]) -> tracing
         out = model(x)
         return loss_fn(out, target), out
 
-    return tracing.Compiled(training_step)
+    return tracing.Compiled(training_step, optimizer=optimizer)
 
 
-def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any], Value]) -> Any:
-    """The compiled step ``fit`` runs: None (eager), a new one (True), or the one given."""
+def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any], Value],
+                       optimizer: Any) -> Any:
+    """The compiled step ``fit`` runs: None (eager), a new one with the optimizer's update
+    (True), or the one given (which must update with this optimizer, if with any)."""
     if compile is False or compile is None:
         return None
     if compile is True:
-        return training_step(model, loss_fn)
+        return training_step(model, loss_fn, optimizer)
     if callable(compile) and hasattr(compile, "program"):
+        if getattr(compile, "optimizer", None) not in (None, optimizer):
+            raise ValueError("fit: the compiled step updates with another optimizer than the "
+                             "one given to fit; build it with train.training_step(model, "
+                             "loss_fn, optimizer)")
         return compile
     raise TypeError(f"fit: compile must be True, False or a step from "
                     f"train.training_step(model, loss_fn), got {type(compile).__name__}")

@@ -1,0 +1,202 @@
+"""``tn.compile(f, optimizer=...)``: a training step whose program holds the optimizer's update.
+
+After N steps the parameters (and momentum buffers) are bit for bit those of the eager
+``E.backward(); optimizer.step(); optimizer.zero_grad()``; ``.grad`` is never written by a step
+that updated; each updated parameter's version is stamped (an eager graph recorded before the
+step refuses to differentiate, as after ``p.data -= ...``); a non-finite E or gradient updates
+nothing; everything the program cannot hold (Adam, a ``.grad`` already there, momentum's
+first step) takes the plain path with the same numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from test_tracing import bits, mlp_loss, mlp_params
+
+import tinygrad_nn as tn
+from tinygrad_nn import Value
+from tinygrad_nn.optim import SGD, Adam
+
+
+def batches(n: int, dtype: Any = np.float64) -> list[tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(1)
+    return [(rng.random((8, 6)).astype(dtype), rng.random((8, 3)).astype(dtype))
+            for _ in range(n)]
+
+
+def eager_step(loss: Any, opt: Any, x: np.ndarray, y: np.ndarray) -> None:
+    """The eager engine's training step: E.backward(), opt.step(), opt.zero_grad()."""
+    loss(Value(x, requires_grad=False), Value(y, requires_grad=False)).backward()
+    opt.step()
+    opt.zero_grad()
+
+
+def train(compiled: bool, make_opt: Any, steps: int = 6, dtype: Any = np.float64
+          ) -> tuple[list[Value], Any, Any]:
+    params = mlp_params((6, 5, 3), dtype=dtype)
+    opt = make_opt(params)
+    loss = mlp_loss(params)
+    step = tn.compile(loss, optimizer=opt) if compiled else None
+    for x, y in batches(steps, dtype):
+        if step is not None:
+            step(x, y)
+            assert step.updated and all(p.grad is None for p in params)
+        else:
+            eager_step(loss, opt, x, y)
+    return params, opt, step
+
+
+OPTIONS = [dict(lr=0.5), dict(lr=0.5, momentum=0.9), dict(lr=0.3, momentum=0.8, dampening=0.25),
+           dict(lr=0.3, momentum=0.9, nesterov=True, weight_decay=0.01),
+           dict(lr=0.2, weight_decay=0.1)]
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_step_trains_bit_for_bit_as_backward_step_zero_grad(options: dict[str, Any],
+                                                                  dtype: Any) -> None:
+    eager, eager_opt, _ = train(False, lambda ps: SGD(ps, **options), dtype=dtype)
+    compiled, compiled_opt, step = train(True, lambda ps: SGD(ps, **options), dtype=dtype)
+    for a, b in zip(eager, compiled, strict=True):
+        assert b.data.dtype == dtype and bits(a.data) == bits(b.data)
+    for i, state in eager_opt.state.items():
+        assert bits(state["momentum_buffer"]) == bits(compiled_opt.state[i]["momentum_buffer"])
+    assert "p0 -= u_p0" in step.program(*batches(1, dtype)[0]).source
+
+
+def test_the_update_is_in_the_program_not_in_optimizer_step(monkeypatch: Any) -> None:
+    params = mlp_params((6, 5, 3))
+    opt = SGD(params, lr=0.5, momentum=0.9)
+    step = tn.compile(mlp_loss(params), optimizer=opt)
+    data = batches(3)
+    step(*data[0])                            # momentum's first step creates v: step() does it
+    monkeypatch.setattr(opt, "step", lambda: pytest.fail("optimizer.step() was called"))
+    arrays = [p.data for p in params]
+    for x, y in data[1:]:
+        step(x, y)
+    assert all(p.data is a for p, a in zip(params, arrays))    # updated in place
+
+
+def test_a_learning_rate_changed_between_steps_is_read_and_new_options_trace_again() -> None:
+    runs = []
+    for compiled in (False, True):
+        params = mlp_params((6, 5, 3))
+        opt = SGD(params, lr=0.5)
+        loss = mlp_loss(params)
+        step = tn.compile(loss, optimizer=opt)
+        for k, (x, y) in enumerate(batches(6)):
+            opt.param_groups[0]["lr"] = 0.5 / (k + 1)
+            if k == 3:
+                opt.param_groups[0]["momentum"] = 0.5
+            if compiled:
+                step(x, y)
+            else:
+                eager_step(loss, opt, x, y)
+        runs.append(params)
+    assert step.traces == 2
+    for a, b in zip(*runs, strict=True):
+        assert bits(a.data) == bits(b.data)
+
+
+def test_an_updated_parameter_invalidates_an_older_eager_graph() -> None:
+    params = mlp_params((6, 5, 3))
+    loss = mlp_loss(params)
+    step = tn.compile(loss, optimizer=SGD(params, lr=0.5))
+    (x, y), = batches(1)
+    step(x, y)
+    old = loss(Value(x, requires_grad=False), Value(y, requires_grad=False))
+    versions = [p.version for p in params]
+    step(x, y)
+    assert all(p.version > v for p, v in zip(params, versions))
+    with pytest.raises(RuntimeError, match="was assigned after the forward pass"):
+        old.backward()
+
+
+def test_a_gradient_already_in_grad_is_added_as_backward_would() -> None:
+    runs = []
+    for compiled in (False, True):
+        params = mlp_params((6, 5, 3))
+        opt = SGD(params, lr=0.5)
+        loss = mlp_loss(params)
+        (x, y), (x2, y2) = batches(2)
+        loss(Value(x, requires_grad=False), Value(y, requires_grad=False)).backward()
+        if compiled:
+            tn.compile(loss, optimizer=opt)(x2, y2)
+        else:
+            eager_step(loss, opt, x2, y2)
+        assert all(p.grad is None for p in params)
+        runs.append(params)
+    for a, b in zip(*runs, strict=True):
+        assert bits(a.data) == bits(b.data)
+
+
+def test_another_optimizer_is_called_after_the_program() -> None:
+    eager, _, _ = train(False, lambda ps: Adam(ps, lr=0.01), steps=4)
+    compiled, _, step = train(True, lambda ps: Adam(ps, lr=0.01), steps=4)
+    for a, b in zip(eager, compiled, strict=True):
+        assert bits(a.data) == bits(b.data)
+    assert "p0 -=" not in step.program(*batches(1)[0]).source
+
+
+def test_a_non_finite_gradient_updates_nothing_and_is_left_in_grad() -> None:
+    params = mlp_params((6, 5, 3))
+    step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
+    (x, y), = batches(1)
+    step(x, y)
+    before = [p.data.copy() for p in params]
+    bad = x.copy()
+    bad[0, 0] = np.nan
+    with np.errstate(all="ignore"):
+        loss = step(bad, y)
+    assert not np.isfinite(loss.data) and not step.updated
+    assert all(bits(p.data) == bits(b) for p, b in zip(params, before))
+    assert np.isnan(params[0].grad).any()
+
+
+def test_an_optimizer_must_be_an_optimizer_and_a_transform_takes_none() -> None:
+    with pytest.raises(TypeError, match="compile: optimizer must be an optimizer"):
+        tn.compile(lambda x: x, optimizer=object())
+    params = mlp_params((6, 5, 3))
+    with pytest.raises(TypeError, match="a transform returns gradients"):
+        tn.compile(tn.value_and_grad(mlp_loss(params)), optimizer=SGD(params, lr=0.5))
+
+
+def test_under_no_grad_the_step_runs_forward_only_and_updates_nothing() -> None:
+    params = mlp_params((6, 5, 3))
+    step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
+    before = [p.data.copy() for p in params]
+    with tn.no_grad():
+        step(*batches(1)[0])
+    assert not step.updated and all(bits(p.data) == bits(b) for p, b in zip(params, before))
+
+
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+def test_fit_compiled_updates_inside_the_program_and_trains_as_eager(monkeypatch: Any) -> None:
+    from tinygrad_nn import nn
+    from tinygrad_nn.data import DataLoader, load_digits, one_hot
+    from tinygrad_nn.train import fit
+
+    X, y = load_digits()
+    X, Y = X[:200], one_hot(y[:200], 10)
+    runs = []
+    calls: list[int] = []
+    for compile in (False, True):
+        model = nn.mlp([64, 12, 10], activation="sigmoid", rng=np.random.default_rng(0))
+        opt = SGD(model.parameters(), lr=2.0, momentum=0.5)
+        if compile:                           # after momentum's first step: the program alone
+            def counted_step(opt: SGD = opt) -> None:
+                calls.append(1)
+                SGD.step(opt)
+            monkeypatch.setattr(opt, "step", counted_step)
+        history = fit(model, nn.MSELoss(), opt, DataLoader(X, Y, batch_size=32, rng=0), 3,
+                      progress=False, compile=compile)
+        runs.append((model, history))
+    (eager, h_eager), (compiled, h_compiled) = runs
+    assert calls == [1]                       # momentum's first step, which creates v
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert bits(a.data) == bits(b.data)
+    assert h_eager.loss == h_compiled.loss and h_eager.accuracy == h_compiled.accuracy
+    assert h_eager.steps == h_compiled.steps == 21
