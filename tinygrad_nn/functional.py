@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import ops
+from .context import random_constant, side_effect
 from .validation import RngLike, make_rng, one_of, positive_int, real_number, show_value
 from .value import Value, _as_data, _leaf, apply
 from .value import linear as _linear
@@ -332,8 +333,13 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: RngLike = None) 
     x = as_value(x, "dropout")
     if not training or p == 0.0:
         return x
-    keep = make_rng(rng, "dropout").random(x.shape) >= p
-    return x * (keep / (1.0 - p)).astype(x.dtype)
+    generator, shape, dtype = make_rng(rng, "dropout"), x.shape, x.dtype
+
+    def mask() -> np.ndarray:
+        """A new mask: 1/(1 − p) where kept, 0 where dropped (a compiled call draws its own)."""
+        return ((generator.random(shape) >= p) / (1.0 - p)).astype(dtype)
+
+    return x * random_constant(mask, "dropout mask: 1/(1 − p) where kept, 0 where dropped")
 
 
 def _normalize(x: Value, mean: Value, var: Value, eps: float) -> Value:
@@ -393,6 +399,9 @@ def batch_norm(x: Any, running_mean: np.ndarray | None, running_var: np.ndarray 
                              f"input shape {tuple(x.shape)}")
         mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
         if training and running_mean is not None and running_var is not None:
+            side_effect("in training mode updates running_mean and running_var",
+                        "call model.eval() first (evaluation mode uses the running statistics "
+                        "and compiles), or run it eagerly (fit(..., compile=False))")
             running_mean *= 1.0 - momentum
             running_mean += momentum * mean.data.reshape(channels)
             running_var *= 1.0 - momentum

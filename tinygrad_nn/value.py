@@ -18,7 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import ops
-from .context import STATE, Scope, check_finite, detect_anomaly, no_grad, scope
+from .context import STATE, Scope, check_finite, detect_anomaly, no_grad, scope, side_effect
 from .context import user_frames as _user_frames
 from .forward import carry_tangents
 from .graph import toposort
@@ -227,6 +227,8 @@ class Value:
         if not self.requires_grad:
             raise ValueError("backward: this Value does not require grad (it is a constant, was "
                              "made with requires_grad=False, or was computed under no_grad())")
+        side_effect("calls backward(), which writes .grad,", "return E from the function "
+                    "instead: the compiled function runs the backward pass itself")
         seed = self._seed(grad)
         if create_graph:
             seed = _leaf(seed, False, None)

@@ -291,7 +291,7 @@ class _Writer:
     def lines(self, buffered: set[Step], example: dict[str, Any] | None) -> list[str]:
         """The function's source lines: a comment and the rule's lines per step."""
         program = self.program
-        names = [a.name for a in program.args] + [p.name for p in program.params]
+        names = [a.name for a in (*program.args, *program.params, *program.randoms)]
         out = [f"def {program.function_name}({', '.join(names)}):"]
         self.alias = {}
         buffer_count = 0
@@ -343,7 +343,8 @@ class _Writer:
     # -- checking it on the example ------------------------------------------------------------
 
     def inputs(self, values: dict[Any, Any]) -> list[Any]:
-        return [values[a] for a in self.program.args] + [values[p] for p in self.program.params]
+        program = self.program
+        return [values[a] for a in (*program.args, *program.params, *program.randoms)]
 
     def call(self, function: Callable[..., Any], values: dict[Any, Any]) -> Any:
         """The function's results on the example (None where Python raised on a float: the

@@ -195,11 +195,21 @@ class Compiled:
         else:
             for p, spec in zip(program.param_values, program.params):
                 _param_data(p, spec)
-        if entry.calls == 1 and self.check:
-            self._check_same_graph(args, entry)
+        randoms = self._randoms(args, entry)
         entry.calls += 1
-        outs, grads = entry.generated.function(*data, *params)
+        outs, grads = entry.generated.function(*data, *params, *randoms)
         return outs, grads, entry
+
+    def _randoms(self, args: Sequence[Any], entry: _Entry) -> list[Any]:
+        """This call's random constants (dropout masks), one draw per call as ``f`` makes them:
+        the first call takes those its trace drew, the second those of the check's run of
+        ``f`` (each ran ``f`` once), every later call draws new ones."""
+        traced = entry.traced
+        if entry.calls == 1 and self.check:
+            traced = self._check_same_graph(args, entry)
+        elif entry.calls != 0:
+            return [draw() for draw in traced.program.random_draws]
+        return [traced.values[r] for r in traced.program.randoms]
 
     def _key(self, args: Sequence[Any]) -> tuple[Any, list[Any]]:
         """The cache key of these arguments (kinds, shapes, dtypes, which require grad, and
@@ -234,12 +244,12 @@ class Compiled:
             self.cache.popitem(last=False)
         return entry
 
-    def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> None:
+    def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> Traced:
         """The second call: trace again and compare the graphs (branches, constants, params)."""
         again = build(self.f, args, "compile", backward=False, wrt=self.wrt)
         first, second = entry.traced.structure, again.structure
         if first == second:
-            return
+            return again
         k = next((i for i, (a, b) in enumerate(zip(first, second)) if a != b),
                  min(len(first), len(second)))
         raise TraceError(

@@ -25,9 +25,10 @@ __all__ = ["Input", "Program", "Step"]
 @dataclass(eq=False)
 class Input:
     """A value the program reads rather than computes: an argument, a parameter (read live at
-    every call) or a constant (captured when the function was traced)."""
+    every call), a constant (captured when the function was traced) or a random constant (a
+    dropout mask: drawn anew at every call, as the function itself would draw it)."""
 
-    kind: str                                 # "arg", "param" or "const"
+    kind: str                                 # "arg", "param", "const" or "random"
     index: int                                # position among the inputs of its kind
     facts: Facts | None
     label: str = ""                           # the argument's or parameter's own name
@@ -82,6 +83,8 @@ class Program:
     root: Value | None = None                 # E, where the backward pass starts
     function_name: str = "program"
     generated: Any = field(default=None, repr=False)   # codegen.Generated, set by the tracer
+    randoms: list[Input] = field(default_factory=list)  # random constants, after the params
+    random_draws: list[Any] = field(default_factory=list, repr=False)  # each one's next draw
 
     # -- reading it ------------------------------------------------------------------------------
 
@@ -160,6 +163,10 @@ def format_program(program: Program) -> str:
         for p in program.params:
             rows.append(("", f"{p.name}: {type_text(p.facts)} = {p.label or 'parameter'}", "",
                          p.meaning if p.meaning != p.label else ""))
+    if program.randoms:
+        rows.append(("random (drawn anew at every call):", "", "", ""))
+        for r in program.randoms:
+            rows.append(("", f"{r.name}: {type_text(r.facts)} = {r.meaning}", "", ""))
     named = [c for c in program.constants if not c.name[:1].isdigit() and c.name[:1] != "-"]
     if named:
         rows.append(("constants:", "", "", ""))

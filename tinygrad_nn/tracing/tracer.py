@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ..context import STATE
+from ..context import STATE, TraceNotes
 from ..errors import TraceError
 from ..graph import toposort
 from ..value import Value, chain_rule_step, rule_args
@@ -69,15 +69,18 @@ def build(f: Callable[..., Any], args: Sequence[Any], fn: str, backward: bool = 
         raise TypeError(f"{fn}: expected a function, got {type(f).__name__} {f!r}")
     names = _argument_names(f, len(args))
     leaves, wants = _argument_leaves(args, names, fn)
-    recording = STATE.grad_enabled
+    recording, noting = STATE.grad_enabled, STATE.trace_notes
+    notes = TraceNotes(fn)
     STATE.grad_enabled = True                 # record the graph even inside no_grad()
+    STATE.trace_notes = notes                 # random constants (dropout masks) are noted
     try:
         result = f(*leaves)
     finally:
-        STATE.grad_enabled = recording
+        STATE.grad_enabled, STATE.trace_notes = recording, noting
     outputs, is_tuple = _outputs(result, fn)
     wanted = [i for i, want in enumerate(wants) if want] if wrt is None else list(wrt)
-    builder = _Builder(leaves, names, wanted, differentiate_params=wrt is None)
+    builder = _Builder(leaves, names, wanted, differentiate_params=wrt is None,
+                       random=notes.random)
     builder.forward(outputs)
     root = outputs[0]
     if backward and root.requires_grad and root.size == 1:
@@ -91,7 +94,7 @@ def build(f: Callable[..., Any], args: Sequence[Any], fn: str, backward: bool = 
 # ----------------------------------------------------------------------------------------------
 
 
-_RESERVED = re.compile(r"^([vgpcb]\d|g_|_)")
+_RESERVED = re.compile(r"^([vgpcbrk]\d|g_|_)")
 _NAMESPACE = {"np", "math", "ops"}
 
 
@@ -157,8 +160,11 @@ class _Builder:
     """Turns the recorded graph into steps, with the example's value of each."""
 
     def __init__(self, leaves: list[Value], names: list[str], wanted_args: list[int],
-                 differentiate_params: bool) -> None:
+                 differentiate_params: bool, random: list[tuple[Any, Any, str]]) -> None:
         self.values: dict[Any, Any] = {}
+        self.draws = {id(note[0]): note for note in random}
+        self.randoms: list[Input] = []                # random constants, drawn at every call
+        self.random_draws: list[Any] = []
         self.args = [Input("arg", i, Facts.of(leaf.data), label=name)
                      for i, (leaf, name) in enumerate(zip(leaves, names))]
         for leaf, arg in zip(leaves, self.args):
@@ -194,11 +200,12 @@ class _Builder:
                 self.structure.append(self._leaf_structure(node))
                 continue
             for parent, seen_data in zip(node.parents, node.inputs):
-                if parent.data is not seen_data:
+                if parent.data is not seen_data or parent.version > node.recorded_at:
                     raise TraceError(
                         f"trace: the function replaces the data of a Value "
-                        f"{_describe(parent)} after an op has read it; a program reads each "
-                        f"input once per call, so such changes must happen outside it")
+                        f"{_describe(parent)} after an op has read it (p.data = ..., "
+                        f"p.data += ...); a program reads each input once per call, so such "
+                        f"changes must happen outside it")
             args = (*[self.of[p] for p in node.parents], *map(Static, node.params))
             step = Step(node.op.name, args, Facts.of(node.data), False, node.op,
                         where=_where(node), meaning=self._forward_symbol(node))
@@ -219,6 +226,14 @@ class _Builder:
                 self.wanted[param] = None
             self.values[param] = node.data
             return param
+        random = self.draws.get(id(node.data))
+        if random is not None and random[0] is node.data:     # a dropout mask: a new one per call
+            held = Input("random", len(self.randoms), Facts.of(node.data),
+                         label=node.name or "", meaning=random[2])
+            self.randoms.append(held)
+            self.random_draws.append(random[1])
+            self.values[held] = node.data
+            return held
         const = Input("const", len(self.constants), Facts.of(node.data), value=node.data,
                       label=node.name or "")
         self.constants.append(const)
@@ -340,7 +355,8 @@ class _Builder:
         name = function_name if function_name.isidentifier() else "program"
         program = Program(self.args, self.params, self.param_values, self.constants, steps,
                           [self.of[o] for o in outputs], is_tuple, gradients, self.root,
-                          function_name="program" if name == "<lambda>" else name)
+                          function_name="program" if name == "<lambda>" else name,
+                          randoms=self.randoms, random_draws=self.random_draws)
         _name_values(program)
         return program
 
@@ -368,6 +384,8 @@ def _name_values(program: Program) -> None:
         arg.name = arg.label
     for k, param in enumerate(program.params):
         param.name = f"p{k}"
+    for k, random in enumerate(program.randoms):
+        random.name = f"r{k}"
     count = 0
     for const in program.constants:
         value = const.value
