@@ -5,10 +5,14 @@ op.  The backward pass is the engine's own reverse pass written down instead of 
 loop as ``value.backpropagate`` over ``reversed(toposort(E))``, one step per chain-rule step
 ``chain_rule_step(node, i, rule_args(node, g))`` (the rule's VJP, then ``sum_to`` where the op
 broadcast), and one ``accumulate`` step where a node receives gradients from several children,
-summed in the order the engine sums them.  The engine also runs each step once here, on the
-example's data: those values give every step its shape and dtype, and ``codegen`` checks the
-program it writes against them.  No mask is frozen: a step is a rule of the table, evaluated
-again on the data of every call (``relu``'s ``x > 0``, ``max``'s ties).
+summed in the order the engine sums them.  A gradient is handed only to the nodes that lead to
+a gradient the program returns (where ``backward`` hands one to every node that requires grad):
+an argument given as data, say, gets none, and no step is computed for it.  The engine also
+runs each step once here, on the example's data: those values give every step its shape and
+dtype, and ``codegen`` checks the program it writes against them.  No mask is frozen: a step is
+a rule of the table, evaluated again on the data of every call (``relu``'s ``x > 0``, ``max``'s
+ties).  A dropout mask is the one random constant: an input of the program (``randoms``), drawn
+anew at every call by the function the layer noted it with (``context.random_constant``).
 """
 
 from __future__ import annotations
@@ -181,14 +185,17 @@ class _Builder:
         self.symbol: dict[Value, str] = {}
         self.grads: dict[Any, Any] = {}               # wanted Input -> value of its gradient
         self.root: Any = None
+        self.root_order: list[Value] = []             # toposort of the (first) result
+        self.reaches: set[Value] = set()              # nodes that lead to a wanted gradient
         self.layers = 0
 
     # -- forward -----------------------------------------------------------------------------
 
     def forward(self, outputs: list[Value]) -> None:
-        order: list[Value] = []
-        seen: set[Value] = set()
-        for out in outputs:
+        order = toposort(outputs[0])
+        self.root_order = list(order)                 # what backward walks, reversed
+        seen = set(order)
+        for out in outputs[1:]:
             for node in toposort(out):
                 if node not in seen:
                     seen.add(node)
@@ -196,24 +203,30 @@ class _Builder:
         position = {node: k for k, node in enumerate(order)}
         for node in order:
             if node.op is None:
-                self.of[node] = self._leaf(node)
+                self.of[node] = held = self._leaf(node)
                 self.structure.append(self._leaf_structure(node))
+                if held in self.wanted:
+                    self.reaches.add(node)
                 continue
-            for parent, seen_data in zip(node.parents, node.inputs):
-                if parent.data is not seen_data or parent.version > node.recorded_at:
+            if not self.reaches.isdisjoint(node.parents):
+                self.reaches.add(node)
+            for v in (node, *node.parents):           # data assigned since the op ran
+                if v.version > node.recorded_at:      # (the stamps backward checks too)
                     raise TraceError(
                         f"trace: the function replaces the data of a Value "
-                        f"{_describe(parent)} after an op has read it (p.data = ..., "
+                        f"{_describe(v)} after an op has read it (p.data = ..., "
                         f"p.data += ...); a program reads each input once per call, so such "
                         f"changes must happen outside it")
-            args = (*[self.of[p] for p in node.parents], *map(Static, node.params))
+            args: tuple[Any, ...] = tuple([self.of[p] for p in node.parents])
+            if node.params:
+                args += tuple(map(Static, node.params))
             step = Step(node.op.name, args, Facts.of(node.data), False, node.op,
                         where=_where(node), meaning=self._forward_symbol(node))
             self.steps.append(step)
             self.of[node] = step
             self.values[step] = node.data
-            self.structure.append((node.op.name, tuple(position[p] for p in node.parents),
-                                   _comparable(node.params)))
+            self.structure.append((node.op.name, tuple([position[p] for p in node.parents]),
+                                   _comparable(node.params) if node.params else ()))
 
     def _leaf(self, node: Value) -> Input:
         if node in self.arg_of:
@@ -283,7 +296,7 @@ class _Builder:
         if not self.root.meaning:
             self.root.meaning = "E"
         received: dict[Value, list[Any]] = {root: [seed_input]}
-        for node in reversed(toposort(root)):
+        for node in reversed(self.root_order):        # toposort(root), as backpropagate walks it
             parts = received.pop(node, None)
             if not parts:                             # a constant: no gradient flows into it
                 continue
@@ -294,10 +307,12 @@ class _Builder:
             if node.op is None:
                 continue
             args = rule_args(node, self.values[g])
+            assert isinstance(held, Step)
+            step_args = (g, held, *held.args)         # g, ans, the inputs, the op's parameters
             for i, parent in enumerate(node.parents):
-                if parent.requires_grad:
-                    received.setdefault(parent, []).append(self._chain_rule_step(node, i, g,
-                                                                                 args))
+                if parent in self.reaches:            # (backward: parent.requires_grad)
+                    step = self._chain_rule_step(node, i, args, step_args, held.where)
+                    received.setdefault(parent, []).append(step)
 
     def _accumulate(self, node: Value, parts: list[Any]) -> Any:
         """∂E/∂node: the one gradient it received, or the sum of several, in arrival order."""
@@ -314,32 +329,31 @@ class _Builder:
         self.values[step] = total
         return step
 
-    def _chain_rule_step(self, node: Value, i: int, g: Any, args: tuple[Any, ...]) -> Step:
+    def _chain_rule_step(self, node: Value, i: int, args: tuple[Any, ...],
+                         step_args: tuple[Any, ...], where: str) -> Step:
         """The step for edge (node, input i): the rule's VJP, summed back where it broadcast."""
         op = node.op
         assert op is not None
         local = chain_rule_step(node, i, args)        # the engine's own step, as backward runs it
-        parent = node.parents[i]
+        parent_data, data = node.parents[i].data, node.data
+        # a broadcasting op's VJP has the output's shape: summed back where the input's differs
+        summed = op.broadcasts and type(data) is not float and (
+            type(parent_data) is float or parent_data.shape != data.shape)
         raw: Any = local
-        if op.broadcasts:
+        if summed:
             try:
                 raw = op.vjps[i](*args)               # the VJP before its sum over broadcast axes
             except (ZeroDivisionError, OverflowError):
                 raw = None
-        step_args = (g, self.of[node], *[self.of[p] for p in node.parents],
-                     *map(Static, node.params))
-        where = _where(node)
         vjp = Step(f"{op.name}.vjp[{i}]", step_args, Facts.of(local if raw is None else raw),
                    True, op, i, where=where)
         self.steps.append(vjp)
         self.values[vjp] = raw
-        example = local if raw is None else raw
-        if op.broadcasts and type(example) is not float and (
-                np.shape(example) != np.shape(parent.data) or type(parent.data) is float):
-            summed = Step("sum_to", (vjp, self.of[parent]), Facts.of(local), True, where=where)
-            self.steps.append(summed)
-            self.values[summed] = local
-            return summed
+        if summed and raw is not None:
+            step = Step("sum_to", (vjp, step_args[2 + i]), Facts.of(local), True, where=where)
+            self.steps.append(step)
+            self.values[step] = local
+            return step
         return vjp
 
     # -- the program ---------------------------------------------------------------------------
@@ -350,10 +364,8 @@ class _Builder:
                 held.meaning = self.symbol.get(node, "") or (
                     held.label if held.kind == "param" else "")
         gradients = [(target, self.grads.get(target)) for target in self.wanted]
-        needed = _needed_backward_steps([g for _, g in gradients])
-        steps = [s for s in self.steps if not s.backward or s in needed]
         name = function_name if function_name.isidentifier() else "program"
-        program = Program(self.args, self.params, self.param_values, self.constants, steps,
+        program = Program(self.args, self.params, self.param_values, self.constants, self.steps,
                           [self.of[o] for o in outputs], is_tuple, gradients, self.root,
                           function_name="program" if name == "<lambda>" else name,
                           randoms=self.randoms, random_draws=self.random_draws)
@@ -362,19 +374,6 @@ class _Builder:
 
 
 _FROM_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
-
-
-def _needed_backward_steps(results: list[Any]) -> set[Step]:
-    """The backward steps some wanted gradient depends on (the others are dropped)."""
-    needed: set[Step] = set()
-    stack = [r for r in results if isinstance(r, Step)]
-    while stack:
-        step = stack.pop()
-        if step in needed:
-            continue
-        needed.add(step)
-        stack.extend(a for a in step.args if isinstance(a, Step) and a.backward)
-    return needed
 
 
 def _name_values(program: Program) -> None:
@@ -397,29 +396,28 @@ def _name_values(program: Program) -> None:
     forward = [s for s in program.steps if not s.backward]
     for k, step in enumerate(forward, 1):
         step.name = f"v{k}"
-    parts: dict[Any, list[Step]] = {}
+    parts: dict[Any, list[Step]] = {}           # value -> the gradients it received
+    totals: dict[Any, Step] = {}                # value -> their sum, where there are several
     for step in program.steps:
-        if step.backward and step.grad_of is not None and not step.total:
+        if step.total:
+            totals[step.grad_of] = step
+        elif step.grad_of is not None:
             parts.setdefault(step.grad_of, []).append(step)
-    totals = {s.grad_of: s for s in program.steps if s.total}
     for target, received in parts.items():
         base = _gradient_name(target)
-        if target in totals:
-            totals[target].name = base
-            for k, part in enumerate(received, 1):
-                part.name = f"{base}_{k}"
+        meaning = gradient_meaning(target.meaning or target.name)
+        total = totals.get(target)
+        if total is None:                       # one gradient: it is the whole of ∂E/∂target
+            received[0].name, received[0].meaning = base, meaning
         else:
-            received[0].name = base
-    for step in program.steps:
-        if step.grad_of is not None:
-            meaning = gradient_meaning(step.grad_of.meaning or step.grad_of.name)
-            several = step.grad_of in totals and not step.total
-            step.meaning = f"part of {meaning}" if several else meaning
-    for step in program.steps:                 # a VJP before its sum over broadcast axes
-        if step.rule == "sum_to":
-            vjp = step.args[0]
-            vjp.name = f"{step.name}_0"
-            vjp.meaning = f"{step.meaning}, before the sum over the broadcast axes"
+            total.name, total.meaning = base, meaning
+            for k, part in enumerate(received, 1):
+                part.name, part.meaning = f"{base}_{k}", f"part of {meaning}"
+        for part in received:                   # a VJP before its sum over broadcast axes
+            if part.rule == "sum_to":
+                vjp = part.args[0]
+                vjp.name = f"{part.name}_0"
+                vjp.meaning = f"{part.meaning}, before the sum over the broadcast axes"
 
 
 def gradient_meaning(symbol: str) -> str:
