@@ -339,7 +339,7 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: RngLike = None) 
         """A new mask: 1/(1 − p) where kept, 0 where dropped (a compiled call draws its own)."""
         return ((generator.random(shape) >= p) / (1.0 - p)).astype(dtype)
 
-    return x * random_constant(mask, "dropout mask: 1/(1 − p) where kept, 0 where dropped")
+    return x * random_constant(mask, "dropout mask, 1/(1 − p) or 0")
 
 
 def _normalize(x: Value, mean: Value, var: Value, eps: float) -> Value:

@@ -166,7 +166,7 @@ def format_program(program: Program) -> str:
     if program.randoms:
         rows.append(("random (drawn anew at every call):", "", "", ""))
         for r in program.randoms:
-            rows.append(("", f"{r.name}: {type_text(r.facts)} = {r.meaning}", "", ""))
+            rows.append(("", f"{r.name}: {type_text(r.facts)} = random", "", r.meaning))
     named = [c for c in program.constants if not c.name[:1].isdigit() and c.name[:1] != "-"]
     if named:
         rows.append(("constants:", "", "", ""))
