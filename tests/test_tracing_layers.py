@@ -3,9 +3,10 @@
 Dropout's mask is a random input of the program: each compiled call draws a new one from the
 layer's own Generator, in the order the eager call draws it, so eager and compiled training with
 the same seeds end with the same parameters, bit for bit.  BatchNorm1d in training mode updates
-its running statistics outside the graph, which a program cannot replay: tracing it is refused,
-naming the layer, the mode and what to do, before anything is changed.  In evaluation mode both
-compile and give the eager results.
+its running statistics outside the graph: the program calls the same update last, with its own
+values of the batch's mean and variance, so the statistics too end bit for bit as eager's (a
+momentum that changes at every call, ``momentum=None``, is refused before anything changes).
+In evaluation mode both compile and give the eager results.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 import tinygrad_nn as tn
 from tinygrad_nn import Value, nn
 from tinygrad_nn import functional as F
+from tinygrad_nn.context import state_update
 from tinygrad_nn.data import DataLoader, load_digits, one_hot
 from tinygrad_nn.optim import SGD
 from tinygrad_nn.tracing import TraceError
@@ -112,45 +114,95 @@ def test_fit_compiled_with_dropout_trains_exactly_as_eager() -> None:
     assert compiled[2].rng.bit_generator.state == eager[2].rng.bit_generator.state
 
 
-def batch_norm_net() -> nn.Sequential:
-    return nn.Sequential(nn.Linear(6, 4, rng=0), nn.BatchNorm1d(4), nn.Tanh(),
-                         nn.Linear(4, 3, rng=1))
+def batch_norm_net(momentum: float | None = 0.1) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(6, 4, rng=0), nn.BatchNorm1d(4, momentum=momentum),
+                         nn.Tanh(), nn.Linear(4, 3, rng=1))
 
 
-def test_batch_norm_in_training_mode_is_refused_before_anything_changes() -> None:
-    model = batch_norm_net()
+def statistics(model: nn.Module) -> list[bytes]:
+    norm = model[1]
+    return [bits(norm.running_mean), bits(norm.running_var), bits(norm.num_batches_tracked)]
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_batch_norm_training_updates_its_statistics_compiled_as_eager(check: bool) -> None:
+    eager, compiled = batch_norm_net(), batch_norm_net()
     loss_fn = nn.MSELoss()
-    step = tn.compile(lambda x, y: loss_fn(model(x), y))
+    step = tn.compile(lambda x, y: loss_fn(compiled(x), y), check=check)
+    for x, y in batches():                    # call 1: the trace updated, 2: the check's run
+        eager.zero_grad()
+        compiled.zero_grad()
+        want = loss_fn(eager(x), y)
+        want.backward()
+        got = step(x, y)
+        assert bits(got.data) == bits(want.data) and grads(compiled) == grads(eager)
+        assert statistics(compiled) == statistics(eager)
+    assert int(compiled[1].num_batches_tracked) == len(batches()) and step.traces == 1
+    text = str(step.program(*batches(1)[0]))
+    assert re.search(r"then, outside the graph \(state the program changes\):\n"
+                     r" +u0\(v2, v4\) +BatchNorm1d\[1\] +running_mean, running_var ← "
+                     r"\(1 − momentum\)·r \+ momentum·batch\n"
+                     r" +u1\(\) +BatchNorm1d\[1\] +num_batches_tracked \+= 1\n", text)
+
+
+def test_batch_norm_with_a_changing_momentum_is_refused_before_anything_changes() -> None:
+    model = batch_norm_net(momentum=None)     # the average of all batches: momentum 1/n
+    step = tn.compile(lambda x, y: nn.MSELoss()(model(x), y))
     (x, y), *_ = batches()
     with pytest.raises(TraceError) as caught:
         step(x, y)
     message = str(caught.value)
-    for part in ("compile: BatchNorm1d[1] in training mode updates running_mean and running_var",
-                 "outside the graph", "call model.eval() first", "compile=False"):
+    for part in ("compile: BatchNorm1d[1] in training mode with momentum=None averages every "
+                 "batch so far", "outside the graph", "give it a momentum", "model.eval()",
+                 "compile=False"):
         assert part in message
-    norm = model[1]
-    assert norm.running_mean.tolist() == [0.0] * 4 and norm.running_var.tolist() == [1.0] * 4
-    assert int(norm.num_batches_tracked) == 0
+    assert statistics(model) == statistics(batch_norm_net(momentum=None))
     assert all(p.grad is None for p in model.parameters())
 
 
-def test_fit_compiled_refuses_batch_norm_training_and_keeps_the_model() -> None:
-    model = batch_norm_net()
-    before = [bits(p.data) for p in model.parameters()]
-    x, y = (np.concatenate(part) for part in zip(*batches()))
-    with pytest.raises(TraceError, match=r"BatchNorm1d\[1\] in training mode"):
-        fit(model, nn.MSELoss(), SGD(model.parameters(), lr=0.1),
-            DataLoader(x, y, batch_size=10, rng=0), 1, progress=False, compile=True)
-    assert [bits(p.data) for p in model.parameters()] == before
-    assert int(model[1].num_batches_tracked) == 0
+def _normalised_digits_run(compile: bool) -> tuple[nn.Module, Any]:
+    X, y = load_digits()
+    X, Y = X[:100], one_hot(y[:100], 10)
+    model = nn.Sequential(nn.Linear(64, 16, rng=0), nn.BatchNorm1d(16), nn.Sigmoid(),
+                          nn.Dropout(0.2, rng=3), nn.Linear(16, 10, rng=1))
+    loader = DataLoader(X, Y, batch_size=32, shuffle=True, rng=0)   # 32, 32, 32 and 4
+    history = fit(model, nn.MSELoss(), SGD(model.parameters(), lr=1.0), loader, 3,
+                  val_data=(X[:40], Y[:40]), progress=False, compile=compile)
+    return model, history
 
 
-def test_functional_batch_norm_updating_arrays_is_refused_too() -> None:
-    mean, var = np.zeros(3), np.ones(3)
-    with pytest.raises(TraceError, match="compile: the function in training mode updates "
-                                         "running_mean and running_var at every call"):
-        tn.compile(lambda x: F.batch_norm(x, mean, var, training=True).sum())(np.ones((4, 3)))
-    assert mean.tolist() == [0.0] * 3 and var.tolist() == [1.0] * 3
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+def test_fit_compiled_with_batch_norm_and_dropout_trains_exactly_as_eager() -> None:
+    eager, h_eager = _normalised_digits_run(False)
+    compiled, h_compiled = _normalised_digits_run(True)
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert bits(a.data) == bits(b.data)
+    assert statistics(compiled) == statistics(eager)
+    assert int(compiled[1].num_batches_tracked) == 3 * 4
+    assert h_eager.loss == h_compiled.loss and h_eager.val_loss == h_compiled.val_loss
+
+
+def test_functional_batch_norm_updates_the_arrays_it_is_given_compiled_as_eager() -> None:
+    compiled_stats, eager_stats = (np.zeros(3), np.ones(3)), (np.zeros(3), np.ones(3))
+    step = tn.compile(lambda x: F.batch_norm(x, *compiled_stats, training=True).sum())
+    rng = np.random.default_rng(2)
+    for _ in range(4):
+        x = rng.normal(size=(4, 3))
+        want = F.batch_norm(x, *eager_stats, training=True).sum()
+        assert bits(step(x).data) == bits(want.data)
+        assert [bits(a) for a in compiled_stats] == [bits(a) for a in eager_stats]
+
+
+def test_a_state_update_from_a_value_outside_the_result_is_refused() -> None:
+    seen = []
+
+    def f(x: Value) -> Value:
+        state_update(seen.append, "notes the mean", x.mean())   # not used by the result
+        return (x * 2.0).sum()
+
+    with pytest.raises(TraceError, match=r"compile: the function updates state from a value the "
+                                         r"result does not depend on"):
+        tn.compile(f)(np.ones(3))
 
 
 def test_batch_norm_without_running_statistics_compiles_in_training_mode() -> None:
@@ -167,6 +219,7 @@ def test_batch_norm_without_running_statistics_compiles_in_training_mode() -> No
 
 
 def test_evaluation_mode_compiles_batch_norm_and_dropout() -> None:
+    """Evaluation mode: no random input, no state update; the running statistics are constants."""
     trained = nn.Sequential(nn.Linear(6, 4, rng=0), nn.BatchNorm1d(4), nn.Tanh(),
                             nn.Dropout(0.5, rng=2), nn.Linear(4, 3, rng=1))
     for x, _ in batches(3):                   # eager training moves the running statistics
@@ -183,7 +236,8 @@ def test_evaluation_mode_compiles_batch_norm_and_dropout() -> None:
         assert bits(got.data) == bits(want.data)
         assert [bits(g) for g in compiled_grads] == grads(trained)
         trained.zero_grad()
-    assert step.traces == 1 and step.program(*batches(1)[0]).randoms == []
+    program = step.program(*batches(1)[0])
+    assert step.traces == 1 and program.randoms == [] and program.updates == []
     assert int(trained[1].num_batches_tracked) == 3
 
 

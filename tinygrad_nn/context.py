@@ -5,7 +5,7 @@ manager that restores the previous setting on exit, also when the block raises. 
 holds what the function transforms (``tinygrad_nn.transforms``) have running: the forward-mode
 traces whose tangents every new node must carry, and how many transforms are calling their
 function right now; and, while ``tn.trace`` or ``tn.compile`` runs a function, the notes it
-takes of what the graph does not show (``random_constant``, ``side_effect``).
+takes of what the graph does not show (``random_constant``, ``state_update``, ``side_effect``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import numpy as np
 from .errors import TraceError
 
 __all__ = ["STATE", "Scope", "TraceNotes", "detect_anomaly", "no_grad", "random_constant",
-           "scope", "side_effect"]
+           "scope", "side_effect", "state_update"]
 
 
 class _State:
@@ -50,13 +50,16 @@ STATE = _State()
 
 class TraceNotes:
     """What the tracer notes while it runs a function (``caller`` names it in errors): the random
-    constants the function drew, each with the function that draws another and its meaning."""
+    constants the function drew, each with the function that draws another and its meaning,
+    and the changes of state it made from values of its graph (``state_update``)."""
 
-    __slots__ = ("caller", "random")
+    __slots__ = ("caller", "random", "updates")
 
     def __init__(self, caller: str) -> None:
         self.caller = caller
         self.random: list[tuple[Any, Callable[[], Any], str]] = []
+        # (update, the Values it reads, what it changes, the module call that made it)
+        self.updates: list[tuple[Callable[..., None], tuple[Any, ...], str, str]] = []
 
 
 def random_constant(draw: Callable[[], Any], meaning: str) -> Any:
@@ -69,11 +72,25 @@ def random_constant(draw: Callable[[], Any], meaning: str) -> Any:
     return value
 
 
+def state_update(update: Callable[..., None], meaning: str, *values: Any) -> None:
+    """Change state outside the graph from values of the graph, now: ``update(*data)`` with the
+    data of ``values`` (BatchNorm's running statistics moved towards the batch's).  While a
+    function is traced, the update is noted with its Values, so that the compiled program makes
+    the same change, from its own values, after every call it replays; ``meaning`` says what
+    it changes."""
+    notes = STATE.trace_notes
+    if notes is not None:
+        where = STATE.scope.label if STATE.scope is not None else ""
+        notes.updates.append((update, values, meaning, where))
+    update(*[v.data for v in values])
+
+
 def side_effect(what: str, instead: str) -> None:
-    """Call before an op changes state outside the graph (BatchNorm's running statistics while
-    training).  A traced program replays the graph only, so while a function is traced this
-    raises ``TraceError`` (naming the module call, ``what`` it changes and what to do
-    ``instead``) before anything is changed."""
+    """Call before a change of state outside the graph that a program cannot make again
+    (``backward()`` writing ``.grad``, BatchNorm's running average with ``momentum=None``).  A
+    traced program replays the graph and the ``state_update``s only, so while a function is
+    traced this raises ``TraceError`` (naming the module call, ``what`` it changes and what to
+    do ``instead``) before anything is changed."""
     notes = STATE.trace_notes
     if notes is not None:
         where = STATE.scope.label if STATE.scope is not None else "the function"

@@ -291,7 +291,8 @@ class _Writer:
     def lines(self, buffered: set[Step], example: dict[str, Any] | None) -> list[str]:
         """The function's source lines: a comment and the rule's lines per step."""
         program = self.program
-        names = [a.name for a in (*program.args, *program.params, *program.randoms)]
+        updates = [u for u, _ in program.updates]
+        names = [a.name for a in (*program.args, *program.params, *program.randoms, *updates)]
         out = [f"def {program.function_name}({', '.join(names)}):"]
         self.alias = {}
         buffer_count = 0
@@ -318,6 +319,9 @@ class _Writer:
             note = "  ".join(p for p in (step.rule, step.where, step.meaning) if p)
             out.append(f"    # {step.name} = {note}")
             out.append(template.fill(holes))
+        for update, values in program.updates:   # changes of state, from the values above
+            out.append(f"    # {update.name}: {update.label}  {update.meaning}".rstrip())
+            out.append(f"    {update.name}({', '.join(self.ref(v) for v in values)})")
         out.append(f"    return {self.returns()}")
         return out
 
@@ -344,7 +348,8 @@ class _Writer:
 
     def inputs(self, values: dict[Any, Any]) -> list[Any]:
         program = self.program
-        return [values[a] for a in (*program.args, *program.params, *program.randoms)]
+        updates = [u for u, _ in program.updates]
+        return [values[a] for a in (*program.args, *program.params, *program.randoms, *updates)]
 
     def call(self, function: Callable[..., Any], values: dict[Any, Any]) -> Any:
         """The function's results on the example (None where Python raised on a float: the

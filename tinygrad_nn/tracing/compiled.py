@@ -29,7 +29,7 @@ from ..errors import TraceError
 from ..value import Value, _keep_grad, _leaf
 from .codegen import Generated, generate
 from .program import Program
-from .tracer import Traced, build
+from .tracer import Traced, build, skip_update
 
 __all__ = ["Compiled", "compile", "compile_value_and_grad"]
 
@@ -195,21 +195,25 @@ class Compiled:
         else:
             for p, spec in zip(program.param_values, program.params):
                 _param_data(p, spec)
-        randoms = self._randoms(args, entry)
+        extra = self._random_and_updates(args, entry)
         entry.calls += 1
-        outs, grads = entry.generated.function(*data, *params, *randoms)
+        outs, grads = entry.generated.function(*data, *params, *extra)
         return outs, grads, entry
 
-    def _randoms(self, args: Sequence[Any], entry: _Entry) -> list[Any]:
-        """This call's random constants (dropout masks), one draw per call as ``f`` makes them:
-        the first call takes those its trace drew, the second those of the check's run of
-        ``f`` (each ran ``f`` once), every later call draws new ones."""
+    def _random_and_updates(self, args: Sequence[Any], entry: _Entry) -> list[Any]:
+        """This call's random constants (dropout masks) and state updates (BatchNorm's running
+        statistics), as a call of ``f`` makes them: the first call takes the masks its trace
+        drew, the second those of the check's run of ``f``, and both skip the updates those
+        runs of ``f`` made already; every later call draws new masks and makes the updates."""
         traced = entry.traced
         if entry.calls == 1 and self.check:
             traced = self._check_same_graph(args, entry)
         elif entry.calls != 0:
-            return [draw() for draw in traced.program.random_draws]
-        return [traced.values[r] for r in traced.program.randoms]
+            program = traced.program
+            return [*(draw() for draw in program.random_draws), *program.update_functions]
+        program = traced.program
+        return [*(traced.values[r] for r in program.randoms),
+                *(skip_update for _ in program.updates)]
 
     def _key(self, args: Sequence[Any]) -> tuple[Any, list[Any]]:
         """The cache key of these arguments (kinds, shapes, dtypes, which require grad, and

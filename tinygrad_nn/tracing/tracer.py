@@ -12,7 +12,10 @@ runs each step once here, on the example's data: those values give every step it
 dtype, and ``codegen`` checks the program it writes against them.  No mask is frozen: a step is
 a rule of the table, evaluated again on the data of every call (``relu``'s ``x > 0``, ``max``'s
 ties).  A dropout mask is the one random constant: an input of the program (``randoms``), drawn
-anew at every call by the function the layer noted it with (``context.random_constant``).
+anew at every call by the function the layer noted it with (``context.random_constant``).  A
+change of state made from values of the graph (BatchNorm's running statistics, noted by
+``context.state_update``) is an input too (``updates``), which the program calls last with its
+own values of those nodes.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from .codegen import generate
 from .inline import Facts, Static
 from .program import Input, Program, Step
 
-__all__ = ["Traced", "build", "trace"]
+__all__ = ["Traced", "build", "skip_update", "trace"]
 
 
 def trace(f: Callable[..., Any], *example_args: Any) -> Program:
@@ -89,6 +92,7 @@ def build(f: Callable[..., Any], args: Sequence[Any], fn: str, backward: bool = 
     root = outputs[0]
     if backward and root.requires_grad and root.size == 1:
         builder.backward(root)
+    builder.state_updates(notes.updates, fn)
     program = builder.finish(outputs, is_tuple, getattr(f, "__name__", "program"))
     return Traced(program, builder.values, builder.structure)
 
@@ -98,7 +102,7 @@ def build(f: Callable[..., Any], args: Sequence[Any], fn: str, backward: bool = 
 # ----------------------------------------------------------------------------------------------
 
 
-_RESERVED = re.compile(r"^([vgpcbrk]\d|g_|_)")
+_RESERVED = re.compile(r"^([vgpcbrku]\d|g_|_)")
 _NAMESPACE = {"np", "math", "ops"}
 
 
@@ -169,6 +173,8 @@ class _Builder:
         self.draws = {id(note[0]): note for note in random}
         self.randoms: list[Input] = []                # random constants, drawn at every call
         self.random_draws: list[Any] = []
+        self.updates: list[tuple[Input, list[Any]]] = []   # state updates, made after a call
+        self.update_functions: list[Any] = []
         self.args = [Input("arg", i, Facts.of(leaf.data), label=name)
                      for i, (leaf, name) in enumerate(zip(leaves, names))]
         for leaf, arg in zip(leaves, self.args):
@@ -282,6 +288,21 @@ class _Builder:
         self.symbol[node] = symbol
         return symbol
 
+    def state_updates(self, updates: list[tuple[Any, tuple[Any, ...], str, str]],
+                      fn: str) -> None:
+        """The changes of state the function made from values of its graph (BatchNorm's running
+        statistics): inputs of the program, called with the program's values of those nodes."""
+        for update, values, meaning, where in updates:
+            if not all(v in self.of for v in values):
+                raise TraceError(f"{fn}: {where or 'the function'} updates state from a value "
+                                 f"the result does not depend on, which the program does not "
+                                 f"compute; use that value in the result, or do not compile "
+                                 f"this function")
+            held = Input("update", len(self.updates), None, label=where, meaning=meaning)
+            self.updates.append((held, [self.of[v] for v in values]))
+            self.update_functions.append(update)
+            self.values[held] = skip_update           # the example's run made it already
+
     # -- backward: value.backpropagate's loop, written down ------------------------------------
 
     def backward(self, root: Value) -> None:
@@ -368,9 +389,14 @@ class _Builder:
         program = Program(self.args, self.params, self.param_values, self.constants, self.steps,
                           [self.of[o] for o in outputs], is_tuple, gradients, self.root,
                           function_name="program" if name == "<lambda>" else name,
-                          randoms=self.randoms, random_draws=self.random_draws)
+                          randoms=self.randoms, random_draws=self.random_draws,
+                          updates=self.updates, update_functions=self.update_functions)
         _name_values(program)
         return program
+
+
+def skip_update(*values: Any) -> None:
+    """A state update not made: on the calls where the function itself ran (and made it)."""
 
 
 _FROM_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
@@ -385,6 +411,8 @@ def _name_values(program: Program) -> None:
         param.name = f"p{k}"
     for k, random in enumerate(program.randoms):
         random.name = f"r{k}"
+    for k, (update, _) in enumerate(program.updates):
+        update.name = f"u{k}"
     count = 0
     for const in program.constants:
         value = const.value
