@@ -139,20 +139,27 @@ def test_compiled_op_is_the_eager_op_bit_for_bit(case: Case) -> None:
     assert compiled.traces == 1
 
 
+def compiles_as_eager(run: Any, leaves: list[Any], other: list[Value]) -> Any:
+    """Compile ``run``: its call on ``leaves`` (which traces it) and its call on ``other``
+    (the same shapes) give the eager values and gradients, from one trace.  Returns it."""
+    example = [Value(d if type(d) is float else d.copy()) for d in leaves]
+    compiled = tn.compile(run)
+    assert_same_run(compiled_run(compiled, fresh(example)), eager_run(run, fresh(example)),
+                    "example")
+    assert_same_run(compiled_run(compiled, fresh(other)), eager_run(run, fresh(other)),
+                    "other data")
+    assert compiled.traces == 1
+    return compiled
+
+
 @settings(max_examples=150)
 @given(programs())
 def test_compiled_random_programs_are_the_eager_ones(prog: RandomProgram) -> None:
     note(prog.describe())
-    example = [Value(d if type(d) is float else d.copy()) for d in prog.leaves]
-    compiled = tn.compile(prog.run)
-    assert_same_run(compiled_run(compiled, fresh(example)), eager_run(prog.run, fresh(example)),
-                    "example")
     rng = np.random.default_rng(len(prog.steps))
     other = [Value(float(rng.uniform(-2, 2)) if type(d) is float else rng.uniform(-2, 2, d.shape))
              for d in prog.leaves]
-    assert_same_run(compiled_run(compiled, fresh(other)), eager_run(prog.run, fresh(other)),
-                    "other data")
-    assert compiled.traces == 1
+    compiles_as_eager(prog.run, prog.leaves, other)
 
 
 @dataclass
@@ -226,13 +233,8 @@ def join_programs(draw: st.DrawFn) -> JoinProgram:
 @given(join_programs())
 def test_compiled_joins_are_the_eager_ones(prog: JoinProgram) -> None:
     note(prog.describe())
-    example = [Value(d if type(d) is float else d.copy()) for d in prog.leaves]
-    compiled = tn.compile(prog.run)
-    assert_same_run(compiled_run(compiled, fresh(example)), eager_run(prog.run, fresh(example)),
-                    "example")
-    program = compiled.program(*fresh(example))
+    other = [Value(d * -0.7) for d in prog.leaves]
+    compiled = compiles_as_eager(prog.run, prog.leaves, other)
+    program = compiled.program(*fresh(other))
     assert program.generated.called == []
     assert "_concatenate" not in program.source and "_stack" not in program.source
-    assert_same_run(compiled_run(compiled, fresh(example, -0.7)),
-                    eager_run(prog.run, fresh(example, -0.7)), "other data")
-    assert compiled.traces == 1
