@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 import keyword
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -416,7 +417,7 @@ def _name_values(program: Program) -> None:
     count = 0
     for const in program.constants:
         value = const.value
-        if type(value) is float and np.isfinite(value):
+        if type(value) is float and math.isfinite(value):
             const.name = repr(value)
         else:
             const.name = f"c{count}"
