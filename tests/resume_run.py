@@ -1,10 +1,10 @@
 """One small training run, built the same way in the test process and in a fresh one.
 
-``build(kind)`` gives the model, loss, optimizer (``"sgd"``: SGD with momentum, ``"adam"``:
-Adam) and a shuffling DataLoader on 300 of the embedded digits; ``python tests/resume_run.py
-KIND CHECKPOINT OUT EPOCHS`` builds them, resumes from CHECKPOINT with ``fit(resume=...)``,
-trains EPOCHS more epochs and saves the model to OUT, so the test can compare the parameters with
-one long run.
+``build(kind)`` gives the model, loss, optimizer (``"sgd"``: SGD with momentum, ``"adam"``: Adam,
+``"dropout"``: SGD with momentum on a network with a Dropout layer) and a shuffling DataLoader on
+300 of the embedded digits; ``python tests/resume_run.py KIND CHECKPOINT OUT EPOCHS`` builds them,
+resumes from CHECKPOINT with ``fit(resume=...)``, trains EPOCHS more epochs and saves the model to
+OUT, so the test can compare the parameters with one long run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,10 @@ def build(kind: str) -> tuple[Any, Any, Any, Any]:
     """Model, loss, optimizer and loader: the same numbers every time they are built."""
     X, y = load_digits()
     model = nn.mlp([64, 16, 10], activation="tanh", output_activation=None, rng=1)
-    if kind == "sgd":
+    if kind == "dropout":                 # masks drawn from a generator the checkpoint keeps
+        model = nn.Sequential(nn.Linear(64, 16, rng=1), nn.Tanh(), nn.Dropout(0.3, rng=2),
+                              nn.Linear(16, 10, rng=1))
+    if kind in ("sgd", "dropout"):
         opt: optim.Optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     else:
         opt = optim.Adam(model.parameters(), lr=0.01)

@@ -866,3 +866,56 @@ def test_a_tiny_file_asking_for_a_huge_batch_norm_is_refused_before_allocating(
     assert f"parameter 'running_mean' has shape (2,) in the file but the architecture expects " \
            f"({n},)" in str(error)
     assert peak < 2**20, f"load allocated {peak} bytes for a {path.stat().st_size}-byte file"
+
+
+# -- random layers: where Dropout's generator stands --------------------------------------------
+
+
+def _dropout_model() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(3, 4, rng=0), nn.Dropout(0.5, rng=7), nn.Linear(4, 2, rng=1))
+
+
+def _next_mask(model: nn.Sequential) -> np.ndarray:
+    model.train()
+    return np.asarray(model[1](np.ones((5, 4))).data)
+
+
+def test_a_checkpoint_keeps_where_dropout_s_generator_stands(tmp_path: Path) -> None:
+    model = _dropout_model()
+    _next_mask(model)                                  # the generator has moved on from its seed
+    save(model, tmp_path / "m.npz")
+    assert _header(tmp_path / "m.npz")["rng"] == {"layers.1": model[1].rng_state()}
+    loaded = load(tmp_path / "m.npz")
+    np.testing.assert_array_equal(_next_mask(loaded), _next_mask(model))
+
+
+def test_a_checkpoint_written_before_it_kept_generators_still_loads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _dropout_model()
+    with monkeypatch.context() as patched:              # save as before: no "rng" in the header
+        patched.setattr(checkpoint, "rng_states", lambda model: {})
+        save(model, tmp_path / "old.npz")
+    assert "rng" not in _header(tmp_path / "old.npz")
+    loaded = load(tmp_path / "old.npz")
+    for p, q in zip(model.parameters(), loaded.parameters(), strict=True):
+        np.testing.assert_array_equal(p.data, q.data)
+    assert loaded[1].rng_state()["bit_generator"] == "PCG64"   # fresh entropy, as before
+
+
+@pytest.mark.parametrize(("states", "message"), [
+    ({"layers.0": {"bit_generator": "PCG64"}}, "do not name random layers of the model "
+                                               "(layers.1)"),
+    ({"layers.1": {"bit_generator": "MT19937"}}, "layer 'layers.1': Dropout.load_rng_state: "
+                                                 "expected the state of a PCG64 generator"),
+    ({"layers.1": {"bit_generator": "PCG64", "state": "x"}},
+     "layer 'layers.1': Dropout.load_rng_state: not a valid PCG64 state"),
+])
+def test_a_bad_generator_state_is_refused(tmp_path: Path, states: dict[str, Any],
+                                          message: str) -> None:
+    path = tmp_path / "m.npz"
+    save(_dropout_model(), path)
+    header = _header(path)
+    header["rng"] = states
+    _rewrite(path, _arrays(path), header)
+    with pytest.raises(CheckpointError, match=re.escape(message)):
+        load(path)

@@ -13,7 +13,7 @@ import pytest
 import tinygrad_nn as tn
 from tinygrad_nn.checkpoint import read_metadata
 from tinygrad_nn.cli import main
-from tinygrad_nn.data import load_csv
+from tinygrad_nn.data import load_csv, load_csv_inputs
 
 
 def write_blobs(path: Path, n: int = 90, seed: int = 1) -> Path:
@@ -65,13 +65,20 @@ def test_load_csv_reads_a_header_numeric_features_and_named_classes(tmp_path: Pa
     ("label\na\nb\n", "has only the column 'label'"),
     ("x,label\n1,a\n2,a\n", "holds one class only ('a')"),
     ("x,label,label\n1,a,b\n", "has 2 columns named 'label'"),
+    # load_csv_inputs (predict's samples): the same reader, the target and the header optional
+    ("", "load_csv_inputs: {path} is empty; expected one sample per line"),
+    ("x,y\n", "load_csv_inputs: {path} has a header but no rows of data"),
+    ("x,y\n1,red\n", "load_csv_inputs: {path} line 2, column 'y': 'red' is not a number"),
+    ("1,2\n3\n", "load_csv_inputs: {path} line 2 has 1 fields, the first line 2"),
+    ("1,2\n3,nan\n", "load_csv_inputs: {path} line 2, column '2' is 'nan'"),
 ])
 def test_bad_csvs_are_refused_with_the_line_and_column(tmp_path: Path, text: str,
                                                        message: str) -> None:
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(ValueError, match=re.escape(message)):
-        load_csv(path, "label")
+    read = load_csv_inputs if message.startswith("load_csv_inputs") else load_csv
+    with pytest.raises(ValueError, match=re.escape(message.format(path=path))):
+        read(path, "label")
 
 
 def test_train_on_a_csv_of_ones_own_with_a_recorded_page(
@@ -135,6 +142,52 @@ def test_bad_csv_options_are_usage_errors(tmp_path: Path,
     usage_error(capsys, ["train", *out, "--data", str(empty), "--target", "kind"], "is empty")
     usage_error(capsys, ["train", *out, "--data", str(tmp_path / "nope.csv"), "--target",
                          "kind"], "load_csv: no such file")
+
+
+def test_load_csv_inputs_reads_train_s_form_with_or_without_the_target(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,label,b\n1,10,0.5\n\n2,9,1e3\n", encoding="utf-8")
+    with_target = load_csv_inputs(path, "label")
+    np.testing.assert_array_equal(with_target.X, [[1, 0.5], [2, 1000]])
+    assert with_target.features == ["a", "b"] and with_target.labels == ["10", "9"]
+    without = load_csv_inputs(path)                   # no target: every column is a feature
+    np.testing.assert_array_equal(without.X, [[1, 10, 0.5], [2, 9, 1000]])
+    assert without.features == ["a", "label", "b"] and without.labels is None
+    path.write_text("1,2\n3,4.5\n", encoding="utf-8")  # no header: numbers alone
+    plain = load_csv_inputs(path, "label")
+    np.testing.assert_array_equal(plain.X, [[1, 2], [3, 4.5]])
+    assert plain.features is None and plain.labels is None
+
+
+def test_predict_reads_the_csv_that_train_reads(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    csv = write_blobs(tmp_path / "fruit.csv", n=30)
+    out_dir = tmp_path / "out"
+    assert main(["train", "--data", str(csv), "--target", "kind", "--layers", "4", "--epochs",
+                 "3", "--out", str(out_dir), "--no-progress"]) == 0
+    model = str(out_dir / "model.npz")
+    assert read_metadata(model)["classes"] == ["apple", "pear", "plum"]
+    capsys.readouterr()
+    assert main(["predict", model, "--data", str(csv), "--limit", "2"]) == 0   # with its header
+    out = capsys.readouterr().out
+    assert f"predicting {csv} (30 labelled samples)" in out
+    assert re.search(r"\n\s+0  prediction \d  label 2  (ok|WRONG)\n", out)     # 'plum' is 2
+    assert re.search(r"accuracy: \d+\.\d% \(\d+/30\)", out)
+    new = tmp_path / "new.csv"                        # new samples: the features alone
+    new.write_text("width,height\n0.1,0.2\n2.1,1.9\n0,3\n", encoding="utf-8")
+    assert main(["predict", model, "--data", str(new)]) == 0
+    out = capsys.readouterr().out
+    assert f"predicting {new} (3 samples)" in out and out.count("prediction") == 3
+    assert "label" not in out and "accuracy" not in out
+    wide = tmp_path / "wide.csv"
+    wide.write_text("width,height,depth\n1,2,3\n", encoding="utf-8")
+    usage_error(capsys, ["predict", model, "--data", str(wide)],
+                "the model takes 2 features per sample, the file has 3 feature columns "
+                "(width, height, depth)")
+    odd = tmp_path / "odd.csv"
+    odd.write_text("width,height,kind\n1,2,fig\n", encoding="utf-8")
+    usage_error(capsys, ["predict", model, "--data", str(odd)],
+                "column 'kind' holds 'fig', not among the classes the model was trained on")
 
 
 def test_bad_record_options_are_refused_before_training(

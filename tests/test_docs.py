@@ -525,9 +525,9 @@ def test_the_site_loads_nothing_from_elsewhere(site: Path) -> None:
 
 def test_the_api_page_is_small(site: Path) -> None:
     """The API reference shows signatures and docstrings, not every function's source (which
-    made it 2.5 MB)."""
+    made it 2.5 MB); with every module's docstrings it is about 1.27 MB."""
     size = (site / "api" / "index.html").stat().st_size
-    assert size < 1_250_000, f"docs/api.md builds to {size:,} bytes"
+    assert size < 1_350_000, f"docs/api.md builds to {size:,} bytes"
 
 
 def _missing(module: str) -> bool:

@@ -91,6 +91,12 @@ def test_no_module_is_in_an_import_circle() -> None:
 
 
 @pytest.mark.parametrize(("lower", "upper"), [
+    ("tinygrad_nn.arguments", "tinygrad_nn.value"),
+    ("tinygrad_nn.tensor_methods", "tinygrad_nn.value"),
+    ("tinygrad_nn.array_like", "tinygrad_nn.value"),
+    ("tinygrad_nn.array_like", "tinygrad_nn.interop"),
+    ("tinygrad_nn.value", "tinygrad_nn.interop"),
+    ("tinygrad_nn.data_files", "tinygrad_nn.data"),
     ("tinygrad_nn.nn", "tinygrad_nn.train"),
     ("tinygrad_nn.nn", "tinygrad_nn.tutorial"),
     ("tinygrad_nn.nn", "tinygrad_nn.viz"),
@@ -104,6 +110,15 @@ def test_lower_parts_never_reach_upper_ones(lower: str, upper: str) -> None:
     bad = [m for m in sources if any(t == upper or t.startswith(upper + ".")
                                      for t in GRAPH[m])]
     assert not bad, f"{bad} import {upper}"
+
+
+def test_value_is_built_on_its_method_and_argument_modules() -> None:
+    # Value inherits TensorMethods and ArrayLike; interop.py, above it, fills ArrayLike's table
+    assert {"tinygrad_nn.arguments", "tinygrad_nn.tensor_methods",
+            "tinygrad_nn.array_like"} <= GRAPH["tinygrad_nn.value"]
+    assert "tinygrad_nn.value" in GRAPH["tinygrad_nn.interop"]
+    assert "tinygrad_nn.interop" in GRAPH["tinygrad_nn"]
+    assert set(tn.array_like.NUMPY_DISPATCH) == {"ufunc", "function"}
 
 
 def test_only_the_entry_points_import_the_command_line() -> None:

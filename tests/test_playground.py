@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -192,3 +193,37 @@ def test_named_features_are_a_table_even_when_their_number_is_square(tmp_path: P
     assert page.data["data"]["kind"] == "table" and page.data["data"]["image_side"] is None
     with pytest.raises(ValueError, match="playground: feature_names must name 64 items, got 2"):
         tn.viz.playground(run.recorder, feature_names=["a", "b"])
+
+
+class _TwoLayers(tn.nn.Module):
+    """A Module of one's own holding its layers as attributes (no Sequential at the top)."""
+
+    def __init__(self, first: tn.nn.Module, second: tn.nn.Module) -> None:
+        self.first, self.phi, self.second = first, tn.nn.Tanh(), second
+
+    def forward(self, x: Any) -> Any:
+        return self.second(self.phi(self.first(x)))
+
+
+def test_delta_is_recorded_for_layers_inside_nested_containers() -> None:
+    """The same 2-4-2 network, its layers at the top of a Sequential, in a Sequential inside a
+    Sequential, and held by a Module of one's own: the same |δ| per Linear layer each time."""
+    X, y = tn.data.make_xor(16, noise=0.05, rng=0)
+    Y = tn.data.one_hot(y, 2)
+
+    def deltas(model: tn.nn.Module) -> list[float] | None:
+        recorder = Recorder()
+        recorder.start(model, tn.nn.MSELoss(), tn.data.DataLoader(X, Y, batch_size=8, rng=0),
+                       None, 0, 1, 0, 0.1)
+        return recorder.snapshots[0].delta
+
+    def linears() -> tuple[tn.nn.Linear, tn.nn.Linear]:
+        return tn.nn.Linear(2, 4, rng=1), tn.nn.Linear(4, 2, rng=2)
+
+    a, b = linears()
+    flat = deltas(tn.nn.Sequential(a, tn.nn.Tanh(), b))
+    assert flat is not None and len(flat) == 2 and all(d > 0 for d in flat)
+    a, b = linears()
+    assert deltas(tn.nn.Sequential(tn.nn.Sequential(a, tn.nn.Tanh()), tn.nn.Sequential(b))) == flat
+    a, b = linears()
+    assert deltas(_TwoLayers(a, b)) == flat

@@ -495,7 +495,7 @@ def test_example_runs_in_fast_mode(script: str, tmp_path: Path) -> None:
 # -- resuming from a checkpoint ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["sgd", "adam"])
+@pytest.mark.parametrize("kind", ["sgd", "adam", "dropout"])
 def test_five_epochs_saved_and_five_more_in_a_fresh_process_equal_ten_straight(
         tmp_path: Path, kind: str) -> None:
     model, loss_fn, opt, loader = resume_run.build(kind)

@@ -11,7 +11,19 @@ submodule as an attribute: ``tn.nn``, ``tn.functional``, ``tn.tutorial``, ``tn.v
 as a program and replay it.
 """
 
-from . import data, errors, export, functional, nn, optim, tracing, train, tutorial, viz
+from . import (
+    data,
+    errors,
+    export,
+    functional,
+    interop,  # noqa: F401  (NumPy's ufuncs and functions on Values: fills their table)
+    nn,
+    optim,
+    tracing,
+    train,
+    tutorial,
+    viz,
+)
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, check_grads, gradcheck, numeric_grad
 from .tracing import TraceError, compile, trace

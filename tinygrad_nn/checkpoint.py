@@ -13,6 +13,10 @@ A checkpoint is a NumPy ``.npz`` archive holding
   ``load_optimizer_state`` puts them back into an optimizer of the same type.
 * ``"shared"`` in the header (only when there are any): the names under which a parameter
   reached twice (a layer used twice) appears again, each with the name it is stored under.
+* ``"rng"`` in the header (only when there are any): where each random layer's generator
+  stands (``Dropout``'s masks), by the layer's name: its ``rng_state()``, put back with
+  ``load_rng_state`` so that a resumed run draws what it would have drawn.  A file without it
+  (written before) loads as before, its random layers drawing from fresh entropy.
 
 ``save`` writes it atomically (a temporary file in the same directory, flushed and
 fsync'ed, then ``os.replace``), so a crash leaves either the old checkpoint or the new one,
@@ -44,8 +48,8 @@ import numpy as np
 from .errors import CheckpointError
 
 __all__ = ["FORMAT", "MAX_CONFIG_DEPTH", "VERSION", "CheckpointError", "load",
-           "load_optimizer_state",
-           "load_with_metadata", "read_metadata", "save", "write_atomically"]
+           "load_optimizer_state", "load_rng_states", "load_with_metadata", "read_metadata",
+           "rng_states", "save", "write_atomically"]
 
 FORMAT = "tinygrad_nn.checkpoint"
 VERSION = 1
@@ -53,6 +57,7 @@ ARCH_KEY = "__architecture__"
 OPTIMIZER_PREFIX = "__optimizer__."
 """Array names that start with this hold optimizer buffers, not parameters."""
 SHARED_KEY = "shared"
+RNG_KEY = "rng"
 
 MAX_CONFIG_DEPTH = 64
 """How deeply a checkpoint's JSON header may nest (a Sequential in a Sequential is 4 levels)."""
@@ -114,6 +119,9 @@ def save(model: Any, path: PathLike, metadata: dict[str, Any] | None = None,
     shared = _shared_names(model)
     if shared:
         header[SHARED_KEY] = shared
+    generators = rng_states(model)
+    if generators:
+        header[RNG_KEY] = generators
     try:
         text = json.dumps(header, default=_json_default, allow_nan=False, sort_keys=True)
     except (TypeError, ValueError) as exc:
@@ -503,7 +511,32 @@ def load_with_metadata(path: PathLike) -> tuple[Any, dict[str, Any]]:
         model.load_state_dict(state)
     except (TypeError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{where}: {exc}") from None
+    load_rng_states(model, header.get(RNG_KEY, {}), where)
     return model, _metadata(header)
+
+
+def rng_states(model: Any) -> dict[str, dict[str, Any]]:
+    """Where each random layer of ``model`` stands: ``{layer name: layer.rng_state()}``."""
+    return {name: module.rng_state() for name, module in model.named_modules()
+            if callable(getattr(module, "rng_state", None))}
+
+
+def load_rng_states(model: Any, states: Any, where: str) -> None:
+    """Put ``rng_states``' result back into the random layers of ``model`` (checked first: on a
+    name that is no random layer, or a state that does not fit, nothing changes)."""
+    layers = {name: module for name, module in model.named_modules()
+              if callable(getattr(module, "load_rng_state", None))}
+    if not isinstance(states, dict) or any(name not in layers for name in states):
+        raise CheckpointError(f"{where}: the random generators' states {str(states)[:80]} do "
+                              f"not name random layers of the model ({', '.join(layers)})")
+    before = rng_states(model)
+    try:
+        for name, state in states.items():
+            layers[name].load_rng_state(state)
+    except ValueError as exc:
+        for name, state in before.items():
+            layers[name].load_rng_state(state)
+        raise CheckpointError(f"{where}: layer {name!r}: {exc}") from None
 
 
 def _whole_numbers(arr: np.ndarray, dtype: np.dtype[Any]) -> bool:

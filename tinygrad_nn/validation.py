@@ -9,13 +9,14 @@ used, so the same seed always gives the same result.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 __all__ = ["FLOAT_DTYPES", "RngLike", "flag", "float_dtype", "int_tuple", "make_rng",
-           "nonnegative_int", "one_of", "positive_int", "real_number", "show_value"]
+           "nonnegative_int", "one_of", "positive_int", "real_number", "set_rng_state",
+           "show_value"]
 
 RngLike = int | np.integer[Any] | np.random.Generator | None
 """What an ``rng`` argument accepts: an int seed, a Generator (used as is) or None (fresh)."""
@@ -24,6 +25,23 @@ RngLike = int | np.integer[Any] | np.random.Generator | None
 def show_value(value: object) -> str:
     """``repr`` for an error message, NumPy scalars as plain numbers (0, not np.int64(0))."""
     return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def set_rng_state(rng: np.random.Generator, state: Any, fn: str) -> None:
+    """Continue ``rng`` from ``state``, a ``rng.bit_generator.state`` saved before (JSON): it
+    then draws what it would have drawn then.  A state of another kind of generator, or one
+    that is not valid, raises ValueError naming ``fn`` and changes nothing."""
+    bit_generator = rng.bit_generator
+    kind = type(bit_generator).__name__
+    if not isinstance(state, Mapping) or state.get("bit_generator") != kind:
+        raise ValueError(f"{fn}: expected the state of a {kind} generator, got "
+                         f"{show_value(state)[:80]}")
+    before = bit_generator.state
+    try:
+        bit_generator.state = dict(state)
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        bit_generator.state = before
+        raise ValueError(f"{fn}: not a valid {kind} state: {exc}") from None
 
 
 def make_rng(rng: RngLike, fn: str = "make_rng") -> np.random.Generator:

@@ -11,18 +11,26 @@ soon as its result is dropped.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Union
 
 import numpy as np
 
 from . import ops
+from .arguments import as_data as _as_data
+from .arguments import axes as _axes
+from .arguments import fmt as _fmt
+from .arguments import normalize_index as _normalize_index
+from .arguments import one_axis as _one_axis
+from .arguments import reshape_target as _check_reshape
+from .arguments import short as _short
+from .array_like import ArrayLike
 from .context import STATE, Scope, check_finite, detect_anomaly, no_grad, scope, side_effect
 from .context import user_frames as _user_frames
 from .forward import carry_tangents
 from .graph import toposort
 from .ops import Op
+from .tensor_methods import TensorMethods
 from .validation import int_tuple, real_number
 
 __all__ = ["STATE", "Scope", "Value", "apply", "backpropagate", "chain_rule_step", "concatenate",
@@ -32,63 +40,7 @@ __all__ = ["STATE", "Scope", "Value", "apply", "backpropagate", "chain_rule_step
 Operand = Union["Value", float, int, np.ndarray, Sequence[Any]]
 
 
-def _as_data(data: Any, fn: str = "Value") -> Any:
-    """Validate and convert user data: numbers to ``float``, array-likes to float ndarrays."""
-    if isinstance(data, Value):
-        raise TypeError(f"{fn}: expected a number or an array, got a Value (use .detach())")
-    if isinstance(data, (bool, np.bool_)):
-        return float(data)
-    if isinstance(data, (int, float, np.integer, np.floating)):
-        try:
-            return float(data)
-        except OverflowError:                 # an int beyond 1.8e308
-            raise ValueError(f"{fn}: the integer {_short(data)} ({len(str(abs(data)))} digits) "
-                             f"is too large for a float64") from None
-    if isinstance(data, (complex, np.complexfloating)):
-        raise TypeError(f"{fn}: complex numbers are not supported, got {data!r}")
-    if isinstance(data, np.ndarray):
-        if data.dtype == np.float32 or data.dtype == np.float64:
-            return data
-        if data.dtype.kind in "biu":
-            return data.astype(np.float64)
-        if data.dtype.kind == "f":
-            return data.astype(np.float64)
-        raise TypeError(f"{fn}: expected a real numeric array, got an array of dtype {data.dtype}")
-    if isinstance(data, (list, tuple)):
-        if _holds_value(data):
-            raise TypeError(f"{fn}: got a list holding Values; use tn.stack(...) or "
-                            f"tn.concatenate(...) to keep them in the graph, or .detach() them")
-        try:
-            arr = np.array(data)
-        except ValueError as exc:
-            raise ValueError(f"{fn}: expected a rectangular (non-ragged) nested list, got "
-                             f"{_short(data)}") from exc
-        if arr.dtype == object:
-            raise ValueError(f"{fn}: expected a rectangular nested list of numbers, got "
-                             f"{_short(data)}")
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"{fn}: expected numbers, got {_short(data)} (dtype {arr.dtype})")
-        return arr.astype(np.float64)
-    raise TypeError(f"{fn}: expected a number, a list of numbers or an np.ndarray, "
-                    f"got {type(data).__name__} {_short(data)}")
-
-
-def _holds_value(items: Sequence[Any]) -> bool:
-    """True when a (nested) list or tuple contains a Value anywhere."""
-    return any(isinstance(x, Value) or (isinstance(x, (list, tuple)) and _holds_value(x))
-               for x in items)
-
-
-def _short(obj: Any) -> str:
-    text = repr(obj)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _fmt(shape: tuple[int, ...]) -> str:
-    return str(tuple(shape))
-
-
-class Value:
+class Value(TensorMethods, ArrayLike):
     """A scalar or tensor in the computation graph, with its gradient ``∂E/∂self`` after backward.
 
     ``Value(2.0)`` is a scalar (``.data`` is a Python float); ``Value([[1, 2], [3, 4]])`` is a
@@ -102,6 +54,11 @@ class Value:
     next number of a global write counter, and a node made by an op stamps ``recorded_at`` with
     the counter's value then.  ``backward`` refuses a node whose data or whose parent's data
     was assigned after it was recorded: its gradient would be that of another function.
+
+    The tensor methods beyond the tutorials' ops (``clip``, ``var``, ``flatten``, ``pad``...)
+    are inherited from ``TensorMethods`` (``tensor_methods.py``), and how a Value behaves among
+    NumPy code (``np.asarray(v)``, ``np.exp(v)``, comparisons) from ``ArrayLike``
+    (``array_like.py``, with its tables in ``interop.py``).
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "name", "op", "parents", "inputs", "params",
@@ -420,182 +377,9 @@ class Value:
     @staticmethod
     def _apply_op(op: Op, inputs: tuple[Any, ...], params: tuple[Any, ...]) -> Value:
         """Record ``op`` on ``inputs`` (numbers and arrays become constants): how the rule
-        table's rules apply another op when they run on Values (``ops.apply_op``)."""
+        table's rules apply another op when they run on Values (``ops.apply_op``), and how the
+        methods inherited from ``TensorMethods`` record theirs."""
         return apply(op, tuple(_constant(x, op.name) for x in inputs), params)
-
-    # -- more ops: clipping, reductions, shapes, padding ---------------------------------------
-
-    def clip(self, min: float | None = None, max: float | None = None) -> Value:
-        """x limited to [min, max], element-wise; the gradient is 1 where min ≤ x ≤ max, else 0."""
-        low, high = _bound(min, "min"), _bound(max, "max")
-        if low is None and high is None:
-            raise ValueError("clip: give min, max or both, got neither")
-        return _unary(ops.CLIP, self, (low, high))
-
-    def min(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
-        """Minimum over ``axis``; the gradient is shared equally among tied minima."""
-        if self.size == 0:
-            raise ValueError("min: cannot take the minimum of an empty Value")
-        return _unary(ops.MIN, self, (_axes(axis, self.ndim, "min"), bool(keepdims)))
-
-    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Any:
-        """Index of the (first) maximum over ``axis``, of the flattened data for None: integers,
-        not a Value (an index has no gradient)."""
-        if self.size == 0:
-            raise ValueError("argmax: cannot take the argmax of an empty Value")
-        ax = None if axis is None else _one_axis(axis, self.ndim, "argmax")
-        return np.argmax(self.data, axis=ax, keepdims=bool(keepdims))
-
-    def logsumexp(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Value:
-        """log Σ eˣ over ``axis``, shifted by the maximum so it never overflows;
-        ∂/∂x = softmax(x)."""
-        if self.size == 0:
-            raise ValueError("logsumexp: cannot reduce an empty Value")
-        return _unary(ops.LOGSUMEXP, self, (_axes(axis, self.ndim, "logsumexp"), bool(keepdims)))
-
-    def var(self, axis: int | Sequence[int] | None = None, ddof: int = 0,
-            keepdims: bool = False) -> Value:
-        """Variance Σ (x − mean)² / (n − ddof) over ``axis`` (ddof=1: the unbiased estimate);
-        ∂/∂x = 2(x − mean)/(n − ddof)."""
-        axes = _axes(axis, self.ndim, "var")
-        if isinstance(ddof, bool) or not isinstance(ddof, (int, np.integer)) or ddof < 0:
-            raise ValueError(f"var: ddof must be a non-negative integer, got {ddof!r}")
-        n = math.prod(self.shape) if axes is None else math.prod(self.shape[a] for a in axes)
-        if n - ddof <= 0:
-            raise ValueError(f"var: ddof={ddof} needs more than {ddof} entries to average, got "
-                             f"{n} (shape {_fmt(self.shape)}, axis={axis!r})")
-        return _unary(ops.VAR, self, (axes, int(ddof), bool(keepdims)))
-
-    def std(self, axis: int | Sequence[int] | None = None, ddof: int = 0,
-            keepdims: bool = False) -> Value:
-        """Standard deviation √var (see ``var``); its derivative is the chain rule through √."""
-        return self.var(axis, ddof, keepdims).sqrt()
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Value:
-        """Axes ``start_dim`` … ``end_dim`` merged into one (a reshape): ``x.flatten(1)`` turns
-        images (N, C, H, W) into rows (N, C·H·W)."""
-        shape = self.shape
-        if not shape:
-            return self.reshape(1)
-        start = _one_axis(start_dim, len(shape), "flatten")
-        end = _one_axis(end_dim, len(shape), "flatten")
-        if start > end:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
-                             f"a Value of shape {_fmt(shape)}")
-        merged = math.prod(shape[start:end + 1])
-        return _unary(ops.RESHAPE, self, (shape[:start] + (merged,) + shape[end + 1:],))
-
-    def squeeze(self, axis: int | Sequence[int] | None = None) -> Value:
-        """Remove the length-1 axes (all of them, or those of ``axis`` that have length 1, as in
-        PyTorch): a reshape."""
-        shape = self.shape
-        chosen = range(len(shape)) if axis is None else _axes(axis, len(shape), "squeeze") or ()
-        drop = {a for a in chosen if shape[a] == 1}
-        return _unary(ops.RESHAPE, self, (tuple(n for a, n in enumerate(shape) if a not in drop),))
-
-    def unsqueeze(self, axis: int) -> Value:
-        """A new axis of length 1 at position ``axis`` (−1: last), as ``np.expand_dims``: a
-        reshape."""
-        shape = list(self.shape)
-        shape.insert(_one_axis(axis, len(shape) + 1, "unsqueeze"), 1)
-        return _unary(ops.RESHAPE, self, (tuple(shape),))
-
-    def pad(self, pad_width: int | Sequence[int] | Sequence[Sequence[int]],
-            value: float = 0.0) -> Value:
-        """``value`` added around the data, as ``np.pad(mode="constant")``: ``pad_width`` is n,
-        (before, after), or one (before, after) per axis.  The gradient crops the padding."""
-        if self.ndim == 0:
-            raise ValueError("pad: a scalar Value has no axes to pad")
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer,
-                                                              np.floating)):
-            raise TypeError(f"pad: value must be a number, got {value!r}")
-        return _unary(ops.PAD, self, (_pad_widths(pad_width, self.ndim), float(value)))
-
-    # -- NumPy interop -------------------------------------------------------------------------
-    # A Value works where NumPy expects an array: np.asarray(v) gives its data (a constant),
-    # NumPy's ufuncs and functions run the op of the same meaning (np.exp(v) is v.exp()), and
-    # comparisons give boolean arrays.  Anything without a rule raises a TypeError: no NumPy call
-    # returns a result that silently lost the graph.
-
-    __hash__ = object.__hash__   # identity, as the engine keys dicts and sets by node
-
-    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        """``np.asarray(v)``: the data as an array, a constant outside the graph (no gradient)."""
-        if copy:
-            return np.array(self.data, dtype=dtype, copy=True)
-        return np.asarray(self.data, dtype=dtype)
-
-    def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        """NumPy ufuncs on Values: ``np.exp(v)`` is ``v.exp()``, ``array + v`` is a node of the
-        graph, comparisons and tests (``np.isnan``) give boolean arrays; others raise."""
-        return _numpy_ufunc(ufunc, method, inputs, kwargs)
-
-    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
-        """NumPy functions on Values: ``np.sum(v)``, ``np.concatenate([u, v])``... are the
-        Value functions of that meaning; ``np.shape(v)`` reads the data; others raise."""
-        return _numpy_function(func, types, args, kwargs)
-
-    def __float__(self) -> float:
-        """``float(v)`` for a Value with one entry (a number: it has no gradient)."""
-        return self._number("float")
-
-    def __int__(self) -> int:
-        """``int(v)`` for a Value with one entry, truncated towards 0 as ``int(2.7)``."""
-        return int(self._number("int"))
-
-    def _number(self, fn: str) -> float:
-        if self.size != 1:
-            raise TypeError(f"{fn}: only a Value with one entry converts to a number, got shape "
-                            f"{_fmt(self.shape)}")
-        return self.item()
-
-    def __bool__(self) -> bool:
-        """The truth of a one-entry Value (``if loss:``), as in NumPy; more entries raise."""
-        if self.size != 1:
-            raise ValueError(f"bool: the truth value of a Value with {self.size} entries (shape "
-                             f"{_fmt(self.shape)}) is ambiguous; reduce it first, e.g. "
-                             f"(v > 0).any() or (v > 0).all()")
-        return bool(self.item())
-
-    def __len__(self) -> int:
-        """The length of the first axis, as ``len(array)``."""
-        if self.ndim == 0:
-            raise TypeError("len: a scalar Value (shape ()) has no length")
-        return int(self.shape[0])
-
-    def __abs__(self) -> Value:
-        """``abs(v)``: |x| element-wise (``v.abs()``)."""
-        return self.abs()
-
-    def __lt__(self, other: Any) -> Any:
-        """``v < other``: a boolean array (or NumPy bool) of the data: no gradient."""
-        return np.less(self.data, _data_of(other))
-
-    def __le__(self, other: Any) -> Any:
-        """``v <= other``: a boolean array of the data."""
-        return np.less_equal(self.data, _data_of(other))
-
-    def __gt__(self, other: Any) -> Any:
-        """``v > other``: a boolean array of the data."""
-        return np.greater(self.data, _data_of(other))
-
-    def __ge__(self, other: Any) -> Any:
-        """``v >= other``: a boolean array of the data."""
-        return np.greater_equal(self.data, _data_of(other))
-
-    def __eq__(self, other: object) -> Any:
-        """``v == other``: a boolean array of the data, entry by entry (hashing stays identity)."""
-        try:
-            return np.equal(self.data, _data_of(other))
-        except TypeError:                 # not comparable with numbers: not equal, as NumPy says
-            return NotImplemented
-
-    def __ne__(self, other: object) -> Any:
-        """``v != other``: a boolean array of the data, entry by entry."""
-        try:
-            return np.not_equal(self.data, _data_of(other))
-        except TypeError:
-            return NotImplemented
 
 
 # ----------------------------------------------------------------------------------------------
@@ -870,111 +654,6 @@ def _keep_grad(node: Value, g: Any, owned: bool) -> None:
 
 
 # ----------------------------------------------------------------------------------------------
-# Argument checks shared by the methods
-# ----------------------------------------------------------------------------------------------
-
-
-def _axes(axis: Any, ndim: int, fn: str) -> tuple[int, ...] | None:
-    """Normalise ``axis`` (int, sequence or None) to a sorted tuple, with a clear error."""
-    if axis is None:
-        return None
-    try:
-        items = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    except TypeError:                         # e.g. axis=1.0: not an int and not iterable
-        raise TypeError(f"{fn}: axis must be an int or a tuple of ints, got {axis!r}") from None
-    out = []
-    for a in items:
-        if not isinstance(a, (int, np.integer)) or isinstance(a, bool):
-            raise TypeError(f"{fn}: axis must be an int or a tuple of ints, got {axis!r}")
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{fn}: axis {a} is out of range for a Value with {ndim} "
-                             f"dimension{'s' if ndim != 1 else ''}")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{fn}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
-
-
-def _one_axis(axis: Any, ndim: int, fn: str) -> int:
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"{fn}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{fn}: axis {axis} is out of range for a Value with {ndim} "
-                         f"dimension{'s' if ndim != 1 else ''}")
-    return int(axis) % ndim
-
-
-def _check_reshape(old: tuple[int, ...], shape: tuple[Any, ...]) -> tuple[int, ...]:
-    size = math.prod(old)
-    new = int_tuple(shape, "dimensions", "reshape")
-    known = math.prod(n for n in new if n != -1)
-    if new.count(-1) > 1 or any(n < -1 for n in new):
-        raise ValueError(f"reshape: invalid target shape {new}")
-    if -1 in new:
-        if known == 0 or size % known:
-            raise ValueError(f"reshape: cannot reshape a Value of shape {_fmt(old)} ({size} "
-                             f"entries) into {new}")
-        new = tuple(size // known if n == -1 else n for n in new)
-    if math.prod(new) != size:
-        raise ValueError(f"reshape: cannot reshape a Value of shape {_fmt(old)} ({size} entries) "
-                         f"into {new} ({math.prod(new)} entries)")
-    return new
-
-
-def _normalize_index(index: Any) -> Any:
-    """Replace Values and lists inside an index by plain integer arrays."""
-    if isinstance(index, tuple):
-        return tuple(_normalize_index_part(p) for p in index)
-    return _normalize_index_part(index)
-
-
-def _normalize_index_part(part: Any) -> Any:
-    """One part of an index, with arrays copied: the node keeps the index its op used, even if the
-    caller changes their array afterwards."""
-    if isinstance(part, Value):
-        raise TypeError("getitem: index with integers, slices, lists or NumPy arrays (integer or "
-                        "boolean), not a Value: a Value holds floats, so a boolean mask in it "
-                        "would be read as the positions 0 and 1")
-    if isinstance(part, (list, np.ndarray)):
-        part = np.array(part)
-        if part.dtype.kind == "f":
-            if not np.all(part == np.round(part)):
-                raise IndexError("getitem: index arrays must hold integers")
-            part = part.astype(np.intp)
-    return part
-
-
-def _data_of(x: Any) -> Any:
-    """The data of a Value, anything else unchanged (for comparisons, which have no gradient)."""
-    return x.data if isinstance(x, Value) else x
-
-
-def _bound(x: Any, name: str) -> float | None:
-    """A clip bound: None, or a number that is not NaN."""
-    if x is None:
-        return None
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.integer, np.floating)) \
-            or math.isnan(x):
-        raise TypeError(f"clip: {name} must be a number or None, got {x!r}")
-    return float(x)
-
-
-def _pad_widths(pad_width: Any, ndim: int) -> tuple[tuple[int, int], ...]:
-    """``np.pad``'s forms of pad_width (n, (before, after), or one pair per axis) as one
-    non-negative (before, after) pair per axis."""
-    arr = np.asarray(pad_width)
-    if arr.dtype.kind not in "iu" or arr.ndim > 2 or np.any(arr < 0):
-        raise ValueError(f"pad: pad_width must hold non-negative integers, got {pad_width!r}")
-    try:
-        pairs = np.broadcast_to(arr.reshape(-1, 2) if arr.ndim == 2 or arr.size == 2
-                                else arr.reshape(-1, 1), (ndim, 2))
-    except ValueError:
-        raise ValueError(f"pad: pad_width {pad_width!r} does not fit a Value with {ndim} "
-                         f"axes: give n, (before, after) or {ndim} such pairs") from None
-    return tuple((int(b), int(a)) for b, a in pairs)
-
-
-# ----------------------------------------------------------------------------------------------
 # Functions of several Values (as ``tn.concatenate``, ``tn.where``...): one node each
 # ----------------------------------------------------------------------------------------------
 
@@ -1018,7 +697,7 @@ def stack(values: Sequence[Operand], axis: int = 0) -> Value:
 def where(condition: Any, a: Operand, b: Operand) -> Value:
     """``a`` where ``condition`` holds, else ``b`` (NumPy broadcasting); the condition is a
     constant: ∂E/∂a is ∂E/∂out where it holds and 0 elsewhere, and the other way for b."""
-    raw = np.asarray(_data_of(condition))
+    raw = np.asarray(ops.data(condition))
     if raw.dtype.kind not in "biuf":
         raise TypeError(f"where: condition must hold booleans or numbers, got dtype {raw.dtype}")
     cond: Any = raw.astype(bool) if raw.ndim else bool(raw)
@@ -1039,183 +718,3 @@ def maximum(a: Operand, b: Operand) -> Value:
 def minimum(a: Operand, b: Operand) -> Value:
     """The smaller of a and b, element-wise with broadcasting; ties split the gradient in half."""
     return _binary(ops.MINIMUM, a, b)
-
-
-# ----------------------------------------------------------------------------------------------
-# NumPy's ufuncs and functions on Values (Value.__array_ufunc__ and __array_function__)
-# ----------------------------------------------------------------------------------------------
-
-
-def _power(a: Any, b: Any) -> Value:
-    return a ** b if isinstance(a, Value) else _binary(ops.POW, a, b)
-
-
-_UFUNCS: dict[np.ufunc, Callable[..., Value]] = {
-    np.add: lambda a, b: _binary(ops.ADD, a, b),
-    np.subtract: lambda a, b: _binary(ops.SUB, a, b),
-    np.multiply: lambda a, b: _binary(ops.MUL, a, b),
-    np.divide: lambda a, b: _binary(ops.DIV, a, b),
-    np.power: _power,
-    np.matmul: lambda a, b: _matmul(_constant(a, "matmul"), b),
-    np.negative: lambda x: -x,
-    np.square: lambda x: x ** 2,
-    np.exp: Value.exp, np.log: Value.log, np.sqrt: Value.sqrt, np.absolute: Value.abs,
-    np.tanh: Value.tanh, np.maximum: maximum, np.minimum: minimum,
-}
-"""The ufuncs with an op in the rule table: a Value argument makes them a node of the graph."""
-
-_DATA_UFUNCS = frozenset({
-    np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
-    np.isfinite, np.isnan, np.isinf, np.signbit, np.sign, np.floor, np.ceil,
-    np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
-})
-"""Ufuncs whose result has no gradient (comparisons, tests, step functions): run on the data."""
-
-
-def _numpy_ufunc(ufunc: np.ufunc, method: str, inputs: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> Any:
-    name = f"np.{ufunc.__name__}"
-    if method != "__call__":
-        raise TypeError(f"{name}.{method} does not work on Values; use the Value methods "
-                        f"(v.sum(axis=...), v.max(axis=...))")
-    out = kwargs.pop("out", None)
-    if ufunc in _DATA_UFUNCS:
-        if out is not None and any(isinstance(o, Value) for o in out):
-            raise TypeError(f"{name}: out= must be arrays, not Values")
-        extra = {} if out is None else {"out": out}
-        return ufunc(*[_data_of(x) for x in inputs], **kwargs, **extra)
-    op = _UFUNCS.get(ufunc)
-    if op is None:
-        raise TypeError(f"{name}: the rule table has no op for this ufunc, so its result on a "
-                        f"Value would have no gradient; use Value operations, or np.asarray(v) "
-                        f"for the numbers alone")
-    if kwargs:
-        raise TypeError(f"{name}: keyword arguments {sorted(kwargs)} are not supported with "
-                        f"Values")
-    result = op(*inputs)
-    if out is not None and not (len(out) == 1 and out[0] is inputs[0]
-                                and not isinstance(out[0], Value)):
-        raise TypeError(f"{name}: out= cannot hold a Value's result (a new node of the graph); "
-                        f"assign the result instead")
-    return result     # `array += v` rebinds the name to the Value array + v (the array is kept)
-
-
-def _refuse(fn: str, **given: Any) -> None:
-    """Raise for NumPy keyword arguments a Value function has no use for (out=, dtype=...)."""
-    used = sorted(k for k, v in given.items() if v is not None and k != "keepdims")
-    if used:
-        raise TypeError(f"np.{fn}: {', '.join(used)} {'is' if len(used) == 1 else 'are'} not "
-                        f"supported on Values")
-
-
-def _np_sum_like(method: str) -> Callable[..., Value]:
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
-             keepdims: bool = False, **rest: Any) -> Value:
-        _refuse(method, dtype=dtype, out=out, **rest)
-        return getattr(_constant(a, method), method)(axis=axis, keepdims=keepdims)
-    return call
-
-
-def _np_max_like(method: str) -> Callable[..., Value]:
-    def call(a: Any, axis: Any = None, out: Any = None, keepdims: bool = False,
-             **rest: Any) -> Value:
-        _refuse(method, out=out, **rest)
-        return getattr(_constant(a, method), method)(axis=axis, keepdims=keepdims)
-    return call
-
-
-def _np_var_like(method: str) -> Callable[..., Value]:
-    def call(a: Any, axis: Any = None, dtype: Any = None, out: Any = None, ddof: int = 0,
-             keepdims: bool = False, **rest: Any) -> Value:
-        _refuse(method, dtype=dtype, out=out, **rest)
-        return getattr(_constant(a, method), method)(axis=axis, ddof=ddof, keepdims=keepdims)
-    return call
-
-
-def _np_clip(a: Any, a_min: Any = None, a_max: Any = None, out: Any = None, *,
-             min: Any = None, max: Any = None, **rest: Any) -> Value:
-    _refuse("clip", out=out, **rest)
-    return _constant(a, "clip").clip(a_min if min is None else min, a_max if max is None else max)
-
-
-def _np_join(fn: Callable[..., Value], name: str) -> Callable[..., Value]:
-    def call(arrays: Any, axis: int = 0, out: Any = None, **rest: Any) -> Value:
-        _refuse(name, out=out, **rest)
-        return fn(list(arrays), axis)
-    return call
-
-
-def _np_where(condition: Any, *xy: Any) -> Any:
-    if not xy:                                    # np.where(c): the indices, no gradient
-        return np.where(_data_of(condition))
-    if len(xy) != 2:
-        raise TypeError("np.where: give the condition and both x and y, or the condition alone")
-    return where(condition, *xy)
-
-
-def _np_reshape(a: Any, shape: Any = None, order: str = "C", **rest: Any) -> Value:
-    shape = rest.pop("newshape", shape)
-    _refuse("reshape", order=None if order == "C" else order, **rest)
-    return _constant(a, "reshape").reshape(shape)
-
-
-def _np_pad(array: Any, pad_width: Any, mode: str = "constant", *, constant_values: Any = 0.0,
-            **rest: Any) -> Value:
-    _refuse("pad", mode=None if mode == "constant" else mode, **rest)
-    return _constant(array, "pad").pad(pad_width, constant_values)
-
-
-def _np_dot(a: Any, b: Any, out: Any = None) -> Value:
-    _refuse("dot", out=out)
-    a, b = _constant(a, "dot"), _constant(b, "dot")
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    if a.ndim > 2 or b.ndim > 2:
-        raise TypeError(f"np.dot: for arrays with more than 2 axes (shapes {_fmt(a.shape)}, "
-                        f"{_fmt(b.shape)}) use a @ b, which broadcasts the batch axes")
-    return _matmul(a, b)
-
-
-_FUNCTIONS: dict[Callable[..., Any], Callable[..., Any]] = {
-    np.sum: _np_sum_like("sum"), np.mean: _np_sum_like("mean"),
-    np.max: _np_max_like("max"), np.amax: _np_max_like("max"),
-    np.min: _np_max_like("min"), np.amin: _np_max_like("min"),
-    np.var: _np_var_like("var"), np.std: _np_var_like("std"),
-    np.clip: _np_clip, np.where: _np_where, np.dot: _np_dot, np.pad: _np_pad,
-    np.concatenate: _np_join(concatenate, "concatenate"), np.stack: _np_join(stack, "stack"),
-    np.reshape: _np_reshape,
-    np.transpose: lambda a, axes=None: _constant(a, "transpose").transpose(*(axes or ())),
-    np.squeeze: lambda a, axis=None: _constant(a, "squeeze").squeeze(axis),
-    np.expand_dims: lambda a, axis: _constant(a, "expand_dims").unsqueeze(axis),
-    np.ravel: lambda a, order="C": _constant(a, "ravel").flatten(),
-}
-"""NumPy functions that are Value functions: a Value argument gives a node of the graph."""
-
-_DATA_FUNCTIONS = frozenset({
-    np.shape, np.ndim, np.size, np.argmax, np.argmin, np.argsort, np.allclose, np.isclose,
-    np.array_equal, np.any, np.all, np.count_nonzero, np.nonzero,
-})
-"""NumPy functions whose result has no gradient (shapes, indices, tests): run on the data."""
-
-
-def _plain(x: Any) -> Any:
-    """``x`` with every Value (also inside lists and tuples) replaced by its data."""
-    if isinstance(x, Value):
-        return x.data
-    if isinstance(x, (list, tuple)):
-        return type(x)(_plain(item) for item in x)
-    return x
-
-
-def _numpy_function(func: Any, types: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if not all(issubclass(t, (Value, np.ndarray)) for t in types):
-        return NotImplemented
-    call = _FUNCTIONS.get(func)
-    if call is not None:
-        return call(*args, **kwargs)
-    if func in _DATA_FUNCTIONS:
-        return func(*_plain(args), **{k: _plain(v) for k, v in kwargs.items()})
-    name = f"{func.__module__.replace('numpy._core', 'numpy')}.{func.__name__}"
-    raise TypeError(f"{name.replace('numpy.', 'np.', 1)}: no Value function does this, so its "
-                    f"result would have no gradient; build it from Value operations, or use "
-                    f"np.asarray(v) for the numbers alone")

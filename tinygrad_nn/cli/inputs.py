@@ -72,7 +72,9 @@ def load_table(path: str, target: str, seed: int) -> tuple[Any, ...]:
 def read_inputs(spec: str, width: int | None, meta: dict[str, Any]
                  ) -> tuple[np.ndarray, np.ndarray | None, str]:
     """(X, labels or None, description) for ``predict --data``: the digits' test split, an .npy
-    array (N, features) or a CSV with one sample per row, optionally with its label first.
+    array (N, features) or a CSV with one sample per row (``data.load_csv_inputs``): with a
+    header, as ``train --data`` reads it, the checkpoint's target column optional; without one,
+    numbers alone, optionally with the label first.
 
     ``width`` is the number of features the model takes (None: any); ``meta`` is the
     checkpoint's metadata, which says whether the model was trained on the digits and with
@@ -90,15 +92,21 @@ def read_inputs(spec: str, width: int | None, meta: dict[str, Any]
     path = Path(spec)
     if not path.is_file():
         raise FileNotFoundError(f"--data: no such file: {spec!r} (or use --data digits)")
-    try:
-        if path.suffix.lower() == ".npy":
+    if path.suffix.lower() == ".csv":
+        try:
+            table = data.load_csv_inputs(path, meta.get("target"))
+        except ValueError as exc:
+            raise UsageError(f"--data: {exc}") from None
+        if table.features is not None:
+            return _named_columns(spec, table, width, meta)
+        arr = table.X
+    elif path.suffix.lower() == ".npy":
+        try:
             arr = np.load(path, allow_pickle=False)
-        elif path.suffix.lower() == ".csv":
-            arr = np.loadtxt(path, delimiter=",", ndmin=2, comments="#")
-        else:
-            raise UsageError(f"--data must be 'digits', a .npy or a .csv file, got {spec!r}")
-    except ValueError as exc:
-        raise UsageError(f"--data {spec!r}: cannot read numbers: {exc}") from None
+        except ValueError as exc:
+            raise UsageError(f"--data {spec!r}: cannot read numbers: {exc}") from None
+    else:
+        raise UsageError(f"--data must be 'digits', a .npy or a .csv file, got {spec!r}")
     if arr.dtype.kind not in "biuf":
         raise UsageError(f"--data {spec!r}: expected numbers, got dtype {arr.dtype}")
     arr = np.asarray(arr, dtype=np.float64)
@@ -116,3 +124,26 @@ def read_inputs(spec: str, width: int | None, meta: dict[str, Any]
     raise UsageError(f"--data {spec!r}: the model takes {width} features per sample, the "
                      f"file has {arr.shape[1]} columns (expected {width}, or {width + 1} "
                      f"with a label first)")
+
+
+def _named_columns(spec: str, table: data.CsvInputs, width: int | None, meta: dict[str, Any]
+                   ) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """``read_inputs`` for a CSV with a header, the form ``train --data`` reads: the features are
+    the columns other than the checkpoint's target; its classes label the rows that have one."""
+    X, features = table.X, table.features or []
+    if width is not None and X.shape[1] != width:
+        target = meta.get("target")
+        raise UsageError(f"--data {spec!r}: the model takes {width} features per sample, the "
+                         f"file has {X.shape[1]} feature columns ({', '.join(features)})"
+                         + (f" beside {target!r}" if table.labels is not None else ""))
+    classes = meta.get("classes")
+    if table.labels is None or not isinstance(classes, list):
+        return X, None, f"{spec} ({len(X)} samples)"
+    index = {str(name): k for k, name in enumerate(classes)}
+    unknown = sorted({label for label in table.labels if label not in index})
+    if unknown:
+        raise UsageError(f"--data {spec!r}: column {meta.get('target')!r} holds "
+                         f"{', '.join(map(repr, unknown[:5]))}, not among the classes the model "
+                         f"was trained on ({', '.join(map(repr, classes))})")
+    labels = np.array([index[label] for label in table.labels], dtype=np.int64)
+    return X, labels, f"{spec} ({len(X)} labelled samples)"

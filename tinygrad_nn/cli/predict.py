@@ -23,7 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default="digits", metavar="digits|PATH.npy|PATH.csv",
                         help="inputs: 'digits' (the test split the model was not trained on, "
                              "when the checkpoint records it), an .npy array (N, features) or "
-                             "a CSV with one sample per row, optionally a label first")
+                             "a CSV with one sample per row: with a header as `train --data` "
+                             "reads it (the target column optional), or numbers alone, "
+                             "optionally a label first")
     parser.add_argument("--limit", type=int, default=20, metavar="N",
                         help="print at most N predictions (default 20; 0 for none)")
 

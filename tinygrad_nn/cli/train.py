@@ -286,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"training time: {elapsed:.1f}s")
     save_training(ckpt, model, opt, loader, done[0] + history.epochs, done[1] + history.steps,
                   metadata={"dataset": args.dataset, "data": args.data, "target": args.target,
-                            "seed": args.seed,
+                            "classes": classes, "seed": args.seed,
                             "test_size": TEST_SIZE, "layers": args.layers,
                             "activation": args.activation, "loss": args.loss,
                             "optimizer": args.optimizer, "lr": lr,

@@ -6,9 +6,9 @@
 
 - the parameters, exact copies by their ``state_dict`` names;
 - ∂E/∂p for the parameters at that moment, as one norm ‖∂E/∂p‖ per parameter, and the mean
-  error signal |δ^l| per ``Linear`` layer (δ^l = ∂E_n/∂net x^l, per sample), from one
-  forward and backward pass over the probe set (the first ``PROBE_SAMPLES`` training samples)
-  with E the training loss;
+  error signal |δ^l| per ``Linear`` layer, wherever it sits in the model (δ^l = ∂E_n/∂net x^l,
+  per sample), from one forward and backward pass over the probe set (the first
+  ``PROBE_SAMPLES`` training samples) with E the training loss;
 - the loss and accuracy on the probe set and on ``val_data`` at those parameters, and the test
   set's predicted classes;
 - the learning rate η, ``optimizer.param_groups[0]["lr"]``.
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..nn.sequential import Sequential
+from ..graph import toposort
 from ..validation import positive_int
 from ..value import Value, no_grad
 from . import targets
@@ -181,19 +181,19 @@ def _inputs(model: Any, X: np.ndarray) -> Value:
 
 
 def _forward(model: Any, X: np.ndarray) -> tuple[Value, list[Value]]:
-    """The model's output on ``X`` and, for a ``Sequential``, the net x^l = W·x + b of each of
-    its layers with a weight matrix (their gradients kept: δ^l)."""
-    x = _inputs(model, X)
-    if not isinstance(model, Sequential):
-        return model(x), []
-    nets = []
-    for layer in model:
-        x = layer(x)
-        weight = getattr(layer, "weight", None)
-        if isinstance(weight, Value) and weight.ndim == 2:
-            x.retain_grad()
-            nets.append(x)
-    return x, nets
+    """The model's output on ``X`` and the net x^l = W·x + b of each layer with a weight matrix,
+    in the order the forward pass made them (their gradients kept: δ^l).
+
+    The nets are found in the graph, as the nodes those weights are parents of, so a layer is
+    found wherever it sits: in a Sequential, a Sequential inside one, or a Module of one's own.
+    """
+    out = model(_inputs(model, X))
+    weights = {id(m.weight) for m in model.modules()
+               if isinstance(getattr(m, "weight", None), Value) and m.weight.ndim == 2}
+    nets = [node for node in toposort(out) if any(id(p) in weights for p in node.parents)]
+    for net in nets:
+        net.retain_grad()
+    return out, nets
 
 
 def _number(E: Any) -> float:

@@ -1,12 +1,13 @@
 """Resumable training: a checkpoint holding the model, its optimizer and where training stands.
 
-``save_training`` writes ``checkpoint.save(model, path, metadata, optimizer=optimizer)`` with
-three more metadata entries: ``epochs`` and ``steps`` completed so far and ``loader``, the
-minibatch loader's shuffling state (``DataLoader.state_dict()``).  ``resume_training`` puts all
-of it back into a model, optimizer and loader built the same way, so that training 5 epochs,
-saving, and training 5 more in a new process gives the same parameters, bit for bit, as
-training 10 epochs straight.  ``fit(..., checkpoint=path)`` saves this way after every epoch,
-and ``fit(..., resume=path)`` starts from such a file.
+``save_training`` writes ``checkpoint.save(model, path, metadata, optimizer=optimizer)`` (which
+keeps where each dropout layer's generator stands) with three more metadata entries: ``epochs`` and
+``steps`` completed so far and ``loader``, the minibatch loader's shuffling state
+(``DataLoader.state_dict()``). ``resume_training`` puts all of it back into a model, optimizer and
+loader built the same way, so that training 5 epochs, saving, and training 5 more in a new process
+gives the same parameters, bit for bit, as training 10 epochs straight.
+``fit(..., checkpoint=path)`` saves this way after every epoch, and ``fit(..., resume=path)``
+starts from such a file.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..checkpoint import load_optimizer_state, load_with_metadata, save
+from ..checkpoint import (
+    load_optimizer_state,
+    load_rng_states,
+    load_with_metadata,
+    rng_states,
+    save,
+)
 from ..errors import CheckpointError
 from ..optim import Optimizer
 from ..validation import nonnegative_int
@@ -71,9 +78,10 @@ def resume_training(path: PathLike, model: Any, optimizer: Any, loader: Any) -> 
         raise CheckpointError(f"{where} does not hold the loader's shuffling state, so the "
                               f"epochs would not come in the order they would have")
     before = (model.state_dict(), optimizer.state_dict() if isinstance(optimizer, Optimizer)
-              else None, loader.state_dict() if restores_order else None)
+              else None, loader.state_dict() if restores_order else None, rng_states(model))
     try:
         model.load_state_dict(saved.state_dict())
+        load_rng_states(model, rng_states(saved), where)     # dropout's masks go on as they were
         if isinstance(optimizer, Optimizer):
             load_optimizer_state(path, optimizer, model)
         if restores_order:
@@ -83,6 +91,7 @@ def resume_training(path: PathLike, model: Any, optimizer: Any, loader: Any) -> 
                 raise CheckpointError(f"{where}: {exc}") from None
     except BaseException:
         model.load_state_dict(before[0])
+        load_rng_states(model, before[3], where)
         if before[1] is not None:
             optimizer.load_state_dict(before[1])
         if before[2] is not None:
