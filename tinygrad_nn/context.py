@@ -4,7 +4,8 @@
 manager that restores the previous setting on exit, also when the block raises.  ``STATE`` also
 holds what the function transforms (``tinygrad_nn.transforms``) have running: the forward-mode
 traces whose tangents every new node must carry, and how many transforms are calling their
-function right now.
+function right now; and, while ``tn.trace`` or ``tn.compile`` runs a function, the notes it
+takes of what the graph does not show (``random_constant``, ``state_update``, ``side_effect``).
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ from __future__ import annotations
 import math
 import os
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-__all__ = ["STATE", "Scope", "detect_anomaly", "no_grad", "scope"]
+from .errors import TraceError
+
+__all__ = ["STATE", "Scope", "TraceNotes", "detect_anomaly", "no_grad", "random_constant",
+           "scope", "side_effect", "state_update"]
 
 
 class _State:
     """Switches that apply to every Value created while they are set."""
 
-    __slots__ = ("grad_enabled", "scope", "anomaly", "forward_traces", "transform_depth")
+    __slots__ = ("grad_enabled", "scope", "anomaly", "forward_traces", "transform_depth",
+                 "trace_notes")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -36,9 +41,61 @@ class _State:
         # transforms (tn.grad, tn.jvp, ...) running their function: inside one, another
         # transform returns Values, so that the outer one can differentiate what it computed
         self.transform_depth = 0
+        # while the tracer runs a function: what it notes besides the graph (None otherwise)
+        self.trace_notes: TraceNotes | None = None
 
 
 STATE = _State()
+
+
+class TraceNotes:
+    """What the tracer notes while it runs a function (``caller`` names it in errors): the random
+    constants the function drew, each with the function that draws another and its meaning,
+    and the changes of state it made from values of its graph (``state_update``)."""
+
+    __slots__ = ("caller", "random", "updates")
+
+    def __init__(self, caller: str) -> None:
+        self.caller = caller
+        self.random: list[tuple[Any, Callable[[], Any], str]] = []
+        # (update, the Values it reads, what it changes, the module call that made it)
+        self.updates: list[tuple[Callable[..., None], tuple[Any, ...], str, str]] = []
+
+
+def random_constant(draw: Callable[[], Any], meaning: str) -> Any:
+    """``draw()``: a random array that the graph takes as a constant (a dropout mask, which
+    ``meaning`` describes).  While a function is traced, the array is noted with ``draw``, so
+    that its compiled program draws a new one at every call, as the function itself would."""
+    value = draw()
+    if STATE.trace_notes is not None:
+        STATE.trace_notes.random.append((value, draw, meaning))
+    return value
+
+
+def state_update(update: Callable[..., None], meaning: str, *values: Any) -> None:
+    """Change state outside the graph from values of the graph, now: ``update(*data)`` with the
+    data of ``values`` (BatchNorm's running statistics moved towards the batch's).  While a
+    function is traced, the update is noted with its Values, so that the compiled program makes
+    the same change, from its own values, after every call it replays; ``meaning`` says what
+    it changes."""
+    notes = STATE.trace_notes
+    if notes is not None:
+        where = STATE.scope.label if STATE.scope is not None else ""
+        notes.updates.append((update, values, meaning, where))
+    update(*[v.data for v in values])
+
+
+def side_effect(what: str, instead: str) -> None:
+    """Call before a change of state outside the graph that a program cannot make again
+    (``backward()`` writing ``.grad``, BatchNorm's running average with ``momentum=None``).  A
+    traced program replays the graph and the ``state_update``s only, so while a function is
+    traced this raises ``TraceError`` (naming the module call, ``what`` it changes and what to
+    do ``instead``) before anything is changed."""
+    notes = STATE.trace_notes
+    if notes is not None:
+        where = STATE.scope.label if STATE.scope is not None else "the function"
+        raise TraceError(f"{notes.caller}: {where} {what} at every call, outside the graph, "
+                         f"and a traced program replays only the graph; {instead}")
 
 
 class Scope:

@@ -10,11 +10,13 @@ functions as modules (``nn.Linear``, ``nn.Sigmoid``, ``nn.MSELoss``...).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 
 from . import ops
+from .context import random_constant, state_update
 from .validation import RngLike, make_rng, one_of, positive_int, real_number, show_value
 from .value import Value, _as_data, _leaf, apply
 from .value import linear as _linear
@@ -332,8 +334,13 @@ def dropout(x: Any, p: float = 0.5, training: bool = True, rng: RngLike = None) 
     x = as_value(x, "dropout")
     if not training or p == 0.0:
         return x
-    keep = make_rng(rng, "dropout").random(x.shape) >= p
-    return x * (keep / (1.0 - p)).astype(x.dtype)
+    generator, shape, dtype = make_rng(rng, "dropout"), x.shape, x.dtype
+
+    def mask() -> np.ndarray:
+        """A new mask: 1/(1 − p) where kept, 0 where dropped (a compiled call draws its own)."""
+        return ((generator.random(shape) >= p) / (1.0 - p)).astype(dtype)
+
+    return x * random_constant(mask, "dropout mask, 1/(1 − p) or 0")
 
 
 def _normalize(x: Value, mean: Value, var: Value, eps: float) -> Value:
@@ -393,10 +400,10 @@ def batch_norm(x: Any, running_mean: np.ndarray | None, running_var: np.ndarray 
                              f"input shape {tuple(x.shape)}")
         mean, var = x.mean(axes, keepdims=True), x.var(axes, keepdims=True)
         if training and running_mean is not None and running_var is not None:
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mean.data.reshape(channels)
-            running_var *= 1.0 - momentum
-            running_var += momentum * var.data.reshape(channels) * (count / (count - 1))
+            update = functools.partial(_update_running_statistics, running_mean, running_var,
+                                       momentum, count)
+            state_update(update, "running_mean, running_var ← (1 − momentum)·r + momentum·batch",
+                         mean, var)
     else:
         # copies: a later in-place update of the buffers must not change this recorded graph
         mean = as_value(np.array(running_mean).reshape(stats_shape), fn)
@@ -405,6 +412,18 @@ def batch_norm(x: Any, running_mean: np.ndarray | None, running_var: np.ndarray 
     if weight is not None:
         y = y * as_value(weight, fn).reshape(stats_shape)
     return y if bias is None else y + as_value(bias, fn).reshape(stats_shape)
+
+
+def _update_running_statistics(running_mean: np.ndarray, running_var: np.ndarray,
+                               momentum: float, count: int, mean: np.ndarray,
+                               var: np.ndarray) -> None:
+    """r ← (1 − momentum)·r + momentum·batch, in place, from the batch's mean and (biased)
+    variance over ``count`` values per channel (the variance made unbiased: ·count/(count − 1))."""
+    channels = running_mean.shape[0]
+    running_mean *= 1.0 - momentum
+    running_mean += momentum * mean.reshape(channels)
+    running_var *= 1.0 - momentum
+    running_var += momentum * var.reshape(channels) * (count / (count - 1))
 
 
 def embedding(indices: Any, weight: Any) -> Value:

@@ -25,7 +25,7 @@ from .arguments import one_axis as _one_axis
 from .arguments import reshape_target as _check_reshape
 from .arguments import short as _short
 from .array_like import ArrayLike
-from .context import STATE, Scope, check_finite, detect_anomaly, no_grad, scope
+from .context import STATE, Scope, check_finite, detect_anomaly, no_grad, scope, side_effect
 from .context import user_frames as _user_frames
 from .forward import carry_tangents
 from .graph import toposort
@@ -184,6 +184,8 @@ class Value(TensorMethods, ArrayLike):
         if not self.requires_grad:
             raise ValueError("backward: this Value does not require grad (it is a constant, was "
                              "made with requires_grad=False, or was computed under no_grad())")
+        side_effect("calls backward(), which writes .grad,", "return E from the function "
+                    "instead: the compiled function runs the backward pass itself")
         seed = self._seed(grad)
         if create_graph:
             seed = _leaf(seed, False, None)

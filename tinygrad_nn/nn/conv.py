@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..errors import TraceError
 from ..validation import flag, positive_int
 from ..value import Value
 from .init import Initializer, RngLike
@@ -26,9 +27,12 @@ __all__ = ["AvgPool2d", "Conv2d", "Flatten", "MaxPool2d"]
 
 
 def _named(layer: Module, call: Callable[[], Value]) -> Value:
-    """Run ``call``; a ValueError from the functional map is reported under the layer's name."""
+    """Run ``call``; a ValueError from the functional map is reported under the layer's name
+    (a ``TraceError`` names the layer already and passes as it is)."""
     try:
         return call()
+    except TraceError:
+        raise
     except ValueError as exc:
         message = str(exc)
         raise ValueError(f"{layer.name}: {message.split(': ', 1)[-1]}") from None

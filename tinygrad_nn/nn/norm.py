@@ -3,6 +3,8 @@ batch), both y = (x − mean) / √(var + ε) · weight + bias.
 
 ``BatchNorm1d`` behaves differently in training and evaluation mode (``Module.train()`` /
 ``eval()``): it keeps running statistics as buffers, which ``state_dict`` and checkpoints save.
+Their update while training is a change outside the graph, made through
+``context.state_update`` so that a compiled program makes it too.
 The derivatives come from the rule table through ``functional.layer_norm`` / ``batch_norm``
 (``mean``, ``var``, ``sqrt``, ``div``...).
 """
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..context import side_effect, state_update
 from ..validation import flag, float_dtype, positive_int, real_number
 from ..value import Value
 from .conv import _named
@@ -134,14 +137,23 @@ class BatchNorm1d(Module):
             return _named(self, lambda: F.batch_norm(x, None, None, self.weight, self.bias,
                                                      True, 0.0, self.eps))
         updating = self.training
+        if updating and self.momentum is None:
+            side_effect("in training mode with momentum=None averages every batch so far into "
+                        "running_mean and running_var (a momentum 1/n that changes)",
+                        "give it a momentum (BatchNorm1d(..., momentum=0.1)), call model.eval() "
+                        "first, or run it eagerly (fit(..., compile=False))")
         count = int(self.num_batches_tracked) + updating
         momentum = 1.0 / count if self.momentum is None and updating else self.momentum or 0.0
         out = _named(self, lambda: F.batch_norm(x, self.running_mean, self.running_var,
                                                 self.weight, self.bias, updating, momentum,
                                                 self.eps))
         if updating:                       # counted once the batch was accepted
-            self.num_batches_tracked += 1
+            state_update(self._count_batch, "num_batches_tracked += 1")
         return out
+
+    def _count_batch(self) -> None:
+        """One more batch in the running statistics (a compiled program replays this too)."""
+        self.num_batches_tracked += 1
 
     @classmethod
     def parameter_shapes(cls, config: Mapping[str, Any]) -> dict[str, tuple[int, ...]]:

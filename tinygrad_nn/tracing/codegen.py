@@ -139,8 +139,9 @@ def generate_update(program: Program, values: dict[Any, Any], update: Update,
         states = [np.array(update.state[k][key], copy=True) for k, key in update.state_arguments]
         rates = [update.lr[j] for j in update.rate_groups]
         args = [values[a] for a in program.args]
+        drawn = [values[a] for a in (*program.randoms, *(u for u, _ in program.updates))]
         with np.errstate(all="ignore"):
-            outs, grads = generated.function(*args, *params, *rates, *states)
+            outs, grads = generated.function(*args, *params, *drawn, *rates, *states)
         results.append([*outs, *params, *states, grads is None])
         held = [*args, *params, *states, *writer.namespace.values()]
         generated.fresh = writer.fresh(list(outs), held)
@@ -347,7 +348,8 @@ class _Writer:
         """The function's source lines: a comment and the rule's lines per step (and the
         optimizer's update after them)."""
         program = self.program
-        names = [a.name for a in program.args] + [p.name for p in program.params]
+        updates = [u for u, _ in program.updates]
+        names = [a.name for a in (*program.args, *program.params, *program.randoms, *updates)]
         if update is not None:
             names += [f"lr{j}" for j in update.rate_groups]
             names += [_state_name(program, k, key) for k, key in update.state_arguments]
@@ -384,6 +386,9 @@ class _Writer:
             note = "  ".join(p for p in (step.rule, step.where, step.meaning) if p)
             out.append(f"    # {step.name} = {note}")
             out.append(template.fill(holes))
+        for change, values in program.updates:   # changes of state, from the values above
+            out.append(f"    # {change.name}: {change.label}  {change.meaning}".rstrip())
+            out.append(f"    {change.name}({', '.join(self.ref(v) for v in values)})")
         if update is not None:
             return out + self.update_lines(update, self.place_in_arena(arena))
         out.append(f"    return {self.returns()}")
@@ -462,7 +467,9 @@ class _Writer:
     # -- checking it on the example ------------------------------------------------------------
 
     def inputs(self, values: dict[Any, Any]) -> list[Any]:
-        return [values[a] for a in self.program.args] + [values[p] for p in self.program.params]
+        program = self.program
+        updates = [u for u, _ in program.updates]
+        return [values[a] for a in (*program.args, *program.params, *program.randoms, *updates)]
 
     def call(self, function: Callable[..., Any], values: dict[Any, Any]) -> Any:
         """The function's results on the example (None where Python raised on a float: the

@@ -31,7 +31,7 @@ from ..errors import TraceError
 from ..value import Value, _keep_grad, _leaf
 from .codegen import Generated, Update, _names_in, generate, generate_update
 from .program import Program
-from .tracer import Traced, build
+from .tracer import Traced, build, skip_update
 
 __all__ = ["Compiled", "compile", "compile_value_and_grad"]
 
@@ -236,14 +236,13 @@ class Compiled:
             step = entry.step
         program = entry.traced.program
         params = entry.parameters()
-        if entry.calls == 1 and self.check:
-            self._check_same_graph(args, entry)
+        drawn = self._random_and_updates(args, entry)
         entry.calls += 1
         extra = step.extra_arguments() if step is not None and step.generated else None
         try:
             if extra is not None:
                 assert step is not None and step.generated is not None
-                outs, grads = step.generated.function(*data, *params, *extra)
+                outs, grads = step.generated.function(*data, *params, *drawn, *extra)
                 if grads is None:             # updated in place: stamp the new versions
                     for p, k in step.updated:
                         p.data = params[k]
@@ -251,7 +250,7 @@ class Compiled:
                     return self._results(program, step.generated, outs)
                 fresh: tuple[bool, ...] = ()  # not finite: the gradients go to .grad instead
             else:
-                outs, grads = entry.generated.function(*data, *params)
+                outs, grads = entry.generated.function(*data, *params, *drawn)
                 fresh = entry.generated.fresh
         except (ZeroDivisionError, OverflowError):
             return self._eager(args)          # Python raised where IEEE gives inf/NaN
@@ -280,10 +279,9 @@ class Compiled:
         """The program's raw results for ``args``: ``(outputs, gradients)``, nothing written."""
         entry, data = self._entry(args)
         params = entry.parameters()
-        if entry.calls == 1 and self.check:
-            self._check_same_graph(args, entry)
+        drawn = self._random_and_updates(args, entry)
         entry.calls += 1
-        outs, grads = entry.generated.function(*data, *params)
+        outs, grads = entry.generated.function(*data, *params, *drawn)
         fresh = entry.generated.fresh
         outs = tuple(o if fresh and fresh[k] else _copy(o) for k, o in enumerate(outs))
         offset = len(outs)
@@ -306,6 +304,21 @@ class Compiled:
                 self.cache.move_to_end(key)
             self._last = entry
         return entry, data
+
+    def _random_and_updates(self, args: Sequence[Any], entry: _Entry) -> list[Any]:
+        """This call's random constants (dropout masks) and state updates (BatchNorm's running
+        statistics), as a call of ``f`` makes them: the first call takes the masks its trace
+        drew, the second those of the check's run of ``f``, and both skip the updates those
+        runs of ``f`` made already; every later call draws new masks and makes the updates."""
+        traced = entry.traced
+        if entry.calls == 1 and self.check:
+            traced = self._check_same_graph(args, entry)
+        elif entry.calls != 0:
+            program = traced.program
+            return [*(draw() for draw in program.random_draws), *program.update_functions]
+        program = traced.program
+        return [*(traced.values[r] for r in program.randoms),
+                *(skip_update for _ in program.updates)]
 
     def _key(self, args: Sequence[Any]) -> tuple[Any, list[Any]]:
         """The cache key of these arguments (kinds, shapes, dtypes, which require grad, and
@@ -360,12 +373,12 @@ class Compiled:
                    for k, o in enumerate(outs)]
         return tuple(results) if program.out_is_tuple else results[0]
 
-    def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> None:
+    def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> Traced:
         """The second call: trace again and compare the graphs (branches, constants, params)."""
         again = build(self.f, args, "compile", backward=False, wrt=self.wrt)
         first, second = entry.traced.structure, again.structure
         if first == second:
-            return
+            return again
         k = next((i for i, (a, b) in enumerate(zip(first, second)) if a != b),
                  min(len(first), len(second)))
         raise TraceError(

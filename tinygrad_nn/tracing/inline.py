@@ -14,6 +14,11 @@ arguments into the rule's syntax tree (``rules.py``), evaluates what it can (the
 Tests on the data (``if zero.any()``) stay in the code.  A rule that cannot be written out (a
 loop, a ``with`` block, a return on only some paths) gives ``None``, and the program calls it.
 
+The rules of an op of any number of inputs (``concatenate``, ``stack``) take them as ``*args``
+(``*inputs, axis = inputs_and_axis``): their number is known at trace time, so ``inputs`` is a
+list whose entries are known one by one, ``inputs[i]`` is that input itself and a generator
+over them is unrolled; ``concatenate``'s VJP for input 1 becomes ``g1[:, 2:3]``.
+
 Nothing here decides a derivative: every line comes from ``ops.py``; only the answers to the
 tests that do not depend on the data are filled in.
 """
@@ -77,10 +82,14 @@ def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Facts:
 
 @dataclass(frozen=True)
 class Dyn:
-    """A value computed when the program runs: the code that names it, and its facts if known."""
+    """A value computed when the program runs: the code that names it, and its facts if known.
+
+    ``items``: for a tuple or list of known length (the ``*inputs`` of ``concatenate``), what is
+    known of each entry; indexing it with a trace-time index gives the entry itself."""
 
     code: ast.expr
     facts: Facts | None = None
+    items: tuple[Folded, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -184,13 +193,18 @@ class _Inliner:
         return _rename_result(out, self.target)
 
     def _bind_params(self, source: RuleSource, args: list[Folded]) -> dict[str, Any]:
-        if len(args) > len(source.params):
+        args = [*map(Static, source.leading), *args]
+        n = len(source.params)
+        extra = args[n:]
+        if extra and source.vararg is None:
             raise CannotInline("too many arguments")
-        missing = len(source.params) - len(args)
+        missing = n - len(args)
         if missing > len(source.defaults):
             raise CannotInline("missing arguments")
-        defaults = source.defaults[len(source.defaults) - missing:] if missing else ()
-        env: dict[str, Any] = dict(zip(source.params, [*args, *map(Static, defaults)]))
+        defaults = source.defaults[len(source.defaults) - missing:] if missing > 0 else ()
+        env: dict[str, Any] = dict(zip(source.params, [*args[:n], *map(Static, defaults)]))
+        if source.vararg is not None:             # *args: a tuple of the arguments left over
+            env[source.vararg] = self.sequence(extra, ast.Tuple)
         return env
 
     # -- statements ------------------------------------------------------------------------------
@@ -291,13 +305,16 @@ class _Inliner:
                 branch: bool) -> list[ast.stmt]:
         if isinstance(target, ast.Name):
             value = self.expr(value_node, env)
-            if not branch and (isinstance(value, Static) or _is_name(value)):
-                env[target.id] = value        # known, or another name for a value: no code
+            if not branch and (isinstance(value, Static) or _is_name(value)
+                               or _items(value) is not None):
+                env[target.id] = value        # known, another name, or names: no code
                 return []
             name = f"{self.target}_{target.id}"
             env[target.id] = Dyn(ast.Name(name, ast.Load()),
                                  value.facts if isinstance(value, Dyn) else None)
             return [_assign(name, self.code(value))]
+        if isinstance(target, ast.Tuple) and any(isinstance(t, ast.Starred) for t in target.elts):
+            return self._assign_starred(target, self.expr(value_node, env), env, branch)
         if isinstance(target, ast.Tuple) and all(isinstance(t, ast.Name) for t in target.elts):
             value = self.expr(value_node, env)
             if isinstance(value, Static) and type(value.value) is tuple \
@@ -317,6 +334,25 @@ class _Inliner:
             return [ast.Assign([store], self.code(self.expr(value_node, env)))]
         raise CannotInline("an assignment to " + type(target).__name__)
 
+    def _assign_starred(self, target: ast.Tuple, value: Folded, env: dict[str, Any],
+                        branch: bool) -> list[ast.stmt]:
+        """``first, *rest, last = value`` for a value whose entries are known one by one (a
+        tuple known now, or ``*args``): each name gets its entries, the starred one a list."""
+        items = _items(value)
+        if items is None:
+            raise CannotInline("a starred assignment from a runtime value")
+        star = next(k for k, t in enumerate(target.elts) if isinstance(t, ast.Starred))
+        after = len(target.elts) - star - 1
+        if len(items) < star + after:
+            raise CannotInline("a starred assignment from too few values")
+        starred = self.sequence(list(items[star:len(items) - after]), ast.List)
+        parts: list[Folded] = [*items[:star], starred, *items[len(items) - after:]]
+        out: list[ast.stmt] = []
+        for t, part in zip(target.elts, parts):
+            name = t.value if isinstance(t, ast.Starred) else t
+            out += self._assign(name, _Folded(part), env, branch)
+        return out
+
     # -- expressions -----------------------------------------------------------------------------
 
     def code(self, value: Folded) -> ast.expr:
@@ -326,6 +362,12 @@ class _Inliner:
         if value.ref is not None:
             return value.ref
         return _literal_code(value.value, self.bind)
+
+    def sequence(self, items: list[Folded], kind: type[ast.Tuple] | type[ast.List]) -> Folded:
+        """A tuple (or list) of ``items``: known now when they all are, else written out."""
+        if all(isinstance(i, Static) for i in items):
+            return Static(tuple(i.value for i in items))     # type: ignore[union-attr]
+        return Dyn(kind([self.code(i) for i in items], ast.Load()), None, tuple(items))
 
     def expr(self, node: ast.expr, env: dict[str, Any]) -> Folded:
         """Fold ``node``: a Static when its value is known now, else the code for it."""
@@ -359,12 +401,7 @@ class _Inliner:
                 return Static(tuple(i.value for i in items))   # type: ignore[union-attr]
             return Dyn(ast.Tuple([self.code(i) for i in items], ast.Load()))
         if isinstance(node, ast.Subscript):
-            value, index = self.expr(node.value, env), self.expr(node.slice, env)
-            if isinstance(value, Static) and isinstance(index, Static):
-                result = _try_static(lambda: value.value[index.value])
-                if result is not None:
-                    return result
-            return Dyn(ast.Subscript(self.code(value), self.code(index), ast.Load()))
+            return self._subscript(node, env)
         if isinstance(node, ast.Slice):
             parts = [None if p is None else self.expr(p, env)
                      for p in (node.lower, node.upper, node.step)]
@@ -376,6 +413,22 @@ class _Inliner:
         if isinstance(node, ast.GeneratorExp):
             return self._comprehension(node, env)
         raise CannotInline(type(node).__name__)
+
+    def _subscript(self, node: ast.Subscript, env: dict[str, Any]) -> Folded:
+        value, index = self.expr(node.value, env), self.expr(node.slice, env)
+        if isinstance(value, Static) and isinstance(index, Static):
+            result = _try_static(lambda: value.value[index.value])
+            if result is not None:
+                return result
+        if isinstance(value, Dyn) and value.items is not None and isinstance(index, Static):
+            items = value.items
+            if type(index.value) is int and -len(items) <= index.value < len(items):
+                return items[index.value]             # inputs[i]: that input itself
+            if type(index.value) is slice:            # inputs[:i]: those inputs
+                kind = ast.List if isinstance(value.code, ast.List) else ast.Tuple
+                return self.sequence(list(items[index.value]), kind)
+        code = _index_code(index.value) if isinstance(index, Static) else None
+        return Dyn(ast.Subscript(self.code(value), code or self.code(index), ast.Load()))
 
     def _name(self, name: str, env: dict[str, Any]) -> Folded:
         if name in env:
@@ -444,6 +497,8 @@ class _Inliner:
             return x                          # the program holds data, never Values
         if func is ops.is_value:
             return Static(False)
+        if func is len and x.items is not None:
+            return Static(len(x.items))
         if x.facts is None:
             return None
         if func is type:
@@ -546,6 +601,9 @@ class _Inliner:
     def _comprehension(self, node: ast.GeneratorExp, env: dict[str, Any]) -> Folded:
         """A generator expression over trace-time values only (``shape[i] for i in axis``),
         kept as a generator for the call around it to consume."""
+        unrolled = self._unrolled(node, env)
+        if unrolled is not None:
+            return unrolled
         bound = {t.id for gen in node.generators for t in ast.walk(gen.target)
                  if isinstance(t, ast.Name)}
         free = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - bound
@@ -561,6 +619,25 @@ class _Inliner:
         except Exception as exc:
             raise CannotInline(f"a generator that raises {type(exc).__name__}") from None
         return Static(items)                  # consumed the same way by the call around it
+
+    def _unrolled(self, node: ast.GeneratorExp, env: dict[str, Any]) -> Folded | None:
+        """``(e for x in inputs)`` over entries known one by one (``*args``, a slice of it):
+        ``e`` folded once per entry, a tuple of the results when all are known now."""
+        if len(node.generators) != 1:
+            return None
+        generator = node.generators[0]
+        if not isinstance(generator.target, ast.Name) or generator.ifs or generator.is_async:
+            return None
+        items = _items(self.expr(generator.iter, env))
+        if items is None:
+            return None
+        results = []
+        for item in items:
+            result = self.expr(node.elt, {**env, generator.target.id: item})
+            if not isinstance(result, Static):
+                raise CannotInline("a generator whose entries are runtime values")
+            results.append(result.value)
+        return Static(tuple(results))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -614,9 +691,31 @@ def _try_static(compute: Callable[[], Any]) -> Static | None:
         value = compute()
     except Exception:
         return None
-    if not _foldable(value) and type(value) is not slice:
+    if not _foldable(value) and _index_code(value) is None:
         return None
     return Static(value)
+
+
+def _index_code(index: Any) -> ast.expr | None:
+    """An index known at trace time as Python writes it in brackets (``0:2``, ``:, 1``,
+    ``..., ::-1``), or None when it is not made of ints, slices of ints, None and ``...``."""
+    def part(p: Any) -> ast.expr | None:
+        if type(p) is slice:
+            bounds = (p.start, p.stop, p.step)
+            if not all(b is None or type(b) is int for b in bounds):
+                return None
+            return ast.Slice(*[None if b is None else ast.Constant(b) for b in bounds])
+        if p is None or p is Ellipsis or type(p) is int:
+            return ast.Constant(p)
+        return None
+    if type(index) is not tuple:
+        return part(index) if type(index) is slice else None
+    parts = [part(p) for p in index]
+    if not parts or any(p is None for p in parts):
+        return None
+    if len(parts) == 1:                       # x[(s,)] is x[s] for an int or a slice
+        return parts[0] if type(index[0]) in (int, slice) else None
+    return ast.Tuple(parts, ast.Load())       # type: ignore[arg-type]
 
 
 def _elementwise_facts(operands: list[Folded], python: str = "arithmetic") -> Facts | None:
@@ -656,6 +755,15 @@ def _elementwise_facts(operands: list[Folded], python: str = "arithmetic") -> Fa
     except (ValueError, TypeError):
         return None
     return _array_facts(tuple(shape), dtype) if shape else None
+
+
+def _items(value: Folded) -> tuple[Folded, ...] | None:
+    """The entries of a tuple or list known one by one (None if its length is not known)."""
+    if isinstance(value, Dyn):
+        return value.items
+    if type(value.value) in (tuple, list):
+        return tuple(Static(v) for v in value.value)
+    return None
 
 
 def _is_name(value: Folded) -> bool:

@@ -25,9 +25,11 @@ __all__ = ["Input", "Program", "Step"]
 @dataclass(eq=False)
 class Input:
     """A value the program reads rather than computes: an argument, a parameter (read live at
-    every call) or a constant (captured when the function was traced)."""
+    every call), a constant (captured when the function was traced), a random constant (a
+    dropout mask: drawn anew at every call, as the function itself would draw it) or a state
+    update (called last, with values of the program: BatchNorm's running statistics)."""
 
-    kind: str                                 # "arg", "param" or "const"
+    kind: str                                 # "arg", "param", "const", "random" or "update"
     index: int                                # position among the inputs of its kind
     facts: Facts | None
     label: str = ""                           # the argument's or parameter's own name
@@ -82,6 +84,11 @@ class Program:
     root: Value | None = None                 # E, where the backward pass starts
     function_name: str = "program"
     generated: Any = field(default=None, repr=False)   # codegen.Generated, set by the tracer
+    randoms: list[Input] = field(default_factory=list)  # random constants, after the params
+    random_draws: list[Any] = field(default_factory=list, repr=False)  # each one's next draw
+    # changes of state outside the graph, made last from the program's values: (input, values)
+    updates: list[tuple[Input, list[Value]]] = field(default_factory=list)
+    update_functions: list[Any] = field(default_factory=list, repr=False)
 
     # -- reading it ------------------------------------------------------------------------------
 
@@ -160,6 +167,10 @@ def format_program(program: Program) -> str:
         for p in program.params:
             rows.append(("", f"{p.name}: {type_text(p.facts)} = {p.label or 'parameter'}", "",
                          p.meaning if p.meaning != p.label else ""))
+    if program.randoms:
+        rows.append(("random (drawn anew at every call):", "", "", ""))
+        for r in program.randoms:
+            rows.append(("", f"{r.name}: {type_text(r.facts)} = random", "", r.meaning))
     named = [c for c in program.constants if not c.name[:1].isdigit() and c.name[:1] != "-"]
     if named:
         rows.append(("constants:", "", "", ""))
@@ -177,6 +188,11 @@ def format_program(program: Program) -> str:
             rhs = " ".join([step.rule, *(argument_text(a) for a in step.args)])
             rows.append(("", f"{step.name}: {type_text(step.facts)} = {rhs}", step.where,
                          step.meaning))
+    if program.updates:
+        rows.append(("then, outside the graph (state the program changes):", "", "", ""))
+        for update, values in program.updates:
+            call = f"{update.name}({', '.join(v.name for v in values)})"
+            rows.append(("", call, update.label, update.meaning))
     width = max([len(r[1]) for r in rows if not r[0]] + [0])
     where_width = max([len(r[2]) for r in rows if not r[0]] + [0])
     for title, line, where, meaning in rows:

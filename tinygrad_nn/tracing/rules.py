@@ -3,7 +3,9 @@
 The tracer writes programs whose lines are the rule table's own formulas, so it reads them from
 the table's source rather than from a second table: ``ops.py`` is parsed with ``ast`` once, and
 every module-level ``Op(name, label, forward, *vjps, ...)`` call gives, per rule, either the
-``lambda`` written in the call or the name of a helper function defined in ``ops.py``.  A rule is
+``lambda`` written in the call or the name of a helper function defined in ``ops.py``
+(``PerInput(helper)`` for an op that takes any number of inputs: the helper, told the input's
+position as its first argument).  A rule is
 found only when the object in ``ops.TABLE`` is the one that source defines (same code object
 position); anything else (a rule built at run time, a monkeypatched one) has no source here and
 is called as an object instead.
@@ -14,7 +16,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import ops
@@ -25,14 +27,18 @@ __all__ = ["RuleSource", "helper_source", "rule_source"]
 @dataclass(frozen=True)
 class RuleSource:
     """One rule's syntax: ``params`` (its parameter names, in order), ``defaults`` (the default
-    values of the trailing parameters), and either ``expression`` (a lambda's body) or ``body``
-    (the statements of a helper ``def``)."""
+    values of the trailing parameters), ``vararg`` (the name of a ``*args`` parameter, which
+    takes the arguments after ``params`` as a tuple), ``leading`` (arguments the table passes
+    before the step's own: ``PerInput`` passes the input's position), and either ``expression``
+    (a lambda's body) or ``body`` (the statements of a helper ``def``)."""
 
     name: str                                 # "add.forward", "sigmoid.vjp[0]", "_sigmoid_vjp"
     params: tuple[str, ...]
     defaults: tuple[Any, ...]
     expression: ast.expr | None = None
     body: tuple[ast.stmt, ...] = ()
+    vararg: str | None = None
+    leading: tuple[Any, ...] = ()
 
 
 @functools.cache
@@ -60,13 +66,14 @@ def _helper(name: str) -> RuleSource | None:
     if not isinstance(definition, ast.FunctionDef):
         return None
     args = definition.args
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+    if args.kwarg or args.kwonlyargs or args.posonlyargs:
         return None
     defaults = tuple(ast.literal_eval(d) for d in args.defaults)
     body = definition.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]                           # the docstring
-    return RuleSource(name, tuple(a.arg for a in args.args), defaults, body=tuple(body))
+    return RuleSource(name, tuple(a.arg for a in args.args), defaults, body=tuple(body),
+                      vararg=args.vararg.arg if args.vararg else None)
 
 
 def helper_source(name: str) -> RuleSource | None:
@@ -79,10 +86,15 @@ def rule_source(op: ops.Op, which: int) -> RuleSource | None:
 
     None when ``ops.py`` has no ``Op(...)`` call that defines exactly this rule object.
     """
-    rule = op.forward if which < 0 else op.vjps[which]
     label = f"{op.name}.forward" if which < 0 else f"{op.name}.vjp[{which}]"
     arguments = _op_calls().get(op.name)
-    if arguments is None or which + 1 >= len(arguments):
+    if arguments is None:
+        return None
+    if which >= 0 and isinstance(op.vjps, ops.PerInput):
+        return _per_input_source(arguments[1] if len(arguments) > 1 else None, op.vjps, which,
+                                 label)
+    rule = op.forward if which < 0 else op.vjps[which]
+    if which + 1 >= len(arguments):
         return None
     node = arguments[which + 1]
     if isinstance(node, ast.Name):
@@ -99,3 +111,19 @@ def rule_source(op: ops.Op, which: int) -> RuleSource | None:
         return None
     defaults = tuple(ast.literal_eval(d) for d in args.defaults)
     return RuleSource(label, tuple(a.arg for a in args.args), defaults, expression=node.body)
+
+
+def _per_input_source(node: ast.expr | None, rules: ops.PerInput, which: int,
+                      label: str) -> RuleSource | None:
+    """The source of ``PerInput(helper)``'s rule for input ``which``: the helper, with
+    ``which`` as its first argument (None unless the call is ``PerInput(<helper of ops.py>)``
+    and the table's object is that helper)."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "PerInput" and len(node.args) == 1 and not node.keywords
+            and isinstance(node.args[0], ast.Name)):
+        return None
+    name = node.args[0].id
+    source = _helper(name)
+    if source is None or getattr(ops, name) is not rules.rule or not source.params:
+        return None
+    return replace(source, name=label, leading=(which,))

@@ -5,10 +5,17 @@ op.  The backward pass is the engine's own reverse pass written down instead of 
 loop as ``value.backpropagate`` over ``reversed(toposort(E))``, one step per chain-rule step
 ``chain_rule_step(node, i, rule_args(node, g))`` (the rule's VJP, then ``sum_to`` where the op
 broadcast), and one ``accumulate`` step where a node receives gradients from several children,
-summed in the order the engine sums them.  The engine also runs each step once here, on the
-example's data: those values give every step its shape and dtype, and ``codegen`` checks the
-program it writes against them.  No mask is frozen: a step is a rule of the table, evaluated
-again on the data of every call (``relu``'s ``x > 0``, ``max``'s ties).
+summed in the order the engine sums them.  A gradient is handed only to the nodes that lead to
+a gradient the program returns (where ``backward`` hands one to every node that requires grad):
+an argument given as data, say, gets none, and no step is computed for it.  The engine also
+runs each step once here, on the example's data: those values give every step its shape and
+dtype, and ``codegen`` checks the program it writes against them.  No mask is frozen: a step is
+a rule of the table, evaluated again on the data of every call (``relu``'s ``x > 0``, ``max``'s
+ties).  A dropout mask is the one random constant: an input of the program (``randoms``), drawn
+anew at every call by the function the layer noted it with (``context.random_constant``).  A
+change of state made from values of the graph (BatchNorm's running statistics, noted by
+``context.state_update``) is an input too (``updates``), which the program calls last with its
+own values of those nodes.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import functools
 import inspect
 import keyword
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ..context import STATE
+from ..context import STATE, TraceNotes
 from ..errors import TraceError
 from ..graph import toposort
 from ..value import Value, chain_rule_step, rule_args
@@ -31,7 +39,7 @@ from .codegen import generate
 from .inline import Facts, Static
 from .program import Input, Program, Step
 
-__all__ = ["Traced", "build", "trace"]
+__all__ = ["Traced", "build", "skip_update", "trace"]
 
 
 def trace(f: Callable[..., Any], *example_args: Any) -> Program:
@@ -69,19 +77,23 @@ def build(f: Callable[..., Any], args: Sequence[Any], fn: str, backward: bool = 
         raise TypeError(f"{fn}: expected a function, got {type(f).__name__} {f!r}")
     names = _argument_names(f, len(args))
     leaves, wants = _argument_leaves(args, names, fn)
-    recording = STATE.grad_enabled
+    recording, noting = STATE.grad_enabled, STATE.trace_notes
+    notes = TraceNotes(fn)
     STATE.grad_enabled = True                 # record the graph even inside no_grad()
+    STATE.trace_notes = notes                 # random constants (dropout masks) are noted
     try:
         result = f(*leaves)
     finally:
-        STATE.grad_enabled = recording
+        STATE.grad_enabled, STATE.trace_notes = recording, noting
     outputs, is_tuple = _outputs(result, fn)
     wanted = [i for i, want in enumerate(wants) if want] if wrt is None else list(wrt)
-    builder = _Builder(leaves, names, wanted, differentiate_params=wrt is None)
+    builder = _Builder(leaves, names, wanted, differentiate_params=wrt is None,
+                       random=notes.random)
     builder.forward(outputs)
     root = outputs[0]
     if backward and root.requires_grad and root.size == 1:
         builder.backward(root)
+    builder.state_updates(notes.updates, fn)
     program = builder.finish(outputs, is_tuple, getattr(f, "__name__", "program"))
     return Traced(program, builder.values, builder.structure)
 
@@ -91,7 +103,7 @@ def build(f: Callable[..., Any], args: Sequence[Any], fn: str, backward: bool = 
 # ----------------------------------------------------------------------------------------------
 
 
-_RESERVED = re.compile(r"^([vgpcb]\d|g_|_)")
+_RESERVED = re.compile(r"^([vgpcbrku]\d|g_|_)")
 _NAMESPACE = {"np", "math", "ops"}
 
 
@@ -157,8 +169,13 @@ class _Builder:
     """Turns the recorded graph into steps, with the example's value of each."""
 
     def __init__(self, leaves: list[Value], names: list[str], wanted_args: list[int],
-                 differentiate_params: bool) -> None:
+                 differentiate_params: bool, random: list[tuple[Any, Any, str]]) -> None:
         self.values: dict[Any, Any] = {}
+        self.draws = {id(note[0]): note for note in random}
+        self.randoms: list[Input] = []                # random constants, drawn at every call
+        self.random_draws: list[Any] = []
+        self.updates: list[tuple[Input, list[Any]]] = []   # state updates, made after a call
+        self.update_functions: list[Any] = []
         self.args = [Input("arg", i, Facts.of(leaf.data), label=name)
                      for i, (leaf, name) in enumerate(zip(leaves, names))]
         for leaf, arg in zip(leaves, self.args):
@@ -175,14 +192,17 @@ class _Builder:
         self.symbol: dict[Value, str] = {}
         self.grads: dict[Any, Any] = {}               # wanted Input -> value of its gradient
         self.root: Any = None
+        self.root_order: list[Value] = []             # toposort of the (first) result
+        self.reaches: set[Value] = set()              # nodes that lead to a wanted gradient
         self.layers = 0
 
     # -- forward -----------------------------------------------------------------------------
 
     def forward(self, outputs: list[Value]) -> None:
-        order: list[Value] = []
-        seen: set[Value] = set()
-        for out in outputs:
+        order = toposort(outputs[0])
+        self.root_order = list(order)                 # what backward walks, reversed
+        seen = set(order)
+        for out in outputs[1:]:
             for node in toposort(out):
                 if node not in seen:
                     seen.add(node)
@@ -190,23 +210,30 @@ class _Builder:
         position = {node: k for k, node in enumerate(order)}
         for node in order:
             if node.op is None:
-                self.of[node] = self._leaf(node)
+                self.of[node] = held = self._leaf(node)
                 self.structure.append(self._leaf_structure(node))
+                if held in self.wanted:
+                    self.reaches.add(node)
                 continue
-            for parent, seen_data in zip(node.parents, node.inputs):
-                if parent.data is not seen_data:
+            if not self.reaches.isdisjoint(node.parents):
+                self.reaches.add(node)
+            for v in (node, *node.parents):           # data assigned since the op ran
+                if v.version > node.recorded_at:      # (the stamps backward checks too)
                     raise TraceError(
                         f"trace: the function replaces the data of a Value "
-                        f"{_describe(parent)} after an op has read it; a program reads each "
-                        f"input once per call, so such changes must happen outside it")
-            args = (*[self.of[p] for p in node.parents], *map(Static, node.params))
+                        f"{_describe(v)} after an op has read it (p.data = ..., "
+                        f"p.data += ...); a program reads each input once per call, so such "
+                        f"changes must happen outside it")
+            args: tuple[Any, ...] = tuple([self.of[p] for p in node.parents])
+            if node.params:
+                args += tuple(map(Static, node.params))
             step = Step(node.op.name, args, Facts.of(node.data), False, node.op,
                         where=_where(node), meaning=self._forward_symbol(node))
             self.steps.append(step)
             self.of[node] = step
             self.values[step] = node.data
-            self.structure.append((node.op.name, tuple(position[p] for p in node.parents),
-                                   _comparable(node.params)))
+            self.structure.append((node.op.name, tuple([position[p] for p in node.parents]),
+                                   _comparable(node.params) if node.params else ()))
 
     def _leaf(self, node: Value) -> Input:
         if node in self.arg_of:
@@ -219,6 +246,14 @@ class _Builder:
                 self.wanted[param] = None
             self.values[param] = node.data
             return param
+        random = self.draws.get(id(node.data))
+        if random is not None and random[0] is node.data:     # a dropout mask: a new one per call
+            held = Input("random", len(self.randoms), Facts.of(node.data),
+                         label=node.name or "", meaning=random[2])
+            self.randoms.append(held)
+            self.random_draws.append(random[1])
+            self.values[held] = node.data
+            return held
         const = Input("const", len(self.constants), Facts.of(node.data), value=node.data,
                       label=node.name or "")
         self.constants.append(const)
@@ -254,6 +289,21 @@ class _Builder:
         self.symbol[node] = symbol
         return symbol
 
+    def state_updates(self, updates: list[tuple[Any, tuple[Any, ...], str, str]],
+                      fn: str) -> None:
+        """The changes of state the function made from values of its graph (BatchNorm's running
+        statistics): inputs of the program, called with the program's values of those nodes."""
+        for update, values, meaning, where in updates:
+            if not all(v in self.of for v in values):
+                raise TraceError(f"{fn}: {where or 'the function'} updates state from a value "
+                                 f"the result does not depend on, which the program does not "
+                                 f"compute; use that value in the result, or do not compile "
+                                 f"this function")
+            held = Input("update", len(self.updates), None, label=where, meaning=meaning)
+            self.updates.append((held, [self.of[v] for v in values]))
+            self.update_functions.append(update)
+            self.values[held] = skip_update           # the example's run made it already
+
     # -- backward: value.backpropagate's loop, written down ------------------------------------
 
     def backward(self, root: Value) -> None:
@@ -268,7 +318,7 @@ class _Builder:
         if not self.root.meaning:
             self.root.meaning = "E"
         received: dict[Value, list[Any]] = {root: [seed_input]}
-        for node in reversed(toposort(root)):
+        for node in reversed(self.root_order):        # toposort(root), as backpropagate walks it
             parts = received.pop(node, None)
             if not parts:                             # a constant: no gradient flows into it
                 continue
@@ -279,10 +329,12 @@ class _Builder:
             if node.op is None:
                 continue
             args = rule_args(node, self.values[g])
+            assert isinstance(held, Step)
+            step_args = (g, held, *held.args)         # g, ans, the inputs, the op's parameters
             for i, parent in enumerate(node.parents):
-                if parent.requires_grad:
-                    received.setdefault(parent, []).append(self._chain_rule_step(node, i, g,
-                                                                                 args))
+                if parent in self.reaches:            # (backward: parent.requires_grad)
+                    step = self._chain_rule_step(node, i, args, step_args, held.where)
+                    received.setdefault(parent, []).append(step)
 
     def _accumulate(self, node: Value, parts: list[Any]) -> Any:
         """∂E/∂node: the one gradient it received, or the sum of several, in arrival order."""
@@ -299,32 +351,31 @@ class _Builder:
         self.values[step] = total
         return step
 
-    def _chain_rule_step(self, node: Value, i: int, g: Any, args: tuple[Any, ...]) -> Step:
+    def _chain_rule_step(self, node: Value, i: int, args: tuple[Any, ...],
+                         step_args: tuple[Any, ...], where: str) -> Step:
         """The step for edge (node, input i): the rule's VJP, summed back where it broadcast."""
         op = node.op
         assert op is not None
         local = chain_rule_step(node, i, args)        # the engine's own step, as backward runs it
-        parent = node.parents[i]
+        parent_data, data = node.parents[i].data, node.data
+        # a broadcasting op's VJP has the output's shape: summed back where the input's differs
+        summed = op.broadcasts and type(data) is not float and (
+            type(parent_data) is float or parent_data.shape != data.shape)
         raw: Any = local
-        if op.broadcasts:
+        if summed:
             try:
                 raw = op.vjps[i](*args)               # the VJP before its sum over broadcast axes
             except (ZeroDivisionError, OverflowError):
                 raw = None
-        step_args = (g, self.of[node], *[self.of[p] for p in node.parents],
-                     *map(Static, node.params))
-        where = _where(node)
         vjp = Step(f"{op.name}.vjp[{i}]", step_args, Facts.of(local if raw is None else raw),
                    True, op, i, where=where)
         self.steps.append(vjp)
         self.values[vjp] = raw
-        example = local if raw is None else raw
-        if op.broadcasts and type(example) is not float and (
-                np.shape(example) != np.shape(parent.data) or type(parent.data) is float):
-            summed = Step("sum_to", (vjp, self.of[parent]), Facts.of(local), True, where=where)
-            self.steps.append(summed)
-            self.values[summed] = local
-            return summed
+        if summed and raw is not None:
+            step = Step("sum_to", (vjp, step_args[2 + i]), Facts.of(local), True, where=where)
+            self.steps.append(step)
+            self.values[step] = local
+            return step
         return vjp
 
     # -- the program ---------------------------------------------------------------------------
@@ -335,30 +386,21 @@ class _Builder:
                 held.meaning = self.symbol.get(node, "") or (
                     held.label if held.kind == "param" else "")
         gradients = [(target, self.grads.get(target)) for target in self.wanted]
-        needed = _needed_backward_steps([g for _, g in gradients])
-        steps = [s for s in self.steps if not s.backward or s in needed]
         name = function_name if function_name.isidentifier() else "program"
-        program = Program(self.args, self.params, self.param_values, self.constants, steps,
+        program = Program(self.args, self.params, self.param_values, self.constants, self.steps,
                           [self.of[o] for o in outputs], is_tuple, gradients, self.root,
-                          function_name="program" if name == "<lambda>" else name)
+                          function_name="program" if name == "<lambda>" else name,
+                          randoms=self.randoms, random_draws=self.random_draws,
+                          updates=self.updates, update_functions=self.update_functions)
         _name_values(program)
         return program
 
 
+def skip_update(*values: Any) -> None:
+    """A state update not made: on the calls where the function itself ran (and made it)."""
+
+
 _FROM_SUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
-
-
-def _needed_backward_steps(results: list[Any]) -> set[Step]:
-    """The backward steps some wanted gradient depends on (the others are dropped)."""
-    needed: set[Step] = set()
-    stack = [r for r in results if isinstance(r, Step)]
-    while stack:
-        step = stack.pop()
-        if step in needed:
-            continue
-        needed.add(step)
-        stack.extend(a for a in step.args if isinstance(a, Step) and a.backward)
-    return needed
 
 
 def _name_values(program: Program) -> None:
@@ -368,10 +410,14 @@ def _name_values(program: Program) -> None:
         arg.name = arg.label
     for k, param in enumerate(program.params):
         param.name = f"p{k}"
+    for k, random in enumerate(program.randoms):
+        random.name = f"r{k}"
+    for k, (update, _) in enumerate(program.updates):
+        update.name = f"u{k}"
     count = 0
     for const in program.constants:
         value = const.value
-        if type(value) is float and np.isfinite(value):
+        if type(value) is float and math.isfinite(value):
             const.name = repr(value)
         else:
             const.name = f"c{count}"
@@ -379,29 +425,28 @@ def _name_values(program: Program) -> None:
     forward = [s for s in program.steps if not s.backward]
     for k, step in enumerate(forward, 1):
         step.name = f"v{k}"
-    parts: dict[Any, list[Step]] = {}
+    parts: dict[Any, list[Step]] = {}           # value -> the gradients it received
+    totals: dict[Any, Step] = {}                # value -> their sum, where there are several
     for step in program.steps:
-        if step.backward and step.grad_of is not None and not step.total:
+        if step.total:
+            totals[step.grad_of] = step
+        elif step.grad_of is not None:
             parts.setdefault(step.grad_of, []).append(step)
-    totals = {s.grad_of: s for s in program.steps if s.total}
     for target, received in parts.items():
         base = _gradient_name(target)
-        if target in totals:
-            totals[target].name = base
-            for k, part in enumerate(received, 1):
-                part.name = f"{base}_{k}"
+        meaning = gradient_meaning(target.meaning or target.name)
+        total = totals.get(target)
+        if total is None:                       # one gradient: it is the whole of ∂E/∂target
+            received[0].name, received[0].meaning = base, meaning
         else:
-            received[0].name = base
-    for step in program.steps:
-        if step.grad_of is not None:
-            meaning = gradient_meaning(step.grad_of.meaning or step.grad_of.name)
-            several = step.grad_of in totals and not step.total
-            step.meaning = f"part of {meaning}" if several else meaning
-    for step in program.steps:                 # a VJP before its sum over broadcast axes
-        if step.rule == "sum_to":
-            vjp = step.args[0]
-            vjp.name = f"{step.name}_0"
-            vjp.meaning = f"{step.meaning}, before the sum over the broadcast axes"
+            total.name, total.meaning = base, meaning
+            for k, part in enumerate(received, 1):
+                part.name, part.meaning = f"{base}_{k}", f"part of {meaning}"
+        for part in received:                   # a VJP before its sum over broadcast axes
+            if part.rule == "sum_to":
+                vjp = part.args[0]
+                vjp.name = f"{part.name}_0"
+                vjp.meaning = f"{part.meaning}, before the sum over the broadcast axes"
 
 
 def gradient_meaning(symbol: str) -> str:
