@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -565,3 +566,22 @@ def test_predict_runs_in_the_models_dtype() -> None:
     np.testing.assert_array_equal(out, net(X).data)
     assert predict(net, X[0]).dtype == np.float32
     assert predict(nn.mlp([3, 2], rng=0), X.astype(np.float32)).dtype == np.float64
+
+
+@pytest.mark.parametrize("targets", ["labels", "one-hot rows"])
+def test_fit_compiled_refuses_cross_entropy_by_name_before_any_step(targets: str) -> None:
+    # cross_entropy's targets are a parameter of its op, so a program would replay the first
+    # minibatch's labels; before this check the second step raised an obscure TraceError
+    X, y = load_digits()
+    X, y = X[:64], y[:64]
+    model = nn.Sequential(nn.Linear(64, 8, rng=0), nn.Tanh(), nn.Linear(8, 10, rng=1))
+    before = [p.data.copy() for p in model.parameters()]
+    loader = DataLoader(X, y if targets == "labels" else one_hot(y, 10), batch_size=16, rng=0)
+    with pytest.raises(ValueError, match=r"fit: compile needs a loss whose targets are an input "
+                                         r"of the graph.*CrossEntropyLoss.*compile=False"):
+        fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 1,
+            progress=False, compile=True)
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters()))
+    history = fit(model, nn.CrossEntropyLoss(), SGD(model.parameters(), lr=0.1), loader, 1,
+                  progress=False, compile=False)
+    assert history.loss[0] < math.log(10) + 0.5

@@ -39,6 +39,7 @@ import numpy as np
 from .. import tracing
 from ..errors import TrainingDivergedError, TrainingWarning
 from ..functional import as_value
+from ..nn.losses import CrossEntropyLoss
 from ..optim import grad_data
 from ..validation import positive_int
 from ..value import Value, no_grad
@@ -450,6 +451,11 @@ def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any],
     (True), or the one given (which must update with this optimizer, if with any)."""
     if compile is False or compile is None:
         return None
+    if isinstance(loss_fn, CrossEntropyLoss):
+        raise ValueError("fit: compile needs a loss whose targets are an input of the graph, "
+                         "as MSELoss's are; CrossEntropyLoss takes them as a parameter of its "
+                         "op (computed outside the graph), so a compiled step would replay the "
+                         "first minibatch's labels. Train it with compile=False")
     if compile is True:
         return training_step(model, loss_fn, optimizer)
     if callable(compile) and hasattr(compile, "program"):
