@@ -213,7 +213,7 @@ def test_each_steady_call_returns_its_own_e_and_stamps_each_parameter_once() -> 
         results.append(step(x, y))
         stamps.append([p.version - v for p, v in zip(params, before)])
     values = [float(e.data) for e in results]
-    assert all(b < a for a, b in zip(values, values[1:]))     # training on one batch
+    assert values == sorted(set(values), reverse=True)       # training on one batch
     assert len({id(e.data) for e in results}) == 5           # no E shares another's array
-    assert all(s == [len(params)] * len(params) for s in stamps[2:])   # +1 each, in order
+    assert all(s == [len(params)] * len(params) for s in stamps[2:])   # one tick per parameter
     assert len({p.version for p in params}) == len(params)
