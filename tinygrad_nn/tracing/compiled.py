@@ -382,7 +382,7 @@ class Compiled:
             return _leaf(out if fresh and fresh[0] else _copy(out), False, None)
         results = [_leaf(o if fresh and fresh[k] else _copy(o), False, None)
                    for k, o in enumerate(outs)]
-        return tuple(results) if program.out_is_tuple else results[0]
+        return tuple(results)
 
     def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> Traced:
         """The second call: trace again and compare the graphs (branches, constants, params)."""
