@@ -200,3 +200,20 @@ def test_fit_compiled_updates_inside_the_program_and_trains_as_eager(monkeypatch
         assert bits(a.data) == bits(b.data)
     assert h_eager.loss == h_compiled.loss and h_eager.accuracy == h_compiled.accuracy
     assert h_eager.steps == h_compiled.steps == 21
+
+
+def test_each_steady_call_returns_its_own_e_and_stamps_each_parameter_once() -> None:
+    params = mlp_params((6, 5, 3))
+    loss = mlp_loss(params)
+    step = tn.compile(loss, optimizer=SGD(params, lr=0.5))
+    (x, y), = batches(1)
+    results, stamps = [], []
+    for _ in range(5):                        # the trace, the check, then three steady calls
+        before = [p.version for p in params]
+        results.append(step(x, y))
+        stamps.append([p.version - v for p, v in zip(params, before)])
+    values = [float(e.data) for e in results]
+    assert values == sorted(set(values), reverse=True)       # training on one batch
+    assert len({id(e.data) for e in results}) == 5           # no E shares another's array
+    assert all(s == [len(params)] * len(params) for s in stamps[2:])   # one tick per parameter
+    assert len({p.version for p in params}) == len(params)

@@ -11,7 +11,7 @@ soon as its result is dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Union
 
 import numpy as np
@@ -86,10 +86,8 @@ class Value(TensorMethods, ArrayLike):
 
     @data.setter
     def data(self, value: Any) -> None:
-        global _writes
-        _writes += 1                           # a graph recorded before this write is stale
         self._data = value
-        self.version = _writes
+        _stamp_written((self,))                # a graph recorded before this write is stale
 
     @property
     def is_leaf(self) -> bool:
@@ -389,6 +387,15 @@ class Value(TensorMethods, ArrayLike):
 _writes = 0
 """How many times a Value's ``data`` has been assigned: the clock ``version`` and ``recorded_at``
 are read on."""
+
+
+def _stamp_written(values: Iterable[Value]) -> None:
+    """Stamp each Value's ``version`` as an assignment to its ``data`` does (the setter calls
+    this; a compiled step that changed the arrays in place calls it directly)."""
+    global _writes
+    for v in values:
+        _writes += 1
+        v.version = _writes
 
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..context import STATE
 from ..errors import TraceError
-from ..value import Value, _keep_grad, _leaf
+from ..value import Value, _keep_grad, _leaf, _stamp_written
 from .codegen import Generated, Update, _names_in, generate, generate_update
 from .program import Program
 from .tracer import Traced, build, skip_update
@@ -127,6 +127,7 @@ class _Entry:
     arguments: list[tuple[bool, Any]]         # per argument: requires grad?, (shape, dtype)
     grad_enabled: bool
     calls: int = 0
+    draws: bool = False                       # the program takes random masks or state updates
     param_data: list[Any] = field(default_factory=list)   # the parameters' arrays last seen
     step: _Step | None = None                 # the program with the optimizer's update
 
@@ -137,14 +138,16 @@ class _Entry:
             return None
         data = []
         for arg, (requires_grad, spec) in zip(args, self.arguments):
-            if isinstance(arg, Value):
-                if arg.requires_grad is not requires_grad:
+            d = arg
+            if type(d) is np.ndarray:         # the common case first: a plain array
+                if requires_grad:
                     return None
-                d = arg._data
+            elif isinstance(d, Value):
+                if d.requires_grad is not requires_grad:
+                    return None
+                d = d._data
             elif requires_grad:
                 return None
-            else:
-                d = arg
             if type(d) is np.ndarray:
                 if spec is None or d.shape != spec[0] or d.dtype is not spec[1]:
                     return None               # (a dtype equal but not identical: the long way)
@@ -178,14 +181,17 @@ class _Step:
     options: list[Any]                        # each group's options then
     params: list[Value]                       # the optimizer's parameters then
     state: list[tuple[int, str]] = field(default_factory=list)   # (position, key) per argument
-    updated: list[tuple[Value, int]] = field(default_factory=list)   # (parameter, its input)
+    updated: list[Value] = field(default_factory=list)   # the parameters updated in place
     rate_groups: list[int] = field(default_factory=list)
 
     def still_fits(self) -> bool:
         """True while the optimizer's groups and options are those the update was written for
         (a learning rate may change: it is read at every call)."""
         groups = self.optimizer.param_groups
-        return len(groups) == self.groups and list(map(self.options_of, groups)) == self.options
+        if len(groups) != self.groups:
+            return False
+        # Compared at every call: a user may assign group["momentum"] at any time.
+        return list(map(self.options_of, groups)) == self.options
 
     def extra_arguments(self) -> list[Any] | None:
         """The learning rates and state arrays of this call (None: a state array is missing,
@@ -236,7 +242,8 @@ class Compiled:
             step = entry.step
         program = entry.traced.program
         params = entry.parameters()
-        drawn = self._random_and_updates(args, entry)
+        # From the third call on, a program without masks or updates takes no such arguments.
+        drawn = self._random_and_updates(args, entry) if entry.draws or entry.calls < 2 else ()
         entry.calls += 1
         extra = step.extra_arguments() if step is not None and step.generated else None
         try:
@@ -244,8 +251,7 @@ class Compiled:
                 assert step is not None and step.generated is not None
                 outs, grads = step.generated.function(*data, *params, *drawn, *extra)
                 if grads is None:             # updated in place: stamp the new versions
-                    for p, k in step.updated:
-                        p.data = params[k]
+                    _stamp_written(step.updated)
                     self.updated = True
                     return self._results(program, step.generated, outs)
                 fresh: tuple[bool, ...] = ()  # not finite: the gradients go to .grad instead
@@ -347,7 +353,9 @@ class Compiled:
         generated = generate(traced.program, traced.values, buffers=True)
         traced.program.generated = generated
         arguments = list(zip(key[1::2], key[2::2]))     # (requires grad?, shape and dtype)
-        entry = _Entry(traced, generated, arguments, bool(STATE.grad_enabled))
+        program = traced.program
+        entry = _Entry(traced, generated, arguments, bool(STATE.grad_enabled),
+                       draws=bool(program.randoms or program.updates))
         if self.optimizer is not None:
             entry.step = _write_step(traced, generated, self.optimizer)
         self.traces += 1
@@ -369,9 +377,12 @@ class Compiled:
     def _results(program: Program, generated: Generated, outs: Sequence[Any]) -> Any:
         """The outputs as constant Values (copied unless this call made them)."""
         fresh = generated.fresh
+        if not program.out_is_tuple:          # one output (E): no list to build
+            out = outs[0]
+            return _leaf(out if fresh and fresh[0] else _copy(out), False, None)
         results = [_leaf(o if fresh and fresh[k] else _copy(o), False, None)
                    for k, o in enumerate(outs)]
-        return tuple(results) if program.out_is_tuple else results[0]
+        return tuple(results)
 
     def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> Traced:
         """The second call: trace again and compare the graphs (branches, constants, params)."""
@@ -427,7 +438,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
     lines: dict[int, list[str]] = {}
     group: dict[int, int] = {}
     state: dict[int, dict[str, np.ndarray]] = {}
-    updated: list[tuple[int, Value, int]] = []
+    updated: list[tuple[int, Value]] = []
     for k, (target, gradient) in enumerate(program.gradients):
         if target.kind != "param":
             return cannot                     # an argument's gradient: it goes to .grad
@@ -447,7 +458,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
         saved = optimizer.state.get(i, {})
         lines[k], group[k] = code, group_of[i]
         state[k] = {key: saved.get(key, np.zeros(facts.shape, facts.dtype)) for key in keys}
-        updated.append((i, p, target.index))
+        updated.append((i, p))
     if not lines:
         return cannot
     rates = {j: groups[j]["lr"] for j in set(group.values())}
@@ -458,7 +469,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
     return dataclasses.replace(
         cannot, generated=step_program,
         state=[(index_of[k], key) for k, key in update.state_arguments],
-        updated=[(p, index) for _, p, index in sorted(updated, key=lambda item: item[0])],
+        updated=[p for _, p in sorted(updated, key=operator.itemgetter(0))],
         rate_groups=update.rate_groups)
 
 
