@@ -499,12 +499,6 @@ def _describe(structure: list[Any], k: int) -> str:
     return f"op {item[0]!r}"
 
 
-def _changed_parameter(program: Program) -> None:
-    """Raise naming the first parameter whose shape or dtype is not the traced one."""
-    for p, spec in zip(program.param_values, program.params):
-        _param_data(p, spec)
-
-
 def _param_data(param: Value, spec: Any) -> Any:
     """A parameter's data, read now, checked against the traced kind and shape."""
     data = param.data
