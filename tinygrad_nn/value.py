@@ -398,7 +398,6 @@ def _stamp_written(values: Iterable[Value]) -> None:
         v.version = _writes
 
 
-
 def _leaf(data: Any, requires_grad: bool, name: str | None) -> Value:
     """A leaf holding ``data`` as it is (already checked): a parameter, or a constant."""
     v = Value.__new__(Value)
