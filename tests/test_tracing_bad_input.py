@@ -109,3 +109,16 @@ def test_a_rule_without_source_in_ops_is_called_and_gives_the_eager_numbers(
         want.backward()
         assert got.tobytes() == want.data.tobytes()
         assert compiled_grad.tobytes() == w.grad.tobytes()
+
+
+def test_an_op_given_other_parameters_on_the_second_call_is_named_as_such() -> None:
+    # cross_entropy takes its labels as a parameter of its op (computed outside the graph):
+    # the message said only "op 'cross_entropy' before, op 'cross_entropy' now"
+    from tinygrad_nn import functional as F
+    c = tn.compile(lambda logits, labels: F.cross_entropy(logits, labels.data.astype(int)))
+    logits = np.array([[1.0, 2.0, 0.5], [0.3, 0.1, 2.0]])
+    c(logits, np.array([0.0, 2.0]))
+    with pytest.raises(TraceError, match=r"\(node \d+: op 'cross_entropy' before, op "
+                                         r"'cross_entropy' now, the same op with other "
+                                         r"parameters\)"):
+        c(logits, np.array([1.0, 0.0]))

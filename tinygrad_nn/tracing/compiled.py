@@ -395,7 +395,8 @@ class Compiled:
         raise TraceError(
             f"compile: {getattr(self.f, '__name__', 'the function')} built a different graph "
             f"on its second call (node {k}: {_describe(first, k)} before, "
-            f"{_describe(second, k)} now): its Python control flow, or a constant or op "
+            f"{_describe(second, k)} now{_same_op_note(first, second, k)}): its Python "
+            f"control flow, or a constant or op "
             f"parameter it computes outside the graph, depends on the data.  A compiled "
             f"function replays the first call's graph; pass such values as arguments, or do "
             f"not compile this function (compile(f, check=False) skips this check)")
@@ -497,6 +498,15 @@ def _describe(structure: list[Any], k: int) -> str:
     if item[0] in ("arg", "param"):
         return f"{item[0]} {item[1]}"
     return f"op {item[0]!r}"
+
+
+def _same_op_note(first: list[Any], second: list[Any], k: int) -> str:
+    """", the same op with other parameters" where node ``k`` is one op both times, fed the same
+    way (e.g. cross_entropy's target rows, computed outside the graph), else nothing."""
+    if k >= min(len(first), len(second)) or first[k][0] in ("const", "arg", "param"):
+        return ""
+    a, b = first[k], second[k]
+    return ", the same op with other parameters" if a[:2] == b[:2] else ""
 
 
 def _param_data(param: Value, spec: Any) -> Any:
