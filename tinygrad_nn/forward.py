@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .context import STATE, check_finite
-from .ops import Op, rerun_on_numpy_floats, shape_of
+from .ops import Op, is_value, rerun_on_numpy_floats, shape_of
 
 __all__ = ["ForwardTrace", "NodeMap", "carry_tangents", "forward_trace", "tangent_step"]
 
@@ -38,28 +38,45 @@ class NodeMap:
     """A value per node, by the node's identity, held weakly: an entry goes when its node is freed.
 
     (A ``WeakKeyDictionary`` would compare nodes with ``==``, which on Values gives arrays.)
+    Each entry is a weak reference to its node that carries the value; all of them share one
+    callback, which drops a freed node's entry.
     """
 
-    __slots__ = ("entries", "__weakref__")
+    __slots__ = ("entries", "_forget", "__weakref__")
 
     def __init__(self) -> None:
-        self.entries: dict[int, tuple[weakref.ref[Any], Any]] = {}
+        self.entries: dict[int, _Entry] = {}
+        self._forget = functools.partial(_forget, weakref.ref(self))   # no reference cycle
 
     def get(self, node: Any) -> Any:
         """The value stored for ``node``, or None."""
         entry = self.entries.get(id(node))
-        return entry[1] if entry is not None and entry[0]() is node else None
+        return entry.value if entry is not None and entry() is node else None
 
     def __setitem__(self, node: Any, value: Any) -> None:
-        forget = functools.partial(_forget, weakref.ref(self), id(node))   # no reference cycle
-        self.entries[id(node)] = (weakref.ref(node, forget), value)
+        entry = _Entry(node, self._forget)
+        entry.key, entry.value = id(node), value
+        self.entries[entry.key] = entry
+
+    def clear(self) -> None:
+        """Drop every entry (their callbacks go with them)."""
+        self.entries.clear()
 
 
-def _forget(owner: weakref.ref[NodeMap], key: int, _dead: Any) -> None:
-    """Drop a freed node's entry (a weakref callback; the map may be gone already)."""
+class _Entry(weakref.ref):  # type: ignore[type-arg]
+    """A NodeMap entry: a weak reference to the node, with its key (the node's id) and the value
+    stored for it."""
+
+    __slots__ = ("key", "value")
+    key: int
+    value: Any
+
+
+def _forget(owner: weakref.ref[NodeMap], entry: _Entry) -> None:
+    """Drop a freed node's entry (the weakref callback; the map may be gone already)."""
     node_map = owner()
-    if node_map is not None:
-        node_map.entries.pop(key, None)
+    if node_map is not None and node_map.entries.get(entry.key) is entry:
+        del node_map.entries[entry.key]
 
 
 class ForwardTrace:
@@ -87,6 +104,7 @@ def forward_trace(differentiable: bool = False) -> Iterator[ForwardTrace]:
         yield trace
     finally:
         STATE.forward_traces = outer
+        trace.tangents.clear()                # the pass is over: its tangents go now
 
 
 def carry_tangents(node: Any, op: Op, parents: tuple[Any, ...], inputs: tuple[Any, ...],
@@ -95,8 +113,9 @@ def carry_tangents(node: Any, op: Op, parents: tuple[Any, ...], inputs: tuple[An
     ẏ = Σ_i ∂y/∂x_i · ẋ_i over the parents that have one; none if no parent has one."""
     traces = STATE.forward_traces
     for level, trace in enumerate(traces):
-        incoming = [(i, t) for i, t in enumerate(map(trace.tangents.get, parents))
-                    if t is not None]
+        tangents = trace.tangents
+        incoming = [(i, t) for i, parent in enumerate(parents)
+                    if (t := tangents.get(parent)) is not None]
         if not incoming:
             continue
         if trace.differentiable:
@@ -133,12 +152,15 @@ def tangent_step(node: Any, op: Op, i: int, t: Any, args: tuple[Any, ...]) -> An
 
 def _like_node(tangent: Any, data: Any) -> Any:
     """The tangent in the form its node's data has: a float for a float, else that shape."""
-    if hasattr(tangent, "parents"):                      # a Value (a differentiable trace)
+    if type(tangent) is np.ndarray and type(data) is np.ndarray and tangent.shape == data.shape:
+        return tangent                                   # the common case: already its form
+    if is_value(tangent):                                # a Value (a differentiable trace)
         if shape_of(tangent) != shape_of(data):
             tangent = tangent.broadcast_to(shape_of(data))
         return tangent
     if type(data) is float:
         return tangent if type(tangent) is float else float(tangent)
-    if type(tangent) is not np.ndarray or tangent.shape != data.shape:
+    tangent = np.asarray(tangent)                        # a NumPy scalar from a 0-d rule
+    if tangent.shape != data.shape:                      # an input-shaped tangent: broadcast
         tangent = np.broadcast_to(tangent, data.shape)
     return tangent
