@@ -33,6 +33,14 @@ def fmt(shape: tuple[int, ...]) -> str:
 
 def as_data(data: Any, fn: str = "Value") -> Any:
     """Validate and convert user data: numbers to ``float``, array-likes to float ndarrays."""
+    if isinstance(data, np.ndarray):                     # the common case first
+        if data.dtype == np.float32 or data.dtype == np.float64:
+            return data
+        if data.dtype.kind in "biu":
+            return data.astype(np.float64)
+        if data.dtype.kind == "f":
+            return data.astype(np.float64)
+        raise TypeError(f"{fn}: expected a real numeric array, got an array of dtype {data.dtype}")
     if is_value(data):
         raise TypeError(f"{fn}: expected a number or an array, got a Value (use .detach())")
     if isinstance(data, (bool, np.bool_)):
@@ -45,14 +53,6 @@ def as_data(data: Any, fn: str = "Value") -> Any:
                              f"is too large for a float64") from None
     if isinstance(data, (complex, np.complexfloating)):
         raise TypeError(f"{fn}: complex numbers are not supported, got {data!r}")
-    if isinstance(data, np.ndarray):
-        if data.dtype == np.float32 or data.dtype == np.float64:
-            return data
-        if data.dtype.kind in "biu":
-            return data.astype(np.float64)
-        if data.dtype.kind == "f":
-            return data.astype(np.float64)
-        raise TypeError(f"{fn}: expected a real numeric array, got an array of dtype {data.dtype}")
     if isinstance(data, (list, tuple)):
         if holds_value(data):
             raise TypeError(f"{fn}: got a list holding Values; use tn.stack(...) or "

@@ -400,20 +400,17 @@ def _recording(enabled: bool) -> Iterator[None]:
         STATE.grad_enabled = previous
 
 
-@contextmanager
-def _inside_transform() -> Iterator[None]:
-    """While a transform runs ``f``: transforms that ``f`` calls return Values (see ``_nested``)."""
+def _call(f: Callable[..., Any], nodes: list[Any], record: bool) -> Any:
+    """``f(*nodes)``, with the graph recorded (even inside ``no_grad()``) or not recorded, and
+    counted as inside a transform: transforms that ``f`` calls return Values (``_nested``)."""
+    previous = STATE.grad_enabled
+    STATE.grad_enabled = record
     STATE.transform_depth += 1
     try:
-        yield
-    finally:
-        STATE.transform_depth -= 1
-
-
-def _call(f: Callable[..., Any], nodes: list[Any], record: bool) -> Any:
-    """``f(*nodes)``, with the graph recorded (even inside ``no_grad()``) or not recorded."""
-    with _recording(record), _inside_transform():
         return f(*nodes)
+    finally:
+        STATE.grad_enabled = previous
+        STATE.transform_depth -= 1
 
 
 def _nested(*groups: Sequence[Any]) -> bool:
@@ -482,6 +479,9 @@ def _like(fn: str, what: str, given: Any, ref: Value, ref_name: str) -> Any:
     """A tangent or cotangent ``given`` for ``ref``: checked to have its shape, and in its form
     (a float for a float, an array of its dtype) unless it is a Value."""
     data = ref.data
+    if type(given) is np.ndarray and type(data) is np.ndarray and given.shape == data.shape \
+            and given.dtype == data.dtype:
+        return given                          # the common case: already its shape and dtype
     if isinstance(given, Value):
         if tuple(given.shape) != tuple(ref.shape):
             raise ValueError(f"{fn}: {what} has shape {tuple(given.shape)} but {ref_name} has "
