@@ -63,7 +63,7 @@ class NodeMap:
         self.entries.clear()
 
 
-class _Entry(weakref.ref):  # type: ignore[type-arg]
+class _Entry(weakref.ref):
     """A NodeMap entry: a weak reference to the node, with its key (the node's id) and the value
     stored for it."""
 
