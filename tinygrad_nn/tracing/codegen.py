@@ -38,7 +38,8 @@ import numpy as np
 from .. import ops
 from ..errors import TraceError
 from .cse import repeats
-from .inline import Dyn, Static, inline
+from .folded import Dyn, Static
+from .inline import inline
 from .program import Input, Program, Step
 from .rules import RuleSource, helper_source, rule_source
 
