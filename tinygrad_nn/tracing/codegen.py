@@ -7,9 +7,9 @@ so they are written once per program).  A rule that cannot be written out is cal
 ``(outputs, gradients)``; on an all-scalar program it is straight-line float arithmetic with
 ``math``, with no object made per step.
 
-Two things make the tensor programs fast, and neither changes a number:
+Three things make the tensor programs fast, and none changes a number:
 
-* **Buffers.**  Where a step's first line makes a new array (``a - b``, ``np.negative(x)``,
+* **Buffers.**  Where a step's line makes a new array (``a - b``, ``np.negative(x)``,
   ``x.dot(w.T)``), that array is a buffer made once and reused at every call
   (``np.subtract(a, b, out=_b3)``): the same NumPy operation writing into memory that exists
   already.  Only values that stay inside the call get buffers; what it returns (outputs and
@@ -17,6 +17,11 @@ Two things make the tensor programs fast, and neither changes a number:
 * **In-place updates.**  The rules already update their own new array in place (the logistic's
   ``d = 1.0 - ans; d *= ans; d *= g``, the affine map's ``out = x·Wᵀ; out += b``); written out,
   those lines run on the buffer, so an affine map and the logistic's VJP each touch one array.
+* **Values computed once** (``cse.py``).  A line that computes what an earlier line already
+  holds reads that variable instead, and may take its array over when nothing reads it again:
+  the MSE's VJP ``g6 = v6 - y; g6 *= c0 * 0.00625`` becomes ``g6 = v7_d; g6 *= ...``, the
+  forward pass's difference scaled where it lies.  This runs on the filled-in lines of the
+  tensor programs, before the buffers are chosen; the scalar programs are left as written.
 
 When the program is made, it runs once on the example the function was traced on: every step's
 value must equal, bit for bit, the value the engine's own rule gave (``tracer.py``), and the
