@@ -227,7 +227,7 @@ def _leaves_arguments(call: ast.Call) -> bool:
 def _shares_memory_with(value: ast.expr) -> set[str]:
     """The variables whose memory the value of ``value`` may share: none for an expression that
     makes a new array or a number, the ``out=`` array for a call that writes into one."""
-    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Constant, ast.BoolOp)):
+    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Constant)):
         return set()
     if isinstance(value, ast.Call):
         out = [k.value for k in value.keywords if k.arg == "out"]
