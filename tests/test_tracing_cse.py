@@ -14,13 +14,14 @@ the same values several times compile to the eager numbers.
 from __future__ import annotations
 
 import ast
-import itertools
 from typing import Any
 
 import numpy as np
 import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
+from test_tracing import mlp_loss as loss_of
+from test_tracing import mlp_params
 from test_tracing_ops import assert_same_run, compiled_run, compiles_as_eager, eager_run, fresh
 
 import tinygrad_nn as tn
@@ -138,25 +139,10 @@ def test_impure_expressions_are_never_reused() -> None:
 # ----------------------------------------------------------------------------------------------
 
 
-def network(dtype: type, rng: np.random.Generator) -> list[Value]:
-    sizes = [6, 4, 3]
-    return [Value(rng.standard_normal(shape).astype(dtype) * 0.5)
-            for a, b in itertools.pairwise(sizes) for shape in ((b, a), (b,))]
-
-
-def loss_of(ps: list[Value]) -> Any:
-    def loss(x: Any, y: Any) -> Value:
-        h = x
-        for i in range(0, len(ps), 2):
-            h = F.sigmoid(F.linear(h, ps[i], ps[i + 1]))
-        return F.mse_loss(h, y)
-    return loss
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_the_mse_sigmoid_tail_reuses_the_forward_difference(dtype: type) -> None:
     rng = np.random.default_rng(3)
-    ps = network(dtype, rng)
+    ps = mlp_params((6, 4, 3), 3, dtype)
     eager_ps = [Value(p.data.copy()) for p in ps]
     compiled = tn.compile(loss_of(ps))
     batches = [(rng.random((5, 6)).astype(dtype), rng.random((5, 3)).astype(dtype))
@@ -178,7 +164,7 @@ def test_the_mse_sigmoid_tail_reuses_the_forward_difference(dtype: type) -> None
 
 def test_the_training_step_reuses_it_too_and_trains_as_eager() -> None:
     rng = np.random.default_rng(4)
-    ps = network(np.float64, rng)
+    ps = mlp_params((6, 4, 3), 4)
     eager_ps = [Value(p.data.copy()) for p in ps]
     step = tn.compile(loss_of(ps), optimizer=SGD(ps, lr=0.5))
     eager_opt = SGD(eager_ps, lr=0.5)
