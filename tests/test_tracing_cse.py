@@ -20,8 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
-from test_tracing import mlp_loss as loss_of
-from test_tracing import mlp_params
+from test_tracing import mlp_loss, mlp_params
 from test_tracing_ops import assert_same_run, compiled_run, compiles_as_eager, eager_run, fresh
 
 import tinygrad_nn as tn
@@ -144,14 +143,14 @@ def test_the_mse_sigmoid_tail_reuses_the_forward_difference(dtype: type) -> None
     rng = np.random.default_rng(3)
     ps = mlp_params((6, 4, 3), 3, dtype)
     eager_ps = [Value(p.data.copy()) for p in ps]
-    compiled = tn.compile(loss_of(ps))
+    compiled = tn.compile(mlp_loss(ps))
     batches = [(rng.random((5, 6)).astype(dtype), rng.random((5, 3)).astype(dtype))
                for _ in range(4)]
     for x, y in batches:                      # the same buffers, new data at every call
         for p in ps:
             p.grad = None
         got = compiled(x, y)
-        want = loss_of(eager_ps)(Value(x), Value(y))
+        want = mlp_loss(eager_ps)(Value(x), Value(y))
         for p in eager_ps:
             p.grad = None
         want.backward()
@@ -166,12 +165,12 @@ def test_the_training_step_reuses_it_too_and_trains_as_eager() -> None:
     rng = np.random.default_rng(4)
     ps = mlp_params((6, 4, 3), 4)
     eager_ps = [Value(p.data.copy()) for p in ps]
-    step = tn.compile(loss_of(ps), optimizer=SGD(ps, lr=0.5))
+    step = tn.compile(mlp_loss(ps), optimizer=SGD(ps, lr=0.5))
     eager_opt = SGD(eager_ps, lr=0.5)
     for _ in range(5):
         x, y = rng.random((5, 6)), rng.random((5, 3))
         got = step(x, y)
-        want = loss_of(eager_ps)(Value(x), Value(y))
+        want = mlp_loss(eager_ps)(Value(x), Value(y))
         want.backward()
         eager_opt.step()
         eager_opt.zero_grad()
