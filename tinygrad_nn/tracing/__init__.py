@@ -12,10 +12,12 @@ optimizer's update to the program: a whole training step.
 | --- | --- |
 | ``rules.py`` | the rule table's source: the syntax of every forward map and VJP in ``ops.py`` |
 | ``inline.py`` | one rule written out for arguments of known kinds and shapes |
+| ``folded.py`` | what is known of a value at trace time, and a known value written as code |
 | ``program.py`` | ``Program`` and ``Step``: the SSA form, and how it prints |
 | ``tracer.py`` | ``trace``: the graph and the engine's reverse pass, recorded as steps |
 | ``codegen.py`` | the program as Python source, checked against the engine, with buffers; an
   optimizer's update written after the backward pass |
+| ``cse.py`` | a value the program computes twice, computed once |
 | ``compiled.py`` | ``compile``: the cache of programs, the checks, ``.grad``; with
   ``optimizer=``, a training step |
 """

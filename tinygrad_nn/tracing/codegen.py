@@ -7,9 +7,9 @@ so they are written once per program).  A rule that cannot be written out is cal
 ``(outputs, gradients)``; on an all-scalar program it is straight-line float arithmetic with
 ``math``, with no object made per step.
 
-Two things make the tensor programs fast, and neither changes a number:
+Three things make the tensor programs fast, and none changes a number:
 
-* **Buffers.**  Where a step's first line makes a new array (``a - b``, ``np.negative(x)``,
+* **Buffers.**  Where a step's line makes a new array (``a - b``, ``np.negative(x)``,
   ``x.dot(w.T)``), that array is a buffer made once and reused at every call
   (``np.subtract(a, b, out=_b3)``): the same NumPy operation writing into memory that exists
   already.  Only values that stay inside the call get buffers; what it returns (outputs and
@@ -17,6 +17,11 @@ Two things make the tensor programs fast, and neither changes a number:
 * **In-place updates.**  The rules already update their own new array in place (the logistic's
   ``d = 1.0 - ans; d *= ans; d *= g``, the affine map's ``out = x·Wᵀ; out += b``); written out,
   those lines run on the buffer, so an affine map and the logistic's VJP each touch one array.
+* **Values computed once** (``cse.py``).  A line that computes what an earlier line already
+  holds reads that variable instead, and may take its array over when nothing reads it again:
+  the MSE's VJP ``g6 = v6 - y; g6 *= c0 * 0.00625`` becomes ``g6 = v7_d; g6 *= ...``, the
+  forward pass's difference scaled where it lies.  This runs on the filled-in lines of the
+  tensor programs, before the buffers are chosen; the scalar programs are left as written.
 
 When the program is made, it runs once on the example the function was traced on: every step's
 value must equal, bit for bit, the value the engine's own rule gave (``tracer.py``), and the
@@ -37,7 +42,9 @@ import numpy as np
 
 from .. import ops
 from ..errors import TraceError
-from .inline import Dyn, Static, inline
+from .cse import repeats
+from .folded import Dyn, Static
+from .inline import inline
 from .program import Input, Program, Step
 from .rules import RuleSource, helper_source, rule_source
 
@@ -127,7 +134,7 @@ def generate_update(program: Program, values: dict[Any, Any], update: Update,
     """The program with an optimizer's update after its backward pass, which returns
     ``(outputs, None)``, or ``(outputs, gradients)`` when E or a gradient is not finite (then
     nothing is updated); checked with buffers and without on copies of the parameters."""
-    writer = _Writer(program)
+    writer = _Writer(program, update)
     writer.opaque.update(s for s in program.steps if s.name in called)
     local = writer.run_for_locals(values)
     outputs = [local.get(writer.ref(o)) for o in program.outputs]
@@ -160,11 +167,10 @@ def generate_update(program: Program, values: dict[Any, Any], update: Update,
 
 @dataclass
 class _Template:
-    """A step's lines with holes: ``parts`` alternates text and hole names ("a0", "t", "b0")."""
+    """A step's lines with holes: ``parts`` alternates text and hole names ("a0", "t")."""
 
     parts: list[str]
     alias: int | None = None                  # the lines are just ``t = a<k>``
-    buffer_vars: list[str] = field(default_factory=list)   # per buffer hole: the variable
 
     def fill(self, holes: dict[str, str]) -> str:
         return "".join(holes[p] if i % 2 else p for i, p in enumerate(self.parts))
@@ -174,10 +180,7 @@ def _hole(name: str) -> ast.Name:
     return ast.Name(f"{MARK}{name}{MARK}", ast.Load())
 
 
-def _template(code: list[ast.stmt], buffered: bool) -> _Template:
-    buffer_vars: list[str] = []
-    if buffered:
-        code, buffer_vars = _write_into_buffers(code)
+def _template(code: list[ast.stmt]) -> _Template:
     text = ast.unparse(ast.fix_missing_locations(ast.Module(code, [])))
     text = "\n".join("    " + line for line in text.splitlines())
     parts = text.split(MARK)
@@ -186,7 +189,7 @@ def _template(code: list[ast.stmt], buffered: bool) -> _Template:
         name = code[0].value.id
         if name.startswith(MARK + "a"):
             alias = int(name.strip(MARK)[1:])
-    return _Template(parts, alias, buffer_vars)
+    return _Template(parts, alias)
 
 
 _BINARY_UFUNCS: dict[type[ast.operator], str] = {
@@ -195,9 +198,10 @@ _BINARY_UFUNCS: dict[type[ast.operator], str] = {
 }
 
 
-def _write_into_buffers(code: list[ast.stmt]) -> tuple[list[ast.stmt], list[str]]:
-    """Make each top-level line that creates the step's result or one of its locals write into
-    a buffer hole instead (``out=``); the variables are returned in hole order."""
+def _write_into_buffers(code: list[ast.stmt], first: int) -> tuple[list[ast.stmt], list[str]]:
+    """Make each top-level line of a step that creates its result or one of its locals (a
+    variable the step assigns once) write into a buffer instead (``out=``), the buffers named
+    ``_b<first>``, ``_b<first + 1>``...  Returns the new lines and those variables, in order."""
     counts: dict[str, int] = {}
     for stmt in code:
         for node in ast.walk(stmt):
@@ -209,10 +213,8 @@ def _write_into_buffers(code: list[ast.stmt]) -> tuple[list[ast.stmt], list[str]
     variables: list[str] = []
     for stmt in code:
         if (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)
-                and stmt.targets[0].id.startswith(MARK + "t" + MARK)
-                and counts[stmt.targets[0].id] == 1):
-            value = _with_out(stmt.value, _hole(f"b{len(variables)}"))
+                and isinstance(stmt.targets[0], ast.Name) and counts[stmt.targets[0].id] == 1):
+            value = _with_out(stmt.value, ast.Name(f"_b{first + len(variables)}", ast.Load()))
             if value is not None:
                 variables.append(stmt.targets[0].id)
                 stmt = ast.Assign(stmt.targets, value)
@@ -251,8 +253,11 @@ def _with_out(value: ast.expr, buffer: ast.expr) -> ast.expr | None:
 class _Writer:
     """Writes a program's source, compiles it, runs it on the example."""
 
-    def __init__(self, program: Program) -> None:
+    def __init__(self, program: Program, update: Update | None = None) -> None:
         self.program = program
+        self.update = update                  # the update the program will have, if any
+        self.fusing = any(s.facts is not None and s.facts.kind == "array" for s in program.steps)
+        self._shared: tuple[set[Step], dict[Step, list[_Line]]] | None = None
         self.namespace: dict[str, Any] = {"np": np, "math": math, "ops": ops,
                                           "__builtins__": builtins}
         self.bound: dict[int, str] = {}
@@ -282,15 +287,69 @@ class _Writer:
 
     # -- one step ------------------------------------------------------------------------------
 
-    def step_template(self, step: Step, buffered: bool) -> _Template:
+    def step_template(self, step: Step) -> _Template:
         signature = tuple(_signature(a, self.program) for a in step.args)
-        key = (step.rule, step.op.name if step.op else "", signature, buffered,
-               step in self.opaque)
+        key = (step.rule, step.op.name if step.op else "", signature, step in self.opaque)
         template = self.templates.get(key)
         if template is None:
-            template = _template(self._lines(step), buffered)
+            template = _template(self._lines(step))
             self.templates[key] = template
         return template
+
+    def step_texts(self) -> list[tuple[Step, str]]:
+        """Each step's lines, its template filled in, for the steps that have lines (a step
+        whose lines would only rename a value is an alias: ``ref`` reads the value instead)."""
+        self.alias = {}
+        texts = []
+        for step in self.program.steps:
+            template = self.step_template(step)
+            holes = {"t": step.name}
+            for k, arg in enumerate(step.args):
+                if not isinstance(arg, Static):
+                    holes[f"a{k}"] = self.ref(arg)
+            if template.alias is not None:
+                self.alias[step] = holes[f"a{template.alias}"]
+            else:
+                texts.append((step, template.fill(holes)))
+        return texts
+
+    def shared(self) -> dict[Step, list[_Line]]:
+        """Each step's lines as statements, where a line that computes a value an earlier line
+        already holds reads that variable instead (``cse.repeats``, over the whole function
+        with its update and its return, so that every later reader is seen)."""
+        if self._shared is not None and self._shared[0] == self.opaque:
+            return self._shared[1]
+        texts = self.step_texts()
+        source = [f"def {self.program.function_name}():"]
+        spans = []
+        for step, text in texts:
+            start = len(source) + 1               # ast's line numbers start at 1
+            source.extend(text.splitlines())
+            spans.append((step, start, len(source)))
+        source.extend(self.tail(self.update, set()))
+        body = ast.parse("\n".join(source)).body[0].body      # type: ignore[attr-defined]
+        found = repeats(body)
+        by_line = {stmt.lineno: (i, stmt) for i, stmt in enumerate(body)}
+        owner = {name: step.name for step, start, end in spans
+                 for number in range(start, end + 1) if number in by_line
+                 for name in _assigned_names(by_line[number][1])}
+        shared: dict[Step, list[_Line]] = {}
+        for step, start, end in spans:
+            lines = []
+            for number in range(start, end + 1):
+                if number not in by_line:
+                    continue
+                i, stmt = by_line[number]
+                held = found.get(i)
+                if held is not None:
+                    assert isinstance(stmt, ast.Assign)
+                    lines.append(_Line(ast.Assign(stmt.targets, ast.Name(held, ast.Load())),
+                                       f"{ast.unparse(stmt.value)}, computed for {owner[held]}"))
+                else:
+                    lines.append(_Line(stmt))
+            shared[step] = lines
+        self._shared = (set(self.opaque), shared)
+        return shared
 
     def _lines(self, step: Step) -> list[ast.stmt]:
         target = f"{MARK}t{MARK}"
@@ -354,43 +413,49 @@ class _Writer:
             names += [f"lr{j}" for j in update.rate_groups]
             names += [_state_name(program, k, key) for k, key in update.state_arguments]
         out = [f"def {program.function_name}({', '.join(names)}):"]
-        self.alias = {}
+        shared = self.shared() if self.fusing else None
         arena: list[tuple[Step, str, np.ndarray]] = []   # the updated gradients' buffers
         updated = {program.gradients[k][1] for k in update.lines} if update else set()
         buffer_count = 0
         phase = None
-        for step in program.steps:
+        for step, text in self.step_texts():
             if step.backward != phase:
                 phase = step.backward
                 out.append("    # backward: the chain rule, from E to the parameters"
                            if phase else "    # forward")
-            template = self.step_template(step, step in buffered)
-            holes = {"t": step.name}
-            for k, arg in enumerate(step.args):
-                if not isinstance(arg, Static):
-                    holes[f"a{k}"] = self.ref(arg)
-            if template.alias is not None:
-                self.alias[step] = holes[f"a{template.alias}"]
-                continue
-            for k, variable in enumerate(template.buffer_vars):
-                name = f"_b{buffer_count}"
-                buffer_count += 1
-                holes[f"b{k}"] = name
-                if example is None:
-                    continue
-                value = example[_fill(variable, holes)]
-                if step in updated and _fill(variable, holes) == step.name:
-                    arena.append((step, name, value))
-                else:
-                    self.namespace[name] = _buffer_like(value)
             note = "  ".join(p for p in (step.rule, step.where, step.meaning) if p)
             out.append(f"    # {step.name} = {note}")
-            out.append(template.fill(holes))
-        for change, values in program.updates:   # changes of state, from the values above
+            if shared is None:
+                out.append(text)
+                continue
+            lines = shared[step]
+            if step in buffered:
+                code, variables = _write_into_buffers([line.code for line in lines],
+                                                      buffer_count)
+                lines = [_Line(c, line.comment) for c, line in zip(code, lines)]
+                for variable in variables:
+                    name = f"_b{buffer_count}"
+                    buffer_count += 1
+                    if example is None:
+                        continue
+                    value = example[variable]
+                    if step in updated and variable == step.name:
+                        arena.append((step, name, value))
+                    else:
+                        self.namespace[name] = _buffer_like(value)
+            out.extend(line.text() for line in lines)
+        in_arena = self.place_in_arena(arena) if update is not None else set()
+        return out + self.tail(update, in_arena)
+
+    def tail(self, update: Update | None, in_arena: set[Step]) -> list[str]:
+        """The lines after the steps: the changes of state, then the optimizer's update or the
+        return."""
+        out = []
+        for change, values in self.program.updates:   # changes of state, from the values above
             out.append(f"    # {change.name}: {change.label}  {change.meaning}".rstrip())
             out.append(f"    {change.name}({', '.join(self.ref(v) for v in values)})")
         if update is not None:
-            return out + self.update_lines(update, self.place_in_arena(arena))
+            return out + self.update_lines(update, in_arena)
         out.append(f"    return {self.returns()}")
         return out
 
@@ -519,25 +584,35 @@ class _Writer:
         """The steps whose values stay inside the call: they may write into reused buffers.
 
         ``local`` holds every variable of one run, ``results`` what that run returned."""
-        if not local:
+        if not local or not self.fusing:
             return set()
         escaping = [r for r in results if isinstance(r, np.ndarray)]
         chosen = set()
-        for step in self.program.steps:
-            template = self.step_template(step, True)
-            if not template.buffer_vars or template.alias is not None:
+        for step, lines in self.shared().items():
+            _, variables = _write_into_buffers([line.code for line in lines], 0)
+            examples = [local.get(v) for v in variables]
+            if not examples or any(type(e) is not np.ndarray or e.ndim == 0 or e.base is not None
+                                   for e in examples):
                 continue
-            holes = {"t": step.name}
-            examples = [local.get(_fill(v, holes)) for v in template.buffer_vars]
-            value = local.get(step.name)
-            if any(type(e) is not np.ndarray or e.ndim == 0 or e.base is not None
-                   for e in examples):
-                continue
-            if any(value is r for r in results) or any(
-                    np.may_share_memory(e, r) for e in examples for r in escaping):
+            if any(np.may_share_memory(e, r) for e in examples for r in escaping):
                 continue
             chosen.add(step)
         return chosen
+
+
+@dataclass
+class _Line:
+    """One top-level statement of a step, and a comment to print after it."""
+
+    code: ast.stmt
+    comment: str = ""
+
+    def text(self) -> str:
+        code = ast.fix_missing_locations(ast.Module([self.code], []))
+        lines = ["    " + line for line in ast.unparse(code).splitlines()]
+        if self.comment:
+            lines[0] += f"  # {self.comment}"
+        return "\n".join(lines)
 
 
 def _ends_in_asarray(code: list[ast.stmt], target: str) -> bool:
@@ -548,9 +623,9 @@ def _ends_in_asarray(code: list[ast.stmt], target: str) -> bool:
             and isinstance(last.value.func, ast.Attribute) and last.value.func.attr == "asarray")
 
 
-def _fill(variable: str, holes: dict[str, str]) -> str:
-    parts = variable.split(MARK)
-    return "".join(holes[p] if i % 2 else p for i, p in enumerate(parts))
+def _assigned_names(stmt: ast.stmt) -> set[str]:
+    return {n.id for n in ast.walk(stmt)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _buffer_like(example: Any) -> np.ndarray:

@@ -19,88 +19,40 @@ The rules of an op of any number of inputs (``concatenate``, ``stack``) take the
 list whose entries are known one by one, ``inputs[i]`` is that input itself and a generator
 over them is unrolled; ``concatenate``'s VJP for input 1 becomes ``g1[:, 2:3]``.
 
-Nothing here decides a derivative: every line comes from ``ops.py``; only the answers to the
-tests that do not depend on the data are filled in.
+What is known of each value (``Static``, ``Dyn`` and its ``Facts``) and how a known value is
+written back as code are in ``folded.py``.  Nothing here decides a derivative: every line comes
+from ``ops.py``; only the answers to the tests that do not depend on the data are filled in.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-import functools
 import math
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import ops
 from ..errors import CannotInline
+from .folded import (
+    BOOL,
+    Dyn,
+    Folded,
+    Static,
+    array_facts,
+    elementwise_facts,
+    entries,
+    foldable,
+    index_code,
+    literal_code,
+    try_static,
+)
 from .rules import RuleSource, helper_source
 
-__all__ = ["Dyn", "Facts", "Static", "inline"]
-
-
-@dataclass(frozen=True, eq=False)
-class Facts:
-    """What is known about a runtime value at trace time: a Python float or an ndarray, its shape
-    and dtype.  ``Facts.of`` gives one object per kind, shape and dtype, so facts compare (and
-    hash) by identity."""
-
-    kind: str                                 # "float", "bool" (a Python bool) or "array"
-    shape: tuple[int, ...]
-    dtype: np.dtype[Any]
-
-    @classmethod
-    def of(cls, value: Any) -> Facts | None:
-        """The facts of a float or an ndarray (None for anything else, e.g. a NumPy scalar)."""
-        if type(value) is float:
-            return _FLOAT
-        if type(value) is bool:
-            return _BOOL
-        if type(value) is np.ndarray:
-            return _array_facts(value.shape, value.dtype)
-        return None
-
-    def example(self) -> Any:
-        """A value of this kind (its data is meaningless): for type tests only."""
-        if self.kind != "array":
-            return 0.0 if self.kind == "float" else False
-        return np.empty(self.shape, self.dtype)
-
-
-_FLOAT = Facts("float", (), np.dtype(np.float64))
-_BOOL = Facts("bool", (), np.dtype(np.bool_))
-
-
-@functools.lru_cache(maxsize=4096)
-def _array_facts(shape: tuple[int, ...], dtype: np.dtype[Any]) -> Facts:
-    return Facts("array", tuple(shape), dtype)
-
-
-@dataclass(frozen=True)
-class Dyn:
-    """A value computed when the program runs: the code that names it, and its facts if known.
-
-    ``items``: for a tuple or list of known length (the ``*inputs`` of ``concatenate``), what is
-    known of each entry; indexing it with a trace-time index gives the entry itself."""
-
-    code: ast.expr
-    facts: Facts | None = None
-    items: tuple[Folded, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Static:
-    """A value known at trace time; ``ref`` is the code that names it (for a module, a function)."""
-
-    value: Any
-    ref: ast.expr | None = None
-
-
-Folded = Dyn | Static
+__all__ = ["inline"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -118,23 +70,6 @@ def _global(name: str) -> Static | None:
     if hasattr(builtins, name):
         return Static(getattr(builtins, name), ast.Name(name, ast.Load()))
     return None
-
-
-_LITERAL_TYPES = (type(None), bool, int, float, str, type(Ellipsis))
-
-
-def _literal(value: Any) -> bool:
-    """True for values written as Python literals: numbers, strings, None, and tuples of them."""
-    if type(value) is tuple:
-        return all(_literal(v) for v in value)
-    return type(value) in _LITERAL_TYPES
-
-
-def _foldable(value: Any) -> bool:
-    """True for the results of trace-time evaluation that may stand for their code: immutable
-    values (literals, dtypes, types).  An array or a list is never folded (it could be changed
-    in place, and it must be made anew at each call)."""
-    return _literal(value) or isinstance(value, (np.dtype, type, range))
 
 
 _ARITHMETIC: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -306,7 +241,7 @@ class _Inliner:
         if isinstance(target, ast.Name):
             value = self.expr(value_node, env)
             if not branch and (isinstance(value, Static) or _is_name(value)
-                               or _items(value) is not None):
+                               or entries(value) is not None):
                 env[target.id] = value        # known, another name, or names: no code
                 return []
             name = f"{self.target}_{target.id}"
@@ -338,7 +273,7 @@ class _Inliner:
                         branch: bool) -> list[ast.stmt]:
         """``first, *rest, last = value`` for a value whose entries are known one by one (a
         tuple known now, or ``*args``): each name gets its entries, the starred one a list."""
-        items = _items(value)
+        items = entries(value)
         if items is None:
             raise CannotInline("a starred assignment from a runtime value")
         star = next(k for k, t in enumerate(target.elts) if isinstance(t, ast.Starred))
@@ -361,7 +296,7 @@ class _Inliner:
             return value.code
         if value.ref is not None:
             return value.ref
-        return _literal_code(value.value, self.bind)
+        return literal_code(value.value, self.bind)
 
     def sequence(self, items: list[Folded], kind: type[ast.Tuple] | type[ast.List]) -> Folded:
         """A tuple (or list) of ``items``: known now when they all are, else written out."""
@@ -417,7 +352,7 @@ class _Inliner:
     def _subscript(self, node: ast.Subscript, env: dict[str, Any]) -> Folded:
         value, index = self.expr(node.value, env), self.expr(node.slice, env)
         if isinstance(value, Static) and isinstance(index, Static):
-            result = _try_static(lambda: value.value[index.value])
+            result = try_static(lambda: value.value[index.value])
             if result is not None:
                 return result
         if isinstance(value, Dyn) and value.items is not None and isinstance(index, Static):
@@ -427,7 +362,7 @@ class _Inliner:
             if type(index.value) is slice:            # inputs[:i]: those inputs
                 kind = ast.List if isinstance(value.code, ast.List) else ast.Tuple
                 return self.sequence(list(items[index.value]), kind)
-        code = _index_code(index.value) if isinstance(index, Static) else None
+        code = index_code(index.value) if isinstance(index, Static) else None
         return Dyn(ast.Subscript(self.code(value), code or self.code(index), ast.Load()))
 
     def _name(self, name: str, env: dict[str, Any]) -> Folded:
@@ -445,7 +380,7 @@ class _Inliner:
                 attribute = getattr(value.value, node.attr)
             except AttributeError:
                 raise CannotInline(f"no attribute {node.attr!r}") from None
-            if _foldable(attribute) and not isinstance(value.value, types.ModuleType):
+            if foldable(attribute) and not isinstance(value.value, types.ModuleType):
                 return Static(attribute)
             return Static(attribute, ast.Attribute(self.code(value), node.attr, ast.Load()))
         facts = value.facts
@@ -454,7 +389,7 @@ class _Inliner:
                 return Static(getattr(facts.example(), node.attr))
             if node.attr == "T":
                 return Dyn(ast.Attribute(value.code, "T", ast.Load()),
-                           _array_facts(facts.shape[::-1], facts.dtype))
+                           array_facts(facts.shape[::-1], facts.dtype))
         return Dyn(ast.Attribute(value.code, node.attr, ast.Load()))
 
     def _call(self, node: ast.Call, env: dict[str, Any]) -> Folded:
@@ -472,7 +407,7 @@ class _Inliner:
             static_args = [a.value for a in args if isinstance(a, Static)]
             static_kwargs = {k: v.value for k, v in kwargs.items() if isinstance(v, Static)}
             if len(static_args) == len(args) and len(static_kwargs) == len(kwargs):
-                result = _try_static(lambda: func.value(*static_args, **static_kwargs))
+                result = try_static(lambda: func.value(*static_args, **static_kwargs))
                 if result is not None:
                     return result
             elif not kwargs:
@@ -483,7 +418,7 @@ class _Inliner:
                         [ast.keyword(k, self.code(v)) for k, v in kwargs.items()])
         facts = None
         if isinstance(func, Static) and isinstance(func.value, np.ufunc) and "out" not in kwargs:
-            facts = _elementwise_facts(args, "ufunc")
+            facts = elementwise_facts(args, "ufunc")
         return Dyn(code, facts)
 
     def _known_call(self, func: Any, args: list[Folded]) -> Folded | None:
@@ -537,22 +472,22 @@ class _Inliner:
         if isinstance(left, Static) and isinstance(right, Static):
             fold = _ARITHMETIC.get(type(node.op))
             if fold is not None:
-                result = _try_static(lambda: fold(left.value, right.value))
+                result = try_static(lambda: fold(left.value, right.value))
                 if result is not None:
                     return result
-        facts = None if isinstance(node.op, ast.MatMult) else _elementwise_facts(
+        facts = None if isinstance(node.op, ast.MatMult) else elementwise_facts(
             [left, right], "bitwise" if isinstance(node.op, _BITWISE) else "arithmetic")
         return Dyn(ast.BinOp(self.code(left), node.op, self.code(right)), facts)
 
     def _unary(self, node: ast.UnaryOp, env: dict[str, Any]) -> Folded:
         operand = self.expr(node.operand, env)
         if isinstance(operand, Static):
-            result = _try_static(lambda: {ast.USub: lambda v: -v, ast.UAdd: lambda v: +v,
+            result = try_static(lambda: {ast.USub: lambda v: -v, ast.UAdd: lambda v: +v,
                                           ast.Not: lambda v: not v,
                                           ast.Invert: lambda v: ~v}[type(node.op)](operand.value))
             if result is not None:
                 return result
-        facts = _elementwise_facts([operand]) if isinstance(node.op, ast.USub) else None
+        facts = elementwise_facts([operand]) if isinstance(node.op, ast.USub) else None
         return Dyn(ast.UnaryOp(node.op, self.code(operand)), facts)
 
     def _boolop(self, node: ast.BoolOp, env: dict[str, Any]) -> Folded:
@@ -585,16 +520,16 @@ class _Inliner:
                     if not _COMPARE[type(op)](a.value, b.value):        # type: ignore[union-attr]
                         return False
                 return True
-            result = _try_static(evaluate)
+            result = try_static(evaluate)
             if result is not None:
                 return result
         facts = None
         if len(rights) == 1 and not isinstance(node.ops[0], (ast.Is, ast.IsNot, ast.In,
                                                              ast.NotIn)):
-            facts = _elementwise_facts([left, rights[0]])
+            facts = elementwise_facts([left, rights[0]])
             if facts is not None:             # a comparison gives booleans of the same shape
-                facts = _BOOL if facts.kind != "array" else \
-                    _array_facts(facts.shape, np.dtype(np.bool_))
+                facts = BOOL if facts.kind != "array" else \
+                    array_facts(facts.shape, np.dtype(np.bool_))
         code = ast.Compare(self.code(left), node.ops, [self.code(r) for r in rights])
         return Dyn(code, facts)
 
@@ -628,7 +563,7 @@ class _Inliner:
         generator = node.generators[0]
         if not isinstance(generator.target, ast.Name) or generator.ifs or generator.is_async:
             return None
-        items = _items(self.expr(generator.iter, env))
+        items = entries(self.expr(generator.iter, env))
         if items is None:
             return None
         results = []
@@ -657,113 +592,8 @@ class _Folded(ast.expr):
         self.folded = folded
 
 
-def _constant(value: Any) -> ast.Constant:
-    """A literal for a trace-time value, marked so that it is known again when read back."""
-    node = ast.Constant(value)
-    node.folded = True                        # type: ignore[attr-defined]
-    return node
-
-
 def _literal_node(value: Any) -> ast.expr:
     return _Folded(Static(value))
-
-
-def _literal_code(value: Any, bind: Callable[[Any], ast.expr]) -> ast.expr:
-    """A literal for ``value`` when Python has one; else a name bound to it in the program."""
-    if type(value) is float and not math.isfinite(value):
-        text = "nan" if math.isnan(value) else "inf"
-        code: ast.expr = ast.Attribute(ast.Name("math", ast.Load()), text, ast.Load())
-        return ast.UnaryOp(ast.USub(), code) if value < 0 else code
-    if type(value) is tuple and all(_literal(v) for v in value):
-        return ast.Tuple([_literal_code(v, bind) for v in value], ast.Load())
-    if _literal(value):
-        return _constant(value)
-    if type(value) is slice:
-        return ast.Call(ast.Name("slice", ast.Load()),
-                        [_literal_code(p, bind) for p in (value.start, value.stop, value.step)],
-                        [])
-    return bind(value)
-
-
-def _try_static(compute: Callable[[], Any]) -> Static | None:
-    """``Static(compute())`` when it runs and gives a value that may stand for its code."""
-    try:
-        value = compute()
-    except Exception:
-        return None
-    if not _foldable(value) and _index_code(value) is None:
-        return None
-    return Static(value)
-
-
-def _index_code(index: Any) -> ast.expr | None:
-    """An index known at trace time as Python writes it in brackets (``0:2``, ``:, 1``,
-    ``..., ::-1``), or None when it is not made of ints, slices of ints, None and ``...``."""
-    def part(p: Any) -> ast.expr | None:
-        if type(p) is slice:
-            bounds = (p.start, p.stop, p.step)
-            if not all(b is None or type(b) is int for b in bounds):
-                return None
-            return ast.Slice(*[None if b is None else ast.Constant(b) for b in bounds])
-        if p is None or p is Ellipsis or type(p) is int:
-            return ast.Constant(p)
-        return None
-    if type(index) is not tuple:
-        return part(index) if type(index) is slice else None
-    parts = [part(p) for p in index]
-    if not parts or any(p is None for p in parts):
-        return None
-    if len(parts) == 1:                       # x[(s,)] is x[s] for an int or a slice
-        return parts[0] if type(index[0]) in (int, slice) else None
-    return ast.Tuple(parts, ast.Load())       # type: ignore[arg-type]
-
-
-def _elementwise_facts(operands: list[Folded], python: str = "arithmetic") -> Facts | None:
-    """The facts of an element-wise result: arrays broadcast (a 0-d result is a NumPy scalar,
-    so nothing is known about it).  Without arrays, ``python`` says what Python gives:
-    ``"arithmetic"`` a float when a float takes part (``bool + bool`` is an int: unknown),
-    ``"bitwise"`` a bool for bools (``a | b``), ``"ufunc"`` a NumPy scalar (unknown)."""
-    dtypes: list[Any] = []
-    shapes: list[tuple[int, ...]] = []
-    scalars: set[type] = set()
-    for operand in operands:
-        if isinstance(operand, Static):
-            if type(operand.value) not in (int, float, bool):
-                return None
-            dtypes.append(operand.value)
-            scalars.add(type(operand.value))
-            continue
-        facts = operand.facts
-        if facts is None:
-            return None
-        if facts.kind != "array":
-            kind = float if facts.kind == "float" else bool
-            dtypes.append(kind())
-            scalars.add(kind)
-        else:
-            dtypes.append(facts.dtype)
-            shapes.append(facts.shape)
-    if not shapes:
-        if python == "bitwise":
-            return _BOOL if scalars == {bool} else None
-        if python == "arithmetic" and float in scalars:
-            return _FLOAT
-        return None
-    try:
-        shape = np.broadcast_shapes(*shapes)
-        dtype = np.result_type(*dtypes)
-    except (ValueError, TypeError):
-        return None
-    return _array_facts(tuple(shape), dtype) if shape else None
-
-
-def _items(value: Folded) -> tuple[Folded, ...] | None:
-    """The entries of a tuple or list known one by one (None if its length is not known)."""
-    if isinstance(value, Dyn):
-        return value.items
-    if type(value.value) in (tuple, list):
-        return tuple(Static(v) for v in value.value)
-    return None
 
 
 def _is_name(value: Folded) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..ops import Op
-from .inline import Facts, Static
+from .folded import Facts, Static
 
 __all__ = ["Input", "Program", "Step"]
 

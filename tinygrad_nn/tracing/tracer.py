@@ -36,7 +36,7 @@ from ..errors import TraceError
 from ..graph import toposort
 from ..value import Value, chain_rule_step, rule_args
 from .codegen import generate
-from .inline import Facts, Static
+from .folded import Facts, Static
 from .program import Input, Program, Step
 
 __all__ = ["Traced", "build", "skip_update", "trace"]
