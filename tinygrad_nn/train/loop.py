@@ -479,12 +479,14 @@ def _save_checkpoint(path: PathLike, model: Any, optimizer: Any, loader: Any, hi
 
 def _moved(params: Sequence[Value], initial: Sequence[np.ndarray]) -> float | None:
     """How far the parameters moved, relative to their initial size: ‖θ − θ₀‖ / ‖θ₀‖."""
-    start = math.sqrt(sum(float(np.sum(np.square(p0))) for p0 in initial))
+    start = math.sqrt(sum(float(np.vdot(p0, p0)) for p0 in initial))
     if not start:
         return None
-    change = math.sqrt(sum(float(np.sum(np.square(np.asarray(p.data) - p0)))
-                           for p, p0 in zip(params, initial)))
-    return change / start
+    change = 0.0
+    for p, p0 in zip(params, initial):
+        step = np.asarray(p.data) - p0
+        change += float(np.vdot(step, step))
+    return math.sqrt(change) / start
 
 
 def _warn_if_not_learning(history: History, first_loss: float, moved: float | None,
