@@ -374,3 +374,36 @@ def test_inputs_of_another_dtype_in_the_steady_state_trace_again() -> None:
     step(x, y)
     assert step.traces == 2                   # its own program, not the float64 one
     assert step.program(x, y).args[0].facts.dtype == np.float32
+
+
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fit_compiled_validates_with_the_eager_numbers(dtype: Any) -> None:
+    from tinygrad_nn import nn
+    from tinygrad_nn.data import DataLoader, load_digits, one_hot
+    from tinygrad_nn.train import evaluate, fit, training_step
+
+    X, y = load_digits()
+    X, Y = X[:150], one_hot(y[:150], 10)
+    X_val, Y_val = X[:70], Y[:70]
+    runs = []
+    for compile in (False, True):
+        model = nn.Sequential(nn.Linear(64, 12, rng=0, dtype=dtype), nn.BatchNorm1d(12),
+                              nn.Sigmoid(), nn.Dropout(0.2, rng=3),
+                              nn.Linear(12, 10, rng=1, dtype=dtype))
+        opt = SGD(model.parameters(), lr=2.0)
+        step = training_step(model, nn.MSELoss(), opt) if compile else False
+        history = fit(model, nn.MSELoss(), opt, DataLoader(X, Y, batch_size=32, rng=0), 3,
+                      val_data=(X_val, Y_val), progress=False, compile=step)
+        runs.append((model, history, step))
+    (eager, h_eager, _), (compiled, h_compiled, step) = runs
+    assert h_eager.val_loss == h_compiled.val_loss
+    assert h_eager.val_accuracy == h_compiled.val_accuracy
+    assert h_eager.loss == h_compiled.loss and h_eager.accuracy == h_compiled.accuracy
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert bits(a.data) == bits(b.data)
+    # Validation runs eagerly: a program would hold BatchNorm's running statistics, which
+    # each epoch changes, as constants.
+    assert step.traces == 2                   # 32 and 22 rows
+    assert compiled.training                  # fit left it in training mode
+    assert h_compiled.val_loss[-1] == evaluate(eager, nn.MSELoss(), X_val, Y_val).loss
