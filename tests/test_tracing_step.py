@@ -339,22 +339,25 @@ def test_steady_calls_skip_the_lookup_and_a_change_takes_the_long_way(monkeypatc
     assert len(long_way) == 3                 # the replaced array once, then bound again
 
 
-def test_a_parameter_reshaped_in_the_steady_state_is_refused() -> None:
+def bound_step() -> tuple[list[Value], Any, list[tuple[np.ndarray, np.ndarray]]]:
+    """A training step past its trace, its check and one steady call; and a fourth batch."""
     params = mlp_params((6, 5, 3))
     step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
-    for x, y in batches(3):
+    data = batches(4)
+    for x, y in data[:3]:
         step(x, y)
+    return params, step, data
+
+
+def test_a_parameter_reshaped_in_the_steady_state_is_refused() -> None:
+    params, step, _ = bound_step()
     params[0].data = np.zeros((5, 7))
     with pytest.raises(tn.tracing.TraceError, match="changed its shape or dtype"):
         step(*batches(1)[0])
 
 
 def test_under_no_grad_a_bound_step_runs_forward_only_then_trains_on() -> None:
-    params = mlp_params((6, 5, 3))
-    step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
-    data = batches(4)
-    for x, y in data[:3]:
-        step(x, y)
+    params, step, data = bound_step()
     before = [p.data.copy() for p in params]
     with tn.no_grad():
         e = step(*data[3])
@@ -365,11 +368,7 @@ def test_under_no_grad_a_bound_step_runs_forward_only_then_trains_on() -> None:
 
 
 def test_inputs_of_another_dtype_in_the_steady_state_trace_again() -> None:
-    params = mlp_params((6, 5, 3))
-    step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
-    data = batches(4)
-    for x, y in data[:3]:
-        step(x, y)
+    _, step, data = bound_step()
     x, y = (a.astype(np.float32) for a in data[3])
     step(x, y)
     assert step.traces == 2                   # its own program, not the float64 one
