@@ -821,3 +821,16 @@ def test_a_bad_loader_state_changes_nothing(state: object, message: str) -> None
     with pytest.raises(ValueError, match=r"^DataLoader.load_state_dict: " + message):
         loader.load_state_dict(state)  # type: ignore[arg-type]
     assert loader.state_dict() == before
+
+
+def test_loader_batches_are_fresh_copies_of_the_rows_of_each_slice_of_the_order() -> None:
+    rng = np.random.default_rng(4)
+    X = rng.random((11, 3, 2))[:, ::-1]                  # not contiguous
+    Y = rng.integers(0, 5, 11)
+    loader = DataLoader(X, Y, batch_size=4, rng=7)
+    order = np.random.default_rng(7).permutation(11)
+    for b, (xb, yb) in enumerate(loader):
+        idx = order[4 * b:4 * (b + 1)]
+        assert xb.tobytes() == X[idx].tobytes() and xb.dtype == X.dtype
+        assert yb.tobytes() == Y[idx].tobytes() and yb.dtype == Y.dtype
+        assert xb.flags.c_contiguous and not np.shares_memory(xb, X)

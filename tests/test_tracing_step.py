@@ -217,3 +217,192 @@ def test_each_steady_call_returns_its_own_e_and_stamps_each_parameter_once() -> 
     assert len({id(e.data) for e in results}) == 5           # no E shares another's array
     assert all(s == [len(params)] * len(params) for s in stamps[2:])   # one tick per parameter
     assert len({p.version for p in params}) == len(params)
+
+
+# -- the steady state: a step bound to its program --------------------------------------------
+#
+# From the third call on, a call whose arguments, parameters and optimizer are as before skips
+# the lookup and hands its arrays straight to the program (``_Bound``).  Each event below
+# changes one thing it must notice; the run is compared bit for bit with the eager engine's.
+
+def _replace_parameter(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
+                       y: np.ndarray) -> tuple[Any, Any]:
+    params[0].data = params[0].data * 0.5     # another array of the same shape
+    return x, y
+
+
+def _gradient_present(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
+                      y: np.ndarray) -> tuple[Any, Any]:
+    params[1].grad = np.full(params[1].shape, 0.25)
+    return x, y
+
+
+def _gradient_on_another_parameter(params: list[Value], opt: Any, extra: Value,
+                                   x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+    extra.grad = np.full(extra.shape, 0.25)   # the optimizer's, not the program's
+    return x, y
+
+
+def _momentum_changed(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
+                      y: np.ndarray) -> tuple[Any, Any]:
+    opt.param_groups[0]["momentum"] = 0.5
+    return x, y
+
+
+def _rate_changed(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
+                  y: np.ndarray) -> tuple[Any, Any]:
+    opt.param_groups[0]["lr"] = 0.125
+    return x, y
+
+
+def _state_loaded(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
+                  y: np.ndarray) -> tuple[Any, Any]:
+    saved = opt.state_dict()
+    for entry in saved["state"].values():
+        entry["momentum_buffer"] = entry["momentum_buffer"] * 0.5
+    opt.load_state_dict(saved)                # new velocity arrays
+    return x, y
+
+
+def _state_cleared(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
+                   y: np.ndarray) -> tuple[Any, Any]:
+    opt.state.clear()                         # momentum's first step again: v ← g
+    return x, y
+
+
+STEADY_EVENTS = {
+    "a smaller batch": lambda params, opt, extra, x, y: (x[:5], y[:5]),
+    "float32 inputs": lambda params, opt, extra, x, y: (x.astype(np.float32),
+                                                        y.astype(np.float32)),
+    "Value arguments": lambda params, opt, extra, x, y: (Value(x, requires_grad=False),
+                                                         Value(y, requires_grad=False)),
+    "a parameter's array replaced": _replace_parameter,
+    "a .grad to add to": _gradient_present,
+    "a .grad on a parameter the program does not use": _gradient_on_another_parameter,
+    "momentum changed": _momentum_changed,
+    "the learning rate changed": _rate_changed,
+    "the velocity arrays loaded": _state_loaded,
+    "the optimizer's state cleared": _state_cleared,
+}
+
+
+@pytest.mark.parametrize("event", list(STEADY_EVENTS))
+def test_the_steady_state_notices_every_change_and_trains_as_eager(event: str) -> None:
+    runs = []
+    for compiled in (False, True):
+        params = mlp_params((6, 5, 3))
+        extra = Value(np.ones(4))
+        opt = SGD([*params, extra], lr=0.5, momentum=0.9)
+        loss = mlp_loss(params)
+        step = tn.compile(loss, optimizer=opt) if compiled else None
+        for k, (x, y) in enumerate(batches(7)):
+            if k == 4:                        # after two steady calls
+                x, y = STEADY_EVENTS[event](params, opt, extra, x, y)
+            if step is not None:
+                step(x, y)
+            else:
+                eager_step(loss, opt, x.data if isinstance(x, Value) else x,
+                           y.data if isinstance(y, Value) else y)
+        runs.append(([*params, extra], opt))
+    (eager, eager_opt), (compiled_params, compiled_opt) = runs
+    for a, b in zip(eager, compiled_params, strict=True):
+        assert a.grad is None and b.grad is None
+        assert b.data.dtype == a.data.dtype and bits(a.data) == bits(b.data)
+    assert eager_opt.state.keys() == compiled_opt.state.keys()
+    for i, state in eager_opt.state.items():
+        assert bits(state["momentum_buffer"]) == bits(compiled_opt.state[i]["momentum_buffer"])
+
+
+def test_steady_calls_skip_the_lookup_and_a_change_takes_the_long_way(monkeypatch: Any) -> None:
+    params = mlp_params((6, 5, 3))
+    opt = SGD(params, lr=0.5)
+    step = tn.compile(mlp_loss(params), optimizer=opt)
+    long_way: list[int] = []
+    arguments = tn.tracing.Compiled._arguments
+
+    def counted(self: Any, args: Any) -> Any:
+        long_way.append(1)
+        return arguments(self, args)
+
+    monkeypatch.setattr(tn.tracing.Compiled, "_arguments", counted)
+    data = batches(7)
+    for x, y in data[:2]:                     # the trace, then the check
+        step(x, y)
+    assert len(long_way) == 2
+    for x, y in data[2:5]:
+        step(x, y)
+        assert step.updated
+    assert len(long_way) == 2                 # bound: no lookup, no rebuilt options
+    params[2].data = params[2].data.copy()
+    step(*data[5])
+    step(*data[6])
+    assert len(long_way) == 3                 # the replaced array once, then bound again
+
+
+def bound_step() -> tuple[list[Value], Any, list[tuple[np.ndarray, np.ndarray]]]:
+    """A training step past its trace, its check and one steady call; and a fourth batch."""
+    params = mlp_params((6, 5, 3))
+    step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
+    data = batches(4)
+    for x, y in data[:3]:
+        step(x, y)
+    return params, step, data
+
+
+def test_a_parameter_reshaped_in_the_steady_state_is_refused() -> None:
+    params, step, _ = bound_step()
+    params[0].data = np.zeros((5, 7))
+    with pytest.raises(tn.tracing.TraceError, match="changed its shape or dtype"):
+        step(*batches(1)[0])
+
+
+def test_under_no_grad_a_bound_step_runs_forward_only_then_trains_on() -> None:
+    params, step, data = bound_step()
+    before = [p.data.copy() for p in params]
+    with tn.no_grad():
+        e = step(*data[3])
+    assert not step.updated and all(bits(p.data) == bits(b) for p, b in zip(params, before))
+    assert not e.requires_grad
+    step(*data[3])
+    assert step.updated and not all(bits(p.data) == bits(b) for p, b in zip(params, before))
+
+
+def test_inputs_of_another_dtype_in_the_steady_state_trace_again() -> None:
+    _, step, data = bound_step()
+    x, y = (a.astype(np.float32) for a in data[3])
+    step(x, y)
+    assert step.traces == 2                   # its own program, not the float64 one
+    assert step.program(x, y).args[0].facts.dtype == np.float32
+
+
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fit_compiled_validates_with_the_eager_numbers(dtype: Any) -> None:
+    from tinygrad_nn import nn
+    from tinygrad_nn.data import DataLoader, load_digits, one_hot
+    from tinygrad_nn.train import evaluate, fit, training_step
+
+    X, y = load_digits()
+    X, Y = X[:150], one_hot(y[:150], 10)
+    X_val, Y_val = X[:70], Y[:70]
+    runs = []
+    for compile in (False, True):
+        model = nn.Sequential(nn.Linear(64, 12, rng=0, dtype=dtype), nn.BatchNorm1d(12),
+                              nn.Sigmoid(), nn.Dropout(0.2, rng=3),
+                              nn.Linear(12, 10, rng=1, dtype=dtype))
+        opt = SGD(model.parameters(), lr=2.0)
+        step = training_step(model, nn.MSELoss(), opt) if compile else False
+        history = fit(model, nn.MSELoss(), opt, DataLoader(X, Y, batch_size=32, rng=0), 3,
+                      val_data=(X_val, Y_val), progress=False, compile=step)
+        runs.append((model, history, step))
+    (eager, h_eager, _), (compiled, h_compiled, step) = runs
+    assert h_eager.val_loss == h_compiled.val_loss
+    assert h_eager.val_accuracy == h_compiled.val_accuracy
+    assert h_eager.loss == h_compiled.loss and h_eager.accuracy == h_compiled.accuracy
+    for a, b in zip(eager.parameters(), compiled.parameters(), strict=True):
+        assert bits(a.data) == bits(b.data)
+    # Validation runs eagerly: a program would hold BatchNorm's running statistics, which
+    # each epoch changes, as constants.
+    assert step.traces == 2                   # 32 and 22 rows
+    assert compiled.training                  # fit left it in training mode
+    assert h_compiled.val_loss[-1] == evaluate(eager, nn.MSELoss(), X_val, Y_val).loss

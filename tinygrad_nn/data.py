@@ -172,10 +172,14 @@ class DataLoader:
     def _batches(
         self, order: npt.NDArray[np.intp]
     ) -> Iterator[tuple[npt.NDArray[Any], npt.NDArray[Any] | None]]:
-        """Yield ``(X[idx], Y[idx])`` for consecutive ``batch_size`` slices of ``order``."""
+        """Yield ``(X[idx], Y[idx])`` for consecutive ``batch_size`` slices of ``order``.
+
+        The rows are gathered by ``take(idx, axis=0)``: the same fresh array as ``X[idx]``, made
+        without the general indexing machinery (about a third of its time for a digits batch)."""
+        X, Y, size = self.X, self.Y, self.batch_size
         for b in range(len(self)):
-            idx = order[b * self.batch_size : (b + 1) * self.batch_size]
-            yield self.X[idx], (None if self.Y is None else self.Y[idx])
+            idx = order[b * size : (b + 1) * size]
+            yield X.take(idx, axis=0), (None if Y is None else Y.take(idx, axis=0))
 
     def state_dict(self) -> dict[str, Any]:
         """Where the shuffling stands: ``{"rng": the Generator's bit-generator state}`` (JSON)."""

@@ -130,6 +130,7 @@ class _Entry:
     draws: bool = False                       # the program takes random masks or state updates
     param_data: list[Any] = field(default_factory=list)   # the parameters' arrays last seen
     step: _Step | None = None                 # the program with the optimizer's update
+    bound: _Bound | None = None               # the step's steady state, once it has one
 
     def data_of(self, args: Sequence[Any]) -> list[Any] | None:
         """The arguments' data if they are of the kinds, shapes and dtypes this program was
@@ -209,6 +210,71 @@ class _Step:
             return None
 
 
+@dataclass
+class _Bound:
+    """A training step bound to its program: what a call works out the long way — which
+    program the arguments fit, the parameters' arrays, the optimizer's options — kept from
+    the last call that updated, so that the next call only checks that nothing changed, one
+    cheap test each, before handing its arguments to the program.
+
+    Anything it cannot vouch for sends the call the long way (``Compiled._arguments``), which
+    binds again after its update: an argument that is not a NumPy array of the traced shape
+    and dtype, ``no_grad()``, a parameter whose array was replaced (its shape is checked
+    then), a ``.grad`` to add to, other optimizer options or groups, a state array missing.
+    The learning rates and the state arrays are read at every call, as the long way does."""
+
+    generated: Generated                      # the step's program (with the update)
+    step: _Step
+    params: list[Value]                       # the program's parameters
+    arrays: list[Any]                         # their arrays, checked by the long way
+    others: list[Value]                       # the optimizer's parameters not in the program
+    specs: list[tuple[tuple[int, ...], np.dtype[Any]]]   # per argument: shape, dtype
+    draws: list[Callable[[], Any]]            # the masks to draw (Dropout), each call
+    updates: list[Any]                        # the state updates (BatchNorm), each call
+
+    @classmethod
+    def of(cls, entry: _Entry, args: Sequence[Any]) -> _Bound | None:
+        """The steady state after a call that updated (None before the second call has
+        checked the graph, or for arguments that are not all plain arrays)."""
+        step = entry.step
+        if step is None or step.generated is None or entry.calls < 2 or \
+                not all(type(arg) is np.ndarray for arg in args):
+            return None
+        program = entry.traced.program
+        params = program.param_values
+        others = [p for p in step.params if not any(p is q for q in params)]
+        return cls(step.generated, step, params, entry.param_data, others,
+                   [(arg.shape, arg.dtype) for arg in args], program.random_draws,
+                   program.update_functions)
+
+    def arguments(self, args: Sequence[Any]) -> list[Any] | None:
+        """The program's arguments for this call, or None when anything has changed."""
+        if len(args) != len(self.specs) or not STATE.grad_enabled:
+            return None
+        for arg, (shape, dtype) in zip(args, self.specs):
+            if type(arg) is not np.ndarray or arg.shape != shape or arg.dtype is not dtype:
+                return None
+        for p, array in zip(self.params, self.arrays):
+            if p._data is not array or p.grad is not None:
+                return None                   # replaced (the long way checks its shape), or
+        for p in self.others:                 # a gradient to add to (the plain path)
+            if p.grad is not None:
+                return None
+        step = self.step
+        groups = step.optimizer.param_groups
+        if list(map(step.options_of, groups)) != step.options:
+            return None                       # (a user may assign group["momentum"] any time)
+        rates = [groups[j]["lr"] for j in step.rate_groups]
+        if step.state:                        # read now: load_state_dict may replace them
+            state = step.optimizer.state
+            try:
+                rates += [state[i][key] for i, key in step.state]
+            except KeyError:
+                return None
+        if self.draws or self.updates:        # drawn last: a call sent the long way draws none
+            return [*args, *self.arrays, *(draw() for draw in self.draws), *self.updates,
+                    *rates]
+        return [*args, *self.arrays, *rates]
 class Compiled:
     """A compiled function (see ``compile``).  ``program(*args)`` traces (or finds) the
     program for these arguments without running it."""
@@ -235,31 +301,31 @@ class Compiled:
         self.updated = False
         if STATE.anomaly:                     # detect_anomaly checks op by op: run eagerly
             return self._eager(args)
-        entry, data = self._entry(args)
+        entry = self._last
+        bound = entry.bound if entry is not None else None
+        arguments = bound.arguments(args) if bound is not None else None
+        if arguments is None:
+            entry, generated, arguments = self._arguments(args)
+            steady = False
+        else:                                 # nothing changed since the last call: no lookup
+            assert entry is not None and bound is not None
+            generated, steady = bound.generated, True
         step = entry.step
-        if step is not None and not step.still_fits():     # new groups or options: trace again
-            entry = self._last = self._trace(args, self._key(args)[0])
-            step = entry.step
-        program = entry.traced.program
-        params = entry.parameters()
-        # From the third call on, a program without masks or updates takes no such arguments.
-        drawn = self._random_and_updates(args, entry) if entry.draws or entry.calls < 2 else ()
-        entry.calls += 1
-        extra = step.extra_arguments() if step is not None and step.generated else None
         try:
-            if extra is not None:
-                assert step is not None and step.generated is not None
-                outs, grads = step.generated.function(*data, *params, *drawn, *extra)
-                if grads is None:             # updated in place: stamp the new versions
-                    _stamp_written(step.updated)
-                    self.updated = True
-                    return self._results(program, step.generated, outs)
-                fresh: tuple[bool, ...] = ()  # not finite: the gradients go to .grad instead
-            else:
-                outs, grads = entry.generated.function(*data, *params, *drawn)
-                fresh = entry.generated.fresh
+            outs, grads = generated.function(*arguments)
         except (ZeroDivisionError, OverflowError):
             return self._eager(args)          # Python raised where IEEE gives inf/NaN
+        program = entry.traced.program
+        if step is not None and generated is step.generated:
+            if grads is None:                 # updated in place: stamp the new versions
+                _stamp_written(step.updated)
+                self.updated = True
+                if not steady:                # the steady state from the next call on
+                    entry.bound = _Bound.of(entry, args)
+                return self._results(program, generated, outs)
+            fresh: tuple[bool, ...] = ()      # not finite: the gradients go to .grad instead
+        else:
+            fresh = generated.fresh
         offset = len(program.outputs)
         for k, ((target, _), g) in enumerate(zip(program.gradients, grads)):
             if g is None:
@@ -296,6 +362,25 @@ class Compiled:
         return outs, grads
 
     # -- the program for these arguments --------------------------------------------------------
+
+    def _arguments(self, args: Sequence[Any]) -> tuple[_Entry, Generated, list[Any]]:
+        """The long way to the program for these arguments and what it takes: the cached entry
+        (traced now if new, or again if the optimizer's options changed), the parameters'
+        arrays checked, this call's masks and state updates, the update's rates and state."""
+        entry, data = self._entry(args)
+        step = entry.step
+        if step is not None and not step.still_fits():     # new groups or options: trace again
+            entry = self._last = self._trace(args, self._key(args)[0])
+            step = entry.step
+        params = entry.parameters()
+        # From the third call on, a program without masks or updates takes no such arguments.
+        drawn = self._random_and_updates(args, entry) if entry.draws or entry.calls < 2 else ()
+        entry.calls += 1
+        extra = step.extra_arguments() if step is not None and step.generated else None
+        if extra is not None:
+            assert step is not None and step.generated is not None
+            return entry, step.generated, [*data, *params, *drawn, *extra]
+        return entry, entry.generated, [*data, *params, *drawn]
 
     def _entry(self, args: Sequence[Any]) -> tuple[_Entry, list[Any]]:
         """The program for these arguments (the last call's, if they fit it) and their data."""

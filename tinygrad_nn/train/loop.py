@@ -309,6 +309,10 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         model.parameters() if callable(getattr(model, "parameters", None)) else []))
     kind = targets.target_kind(getattr(loader, "Y", None))
     dtype = _model_dtype(model)
+    validation = None                           # (X, Y, kind), checked once for every epoch
+    if val_data is not None:
+        X_val, Y_val = _check_xy(val_data[0], val_data[1], "evaluate", dtype)
+        validation = (X_val, Y_val, targets.target_kind(Y_val))
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
     except TypeError:
@@ -386,8 +390,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             means: dict[str, float] = {"loss": total / seen}
             if counted:
                 means["accuracy"] = correct / counted
-            if val_data is not None:
-                ev = evaluate(model, loss_fn, val_data[0], val_data[1])
+            if validation is not None:
+                ev = _evaluate_arrays(model, loss_fn, *validation, dtype, 256)
                 means["val_loss"] = ev.loss
                 if ev.accuracy is not None:
                     means["val_accuracy"] = ev.accuracy
@@ -479,12 +483,14 @@ def _save_checkpoint(path: PathLike, model: Any, optimizer: Any, loader: Any, hi
 
 def _moved(params: Sequence[Value], initial: Sequence[np.ndarray]) -> float | None:
     """How far the parameters moved, relative to their initial size: ‖θ − θ₀‖ / ‖θ₀‖."""
-    start = math.sqrt(sum(float(np.sum(np.square(p0))) for p0 in initial))
+    start = math.sqrt(sum(float(np.vdot(p0, p0)) for p0 in initial))
     if not start:
         return None
-    change = math.sqrt(sum(float(np.sum(np.square(np.asarray(p.data) - p0)))
-                           for p, p0 in zip(params, initial)))
-    return change / start
+    change = 0.0
+    for p, p0 in zip(params, initial):
+        step = np.asarray(p.data) - p0
+        change += float(np.vdot(step, step))
+    return math.sqrt(change) / start
 
 
 def _warn_if_not_learning(history: History, first_loss: float, moved: float | None,
@@ -538,7 +544,14 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     dtype = _model_dtype(model)
     Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
     bs = positive_int(batch_size, "batch_size", "evaluate")
-    kind = targets.target_kind(Ya)
+    return _evaluate_arrays(model, loss_fn, Xa, Ya, targets.target_kind(Ya), dtype, bs)
+
+
+def _evaluate_arrays(model: Any, loss_fn: Callable[[Value, Any], Value], Xa: np.ndarray,
+                     Ya: np.ndarray, kind: str | None, dtype: np.dtype[Any] | None,
+                     bs: int) -> Evaluation:
+    """``evaluate`` on arrays it has checked, with their target kind and the model's dtype
+    (``fit`` checks its validation data once per run, not once per epoch)."""
     total = 0.0
     correct = 0
     counted = 0

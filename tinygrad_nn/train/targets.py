@@ -19,8 +19,9 @@ def target_kind(Y: Any) -> str | None:
     Y = np.asarray(Y)
     if Y.ndim == 1 and Y.dtype.kind in "iu":
         return "labels"
+    # Each row sums to 1, so holds a nonzero; as many nonzeros as rows: one per row, so a 1.
     if (Y.ndim == 2 and Y.shape[1] >= 2 and Y.dtype.kind in "biuf" and Y.size
-            and np.all((Y == 0) | (Y == 1)) and np.all(Y.sum(axis=1) == 1)):
+            and np.count_nonzero(Y) == Y.shape[0] and (Y.sum(axis=1) == 1).all()):
         return "onehot"
     return None
 

@@ -1,0 +1,29 @@
+"""``train.targets``: the kind of a dataset's targets (class labels, one-hot rows, or neither)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tinygrad_nn.train.targets import target_kind
+
+
+@pytest.mark.parametrize(("Y", "kind"), [
+    (np.array([0, 2, 1]), "labels"),
+    (np.eye(3)[[0, 2, 1, 1]], "onehot"),
+    (np.eye(3, dtype=bool)[[2, 0]], "onehot"),
+    (np.eye(3, dtype=np.int8)[[1, 1]], "onehot"),
+    (np.array([[2.0, -1.0], [0.0, 1.0]]), None),           # rows sum to 1, not one 1 each
+    (np.array([[0.5, 0.5], [0.0, 1.0]]), None),
+    (np.array([[1.0, 0.0], [0.0, 0.0]]), None),             # a row of zeros
+    (np.array([[1.0, 1.0], [0.0, 1.0]]), None),             # a row of two ones
+    (np.array([[np.nan, 1.0], [0.0, 1.0]]), None),
+    (np.array([[1.0], [1.0]]), None),                        # one column: not classes
+    (np.array([[0.25, 0.75]]), None),
+    (np.array([0.5, 1.0]), None),
+    (None, None),
+])
+def test_target_kind(Y: Any, kind: str | None) -> None:
+    assert target_kind(Y) == kind
