@@ -275,6 +275,8 @@ class _Bound:
             return [*args, *self.arrays, *(draw() for draw in self.draws), *self.updates,
                     *rates]
         return [*args, *self.arrays, *rates]
+
+
 class Compiled:
     """A compiled function (see ``compile``).  ``program(*args)`` traces (or finds) the
     program for these arguments without running it."""
