@@ -227,7 +227,6 @@ class _Bound:
     step: _Step
     params: list[Value]                       # the program's parameters
     arrays: list[Any]                         # their arrays, checked by the long way
-    others: list[Value]                       # the optimizer's parameters not in the program
     specs: list[tuple[tuple[int, ...], np.dtype[Any]]]   # per argument: shape, dtype
     draws: list[Callable[[], Any]]            # the masks to draw (Dropout), each call
     updates: list[Any]                        # the state updates (BatchNorm), each call
@@ -241,9 +240,7 @@ class _Bound:
                 not all(type(arg) is np.ndarray for arg in args):
             return None
         program = entry.traced.program
-        params = program.param_values
-        others = [p for p in step.params if not any(p is q for q in params)]
-        return cls(step.generated, step, params, entry.param_data, others,
+        return cls(step.generated, step, program.param_values, entry.param_data,
                    [(arg.shape, arg.dtype) for arg in args], program.random_draws,
                    program.update_functions)
 
@@ -255,26 +252,18 @@ class _Bound:
             if type(arg) is not np.ndarray or arg.shape != shape or arg.dtype is not dtype:
                 return None
         for p, array in zip(self.params, self.arrays):
-            if p._data is not array or p.grad is not None:
-                return None                   # replaced (the long way checks its shape), or
-        for p in self.others:                 # a gradient to add to (the plain path)
-            if p.grad is not None:
-                return None
+            if p._data is not array:
+                return None                   # replaced: the long way checks its shape
         step = self.step
-        groups = step.optimizer.param_groups
-        if list(map(step.options_of, groups)) != step.options:
-            return None                       # (a user may assign group["momentum"] any time)
-        rates = [groups[j]["lr"] for j in step.rate_groups]
-        if step.state:                        # read now: load_state_dict may replace them
-            state = step.optimizer.state
-            try:
-                rates += [state[i][key] for i, key in step.state]
-            except KeyError:
-                return None
+        if not step.still_fits():             # other groups or options
+            return None
+        extra = step.extra_arguments()        # None: a .grad to add to, a state array missing
+        if extra is None:
+            return None
         if self.draws or self.updates:        # drawn last: a call sent the long way draws none
             return [*args, *self.arrays, *(draw() for draw in self.draws), *self.updates,
-                    *rates]
-        return [*args, *self.arrays, *rates]
+                    *extra]
+        return [*args, *self.arrays, *extra]
 
 
 class Compiled:
