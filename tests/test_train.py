@@ -458,6 +458,8 @@ def test_fit_argument_errors(tmp_path: Path) -> None:
         fit(model, ce, opt, loader, 1, callbacks=[3])  # type: ignore[list-item]
     with pytest.raises(TypeError, match="fit: val_data must be a pair"):
         fit(model, ce, opt, loader, 1, val_data=np.zeros(3))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"fit \(val_data\): X must hold at least one sample"):
+        fit(model, ce, opt, loader, 1, val_data=(np.zeros((0, 2)), np.zeros(0, dtype=int)))
     with pytest.raises(FileNotFoundError, match="fit: checkpoint directory"):
         fit(model, ce, opt, loader, 1, checkpoint=tmp_path / "missing" / "c.npz")
     with pytest.raises(ValueError, match="fit: loss_fn must return a scalar"):

@@ -311,7 +311,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     dtype = _model_dtype(model)
     validation = None                           # (X, Y, kind), checked once for every epoch
     if val_data is not None:
-        X_val, Y_val = _check_xy(val_data[0], val_data[1], "evaluate", dtype)
+        X_val, Y_val = _check_xy(val_data[0], val_data[1], "fit (val_data)", dtype)
         validation = (X_val, Y_val, targets.target_kind(Y_val))
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
@@ -391,7 +391,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             if counted:
                 means["accuracy"] = correct / counted
             if validation is not None:
-                ev = _evaluate_arrays(model, loss_fn, *validation, dtype, 256)
+                ev = _evaluate_arrays(model, loss_fn, *validation, dtype, EVALUATION_BATCH)
                 means["val_loss"] = ev.loss
                 if ev.accuracy is not None:
                     means["val_accuracy"] = ev.accuracy
@@ -534,8 +534,12 @@ def _check_xy(X: Any, Y: Any, fn: str, dtype: np.dtype[Any] | None
     return Xa, Ya
 
 
+EVALUATION_BATCH = 256
+"""Samples per forward pass of ``evaluate`` (and of ``fit``'s validation), by default."""
+
+
 def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
-             batch_size: int = 256) -> Evaluation:
+             batch_size: int = EVALUATION_BATCH) -> Evaluation:
     """The test process: mean error E = Σ_b E_b·n_b / N, accuracy = mean(argmax out == label).
 
     Runs under ``no_grad`` in evaluation mode; accuracy is None unless ``Y`` holds integer labels
