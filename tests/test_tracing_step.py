@@ -51,7 +51,12 @@ def train(compiled: bool, make_opt: Any, steps: int = 6, dtype: Any = np.float64
 
 OPTIONS = [dict(lr=0.5), dict(lr=0.5, momentum=0.9), dict(lr=0.3, momentum=0.8, dampening=0.25),
            dict(lr=0.3, momentum=0.9, nesterov=True, weight_decay=0.01),
-           dict(lr=0.2, weight_decay=0.1)]
+           dict(lr=0.3, momentum=0.9, nesterov=True), dict(lr=0.2, weight_decay=0.1)]
+
+
+def reads_g_after_u(options: dict[str, Any]) -> bool:
+    """Nesterov's g + μ·v reads the gradient after u = μ·v (with weight decay it reads t)."""
+    return bool(options.get("nesterov")) and not options.get("weight_decay")
 
 
 @pytest.mark.parametrize("options", OPTIONS)
@@ -64,7 +69,69 @@ def test_the_step_trains_bit_for_bit_as_backward_step_zero_grad(options: dict[st
         assert b.data.dtype == dtype and bits(a.data) == bits(b.data)
     for i, state in eager_opt.state.items():
         assert bits(state["momentum_buffer"]) == bits(compiled_opt.state[i]["momentum_buffer"])
-    assert "p0 -= u_p0" in step.program(*batches(1, dtype)[0]).source
+    # The gradient is scaled in place unless the update reads it again after writing u.
+    scratch = "u_p0" if reads_g_after_u(options) else "g_p0"
+    assert f"p0 -= {scratch}" in step.program(*batches(1, dtype)[0]).source
+
+
+@pytest.mark.parametrize("options", OPTIONS)
+def test_a_gradient_not_read_again_is_scaled_in_place_without_a_scratch_array(
+        options: dict[str, Any]) -> None:
+    params = mlp_params((6, 5, 3))
+    step = tn.compile(mlp_loss(params), optimizer=SGD(params, **options))
+    x, y = batches(1)[0]
+    for _ in range(3):                        # the steady state, with momentum's buffers
+        step(x, y)
+    generated = step.program(x, y).generated
+    assert generated is not None
+    if reads_g_after_u(options):              # u = μ·v, then g + u: g is read after u is written
+        assert "np.add(g_p0, u_p0, out=u_p0)" in generated.source
+    else:
+        assert "out=g_p0)" in generated.source and "u_p" not in generated.source
+
+
+def test_a_gradient_two_parameters_share_keeps_its_scratch_arrays() -> None:
+    p, q = Value(np.ones((3, 4))), Value(np.full((3, 4), 2.0))
+    x = np.arange(12.0).reshape(3, 4)
+    step = tn.compile(lambda x: ((p + q) * x).sum(), optimizer=SGD([p, q], lr=0.1))
+    for _ in range(3):
+        step(x)
+    source = step.program(x).source
+    assert "p0 -= u_p0" in source and "p1 -= u_p1" in source
+    expected = [np.ones((3, 4)) - 0.3 * x, np.full((3, 4), 2.0) - 0.3 * x]
+    for v, e in zip((p, q), expected):        # each took three steps of the one gradient x
+        np.testing.assert_allclose(v.data, e, rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("f", [lambda p, x: (p + x).sum(), lambda p, x: p.sum() * 3.0,
+                               lambda p, x: (p * x).sum()],
+                         ids=["a broadcast view", "a constant", "a product"])
+def test_a_gradient_that_is_not_this_calls_own_array_is_not_scaled_in_place(f: Any) -> None:
+    """∂E/∂p may be a view of a constant of the program (read-only, or read again next call):
+    only a gradient the call wrote into its own buffer is scaled in place."""
+    x = np.arange(12.0).reshape(3, 4)
+    p, q = Value(np.ones((3, 4))), Value(np.ones((3, 4)))
+    step, opt = tn.compile(lambda x: f(p, x), optimizer=SGD([p], lr=0.1)), SGD([q], lr=0.1)
+    for _ in range(4):
+        step(x)
+        f(q, Value(x, requires_grad=False)).backward()
+        opt.step()
+        opt.zero_grad()
+        assert bits(p.data) == bits(q.data)
+
+
+@pytest.mark.parametrize(("lines", "done"), [
+    (["np.multiply(g, lr, out=u)", "p -= u"], True),
+    (["momentum_buffer *= 0.9", "momentum_buffer += g", "np.multiply(momentum_buffer, lr, "
+      "out=u)", "p -= u"], True),
+    (["np.multiply(momentum_buffer, 0.9, out=u)", "np.add(g, u, out=u)", "u *= lr",
+      "p -= u"], False),
+    (["np.multiply(g, lr, out=t)", "p -= t"], False),     # no u at all: nothing to share
+])
+def test_done_with_g_tells_when_u_may_be_the_gradients_buffer(lines: list[str],
+                                                               done: bool) -> None:
+    from tinygrad_nn.tracing.codegen import _done_with_g
+    assert _done_with_g(lines) is done
 
 
 def test_the_update_is_in_the_program_not_in_optimizer_step(monkeypatch: Any) -> None:

@@ -255,7 +255,9 @@ class Optimizer:
         """One parameter's update as lines of a compiled program (``tn.compile(f, optimizer=)``),
         or None: then the program is followed by ``step()``.  The lines run ``_update_group``'s
         NumPy operations in its order on ``p`` (updated in place), ``g`` (read only), ``lr``,
-        scratch arrays ``t`` and ``u``, and the parameter's ``state`` entries by key."""
+        scratch arrays ``t`` and ``u``, and the parameter's ``state`` entries by key.  The first
+        line naming ``u`` writes it; when no later line reads ``g``, ``u`` may be ``g``'s own
+        buffer (the program's gradient, scaled in place as a hand-written step does)."""
         return None
 
     def _gradients(self) -> list[Any]:

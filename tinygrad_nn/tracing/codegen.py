@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -492,6 +493,8 @@ class _Writer:
         out = ["    # update: the optimizer's step, only when E and every gradient are finite",
                f"    if not ({' and '.join(tests)}):",
                f"        return {self.returns()}"]
+        returned = {self.ref(o) for o in program.outputs}
+        readers = Counter(self.ref(program.gradients[k][1]) for k in update.lines)
         for k in sorted(update.lines):
             target, gradient = program.gradients[k]
             facts = target.facts
@@ -500,8 +503,14 @@ class _Writer:
             names.update({key: _state_name(program, k, key) for key in update.state[k]})
             out.append(f"    # {target.name} ← the optimizer's step with {names['g']}  "
                        f"{target.meaning}")
+            # A gradient this call wrote into its own buffer, that nothing reads after this
+            # update: its update may scale it in place (no scratch array) when done with it.
+            if gradient in in_arena and readers[names["g"]] == 1 and \
+                    names["g"] not in returned and _done_with_g(update.lines[k]):
+                names["u"] = names["g"]
             for scratch in ("t", "u"):        # scratch arrays, made once
-                if any(scratch in _names_in(line) for line in update.lines[k]):
+                if scratch not in names and any(scratch in _names_in(line)
+                                                for line in update.lines[k]):
                     names[scratch] = f"{scratch}_{target.name}"
                     self.namespace[f"_{scratch}{k}"] = np.empty(facts.shape, facts.dtype)
                     out.append(f"    {scratch}_{target.name} = _{scratch}{k}")
@@ -699,6 +708,14 @@ def _state_name(program: Program, k: int, key: str) -> str:
 def _names_in(line: str) -> set[str]:
     """The names a line of code reads or writes."""
     return {node.id for node in ast.walk(ast.parse(line)) if isinstance(node, ast.Name)}
+
+
+def _done_with_g(lines: list[str]) -> bool:
+    """True when an update's lines read the gradient ``g`` no more once they write the scratch
+    array ``u`` (its first line naming ``u`` writes it, reading ``g`` at most elementwise): then
+    ``u`` may be the gradient's own buffer, scaled in place as a hand-written step does."""
+    first = next((i for i, line in enumerate(lines) if "u" in _names_in(line)), None)
+    return first is not None and not any("g" in _names_in(line) for line in lines[first + 1:])
 
 
 def _renamed(line: str, names: dict[str, str]) -> str:
