@@ -337,6 +337,14 @@ def _state_cleared(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
     return x, y
 
 
+def _group_added(params: list[Value], opt: Any, extra: Value, x: np.ndarray,
+                 y: np.ndarray) -> tuple[Any, Any]:
+    moved = opt.param_groups[0]["params"].pop(3)     # group 0's options stay as they were
+    assert moved is params[3]
+    opt.add_param_group({"params": [moved], "lr": 0.125})
+    return x, y
+
+
 STEADY_EVENTS = {
     "a smaller batch": lambda params, opt, extra, x, y: (x[:5], y[:5]),
     "float32 inputs": lambda params, opt, extra, x, y: (x.astype(np.float32),
@@ -350,6 +358,7 @@ STEADY_EVENTS = {
     "the learning rate changed": _rate_changed,
     "the velocity arrays loaded": _state_loaded,
     "the optimizer's state cleared": _state_cleared,
+    "a new group": _group_added,
 }
 
 
@@ -473,3 +482,16 @@ def test_fit_compiled_validates_with_the_eager_numbers(dtype: Any) -> None:
     assert step.traces == 2                   # 32 and 22 rows
     assert compiled.training                  # fit left it in training mode
     assert h_compiled.val_loss[-1] == evaluate(eager, nn.MSELoss(), X_val, Y_val).loss
+
+
+def test_the_guards_are_written_as_the_module_shows() -> None:
+    from tinygrad_nn.tracing import guards
+
+    w, b = Value(np.ones(3)), Value(np.zeros(3))
+    step = tn.compile(lambda x, y: ((x * w + b - y) ** 2).sum(), optimizer=SGD([w, b], lr=0.1))
+    x, y = np.ones((4, 3)), np.zeros((4, 3))
+    for _ in range(3):
+        step(x, y)
+    shown = guards.__doc__.split("::\n\n")[1].split("\n\n")[0]
+    assert step._last.bound.source == "\n".join(line[4:] for line in shown.splitlines()) + "\n"
+    assert step._last.bound.arguments((x, y)) == [x, y, w.data, b.data, 0.1]

@@ -30,6 +30,7 @@ from ..context import STATE
 from ..errors import TraceError
 from ..value import Value, _keep_grad, _leaf, _stamp_written
 from .codegen import Generated, Update, _names_in, generate, generate_update
+from .guards import Guards, write_guards
 from .program import Program
 from .tracer import Traced, build, skip_update
 
@@ -215,7 +216,8 @@ class _Bound:
     """A training step bound to its program: what a call works out the long way — which
     program the arguments fit, the parameters' arrays, the optimizer's options — kept from
     the last call that updated, so that the next call only checks that nothing changed, one
-    cheap test each, before handing its arguments to the program.
+    cheap test each (its ``guards``, written out for this step: ``guards.py``), before handing
+    its arguments to the program.
 
     Anything it cannot vouch for sends the call the long way (``Compiled._arguments``), which
     binds again after its update: an argument that is not a NumPy array of the traced shape
@@ -224,12 +226,8 @@ class _Bound:
     The learning rates and the state arrays are read at every call, as the long way does."""
 
     generated: Generated                      # the step's program (with the update)
-    step: _Step
-    params: list[Value]                       # the program's parameters
-    arrays: list[Any]                         # their arrays, checked by the long way
-    specs: list[tuple[tuple[int, ...], np.dtype[Any]]]   # per argument: shape, dtype
-    draws: list[Callable[[], Any]]            # the masks to draw (Dropout), each call
-    updates: list[Any]                        # the state updates (BatchNorm), each call
+    arguments: Guards                         # this call's arguments for it, or None
+    source: str                               # the guards' source
 
     @classmethod
     def of(cls, entry: _Entry, args: Sequence[Any]) -> _Bound | None:
@@ -240,30 +238,11 @@ class _Bound:
                 not all(type(arg) is np.ndarray for arg in args):
             return None
         program = entry.traced.program
-        return cls(step.generated, step, program.param_values, entry.param_data,
-                   [(arg.shape, arg.dtype) for arg in args], program.random_draws,
-                   program.update_functions)
-
-    def arguments(self, args: Sequence[Any]) -> list[Any] | None:
-        """The program's arguments for this call, or None when anything has changed."""
-        if len(args) != len(self.specs) or not STATE.grad_enabled:
-            return None
-        for arg, (shape, dtype) in zip(args, self.specs):
-            if type(arg) is not np.ndarray or arg.shape != shape or arg.dtype is not dtype:
-                return None
-        for p, array in zip(self.params, self.arrays):
-            if p._data is not array:
-                return None                   # replaced: the long way checks its shape
-        step = self.step
-        if not step.still_fits():             # other groups or options
-            return None
-        extra = step.extra_arguments()        # None: a .grad to add to, a state array missing
-        if extra is None:
-            return None
-        if self.draws or self.updates:        # drawn last: a call sent the long way draws none
-            return [*args, *self.arrays, *(draw() for draw in self.draws), *self.updates,
-                    *extra]
-        return [*args, *self.arrays, *extra]
+        source, arguments = write_guards(
+            [(arg.shape, arg.dtype) for arg in args], program.param_values, entry.param_data,
+            step.optimizer, step.params, step.options_of, step.options, step.rate_groups,
+            step.state, program.random_draws, program.update_functions)
+        return cls(step.generated, arguments, source)
 
 
 class Compiled:
