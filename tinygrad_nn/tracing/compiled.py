@@ -30,7 +30,7 @@ from ..context import STATE
 from ..errors import TraceError
 from ..value import Value, _keep_grad, _leaf, _stamp_written
 from .codegen import Generated, Update, _names_in, generate, generate_update
-from .guards import Guards, write_guards
+from .guards import Guards, rebind, write_guards
 from .program import Program
 from .tracer import Traced, build, skip_update
 
@@ -232,10 +232,15 @@ class _Bound:
     @classmethod
     def of(cls, entry: _Entry, args: Sequence[Any]) -> _Bound | None:
         """The steady state after a call that updated (None before the second call has
-        checked the graph, or for arguments that are not all plain arrays)."""
+        checked the graph, or for arguments that are not all plain arrays); the entry's
+        guards, written once, with the parameters' arrays of this call."""
         step = entry.step
-        if step is None or step.generated is None or entry.calls < 2 or \
-                not all(type(arg) is np.ndarray for arg in args):
+        if step is None or step.generated is None or entry.calls < 2:
+            return None
+        if entry.bound is not None:           # the same program and update: only arrays change
+            rebind(entry.bound.arguments, entry.param_data)
+            return entry.bound
+        if not all(type(arg) is np.ndarray for arg in args):
             return None
         program = entry.traced.program
         source, arguments = write_guards(

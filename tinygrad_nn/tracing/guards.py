@@ -33,6 +33,7 @@ and the state arrays are read at every call, as the long way reads them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ import numpy as np
 
 from ..context import STATE
 
-__all__ = ["Guards", "write_guards"]
+__all__ = ["Guards", "rebind", "write_guards"]
 
 Guards = Callable[[Sequence[Any]], "list[Any] | None"]
 """A bound step's checks: the program's arguments for this call, or None if anything changed."""
@@ -107,5 +108,20 @@ def write_guards(specs: Sequence[tuple[tuple[int, ...], np.dtype[Any]]], params:
               *(f"state{n}" for n in range(len(state)))]
     lines.append(f"    return [{', '.join(values)}]")
     source = "\n".join(lines) + "\n"
-    exec(compile(source, "<guards of a compiled step>", "exec"), namespace)
+    exec(_compiled(source), namespace)
     return source, namespace["arguments"]
+
+
+def rebind(guards: Guards, arrays: Sequence[Any]) -> None:
+    """Bind written guards to the parameters' arrays now (the one thing of a bound step that
+    changes without tracing again: a parameter's array replaced by one of the same shape)."""
+    namespace = guards.__globals__
+    for i, array in enumerate(arrays):
+        namespace[f"array{i}"] = array
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(source: str) -> Any:
+    """The code of the guards' source, compiled once (each program shape of a step, e.g. a
+    last smaller minibatch, writes the same source)."""
+    return compile(source, "<guards of a compiled step>", "exec")
