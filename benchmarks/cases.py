@@ -283,12 +283,13 @@ def numpy_sgd(params: list[np.ndarray], lr: float = LR) -> Callable[[np.ndarray,
 
     Forward ``a⁽ˡ⁾ = φ(a⁽ˡ⁻¹⁾ Wᵀ + b)``, ``E = mean((a − y)²)``; backward
     ``δ⁽ᴸ⁾ = 2(a − y)/n ⊙ a(1 − a)``, ``δ⁽ˡ⁻¹⁾ = δ⁽ˡ⁾ W ⊙ a(1 − a)``, ``∂E/∂W = δᵀ a⁽ˡ⁻¹⁾``.
-    Returns ``step(x, y) -> E`` updating ``params`` in place.
+    Returns ``step(x, y) -> (E, a)`` updating ``params`` in place (``a``: the network's output
+    for the batch, before the update).
     """
     ws, bs = params[0::2], params[1::2]
     n_layers = len(ws)
 
-    def step(x: np.ndarray, y: np.ndarray) -> float:
+    def step(x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         acts = [x]
         a = x
         with np.errstate(over="ignore"):          # exp(-z) may overflow to inf: φ = 0
@@ -319,7 +320,7 @@ def numpy_sgd(params: list[np.ndarray], lr: float = LR) -> Callable[[np.ndarray,
             w -= gw
             gb *= lr
             bs[i] -= gb
-        return loss
+        return loss, a
     return step
 
 
@@ -560,7 +561,8 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
 
     The same pieces the ``train`` command builds (split, ``nn.mlp``, ``nn.MSELoss``, ``SGD``
     with the default learning rate, a shuffling ``DataLoader``) and one epoch of ``fit`` with the
-    test set as validation data, against a hand-written NumPy epoch over the same minibatches.
+    test set as validation data, against a hand-written NumPy epoch over the same minibatches
+    that reports the same numbers (mean loss, accuracy, validation loss and accuracy).
     """
     case = Case("epoch", "(4) One epoch of the default `train` on the embedded digits", "numpy",
                 {})
@@ -595,14 +597,23 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
     sgd = numpy_sgd(weights, lr)
     rng = np.random.default_rng(0)
 
-    def numpy_epoch() -> float:
+    def numpy_epoch() -> tuple[float, float, float, float]:
+        """An epoch by hand, reporting what fit's History does: the mean training loss and
+        the training accuracy (of each minibatch's output before its update), then the
+        validation loss and accuracy."""
         order = rng.permutation(len(x_train))
-        loss = 0.0
+        total = 0.0
+        correct = 0
         for start in range(0, len(order), batch):
             idx = order[start:start + batch]
-            loss = sgd(x_train[idx], yt_train[idx])
-        _numpy_forward(weights, x_test)              # the validation pass of fit
-        return loss
+            loss, out = sgd(x_train[idx], yt_train[idx])
+            total += loss * len(idx)
+            correct += int(np.count_nonzero(out.argmax(axis=1) == y_train[idx]))
+        out = _numpy_forward(weights, x_test)        # the validation pass of fit
+        d = out - yt_test
+        val_loss = float(np.vdot(d, d)) / d.size
+        val_correct = int(np.count_nonzero(out.argmax(axis=1) == y_test))
+        return total / len(order), correct / len(order), val_loss, val_correct / len(y_test)
 
     case.runners["numpy"] = numpy_epoch
     case.runners["tinygrad_nn train.fit"] = ours
@@ -628,6 +639,10 @@ def case_epoch(sizes: Sizes = FULL) -> Case:
                       f"backward and SGD update one program; tracing its two minibatch shapes took "
                       f"{trace_seconds * 1e3:.0f} ms once, not counted.")
     arch = "-".join(map(str, [x_train.shape[1], *hidden, n_classes]))
+    case.notes.append("'numpy' is the epoch written by hand with the step of (2) (numpy_sgd), "
+                      "reporting what fit's History holds: the mean training loss and accuracy, "
+                      "the validation loss and accuracy (the same numbers, "
+                      "tests/test_benchmarks_smoke.py).")
     case.notes.append(f"{len(x_train)} training samples, network {arch} sigmoid/MSE, SGD "
                       f"lr={lr:g}, batch {batch}, validation on {len(x_test)} test samples "
                       "(as `python -m tinygrad_nn train`, one epoch instead of "

@@ -80,6 +80,18 @@ def test_the_compiled_rows_are_timed(tables: list[cases.Table]) -> None:
     assert "tinygrad_nn train.fit compiled" in by_key["epoch"]
 
 
+@pytest.mark.filterwarnings("ignore::tinygrad_nn.errors.TrainingWarning")
+def test_the_numpy_epoch_reports_what_fit_reports() -> None:
+    """The hand-written epoch does fit's work: the same mean loss, training accuracy,
+    validation loss and accuracy as fit's History, from the same weights and order."""
+    case = cases.case_epoch(cases.TINY)
+    by_hand = case.runners["numpy"]()
+    history = case.runners["tinygrad_nn train.fit"]()
+    assert by_hand == pytest.approx((history.loss[0], history.accuracy[0],
+                                     history.val_loss[0], history.val_accuracy[0]), rel=1e-12)
+    assert 0 < by_hand[1] < 1 and 0 < by_hand[3] < 1
+
+
 def test_micrograd_recursion_is_reported_not_raised(tables: list[cases.Table]) -> None:
     """micrograd's recursive build_topo fails on a chain deeper than the recursion limit: the
     case reports it as a row and carries on.  The limit is set here, because the process's own
