@@ -119,7 +119,8 @@ def continue_in_pytorch(rank: int, path: str, loss_here: float, epochs: int,
         with torch.no_grad():
             guesses = model(torch.from_numpy(X_test)).argmax(dim=1).numpy()
         results.put((start_loss, loss, float(np.mean(guesses == y_test))))
-    dist.destroy_process_group()
+    dist.barrier()            # both ranks leave together: a rank that tears the group down while
+    dist.destroy_process_group()   # the other still works can kill it ("terminate called...")
 
 
 def free_port() -> int:
