@@ -495,3 +495,23 @@ def test_the_guards_are_written_as_the_module_shows() -> None:
     shown = guards.__doc__.split("::\n\n")[1].split("\n\n")[0]
     assert step._last.bound.source == "\n".join(line[4:] for line in shown.splitlines()) + "\n"
     assert step._last.bound.arguments((x, y)) == [x, y, w.data, b.data, 0.1]
+
+
+def test_inputs_whose_dtype_is_equal_but_not_identical_bind_again_once(
+        monkeypatch: Any) -> None:
+    _, step, data = bound_step()
+    same = np.dtype(np.float64).newbyteorder("=")      # == float64, another object
+    x, y = (a.view(same) for a in data[3])
+    assert x.dtype == np.float64 and x.dtype is not data[3][0].dtype
+    long_way: list[int] = []
+    arguments = tn.tracing.Compiled._arguments
+
+    def counted(self: Any, args: Any) -> Any:
+        long_way.append(1)
+        return arguments(self, args)
+
+    monkeypatch.setattr(tn.tracing.Compiled, "_arguments", counted)
+    for _ in range(4):
+        step(x, y)
+        assert step.updated
+    assert len(long_way) == 1 and step.traces == 1     # the same program, bound to the new dtype

@@ -112,10 +112,13 @@ def write_guards(specs: Sequence[tuple[tuple[int, ...], np.dtype[Any]]], params:
     return source, namespace["arguments"]
 
 
-def rebind(guards: Guards, arrays: Sequence[Any]) -> None:
-    """Bind written guards to the parameters' arrays now (the one thing of a bound step that
-    changes without tracing again: a parameter's array replaced by one of the same shape)."""
+def rebind(guards: Guards, args: Sequence[np.ndarray], arrays: Sequence[Any]) -> None:
+    """Bind written guards to this call's arguments' dtypes and the parameters' arrays (what
+    a step may change without tracing again: a parameter's array replaced by one of the same
+    shape, an argument's dtype by an equal one)."""
     namespace = guards.__globals__
+    for i, arg in enumerate(args):
+        namespace[f"dtype{i}"] = arg.dtype
     for i, array in enumerate(arrays):
         namespace[f"array{i}"] = array
 
