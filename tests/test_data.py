@@ -212,6 +212,20 @@ def test_loader_errors(kwargs: dict[str, object], exc: type[Exception], message:
         DataLoader(**kwargs)  # type: ignore[arg-type]
 
 
+def test_loader_knows_its_targets_kind_and_finds_it_again_for_a_new_y() -> None:
+    labels = np.array([0, 2, 1, 1])
+    loader = DataLoader(np.zeros((4, 2)), one_hot(labels, 3), batch_size=2, rng=0)
+    assert loader.target_kind == "onehot"
+    assert loader.target_kind == "onehot"                 # the second read: the one found
+    loader.Y = labels
+    assert loader.target_kind == "labels"
+    loader.Y = np.full((4, 3), 1 / 3)                     # rows of probabilities: not classes
+    assert loader.target_kind is None
+    loader.Y = None
+    assert loader.target_kind is None
+    assert DataLoader(np.zeros(3)).target_kind is None
+
+
 def test_loader_repr() -> None:
     loader = DataLoader(np.arange(10), batch_size=4, rng=0)
     assert repr(loader) == (

@@ -136,6 +136,33 @@ def test_accuracy_with_one_hot_targets_equals_labels() -> None:
     assert runs[0].loss == runs[1].loss
 
 
+@SHORT_RUN
+def test_accuracy_is_counted_per_minibatch_when_the_outputs_differ_in_width() -> None:
+    w = Value(np.ones(1))
+    X = np.array([[0.0, 1.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 3.0], [1.0, 0.0, 0.0],
+                  [0.0, 5.0, 0.0], [0.0, 0.0, 1.0]])
+    y = np.array([1, 0, 2, 0, 1, 1])
+
+    def model(x: Value) -> Value:           # 3 scores for the first minibatch, 2 for the second
+        scores = x * w
+        return scores if x.shape[0] == 4 else scores[:, :2]
+
+    history = fit(model, lambda out, yb: (out * out).mean(), SGD([w], lr=0.0),
+                  DataLoader(X, y, batch_size=4, shuffle=False), 1, progress=False)
+    assert history.accuracy == [5 / 6]      # 4 of 4 rows, then [0, 5] → 1 right, [0, 0] → 0 wrong
+
+
+@SHORT_RUN
+def test_fit_reads_the_kind_of_a_new_y_given_to_its_loader() -> None:
+    X, y = make_xor(n=16, rng=0)
+    model = nn.mlp([2, 4, 2], rng=0)
+    loader = DataLoader(X, one_hot(y, 2), batch_size=8, rng=0)
+    opt = SGD(model.parameters(), lr=0.1)
+    assert len(fit(model, nn.MSELoss(), opt, loader, 1, progress=False).accuracy) == 1
+    loader.Y = one_hot(y, 2) * 0.5 + 0.25   # regression targets of the same shape: no accuracy
+    assert fit(model, nn.MSELoss(), opt, loader, 1, progress=False).accuracy == []
+
+
 def _mse_on_labels(out: Value, y: Any) -> Value:
     return nn.MSELoss()(out, one_hot(y, 2))
 

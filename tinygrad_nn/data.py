@@ -8,7 +8,7 @@ global NumPy RNG is never used, so the same seed always gives the same result.
 Contents
 --------
 * ``DataLoader`` -- iterate over shuffled minibatches ``(xb, yb)``.
-* ``one_hot`` -- class indices to one-hot rows.
+* ``one_hot`` -- class indices to one-hot rows; ``target_kind`` tells such rows (or labels).
 * ``train_test_split`` -- random (optionally stratified) train/test split.
 * ``load_digits`` -- the 8x8 UCI handwritten digits, shipped with the package.
 * ``load_mnist`` -- MNIST from the user's own IDX or CSV files.
@@ -53,6 +53,7 @@ __all__ = [
     "make_spirals",
     "make_xor",
     "one_hot",
+    "target_kind",
     "train_test_split",
 ]
 
@@ -123,6 +124,10 @@ class DataLoader:
     If ``Y`` is None the loader still yields 2-tuples, ``(xb, None)``, so the loop can always
     be written ``for xb, yb in loader``.
 
+    ``loader.target_kind`` is ``target_kind(Y)`` ('labels', 'onehot' or None), found once per
+    ``Y``: assigning another array to ``loader.Y`` finds it again, changing ``Y`` in place does
+    not (``fit`` reads it to count the accuracy, every epoch).
+
     ``rng`` may be an int seed, a ``np.random.Generator`` or None (fresh entropy). The
     Generator is created once, so two loaders built with the same seed produce the same
     sequence of epochs, while successive epochs of one loader differ.  ``state_dict()`` and
@@ -151,11 +156,19 @@ class DataLoader:
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.rng = make_rng(rng, "DataLoader")
+        self._kind_found: tuple[Any, str | None] | None = None    # (the Y it is of, its kind)
 
     @property
     def n_samples(self) -> int:
         """Number of samples N in the dataset."""
         return int(self.X.shape[0])
+
+    @property
+    def target_kind(self) -> str | None:
+        """``target_kind(Y)``, found once per ``Y`` (again when another array is assigned)."""
+        if self._kind_found is None or self._kind_found[0] is not self.Y:
+            self._kind_found = (self.Y, target_kind(self.Y))
+        return self._kind_found[1]
 
     def __len__(self) -> int:
         """Number of batches per epoch: ceil(N / batch_size), or N // batch_size if drop_last."""
@@ -242,6 +255,20 @@ def one_hot(labels: npt.ArrayLike, n: int) -> FloatArray:
     out = np.zeros((idx.shape[0], n), dtype=np.float64)
     out[np.arange(idx.shape[0]), idx] = 1.0
     return out
+
+
+def target_kind(Y: Any) -> str | None:
+    """'labels' for 1-D integer class labels, 'onehot' for one-hot rows, None otherwise."""
+    if Y is None:
+        return None
+    Y = np.asarray(Y)
+    if Y.ndim == 1 and Y.dtype.kind in "iu":
+        return "labels"
+    # Each row sums to 1, so holds a nonzero; as many nonzeros as rows: one per row, so a 1.
+    if (Y.ndim == 2 and Y.shape[1] >= 2 and Y.dtype.kind in "biuf" and Y.size
+            and np.count_nonzero(Y) == Y.shape[0] and (Y.sum(axis=1) == 1).all()):
+        return "onehot"
+    return None
 
 
 def _test_count(test_size: object, n: int) -> int:

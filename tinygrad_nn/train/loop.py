@@ -37,6 +37,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 from .. import tracing
+from ..data import DataLoader
 from ..errors import TrainingDivergedError, TrainingWarning
 from ..functional import as_value
 from ..nn.losses import CrossEntropyLoss
@@ -162,10 +163,15 @@ def _in_mode(model: Any, training: bool) -> Iterator[None]:
             model.train(before)
 
 
-def _model_dtype(model: Any) -> np.dtype[Any] | None:
-    """The one dtype of the model's parameters (float32 for a float32 network), else None."""
+def _model_parameters(model: Any) -> list[Value]:
+    """The model's parameters (none for a plain function)."""
     parameters = getattr(model, "parameters", None)
-    dtypes = {p.dtype for p in parameters()} if callable(parameters) else set()
+    return list(parameters()) if callable(parameters) else []
+
+
+def _model_dtype(parameters: Sequence[Value]) -> np.dtype[Any] | None:
+    """The one dtype of the model's parameters (float32 for a float32 network), else None."""
+    dtypes = {p.dtype for p in parameters}
     return dtypes.pop() if len(dtypes) == 1 else None
 
 
@@ -195,21 +201,19 @@ def _batch_data(batch: Any, dtype: np.dtype[Any] | None) -> Any:
     return as_value(batch, "fit", dtype)
 
 
-def _hits(outputs: list[tuple[Any, Any]], kind: str | None) -> tuple[int, int]:
-    """Correct predictions and the samples counted over an epoch's ``(out, yb)`` minibatches:
-    one ``targets.correct`` over them all when they are rows of the same width, else per
-    minibatch (a model whose outputs are not rows of class scores counts none)."""
+def _hits(outputs: list[Any], target_batches: list[Any], kind: str | None) -> tuple[int, int]:
+    """Correct predictions and the samples counted over an epoch's minibatches (their outputs
+    and targets): one ``targets.correct`` over them all when the outputs join into one array
+    (rows of one width), else per minibatch (outputs that are not rows of class scores count
+    none)."""
     if not outputs:
         return 0, 0
-    widths = {np.ndim(out) == 2 and np.shape(out)[1:] for out, _ in outputs}
-    if len(widths) == 1 and widths != {False}:
-        out = np.concatenate([out for out, _ in outputs])
-        labels = targets.labels_of(np.concatenate([np.asarray(yb) for _, yb in outputs]), kind)
-        hits = targets.correct(out, labels)
-        if hits is not None:
-            return hits, len(out)
+    try:
+        batches = [(np.concatenate(outputs), np.concatenate(target_batches))]
+    except ValueError:                  # scalars, or rows of different widths
+        batches = list(zip(outputs, target_batches))
     correct = counted = 0
-    for out, yb in outputs:
+    for out, yb in batches:
         hits = targets.correct(out, targets.labels_of(yb, kind))
         if hits is not None:
             correct += hits
@@ -305,14 +309,15 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                                     f"exist")
     done = (resume_training(resume, model, optimizer, loader) if resume is not None
             else Resumed(0, 0))
-    params: list[Value] = list(getattr(optimizer, "params", None) or (
-        model.parameters() if callable(getattr(model, "parameters", None)) else []))
-    kind = targets.target_kind(getattr(loader, "Y", None))
-    dtype = _model_dtype(model)
-    validation = None                           # (X, Y, kind), checked once for every epoch
+    model_params = _model_parameters(model)
+    params: list[Value] = list(getattr(optimizer, "params", None) or model_params)
+    dtype = _model_dtype(model_params)
+    kind = (loader.target_kind if isinstance(loader, DataLoader)       # known to the loader
+            else targets.target_kind(getattr(loader, "Y", None)))
+    validation = None                   # (X, Y, Y's class indices), checked once for every epoch
     if val_data is not None:
         X_val, Y_val = _check_xy(val_data[0], val_data[1], "fit (val_data)", dtype)
-        validation = (X_val, Y_val, targets.target_kind(Y_val))
+        validation = (X_val, Y_val, targets.labels_of(Y_val, targets.target_kind(Y_val)))
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
     except TypeError:
@@ -339,7 +344,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
             bar.start_epoch(epoch, done.epochs + epochs, batches)
             total = 0.0
             seen = 0
-            outputs: list[tuple[Any, Any]] = []     # (out, yb): the accuracy, at the end
+            outputs: list[Any] = []             # the minibatches' outputs and targets:
+            target_batches: list[Any] = []      # the accuracy, counted at the epoch's end
             with np.errstate(all="ignore"):
                 for batch, (xb, yb) in enumerate(loader, start=1):
                     if batch == 1 and kind is None and not hasattr(loader, "Y"):
@@ -381,9 +387,10 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                     total += value * n
                     seen += n
                     if kind is not None:
-                        outputs.append((out.data, yb))
+                        outputs.append(out.data)
+                        target_batches.append(yb)
                     bar.update(batch, value)
-            correct, counted = _hits(outputs, kind)
+            correct, counted = _hits(outputs, target_batches, kind)
             if seen == 0:
                 raise ValueError("fit: the loader yielded no minibatches (empty dataset, or "
                                  "drop_last with fewer samples than batch_size)")
@@ -430,7 +437,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
         record.finish(model, history, done.steps + history.steps, _learning_rate(optimizer))
     if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
         _warn_if_not_learning(history, first_loss, _moved(params, initial), optimizer,
-                              val_data, loader)
+                              validation, loader, kind)
     return history
 
 
@@ -494,17 +501,19 @@ def _moved(params: Sequence[Value], initial: Sequence[np.ndarray]) -> float | No
 
 
 def _warn_if_not_learning(history: History, first_loss: float, moved: float | None,
-                          optimizer: Any, val_data: tuple[Any, Any] | None, loader: Any) -> None:
+                          optimizer: Any, validation: tuple[Any, Any, Any] | None, loader: Any,
+                          kind: str | None) -> None:
     """Issue a ``TrainingWarning`` for each of ``health.training_problems`` of the run: the test
-    accuracy is judged when ``val_data`` was given, else the training accuracy."""
-    if val_data is not None:
-        accuracies, what = history.val_accuracy, "test accuracy"
-        chance = targets.chance(val_data[1])
+    accuracy is judged when there was ``validation`` data (its class indices last), else the
+    training accuracy (the loader's targets, of this ``kind``)."""
+    if validation is not None:
+        accuracies, what, labels = history.val_accuracy, "test accuracy", validation[2]
     else:
         accuracies, what = history.accuracy, "training accuracy"
-        chance = targets.chance(loader.Y) if hasattr(loader, "Y") else None
+        labels = targets.labels_of(loader.Y, kind) if hasattr(loader, "Y") else None
     lr = _learning_rate(optimizer)
-    for message in training_problems(history.loss, first_loss, accuracies, chance, moved,
+    for message in training_problems(history.loss, first_loss, accuracies,
+                                     targets.chance(labels), moved,
                                      lr if isinstance(lr, (int, float)) else None, what):
         warnings.warn(message, TrainingWarning, stacklevel=3)
 
@@ -534,8 +543,9 @@ def _check_xy(X: Any, Y: Any, fn: str, dtype: np.dtype[Any] | None
     return Xa, Ya
 
 
-EVALUATION_BATCH = 256
-"""Samples per forward pass of ``evaluate`` (and of ``fit``'s validation), by default."""
+EVALUATION_BATCH = 1024
+"""Samples per forward pass of ``evaluate``, ``fit``'s validation and ``predict``, by default:
+a test set of up to 1,024 samples (the digits' 360) in one pass."""
 
 
 def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
@@ -545,17 +555,18 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     Runs under ``no_grad`` in evaluation mode; accuracy is None unless ``Y`` holds integer labels
     or one-hot rows.
     """
-    dtype = _model_dtype(model)
+    dtype = _model_dtype(_model_parameters(model))
     Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
     bs = positive_int(batch_size, "batch_size", "evaluate")
-    return _evaluate_arrays(model, loss_fn, Xa, Ya, targets.target_kind(Ya), dtype, bs)
+    labels = targets.labels_of(Ya, targets.target_kind(Ya))
+    return _evaluate_arrays(model, loss_fn, Xa, Ya, labels, dtype, bs)
 
 
 def _evaluate_arrays(model: Any, loss_fn: Callable[[Value, Any], Value], Xa: np.ndarray,
-                     Ya: np.ndarray, kind: str | None, dtype: np.dtype[Any] | None,
+                     Ya: np.ndarray, labels: np.ndarray | None, dtype: np.dtype[Any] | None,
                      bs: int) -> Evaluation:
-    """``evaluate`` on arrays it has checked, with their target kind and the model's dtype
-    (``fit`` checks its validation data once per run, not once per epoch)."""
+    """``evaluate`` on arrays it has checked, with the class indices of ``Ya`` (None: not
+    classes) and the model's dtype (``fit`` finds them once per run, not once per epoch)."""
     total = 0.0
     correct = 0
     counted = 0
@@ -565,21 +576,21 @@ def _evaluate_arrays(model: Any, loss_fn: Callable[[Value, Any], Value], Xa: np.
             xb, yb = Xa[i:i + bs], Ya[i:i + bs]
             out = model(as_value(xb, "evaluate", dtype))
             total += _loss_value(loss_fn(out, yb), "evaluate") * len(xb)
-            hits = targets.correct(out.data, targets.labels_of(yb, kind))
+            hits = targets.correct(out.data, None if labels is None else labels[i:i + bs])
             if hits is not None:
                 correct += hits
                 counted += len(xb)
     return Evaluation(total / n, correct / counted if counted else None, n)
 
 
-def predict(model: Any, X: Any, batch_size: int = 1024) -> np.ndarray:
+def predict(model: Any, X: Any, batch_size: int = EVALUATION_BATCH) -> np.ndarray:
     """Using the network: assign the inputs, feed-forward, return the outputs (under ``no_grad``,
     in evaluation mode).
 
     ``X`` is a batch (N, features) or one sample (features,), which gives one output row.
     It runs in the model's dtype, as ``model(X)`` does (float32 for a float32 network).
     """
-    dtype = _model_dtype(model)
+    dtype = _model_dtype(_model_parameters(model))
     Xa = _samples(X, "predict", dtype)
     bs = positive_int(batch_size, "batch_size", "predict")
     if Xa.ndim == 0:
