@@ -88,6 +88,8 @@ def test_a_gradient_not_read_again_is_scaled_in_place_without_a_scratch_array(
         assert "np.add(g_p0, u_p0, out=u_p0)" in generated.source
     else:
         assert "out=g_p0)" in generated.source and "u_p" not in generated.source
+        # no scratch array is kept for it (the plain program checked against it had one)
+        assert not any(name.startswith("_u") for name in generated.function.__globals__)
 
 
 def test_a_gradient_two_parameters_share_keeps_its_scratch_arrays() -> None:

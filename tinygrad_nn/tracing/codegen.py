@@ -34,6 +34,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,6 +157,9 @@ def generate_update(program: Program, values: dict[Any, Any], update: Update,
     if not _all_same(results[1], results[0]):
         raise TraceError(f"compile: the buffered update of {program.function_name} does not "
                          f"reproduce the plain one")      # (never seen)
+    used = _names_in(generated.source)        # the plain program's scratch arrays go, unless
+    for name in [n for n in writer.namespace if re.fullmatch(r"_[tu]\d+", n) and n not in used]:
+        del writer.namespace[name]            # the buffered one reads them too
     generated.called = called
     generated.update = update
     return generated

@@ -231,9 +231,9 @@ class _Bound:
 
     @classmethod
     def of(cls, entry: _Entry, args: Sequence[Any]) -> _Bound | None:
-        """The steady state after a call that updated (None before the second call has
-        checked the graph, or for arguments that are not all plain arrays); the entry's
-        guards, written once, with the parameters' arrays of this call."""
+        """The steady state after a call that updated: the entry's guards, written once,
+        bound to this call's parameters' arrays (None before the second call has checked the
+        graph, or while the entry has none and the arguments are not all plain arrays)."""
         step = entry.step
         if step is None or step.generated is None or entry.calls < 2:
             return None
