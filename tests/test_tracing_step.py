@@ -391,10 +391,8 @@ def test_the_steady_state_notices_every_change_and_trains_as_eager(event: str) -
         assert bits(state["momentum_buffer"]) == bits(compiled_opt.state[i]["momentum_buffer"])
 
 
-def test_steady_calls_skip_the_lookup_and_a_change_takes_the_long_way(monkeypatch: Any) -> None:
-    params = mlp_params((6, 5, 3))
-    opt = SGD(params, lr=0.5)
-    step = tn.compile(mlp_loss(params), optimizer=opt)
+def count_long_way(monkeypatch: Any) -> list[int]:
+    """A list that grows by one at each call that takes the long way (``_arguments``)."""
     long_way: list[int] = []
     arguments = tn.tracing.Compiled._arguments
 
@@ -403,6 +401,14 @@ def test_steady_calls_skip_the_lookup_and_a_change_takes_the_long_way(monkeypatc
         return arguments(self, args)
 
     monkeypatch.setattr(tn.tracing.Compiled, "_arguments", counted)
+    return long_way
+
+
+def test_steady_calls_skip_the_lookup_and_a_change_takes_the_long_way(monkeypatch: Any) -> None:
+    params = mlp_params((6, 5, 3))
+    opt = SGD(params, lr=0.5)
+    step = tn.compile(mlp_loss(params), optimizer=opt)
+    long_way = count_long_way(monkeypatch)
     data = batches(7)
     for x, y in data[:2]:                     # the trace, then the check
         step(x, y)
@@ -505,14 +511,7 @@ def test_inputs_whose_dtype_is_equal_but_not_identical_bind_again_once(
     same = np.dtype(np.float64).newbyteorder("=")      # == float64, another object
     x, y = (a.view(same) for a in data[3])
     assert x.dtype == np.float64 and x.dtype is not data[3][0].dtype
-    long_way: list[int] = []
-    arguments = tn.tracing.Compiled._arguments
-
-    def counted(self: Any, args: Any) -> Any:
-        long_way.append(1)
-        return arguments(self, args)
-
-    monkeypatch.setattr(tn.tracing.Compiled, "_arguments", counted)
+    long_way = count_long_way(monkeypatch)
     for _ in range(4):
         step(x, y)
         assert step.updated
