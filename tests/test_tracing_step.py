@@ -87,9 +87,39 @@ def test_a_gradient_not_read_again_is_scaled_in_place_without_a_scratch_array(
     if reads_g_after_u(options):              # u = μ·v, then g + u: g is read after u is written
         assert "np.add(g_p0, u_p0, out=u_p0)" in generated.source
     else:
-        assert "out=g_p0)" in generated.source and "u_p" not in generated.source
+        assert "u_p" not in generated.source
+        # plain SGD scales every gradient in one pass over their array; the others their own
+        scaled = ("np.multiply(_grads, lr0, out=_grads)" if set(options) == {"lr"} else
+                  "out=g_p0)")
+        assert scaled in generated.source
         # no scratch array is kept for it (the plain program checked against it had one)
         assert not any(name.startswith("_u") for name in generated.function.__globals__)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_plain_sgd_scales_the_gradients_in_one_pass_when_they_share_one_rate(groups: int) -> None:
+    """g ← η·g runs once over the array holding every gradient when all have one η; with two
+    rates each gradient is scaled by its own.  Either way the steps are the eager ones."""
+    def make_opt(params: list[Value]) -> SGD:
+        if groups == 1:
+            return SGD(params, lr=0.5)
+        return SGD([{"params": params[:2]}, {"params": params[2:], "lr": 0.125}], lr=0.5)
+
+    eager, _, _ = train(False, make_opt)
+    compiled, _, step = train(True, make_opt)
+    for a, b in zip(eager, compiled, strict=True):
+        assert bits(a.data) == bits(b.data)
+    source = step.program(*batches(1)[0]).source
+    update = source[source.index("# update"):]
+    if groups == 1:
+        assert update.count("np.multiply(") == 1
+        assert "np.multiply(_grads, lr0, out=_grads)" in update
+    else:
+        assert "_grads, lr" not in update
+        assert "np.multiply(g_p0, lr0, out=g_p0)" in update
+        assert "np.multiply(g_p3, lr1, out=g_p3)" in update
+    assert [line.strip() for line in update.splitlines() if "-=" in line] == \
+        [f"p{i} -= g_p{i}" for i in range(4)]
 
 
 def test_a_gradient_two_parameters_share_keeps_its_scratch_arrays() -> None:

@@ -499,26 +499,41 @@ class _Writer:
                f"        return {self.returns()}"]
         returned = {self.ref(o) for o in program.outputs}
         readers = Counter(self.ref(program.gradients[k][1]) for k in update.lines)
+        names_of: dict[int, dict[str, str]] = {}
         for k in sorted(update.lines):
             target, gradient = program.gradients[k]
-            facts = target.facts
-            assert facts is not None and gradient is not None
             names = {"p": target.name, "g": self.ref(gradient), "lr": f"lr{update.group[k]}"}
             names.update({key: _state_name(program, k, key) for key in update.state[k]})
-            out.append(f"    # {target.name} ← the optimizer's step with {names['g']}  "
-                       f"{target.meaning}")
             # A gradient this call wrote into its own buffer, that nothing reads after this
             # update: its update may scale it in place (no scratch array) when done with it.
             if gradient in in_arena and readers[names["g"]] == 1 and \
                     names["g"] not in returned and _done_with_g(update.lines[k]):
                 names["u"] = names["g"]
+            names_of[k] = names
+        # When every gradient in the arena starts its update with g ← η·g in place (plain SGD)
+        # at one rate, that line runs once over the whole arena instead of once per gradient.
+        scaled = {k for k, names in names_of.items() if names.get("u") == names["g"]
+                  and update.lines[k][0] == "np.multiply(g, lr, out=u)"}
+        rates = {names_of[k]["lr"] for k in scaled}
+        at_once = bool(in_arena) and len(rates) == 1 and \
+            {program.gradients[k][1] for k in scaled} == in_arena
+        if at_once:
+            out += ["    # ∂E/∂W ← η ∂E/∂W for every parameter at once: their gradients are one "
+                    "array", f"    np.multiply(_grads, {rates.pop()}, out=_grads)"]
+        for k in sorted(update.lines):
+            target = program.gradients[k][0]
+            facts = target.facts
+            assert facts is not None
+            names = names_of[k]
+            lines = update.lines[k][1:] if at_once and k in scaled else update.lines[k]
+            out.append(f"    # {target.name} ← the optimizer's step with {names['g']}  "
+                       f"{target.meaning}")
             for scratch in ("t", "u"):        # scratch arrays, made once
-                if scratch not in names and any(scratch in _names_in(line)
-                                                for line in update.lines[k]):
+                if scratch not in names and any(scratch in _names_in(line) for line in lines):
                     names[scratch] = f"{scratch}_{target.name}"
                     self.namespace[f"_{scratch}{k}"] = np.empty(facts.shape, facts.dtype)
                     out.append(f"    {scratch}_{target.name} = _{scratch}{k}")
-            out += ["    " + _renamed(line, names) for line in update.lines[k]]
+            out += ["    " + _renamed(line, names) for line in lines]
         out.append(f"    return ({', '.join(self.ref(o) for o in program.outputs)},), None")
         return out
 
