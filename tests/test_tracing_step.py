@@ -546,3 +546,51 @@ def test_inputs_whose_dtype_is_equal_but_not_identical_bind_again_once(
         step(x, y)
         assert step.updated
     assert len(long_way) == 1 and step.traces == 1     # the same program, bound to the new dtype
+
+
+@pytest.mark.parametrize("anomaly", [False, True], ids=["replayed", "eager under detect_anomaly"])
+def test_call_data_makes_the_call_and_returns_the_results_data(anomaly: bool) -> None:
+    """``call_data`` is a call (the same update, bit for bit) whose results are arrays, not
+    Values; an output a replayed program does not make itself (here the argument) is a copy
+    (run eagerly, it is the argument's array, as the eager Value's data is)."""
+    def loss_and_input(params: list[Value]) -> Any:
+        loss = mlp_loss(params)
+        return lambda x, y: (loss(x, y), x)
+
+    runs = []
+    for data in (False, True):
+        params = mlp_params((6, 5, 3))
+        step = tn.compile(loss_and_input(params), optimizer=SGD(params, lr=0.5))
+        results = []
+        for x, y in batches(4):
+            if anomaly:
+                with tn.detect_anomaly():
+                    got = step.call_data(x, y) if data else step(x, y)
+            else:
+                got = step.call_data(x, y) if data else step(x, y)
+            assert step.updated
+            if data:
+                assert all(type(r) is np.ndarray for r in got)
+                assert (got[1] is x) == anomaly and bits(got[1]) == bits(x)
+            else:
+                got = tuple(v.data for v in got)
+            results.append(got)
+        runs.append((params, results))
+    (values_params, from_values), (data_params, from_data) = runs
+    for a, b in zip(values_params, data_params, strict=True):
+        assert bits(a.data) == bits(b.data)
+    assert [(bits(e), bits(x)) for e, x in from_values] == \
+        [(bits(e), bits(x)) for e, x in from_data]
+
+
+def test_call_data_of_one_output_is_its_array() -> None:
+    params = mlp_params((6, 5, 3))
+    step = tn.compile(mlp_loss(params))
+    x, y = batches(1)[0]
+    for _ in range(3):                        # traced, checked, then replayed
+        e = step.call_data(x, y)
+        assert type(e) is np.ndarray and e.shape == ()
+        assert params[0].grad is not None     # the gradients accumulated as a call does
+    expected = mlp_loss(mlp_params((6, 5, 3)))(Value(x, requires_grad=False),
+                                              Value(y, requires_grad=False))
+    assert bits(e) == bits(expected.data)

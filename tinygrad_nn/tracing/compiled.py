@@ -273,9 +273,19 @@ class Compiled:
         if kwargs:
             raise TypeError(f"compile: the compiled function takes positional arguments only, "
                             f"got {sorted(kwargs)}")
+        return self._replay(args, True)
+
+    def call_data(self, *args: Any) -> Any:
+        """A call as ``compiled(*args)`` makes it, returning its results' data (arrays and
+        floats) instead of Values: for a loop that only reads the numbers, as ``fit`` does."""
+        return self._replay(args, False)
+
+    def _replay(self, args: Sequence[Any], as_values: bool) -> Any:
+        """The call: the program for these arguments replayed (or ``f`` run eagerly), its
+        results as constant Values or as their data."""
         self.updated = False
         if STATE.anomaly:                     # detect_anomaly checks op by op: run eagerly
-            return self._eager(args)
+            return self._eager(args, as_values)
         entry = self._last
         bound = entry.bound if entry is not None else None
         arguments = bound.arguments(args) if bound is not None else None
@@ -289,7 +299,7 @@ class Compiled:
         try:
             outs, grads = generated.function(*arguments)
         except (ZeroDivisionError, OverflowError):
-            return self._eager(args)          # Python raised where IEEE gives inf/NaN
+            return self._eager(args, as_values)     # Python raised where IEEE gives inf/NaN
         program = entry.traced.program
         if step is not None and generated is step.generated:
             if grads is None:                 # updated in place: stamp the new versions
@@ -297,7 +307,7 @@ class Compiled:
                 self.updated = True
                 if not steady:                # the steady state from the next call on
                     entry.bound = _Bound.of(entry, args)
-                return self._results(program, generated, outs)
+                return self._results(program, generated, outs, as_values)
             fresh: tuple[bool, ...] = ()      # not finite: the gradients go to .grad instead
         else:
             fresh = generated.fresh
@@ -310,7 +320,7 @@ class Compiled:
             _keep_grad(leaf, g, fresh[offset + k] if fresh else False)
         if self.optimizer is not None and program.root is not None:
             self._step_eagerly(outs[0], grads)
-        return self._results(program, entry.generated, outs)
+        return self._results(program, entry.generated, outs, as_values)
 
     def program(self, *args: Any) -> Program:
         """The program this function runs for ``args`` (traced now if it is not cached)."""
@@ -434,15 +444,15 @@ class Compiled:
         self.updated = True
 
     @staticmethod
-    def _results(program: Program, generated: Generated, outs: Sequence[Any]) -> Any:
-        """The outputs as constant Values (copied unless this call made them)."""
+    def _results(program: Program, generated: Generated, outs: Sequence[Any],
+                 as_values: bool) -> Any:
+        """The outputs (copied unless this call made them), as constant Values or as they are."""
         fresh = generated.fresh
         if not program.out_is_tuple:          # one output (E): no list to build
-            out = outs[0]
-            return _leaf(out if fresh and fresh[0] else _copy(out), False, None)
-        results = [_leaf(o if fresh and fresh[k] else _copy(o), False, None)
-                   for k, o in enumerate(outs)]
-        return tuple(results)
+            out = outs[0] if fresh and fresh[0] else _copy(outs[0])
+            return _leaf(out, False, None) if as_values else out
+        owned = [o if fresh and fresh[k] else _copy(o) for k, o in enumerate(outs)]
+        return tuple([_leaf(o, False, None) for o in owned] if as_values else owned)
 
     def _check_same_graph(self, args: Sequence[Any], entry: _Entry) -> Traced:
         """The second call: trace again and compare the graphs (branches, constants, params)."""
@@ -461,8 +471,9 @@ class Compiled:
             f"function replays the first call's graph; pass such values as arguments, or do "
             f"not compile this function (compile(f, check=False) skips this check)")
 
-    def _eager(self, args: Sequence[Any]) -> Any:
-        """The eager engine's call: ``f`` on the arguments, then ``backward()``."""
+    def _eager(self, args: Sequence[Any], as_values: bool) -> Any:
+        """The eager engine's call: ``f`` on the arguments, then ``backward()``; its results
+        as ``f`` returned them, or their data."""
         values = [a if isinstance(a, Value) else Value(a, requires_grad=False) for a in args]
         result = self.f(*values)
         outputs = list(result) if isinstance(result, tuple) else [result]
@@ -474,7 +485,10 @@ class Compiled:
                 self.optimizer.step()
                 self.optimizer.zero_grad()
                 self.updated = True
-        return result
+        if as_values:
+            return result
+        data = [v.data if isinstance(v, Value) else v for v in outputs]
+        return tuple(data) if isinstance(result, tuple) else data[0]
 
 
 _UPDATE_NAMES = {"p", "g", "lr", "t", "u", "np", "math"}

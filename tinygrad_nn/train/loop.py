@@ -356,10 +356,12 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                         if not isinstance(loss, Value):
                             raise TypeError(f"fit: loss_fn must return a Value (the error E), "
                                             f"got {type(loss).__name__}")
+                        out_data = out.data
                     else:                       # forward, E, ∂E/∂W (and the update) at once
                         ctrl_c.hold()
-                        try:
-                            loss, out = step(_batch_data(xb, dtype), _batch_data(yb, dtype))
+                        try:                    # (E and out as data: no Values are made)
+                            loss, out_data = step.call_data(_batch_data(xb, dtype),
+                                                            _batch_data(yb, dtype))
                             if step.updated:                    # W ← W − η ∂E/∂W was in it
                                 history.steps += 1
                         finally:
@@ -387,7 +389,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
                     total += value * n
                     seen += n
                     if kind is not None:
-                        outputs.append(out.data)
+                        outputs.append(out_data)
                         target_batches.append(yb)
                     bar.update(batch, value)
             correct, counted = _hits(outputs, target_batches, kind)
@@ -469,7 +471,7 @@ def _training_step_for(compile: Any, model: Any, loss_fn: Callable[[Value, Any],
                          "first minibatch's labels. Train it with compile=False")
     if compile is True:
         return training_step(model, loss_fn, optimizer)
-    if callable(compile) and hasattr(compile, "program"):
+    if isinstance(compile, tracing.Compiled):
         if getattr(compile, "optimizer", None) not in (None, optimizer):
             raise ValueError("fit: the compiled step updates with another optimizer than the "
                              "one given to fit; build it with train.training_step(model, "
