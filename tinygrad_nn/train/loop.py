@@ -438,8 +438,8 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     if record is not None:
         record.finish(model, history, done.steps + history.steps, _learning_rate(optimizer))
     if first_loss is not None and not history.interrupted:   # a run stopped by hand is unjudged
-        _warn_if_not_learning(history, first_loss, _moved(params, initial), optimizer,
-                              validation, loader, kind)
+        _warn_if_not_learning(history, first_loss, params, initial, optimizer, validation,
+                              loader, kind)
     return history
 
 
@@ -502,21 +502,25 @@ def _moved(params: Sequence[Value], initial: Sequence[np.ndarray]) -> float | No
     return math.sqrt(change) / start
 
 
-def _warn_if_not_learning(history: History, first_loss: float, moved: float | None,
-                          optimizer: Any, validation: tuple[Any, Any, Any] | None, loader: Any,
+def _warn_if_not_learning(history: History, first_loss: float, params: Sequence[Value],
+                          initial: Sequence[np.ndarray], optimizer: Any,
+                          validation: tuple[Any, Any, Any] | None, loader: Any,
                           kind: str | None) -> None:
     """Issue a ``TrainingWarning`` for each of ``health.training_problems`` of the run: the test
     accuracy is judged when there was ``validation`` data (its class indices last), else the
-    training accuracy (the loader's targets, of this ``kind``)."""
+    training accuracy (the loader's targets, of this ``kind``).  How far the parameters moved
+    from their ``initial`` arrays is measured only to explain a problem found."""
     if validation is not None:
         accuracies, what, labels = history.val_accuracy, "test accuracy", validation[2]
     else:
         accuracies, what = history.accuracy, "training accuracy"
         labels = targets.labels_of(loader.Y, kind) if hasattr(loader, "Y") else None
     lr = _learning_rate(optimizer)
-    for message in training_problems(history.loss, first_loss, accuracies,
-                                     targets.chance(labels), moved,
-                                     lr if isinstance(lr, (int, float)) else None, what):
+    judged = (history.loss, first_loss, accuracies, targets.chance(labels))
+    rate = lr if isinstance(lr, (int, float)) else None
+    if not training_problems(*judged, None, rate, what):
+        return
+    for message in training_problems(*judged, _moved(params, initial), rate, what):
         warnings.warn(message, TrainingWarning, stacklevel=3)
 
 
