@@ -453,6 +453,30 @@ def test_steady_calls_skip_the_lookup_and_a_change_takes_the_long_way(monkeypatc
     assert len(long_way) == 3                 # the replaced array once, then bound again
 
 
+def test_a_loop_whose_last_minibatch_is_smaller_stays_bound_to_both_programs(
+        monkeypatch: Any) -> None:
+    """Minibatches of 8 rows, then a last one of 5, epoch after epoch: once each shape's program
+    is bound, a switch tries the other program's guards, not the long way."""
+    params, eager_params = mlp_params((6, 5, 3)), mlp_params((6, 5, 3))
+    step = tn.compile(mlp_loss(params), optimizer=SGD(params, lr=0.5))
+    eager_opt, eager_loss = SGD(eager_params, lr=0.5), mlp_loss(eager_params)
+    long_way = count_long_way(monkeypatch)
+    epoch = [*batches(2), tuple(a[:5] for a in batches(1)[0])]
+    for n in range(5):
+        for x, y in epoch:
+            step(x, y)
+            eager_step(eager_loss, eager_opt, x, y)
+            assert step.updated
+        if n == 1:                            # each shape traced, checked and bound
+            settled = len(long_way)
+    assert len(long_way) == settled and step.traces == 2
+    for a, b in zip(params, eager_params, strict=True):
+        assert bits(a.data) == bits(b.data)
+    params[0].data = params[0].data.copy()    # a replaced array: neither program's guards pass
+    step(*epoch[0])
+    assert len(long_way) == settled + 1
+
+
 def bound_step() -> tuple[list[Value], Any, list[tuple[np.ndarray, np.ndarray]]]:
     """A training step past its trace, its check and one steady call; and a fourth batch."""
     params = mlp_params((6, 5, 3))

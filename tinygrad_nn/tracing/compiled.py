@@ -219,10 +219,13 @@ class _Bound:
     cheap test each (its ``guards``, written out for this step: ``guards.py``), before handing
     its arguments to the program.
 
-    Anything it cannot vouch for sends the call the long way (``Compiled._arguments``), which
-    binds again after its update: an argument that is not a NumPy array of the traced shape
-    and dtype, ``no_grad()``, a parameter whose array was replaced (its shape is checked
-    then), a ``.grad`` to add to, other optimizer options or groups, a state array missing.
+    Each cached program keeps its own: a call the last one's guards refuse tries the other
+    bound programs' guards (``Compiled._other_bound``: a last, smaller minibatch, then the
+    full ones again).  Anything none can vouch for sends the call the long way
+    (``Compiled._arguments``), which binds again after its update: an argument that is not a
+    NumPy array of the traced shape and dtype, ``no_grad()``, a parameter whose array was
+    replaced (its shape is checked then), a ``.grad`` to add to, other optimizer options or
+    groups, a state array missing.
     The learning rates and the state arrays are read at every call, as the long way does."""
 
     generated: Generated                      # the step's program (with the update)
@@ -290,11 +293,13 @@ class Compiled:
         bound = entry.bound if entry is not None else None
         arguments = bound.arguments(args) if bound is not None else None
         if arguments is None:
+            entry, arguments = self._other_bound(args)
+        if arguments is None:
             entry, generated, arguments = self._arguments(args)
             steady = False
-        else:                                 # nothing changed since the last call: no lookup
-            assert entry is not None and bound is not None
-            generated, steady = bound.generated, True
+        else:                                 # nothing changed since its last call: no lookup
+            assert entry is not None and entry.bound is not None
+            generated, steady = entry.bound.generated, True
         step = entry.step
         try:
             outs, grads = generated.function(*arguments)
@@ -347,6 +352,19 @@ class Compiled:
         return outs, grads
 
     # -- the program for these arguments --------------------------------------------------------
+
+    def _other_bound(self, args: Sequence[Any]) -> tuple[_Entry | None, list[Any] | None]:
+        """Another cached program in the steady state whose guards pass these arguments (a
+        loop's last, smaller minibatch, then the full ones again), made the last one; else the
+        last entry and None."""
+        for key, entry in self.cache.items():
+            if entry is not self._last and entry.bound is not None:
+                arguments = entry.bound.arguments(args)
+                if arguments is not None:
+                    self.cache.move_to_end(key)
+                    self._last = entry
+                    return entry, arguments
+        return self._last, None
 
     def _arguments(self, args: Sequence[Any]) -> tuple[_Entry, Generated, list[Any]]:
         """The long way to the program for these arguments and what it takes: the cached entry
