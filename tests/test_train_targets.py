@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tinygrad_nn.train.targets import chance, labels_of, target_kind
+from tinygrad_nn.train.targets import chance, labels, labels_of, target_kind
 
 
 @pytest.mark.parametrize(("Y", "kind"), [
@@ -46,3 +46,10 @@ def test_labels_of_one_hot_rows_are_the_columns_of_their_ones(dtype: Any) -> Non
     np.testing.assert_array_equal(labels_of([[0, 1], [1, 0]], "onehot"), [1, 0])  # lists too
     np.testing.assert_array_equal(labels_of(np.array([2, 0]), "labels"), [2, 0])
     assert labels_of(np.ones((2, 2)), None) is None
+
+
+def test_labels_finds_the_kind_then_the_class_indices() -> None:
+    np.testing.assert_array_equal(labels(np.eye(3)[[2, 0, 1]]), [2, 0, 1])
+    np.testing.assert_array_equal(labels(np.array([1, 1, 0])), [1, 1, 0])
+    assert labels(np.array([[0.5, 0.5], [0.0, 1.0]])) is None     # not classes
+    assert labels(None) is None

@@ -317,7 +317,7 @@ def fit(model: Any, loss_fn: Callable[[Value, Any], Value], optimizer: Any, load
     validation = None                   # (X, Y, Y's class indices), checked once for every epoch
     if val_data is not None:
         X_val, Y_val = _check_xy(val_data[0], val_data[1], "fit (val_data)", dtype)
-        validation = (X_val, Y_val, targets.labels_of(Y_val, targets.target_kind(Y_val)))
+        validation = (X_val, Y_val, targets.labels(Y_val))
     try:
         batches: int | None = len(loader)  # type: ignore[arg-type]
     except TypeError:
@@ -564,7 +564,7 @@ def evaluate(model: Any, loss_fn: Callable[[Value, Any], Value], X: Any, Y: Any,
     dtype = _model_dtype(_model_parameters(model))
     Xa, Ya = _check_xy(X, Y, "evaluate", dtype)
     bs = positive_int(batch_size, "batch_size", "evaluate")
-    labels = targets.labels_of(Ya, targets.target_kind(Ya))
+    labels = targets.labels(Ya)
     return _evaluate_arrays(model, loss_fn, Xa, Ya, labels, dtype, bs)
 
 

@@ -201,5 +201,5 @@ def _number(E: Any) -> float:
 
 
 def _accuracy(out: Value, Y: np.ndarray) -> float | None:
-    hits = targets.correct(out.data, targets.labels_of(Y, targets.target_kind(Y)))
+    hits = targets.correct(out.data, targets.labels(Y))
     return None if hits is None else hits / len(Y)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data import target_kind
 
-__all__ = ["chance", "correct", "labels_of", "target_kind"]
+__all__ = ["chance", "correct", "labels", "labels_of", "target_kind"]
 
 
 def labels_of(Y: Any, kind: str | None) -> np.ndarray | None:
@@ -26,6 +26,12 @@ def labels_of(Y: Any, kind: str | None) -> np.ndarray | None:
         Y = np.asarray(Y)
         return (Y @ np.arange(Y.shape[1])).astype(np.intp)
     return None
+
+
+def labels(Y: Any) -> np.ndarray | None:
+    """Class indices of the targets ``Y`` of whichever kind they are (``target_kind``), or
+    None for non-class targets."""
+    return labels_of(Y, target_kind(Y))
 
 
 def chance(labels: np.ndarray | None) -> float | None:

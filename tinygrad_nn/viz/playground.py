@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from ..train import targets
 from ..train.loop import predict
 from ..train.record import Recorder, Snapshot
-from ..train.targets import labels_of, target_kind
 from ..value import Value, no_grad
 from .network import _flatten, _split_layers
 from .pages.shell import asset, html_page, iframe, json_value, save_page
@@ -176,7 +176,7 @@ def _kind(n_features: int, named: bool) -> str:
 
 def _class_labels(Y: np.ndarray) -> np.ndarray | None:
     """The class index of every target, or None when the targets are not classes."""
-    labels = labels_of(Y, target_kind(Y))
+    labels = targets.labels(Y)
     return None if labels is None else np.asarray(labels, dtype=np.int64)
 
 
