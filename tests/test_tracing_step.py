@@ -618,3 +618,32 @@ def test_call_data_of_one_output_is_its_array() -> None:
     expected = mlp_loss(mlp_params((6, 5, 3)))(Value(x, requires_grad=False),
                                               Value(y, requires_grad=False))
     assert bits(e) == bits(expected.data)
+
+
+@pytest.mark.parametrize("change", ["taken out", "put back in another's place"])
+def test_a_parameter_taken_from_its_group_is_not_updated_again(change: str) -> None:
+    """The optimizer's parameters, each in its place, are part of what a bound step checks: a
+    parameter taken out of its group is no longer updated (its ``.grad`` accumulates, as after
+    eager ``backward()`` calls), whether or not its place is taken by another."""
+    runs = []
+    for compiled in (False, True):
+        params, extra = mlp_params((6, 5, 3)), Value(np.ones(4))
+        opt = SGD(params, lr=0.5)
+        loss = mlp_loss(params)
+        step = tn.compile(loss, optimizer=opt) if compiled else None
+        for k, (x, y) in enumerate(batches(7)):
+            if k == 4:                        # after two steady calls
+                members = opt.param_groups[0]["params"]
+                if change == "taken out":
+                    members.pop(3)
+                else:
+                    members[3] = extra        # as many parameters as before
+            if step is not None:
+                step(x, y)
+            else:
+                eager_step(loss, opt, x, y)
+        runs.append(params)
+    eager, compiled_params = runs
+    for a, b in zip(eager, compiled_params, strict=True):
+        assert bits(a.data) == bits(b.data)
+    assert eager[3].grad is not None and bits(eager[3].grad) == bits(compiled_params[3].grad)

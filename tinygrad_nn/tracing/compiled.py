@@ -182,16 +182,20 @@ class _Step:
     options_of: Callable[[dict[str, Any]], Any]   # a group's options but its rate
     options: list[Any]                        # each group's options then
     params: list[Value]                       # the optimizer's parameters then
+    sizes: list[int]                          # how many of them each group had
     state: list[tuple[int, str]] = field(default_factory=list)   # (position, key) per argument
     updated: list[Value] = field(default_factory=list)   # the parameters updated in place
     rate_groups: list[int] = field(default_factory=list)
 
     def still_fits(self) -> bool:
-        """True while the optimizer's groups and options are those the update was written for
-        (a learning rate may change: it is read at every call)."""
+        """True while the optimizer's groups, their parameters and options are those the
+        update was written for (a learning rate may change: it is read at every call)."""
         groups = self.optimizer.param_groups
-        if len(groups) != self.groups:
+        if len(groups) != self.groups or [len(g["params"]) for g in groups] != self.sizes:
             return False
+        members = (p for group in groups for p in group["params"])
+        if not all(map(operator.is_, members, self.params)):
+            return False                      # a parameter put in another's place
         # Compared at every call: a user may assign group["momentum"] at any time.
         return list(map(self.options_of, groups)) == self.options
 
@@ -248,8 +252,8 @@ class _Bound:
         program = entry.traced.program
         source, arguments = write_guards(
             [(arg.shape, arg.dtype) for arg in args], program.param_values, entry.param_data,
-            step.optimizer, step.params, step.options_of, step.options, step.rate_groups,
-            step.state, program.random_draws, program.update_functions)
+            step.optimizer, step.params, step.sizes, step.options_of, step.options,
+            step.rate_groups, step.state, program.random_draws, program.update_functions)
         return cls(step.generated, arguments, source)
 
 
@@ -372,7 +376,7 @@ class Compiled:
         arrays checked, this call's masks and state updates, the update's rates and state."""
         entry, data = self._entry(args)
         step = entry.step
-        if step is not None and not step.still_fits():     # new groups or options: trace again
+        if step is not None and not step.still_fits():     # groups, members, options changed
             entry = self._last = self._trace(args, self._key(args)[0])
             step = entry.step
         params = entry.parameters()
@@ -522,7 +526,7 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
     params = [p for group in groups for p in group["params"]]
     options_of = _options_getter(optimizer)
     cannot = _Step(None, optimizer, len(groups), options_of, list(map(options_of, groups)),
-                   params)
+                   params, [len(group["params"]) for group in groups])
     write = getattr(optimizer, "update_lines", None)
     if program.root is None or not callable(write):
         return cannot

@@ -3,8 +3,9 @@
 From the third call on, a training step (``tn.compile(f, optimizer=...)``) is bound to its
 program (``compiled._Bound``): the next call has only to check that nothing the long way worked
 out has changed since — the arguments' kinds, shapes and dtypes, the parameters' arrays, no
-``.grad`` to add to, the optimizer's groups and options, its state arrays — and can then hand
-its arrays straight to the program.  Like ``torch.compile``'s guards, those checks are written
+``.grad`` to add to, the optimizer's groups, options and parameters (each in its place: one
+added, taken out or replaced is noticed), its state arrays — and can then hand its arrays
+straight to the program.  Like ``torch.compile``'s guards, those checks are written
 out for the step at hand as one small function, one test per argument, parameter and option,
 with no loop and no lookup.  For ``f(x, y)`` with two parameters and plain SGD::
 
@@ -22,6 +23,9 @@ with no loop and no lookup.  For ``f(x, y)`` with two parameters and plain SGD::
             return None
         groups = optimizer.param_groups
         if len(groups) != 1 or options_of(groups[0]) != options0:  # other groups or options
+            return None
+        members0 = groups[0]['params']
+        if len(members0) != 2 or members0[0] is not q0 or members0[1] is not q1:  # moved parameters
             return None
         return [a0, a1, array0, array1, groups[0]['lr']]
 
@@ -49,15 +53,17 @@ Guards = Callable[[Sequence[Any]], "list[Any] | None"]
 
 def write_guards(specs: Sequence[tuple[tuple[int, ...], np.dtype[Any]]], params: Sequence[Any],
                  arrays: Sequence[Any], optimizer: Any, optimizer_params: Sequence[Any],
-                 options_of: Callable[[dict[str, Any]], Any], options: Sequence[Any],
+                 sizes: Sequence[int], options_of: Callable[[dict[str, Any]], Any],
+                 options: Sequence[Any],
                  rate_groups: Sequence[int], state: Sequence[tuple[int, str]],
                  draws: Sequence[Callable[[], Any]], updates: Sequence[Any]
                  ) -> tuple[str, Guards]:
     """The source and the function of a bound step's checks (see the module's docstring).
 
     ``specs``: each argument's (shape, dtype); ``params`` and ``arrays``: the program's
-    parameters and their arrays now; ``optimizer_params``: every parameter of the optimizer
-    (none may have a ``.grad``); ``options``: each group's ``options_of(group)`` now;
+    parameters and their arrays now; ``optimizer_params``: every parameter of the optimizer,
+    group after group, ``sizes`` of each group (each in its place, none with a ``.grad``);
+    ``options``: each group's ``options_of(group)`` now;
     ``rate_groups`` and ``state``: the groups whose rates and the (position, key) of the
     state arrays the program takes; ``draws`` and ``updates``: its masks to draw and its
     state updates, in the program's order."""
@@ -93,6 +99,14 @@ def write_guards(specs: Sequence[tuple[tuple[int, ...], np.dtype[Any]]], params:
     refuse_if([f"len(groups) != {len(options)}",
                *(f"options_of(groups[{j}]) != options{j}" for j in range(len(options)))],
               "other groups or options")
+    members = []                              # each parameter in its place in its group
+    first = 0
+    for j, size in enumerate(sizes):
+        lines.append(f"    members{j} = groups[{j}]['params']")
+        members += [f"len(members{j}) != {size}",
+                    *(f"members{j}[{m}] is not q{first + m}" for m in range(size))]
+        first += size
+    refuse_if(members, "moved parameters")
     if state:
         lines += ["    state = optimizer.state", "    try:"]
         lines += [f"        state{n} = state[{i}][{key!r}]" for n, (i, key) in enumerate(state)]
