@@ -128,7 +128,7 @@ class _Entry:
     arguments: list[tuple[bool, Any]]         # per argument: requires grad?, (shape, dtype)
     grad_enabled: bool
     calls: int = 0
-    draws: bool = False                       # the program takes random masks or state updates
+    takes_masks_or_updates: bool = False      # each call hands it new random masks, updates
     param_data: list[Any] = field(default_factory=list)   # the parameters' arrays last seen
     step: _Step | None = None                 # the program with the optimizer's update
     bound: _Bound | None = None               # the step's steady state, once it has one
@@ -381,7 +381,8 @@ class Compiled:
             step = entry.step
         params = entry.parameters()
         # From the third call on, a program without masks or updates takes no such arguments.
-        drawn = self._random_and_updates(args, entry) if entry.draws or entry.calls < 2 else ()
+        drawn = (self._random_and_updates(args, entry)
+                 if entry.takes_masks_or_updates or entry.calls < 2 else ())
         entry.calls += 1
         extra = step.extra_arguments() if step is not None and step.generated else None
         if extra is not None:
@@ -447,7 +448,7 @@ class Compiled:
         arguments = list(zip(key[1::2], key[2::2]))     # (requires grad?, shape and dtype)
         program = traced.program
         entry = _Entry(traced, generated, arguments, bool(STATE.grad_enabled),
-                       draws=bool(program.randoms or program.updates))
+                       takes_masks_or_updates=bool(program.randoms or program.updates))
         if self.optimizer is not None:
             entry.step = _write_step(traced, generated, self.optimizer)
         self.traces += 1
