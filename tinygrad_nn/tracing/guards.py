@@ -54,10 +54,9 @@ Guards = Callable[[Sequence[Any]], "list[Any] | None"]
 def write_guards(specs: Sequence[tuple[tuple[int, ...], np.dtype[Any]]], params: Sequence[Any],
                  arrays: Sequence[Any], optimizer: Any, optimizer_params: Sequence[Any],
                  sizes: Sequence[int], options_of: Callable[[dict[str, Any]], Any],
-                 options: Sequence[Any],
-                 rate_groups: Sequence[int], state: Sequence[tuple[int, str]],
-                 draws: Sequence[Callable[[], Any]], updates: Sequence[Any]
-                 ) -> tuple[str, Guards]:
+                 options: Sequence[Any], rate_groups: Sequence[int],
+                 state: Sequence[tuple[int, str]], draws: Sequence[Callable[[], Any]],
+                 updates: Sequence[Any]) -> tuple[str, Guards]:
     """The source and the function of a bound step's checks (see the module's docstring).
 
     ``specs``: each argument's (shape, dtype); ``params`` and ``arrays``: the program's
