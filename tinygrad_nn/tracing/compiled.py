@@ -178,7 +178,6 @@ class _Step:
 
     generated: Generated | None               # None: this program cannot hold the update
     optimizer: Any
-    groups: int                               # how many groups the optimizer had
     options_of: Callable[[dict[str, Any]], Any]   # a group's options but its rate
     options: list[Any]                        # each group's options then
     params: list[Value]                       # the optimizer's parameters then
@@ -191,7 +190,7 @@ class _Step:
         """True while the optimizer's groups, their parameters and options are those the
         update was written for (a learning rate may change: it is read at every call)."""
         groups = self.optimizer.param_groups
-        if len(groups) != self.groups or [len(g["params"]) for g in groups] != self.sizes:
+        if [len(group["params"]) for group in groups] != self.sizes:    # groups, or members
             return False
         members = (p for group in groups for p in group["params"])
         if not all(map(operator.is_, members, self.params)):
@@ -526,8 +525,8 @@ def _write_step(traced: Traced, generated: Generated, optimizer: Any) -> _Step:
     groups = optimizer.param_groups
     params = [p for group in groups for p in group["params"]]
     options_of = _options_getter(optimizer)
-    cannot = _Step(None, optimizer, len(groups), options_of, list(map(options_of, groups)),
-                   params, [len(group["params"]) for group in groups])
+    cannot = _Step(None, optimizer, options_of, list(map(options_of, groups)), params,
+                   [len(group["params"]) for group in groups])
     write = getattr(optimizer, "update_lines", None)
     if program.root is None or not callable(write):
         return cannot
